@@ -1,0 +1,153 @@
+/* conf.h — the YAML configuration (libyaml) as plain structs.
+ * conf_load() rejects unknown keys, wrong types and missing required keys
+ * with "file:line:col: message"; it returns every error it finds. Topic rule
+ * expressions are kept as strings with their positions: the classify module
+ * compiles (and validates) them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "feedwatch.h"
+
+/* A string from the file and where its scalar starts. */
+struct conf_str {
+	char		*s;
+	unsigned	 line;
+	unsigned	 col;
+	bool		 quoted;	/* written as a '...' or "..." scalar */
+};
+
+struct conf_strlist {
+	struct conf_str	*v;
+	size_t		 n;
+};
+
+struct conf_topic {
+	struct conf_str		name;
+	enum severity		severity;	/* default SEVERITY_NORMAL */
+	/* Each entry is one rule expression; the topic matches when any
+	 * term matches and no exclude does. */
+	struct conf_strlist	terms;
+	struct conf_strlist	exclude;
+	/* Feed names or URLs the topic applies to; empty = every feed. */
+	struct conf_strlist	feeds;
+};
+
+struct conf_header {
+	char	*name;
+	char	*value;		/* already resolved from value_file/value_env */
+};
+
+struct conf_feed {
+	char		*name;		/* defaults to the URL */
+	char		*url;
+	unsigned	 line, col;	/* where the feed's entry starts */
+	int64_t		 interval;	/* seconds */
+	int64_t		 min_interval;
+	int64_t		 max_interval;
+	int64_t		 timeout;	/* seconds */
+	uint64_t	 max_bytes;
+	/* On the feed's first poll, alert only on items published within
+	 * this many seconds; older ones are remembered silently. */
+	int64_t		 backlog;
+	struct conf_strlist topics;	/* restrict to these topics; empty = all */
+	struct conf_header *headers;
+	size_t		 n_headers;
+};
+
+enum sink_type {
+	SINK_LOG,
+	SINK_WEBHOOK,
+	SINK_MAIL,
+	SINK_EXEC,
+	_SINK_TYPE_MAX,
+};
+
+enum sink_format {
+	SINK_FORMAT_TEXT,
+	SINK_FORMAT_JSONL,
+	SINK_FORMAT_GENERIC,	/* webhook */
+	SINK_FORMAT_SLACK,
+	SINK_FORMAT_DISCORD,
+	SINK_FORMAT_NTFY,
+	_SINK_FORMAT_MAX,
+};
+
+struct conf_sink {
+	char			*name;		/* defaults to "<type><index>" */
+	enum sink_type		 type;
+	unsigned		 line, col;
+	enum sink_format	 format;
+	struct conf_strlist	 topics;	/* filter; empty = all */
+	struct conf_strlist	 feeds;		/* filter; empty = all */
+	enum severity		 min_severity;
+	/* log */
+	char			*path;		/* "-" = stderr */
+	/* webhook */
+	char			*url;
+	char			*secret;	/* resolved from secret_file/secret_env */
+	struct conf_header	*headers;
+	size_t			 n_headers;
+	int64_t			 timeout;
+	/* mail */
+	char			*from;
+	struct conf_strlist	 to;
+	char			*username;
+	char			*password;	/* resolved from password_file/_env */
+	bool			 starttls;
+	/* exec */
+	struct conf_strlist	 command;	/* argv, no shell */
+	/* flood control */
+	double			 rate_per_second;	/* 0 = unlimited */
+	int64_t			 hourly_budget;		/* 0 = unlimited */
+	int64_t			 digest_interval;	/* seconds; 0 = off */
+	enum severity		 bypass_severity;
+	int			 quiet_start_min;	/* minutes after midnight, -1 = none */
+	int			 quiet_end_min;
+};
+
+struct conf {
+	char			*path;		/* the file this came from */
+	char			*state_path;	/* SQLite file */
+	char			*user_agent;
+	char			*ca_path;
+	char			*proxy;
+	char			*http_listen;	/* "127.0.0.1:9117" or NULL */
+	/* poll defaults, copied into each feed that does not set them */
+	int64_t			 interval;
+	int64_t			 min_interval;
+	int64_t			 max_interval;
+	int64_t			 timeout;
+	uint64_t		 max_bytes;
+	int64_t			 backlog;
+	unsigned		 concurrency;
+	unsigned		 per_host;
+	int64_t			 backoff_cap;
+	unsigned		 redirect_hold;	/* polls before a 301 sticks */
+	struct conf_feed	*feeds;
+	size_t			 n_feeds;
+	struct conf_topic	*topics;
+	size_t			 n_topics;
+	struct conf_sink	*sinks;
+	size_t			 n_sinks;
+};
+
+/* Loads and validates path. Returns 0 and *ret_conf (free with conf_free()),
+ * or a negative errno with every error found appended to errs (the first is
+ * also what a caller that only wants one should print). */
+int conf_load(const char *path, struct conf **ret_conf,
+    struct fw_errors *errs) _must_check_;
+
+/* NULL is a no-op; returns NULL. */
+struct conf *conf_free(struct conf *c);
+
+/* Returns the feed with this name or URL, or NULL. */
+const struct conf_feed *conf_find_feed(const struct conf *c, const char *name_or_url);
+
+/* Parses "90s", "15m", "2h", "7d", "1w" or a bare number of seconds.
+ * Returns 0 or -EINVAL. */
+int conf_parse_duration(const char *s, int64_t *ret_seconds);
+/* Parses "512", "10KiB", "10MiB", "1GiB" (also kB/MB/GB, powers of 10). */
+int conf_parse_size(const char *s, uint64_t *ret_bytes);
