@@ -34,5 +34,5 @@ struct fw_errors {
 };
 
 /* Appends a copy of e; returns 0 or -ENOMEM. */
-int fw_errors_add(struct fw_errors *list, const struct fw_error *e) _must_check_;
+int fw_errors_add(struct fw_errors *list, const struct fw_error *e);
 void fw_errors_done(struct fw_errors *list);

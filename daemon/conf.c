@@ -1,0 +1,1396 @@
+/* conf.c — load the YAML configuration into struct conf.
+ *
+ * The file is read into a libyaml document (it is small), then walked with
+ * one table of keys per mapping. Every key is known, every value has a type,
+ * and every mistake is reported as "file:line:col: message" — all of them,
+ * not just the first, so check-config can list a whole broken file at once.
+ * This module does not compile topic rules (classify does) and never logs. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "buf.h"
+#include "conf.h"
+
+#define CONF_MAX_SECRET_BYTES	(64 * 1024)
+
+struct walker {
+	yaml_document_t		*doc;
+	const char		*path;
+	char			*dir;		/* directory of path, for relative files */
+	struct fw_errors	*errs;
+	int			 failed;	/* an error was recorded */
+	int			 oom;
+};
+
+static void _printf_(3, 4)
+werr(struct walker *w, const yaml_node_t *node, const char *fmt, ...)
+{
+	struct fw_error	e;
+	va_list		ap;
+	char		msg[sizeof(e.msg)];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fw_error_set(&e, w->path, node ? (unsigned)node->start_mark.line + 1 : 0,
+	    node ? (unsigned)node->start_mark.column + 1 : 0, "%s", msg);
+	if (fw_errors_add(w->errs, &e) < 0)
+		w->oom = 1;
+	w->failed = 1;
+}
+
+static yaml_node_t *
+node_at(struct walker *w, int idx)
+{
+	return yaml_document_get_node(w->doc, idx);
+}
+
+static const char *
+scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static const char *
+node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:	 return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE:	 return "a mapping";
+	default:		 return "nothing";
+	}
+}
+
+/* A scalar written as ~, null or nothing at all. */
+static int
+is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	s = scalar(n);
+	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
+}
+
+static int
+want_scalar(struct walker *w, const yaml_node_t *n, const char *key)
+{
+	if (n->type == YAML_SCALAR_NODE && !is_null(n))
+		return 1;
+	werr(w, n, "'%s' must be a value, found %s", key,
+	    is_null(n) ? "an empty value" : node_kind(n));
+	return 0;
+}
+
+static char *
+xstrdup(struct walker *w, const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		w->oom = 1;
+	return p;
+}
+
+static void
+get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
+{
+	if (!want_scalar(w, n, key))
+		return;
+	free(*dst);
+	*dst = xstrdup(w, scalar(n));
+}
+
+static void
+get_duration(struct walker *w, const yaml_node_t *n, const char *key, int64_t *dst)
+{
+	if (!want_scalar(w, n, key))
+		return;
+	if (conf_parse_duration(scalar(n), dst) < 0)
+		werr(w, n, "'%s': invalid duration '%s' (use e.g. 90s, 15m, 2h, 7d)",
+		    key, scalar(n));
+}
+
+static void
+get_size(struct walker *w, const yaml_node_t *n, const char *key, uint64_t *dst)
+{
+	if (!want_scalar(w, n, key))
+		return;
+	if (conf_parse_size(scalar(n), dst) < 0)
+		werr(w, n, "'%s': invalid size '%s' (use e.g. 512KiB, 10MiB)",
+		    key, scalar(n));
+}
+
+static void
+get_uint(struct walker *w, const yaml_node_t *n, const char *key, unsigned min,
+    unsigned max, unsigned *dst)
+{
+	unsigned long	 v;
+	char		*end;
+
+	if (!want_scalar(w, n, key))
+		return;
+	errno = 0;
+	v = strtoul(scalar(n), &end, 10);
+	if (errno != 0 || end == scalar(n) || *end != '\0' || !isdigit((unsigned char)*scalar(n)) ||
+	    v < min || v > max) {
+		werr(w, n, "'%s' must be a whole number from %u to %u, found '%s'",
+		    key, min, max, scalar(n));
+		return;
+	}
+	*dst = (unsigned)v;
+}
+
+static void
+get_double(struct walker *w, const yaml_node_t *n, const char *key, double *dst)
+{
+	double	 v;
+	char	*end;
+
+	if (!want_scalar(w, n, key))
+		return;
+	errno = 0;
+	v = strtod(scalar(n), &end);
+	if (errno != 0 || end == scalar(n) || *end != '\0' || !(v >= 0)) {
+		werr(w, n, "'%s' must be a non-negative number, found '%s'",
+		    key, scalar(n));
+		return;
+	}
+	*dst = v;
+}
+
+static void
+get_bool(struct walker *w, const yaml_node_t *n, const char *key, bool *dst)
+{
+	static const char *yes[] = { "true", "yes", "on" };
+	static const char *no[] = { "false", "no", "off" };
+
+	if (!want_scalar(w, n, key))
+		return;
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(scalar(n), yes[i]) == 0) {
+			*dst = true;
+			return;
+		}
+		if (strcasecmp(scalar(n), no[i]) == 0) {
+			*dst = false;
+			return;
+		}
+	}
+	werr(w, n, "'%s' must be true or false, found '%s'", key, scalar(n));
+}
+
+static void
+get_severity(struct walker *w, const yaml_node_t *n, const char *key, enum severity *dst)
+{
+	if (!want_scalar(w, n, key))
+		return;
+	if (severity_from_string(scalar(n), dst) < 0)
+		werr(w, n, "'%s' must be one of low, normal, high, critical; found '%s'",
+		    key, scalar(n));
+}
+
+static int
+strlist_push(struct walker *w, struct conf_strlist *l, const yaml_node_t *n)
+{
+	struct conf_str *v = reallocarray(l->v, l->n + 1, sizeof(*v));
+
+	if (v == NULL) {
+		w->oom = 1;
+		return -ENOMEM;
+	}
+	l->v = v;
+	v[l->n].s = xstrdup(w, scalar(n));
+	if (v[l->n].s == NULL)
+		return -ENOMEM;
+	v[l->n].line = (unsigned)n->start_mark.line + 1;
+	v[l->n].col = (unsigned)n->start_mark.column + 1;
+	v[l->n].quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+	    n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	l->n++;
+	return 0;
+}
+
+/* A list of strings; a single scalar is taken as a list of one. */
+static void
+get_strlist(struct walker *w, const yaml_node_t *n, const char *key,
+    struct conf_strlist *dst)
+{
+	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		(void)strlist_push(w, dst, n);
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		werr(w, n, "'%s' must be a list of values, found %s", key,
+		    is_null(n) ? "an empty value" : node_kind(n));
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(w, *it);
+
+		if (item->type != YAML_SCALAR_NODE || is_null(item)) {
+			werr(w, item, "each entry of '%s' must be a value, found %s",
+			    key, is_null(item) ? "an empty value" : node_kind(item));
+			continue;
+		}
+		if (strlist_push(w, dst, item) < 0)
+			return;
+	}
+}
+
+static void
+strlist_done(struct conf_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].s);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Reads a secret from a file (trailing newline dropped) or the environment. */
+static char *
+read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_env)
+{
+	struct buf	 b;
+	FILE		*f;
+	char		 chunk[4096];
+	size_t		 got;
+	const char	*v;
+
+	if (!want_scalar(w, n, key))
+		return NULL;
+	if (from_env) {
+		v = getenv(scalar(n));
+		if (v == NULL) {
+			werr(w, n, "'%s': environment variable '%s' is not set",
+			    key, scalar(n));
+			return NULL;
+		}
+		return xstrdup(w, v);
+	}
+	f = fopen(scalar(n), "re");
+	if (f == NULL) {
+		werr(w, n, "'%s': cannot read '%s': %s", key, scalar(n), strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, CONF_MAX_SECRET_BYTES);
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&b, chunk, got) < 0) {
+			werr(w, n, "'%s': '%s' is larger than 64 KiB", key, scalar(n));
+			buf_done(&b);
+			fclose(f);
+			return NULL;
+		}
+	fclose(f);
+	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	return buf_take(&b);
+}
+
+/* One key of a mapping and the handler that takes its value. */
+struct key_handler {
+	const char	*key;
+	void		(*fn)(struct walker *w, yaml_node_t *v, void *obj);
+	bool		 required;
+};
+
+static int
+walk_mapping(struct walker *w, yaml_node_t *map, const char *what,
+    const struct key_handler *keys, void *obj)
+{
+	size_t nkeys = 0;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		werr(w, map, "%s must be a mapping of keys to values, found %s",
+		    what, is_null(map) ? "an empty value" : node_kind(map));
+		return -EINVAL;
+	}
+	while (keys[nkeys].key != NULL)
+		nkeys++;
+	bool seen[32] = { false };
+
+	if (nkeys > sizeof(seen) / sizeof(seen[0]))
+		return -E2BIG;
+
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t	*k = node_at(w, p->key);
+		yaml_node_t	*v = node_at(w, p->value);
+		size_t		 i;
+
+		if (k->type != YAML_SCALAR_NODE) {
+			werr(w, k, "%s: keys must be plain names", what);
+			continue;
+		}
+		for (i = 0; i < nkeys; i++)
+			if (strcmp(keys[i].key, scalar(k)) == 0)
+				break;
+		if (i == nkeys) {
+			struct buf known;
+
+			buf_init(&known, 4096);
+			for (size_t j = 0; j < nkeys; j++)
+				if (buf_printf(&known, "%s%s", j ? ", " : "", keys[j].key) < 0)
+					break;
+			werr(w, k, "unknown key '%s' in %s (known keys: %s)",
+			    scalar(k), what, known.data ? known.data : "");
+			buf_done(&known);
+			continue;
+		}
+		if (seen[i]) {
+			werr(w, k, "duplicate key '%s' in %s", scalar(k), what);
+			continue;
+		}
+		seen[i] = true;
+		keys[i].fn(w, v, obj);
+	}
+	for (size_t i = 0; i < nkeys; i++)
+		if (keys[i].required && !seen[i])
+			werr(w, map, "%s: missing required key '%s'", what, keys[i].key);
+	return 0;
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+#define CONF_FIELD_HANDLER(fname, type, field, getter)			\
+static void								\
+fname(struct walker *w, yaml_node_t *v, void *obj)			\
+{									\
+	getter(w, v, #field, &((type *)obj)->field);			\
+}
+
+CONF_FIELD_HANDLER(def_interval, struct conf, interval, get_duration)
+CONF_FIELD_HANDLER(def_min_interval, struct conf, min_interval, get_duration)
+CONF_FIELD_HANDLER(def_max_interval, struct conf, max_interval, get_duration)
+CONF_FIELD_HANDLER(def_timeout, struct conf, timeout, get_duration)
+CONF_FIELD_HANDLER(def_max_bytes, struct conf, max_bytes, get_size)
+CONF_FIELD_HANDLER(def_backlog, struct conf, backlog, get_duration)
+CONF_FIELD_HANDLER(def_backoff_cap, struct conf, backoff_cap, get_duration)
+
+static void
+def_concurrency(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "concurrency", 1, 1024, &((struct conf *)obj)->concurrency);
+}
+
+static void
+def_per_host(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "per_host", 1, 64, &((struct conf *)obj)->per_host);
+}
+
+static void
+def_redirect_hold(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "redirect_hold", 1, 1000, &((struct conf *)obj)->redirect_hold);
+}
+
+static const struct key_handler defaults_keys[] = {
+	{ "interval", def_interval, false },
+	{ "min_interval", def_min_interval, false },
+	{ "max_interval", def_max_interval, false },
+	{ "timeout", def_timeout, false },
+	{ "max_bytes", def_max_bytes, false },
+	{ "backlog", def_backlog, false },
+	{ "concurrency", def_concurrency, false },
+	{ "per_host", def_per_host, false },
+	{ "backoff_cap", def_backoff_cap, false },
+	{ "redirect_hold", def_redirect_hold, false },
+	{ NULL, NULL, false },
+};
+
+/* ---- headers (feeds and webhooks) ------------------------------------- */
+
+struct header_ctx {
+	struct conf_header	*h;
+	int			 have_value;
+};
+
+static void
+hdr_name(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_string(w, v, "name", &((struct header_ctx *)obj)->h->name);
+}
+
+static void
+hdr_value(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct header_ctx *c = obj;
+
+	if (c->have_value++) {
+		werr(w, v, "give only one of value, value_file, value_env");
+		return;
+	}
+	get_string(w, v, "value", &c->h->value);
+}
+
+static void
+hdr_value_file(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct header_ctx *c = obj;
+
+	if (c->have_value++) {
+		werr(w, v, "give only one of value, value_file, value_env");
+		return;
+	}
+	c->h->value = read_secret(w, v, "value_file", 0);
+}
+
+static void
+hdr_value_env(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct header_ctx *c = obj;
+
+	if (c->have_value++) {
+		werr(w, v, "give only one of value, value_file, value_env");
+		return;
+	}
+	c->h->value = read_secret(w, v, "value_env", 1);
+}
+
+static const struct key_handler header_keys[] = {
+	{ "name", hdr_name, true },
+	{ "value", hdr_value, false },
+	{ "value_file", hdr_value_file, false },
+	{ "value_env", hdr_value_env, false },
+	{ NULL, NULL, false },
+};
+
+static void
+get_headers(struct walker *w, yaml_node_t *n, struct conf_header **dst, size_t *ndst)
+{
+	if (n->type != YAML_SEQUENCE_NODE) {
+		werr(w, n, "'headers' must be a list of {name, value} entries");
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t		*item = node_at(w, *it);
+		struct conf_header	*v = reallocarray(*dst, *ndst + 1, sizeof(*v));
+		struct header_ctx	 ctx;
+
+		if (v == NULL) {
+			w->oom = 1;
+			return;
+		}
+		*dst = v;
+		memset(&v[*ndst], 0, sizeof(v[0]));
+		ctx.h = &v[(*ndst)++];
+		ctx.have_value = 0;
+		(void)walk_mapping(w, item, "a header", header_keys, &ctx);
+		if (ctx.h->name != NULL && (strchr(ctx.h->name, ':') != NULL ||
+		    strpbrk(ctx.h->name, "\r\n") != NULL))
+			werr(w, item, "header name '%s' must not contain ':' or a line break",
+			    ctx.h->name);
+		if (ctx.h->value != NULL && strpbrk(ctx.h->value, "\r\n") != NULL)
+			werr(w, item, "header value must not contain a line break");
+		if (!ctx.have_value && item->type == YAML_MAPPING_NODE)
+			werr(w, item, "a header needs one of value, value_file, value_env");
+	}
+}
+
+static void
+headers_free(struct conf_header *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].name);
+		if (h[i].value != NULL)
+			explicit_bzero(h[i].value, strlen(h[i].value));
+		free(h[i].value);
+	}
+	free(h);
+}
+
+/* ---- feeds ------------------------------------------------------------- */
+
+/* Turns "file:samples/x.xml" (relative to the config file) into an absolute
+ * file:// URL; other URLs are kept. Rejects schemes feedwatch cannot poll. */
+static char *
+feed_url_resolve(struct walker *w, yaml_node_t *n)
+{
+	const char	*u = scalar(n);
+	char		*out = NULL;
+
+	if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ||
+	    strncmp(u, "file:///", 8) == 0)
+		return xstrdup(w, u);
+	if (strncmp(u, "file:", 5) == 0 && u[5] != '/') {
+		if (asprintf(&out, "file://%s/%s", w->dir, u + 5) < 0) {
+			w->oom = 1;
+			return NULL;
+		}
+		return out;
+	}
+	werr(w, n, "feed url '%s' must start with http://, https:// or file:", u);
+	return NULL;
+}
+
+static void
+feed_url(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_feed *f = obj;
+
+	if (!want_scalar(w, v, "url"))
+		return;
+	f->url = feed_url_resolve(w, v);
+}
+
+CONF_FIELD_HANDLER(feed_name, struct conf_feed, name, get_string)
+CONF_FIELD_HANDLER(feed_interval, struct conf_feed, interval, get_duration)
+CONF_FIELD_HANDLER(feed_min_interval, struct conf_feed, min_interval, get_duration)
+CONF_FIELD_HANDLER(feed_max_interval, struct conf_feed, max_interval, get_duration)
+CONF_FIELD_HANDLER(feed_timeout, struct conf_feed, timeout, get_duration)
+CONF_FIELD_HANDLER(feed_max_bytes, struct conf_feed, max_bytes, get_size)
+CONF_FIELD_HANDLER(feed_backlog, struct conf_feed, backlog, get_duration)
+CONF_FIELD_HANDLER(feed_topics, struct conf_feed, topics, get_strlist)
+
+static void
+feed_headers(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_feed *f = obj;
+
+	get_headers(w, v, &f->headers, &f->n_headers);
+}
+
+static const struct key_handler feed_keys[] = {
+	{ "url", feed_url, true },
+	{ "name", feed_name, false },
+	{ "interval", feed_interval, false },
+	{ "min_interval", feed_min_interval, false },
+	{ "max_interval", feed_max_interval, false },
+	{ "timeout", feed_timeout, false },
+	{ "max_bytes", feed_max_bytes, false },
+	{ "backlog", feed_backlog, false },
+	{ "topics", feed_topics, false },
+	{ "headers", feed_headers, false },
+	{ NULL, NULL, false },
+};
+
+static void
+conf_feed_done(struct conf_feed *f)
+{
+	free(f->name);
+	free(f->url);
+	strlist_done(&f->topics);
+	headers_free(f->headers, f->n_headers);
+}
+
+/* ---- topics ------------------------------------------------------------ */
+
+static void
+topic_name(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_topic	*t = obj;
+	struct conf_strlist	 one = { NULL, 0 };
+
+	if (!want_scalar(w, v, "name"))
+		return;
+	if (strlist_push(w, &one, v) == 0) {
+		t->name = one.v[0];
+		free(one.v);
+	}
+}
+
+CONF_FIELD_HANDLER(topic_severity, struct conf_topic, severity, get_severity)
+CONF_FIELD_HANDLER(topic_terms, struct conf_topic, terms, get_strlist)
+CONF_FIELD_HANDLER(topic_exclude, struct conf_topic, exclude, get_strlist)
+CONF_FIELD_HANDLER(topic_feeds, struct conf_topic, feeds, get_strlist)
+
+static const struct key_handler topic_keys[] = {
+	{ "name", topic_name, true },
+	{ "severity", topic_severity, false },
+	{ "terms", topic_terms, true },
+	{ "exclude", topic_exclude, false },
+	{ "feeds", topic_feeds, false },
+	{ NULL, NULL, false },
+};
+
+static void
+conf_topic_done(struct conf_topic *t)
+{
+	free(t->name.s);
+	strlist_done(&t->terms);
+	strlist_done(&t->exclude);
+	strlist_done(&t->feeds);
+}
+
+/* ---- sinks ------------------------------------------------------------- */
+
+struct sink_ctx {
+	struct conf_sink	*s;
+	int			 have_type;
+	int			 have_format;
+	yaml_node_t		*format_node;
+	int			 n_secret;
+	int			 n_password;
+};
+
+static void
+sink_type(struct walker *w, yaml_node_t *v, void *obj)
+{
+	static const char *names[] = { "log", "webhook", "mail", "exec" };
+	struct sink_ctx *c = obj;
+
+	if (!want_scalar(w, v, "type"))
+		return;
+	for (int i = 0; i < _SINK_TYPE_MAX; i++)
+		if (strcmp(scalar(v), names[i]) == 0) {
+			c->s->type = (enum sink_type)i;
+			c->have_type = 1;
+			return;
+		}
+	werr(w, v, "'type' must be one of log, webhook, mail, exec; found '%s'", scalar(v));
+}
+
+static void
+sink_format(struct walker *w, yaml_node_t *v, void *obj)
+{
+	static const char *names[] = { "text", "jsonl", "generic", "slack", "discord", "ntfy" };
+	struct sink_ctx *c = obj;
+
+	if (!want_scalar(w, v, "format"))
+		return;
+	for (int i = 0; i < _SINK_FORMAT_MAX; i++)
+		if (strcmp(scalar(v), names[i]) == 0) {
+			c->s->format = (enum sink_format)i;
+			c->have_format = 1;
+			c->format_node = v;
+			return;
+		}
+	werr(w, v, "'format' must be one of text, jsonl, generic, slack, discord, ntfy; found '%s'",
+	    scalar(v));
+}
+
+#define SINK_HANDLER(fname, field, getter)				\
+static void								\
+fname(struct walker *w, yaml_node_t *v, void *obj)			\
+{									\
+	getter(w, v, #field, &((struct sink_ctx *)obj)->s->field);	\
+}
+
+SINK_HANDLER(sink_name, name, get_string)
+SINK_HANDLER(sink_topics, topics, get_strlist)
+SINK_HANDLER(sink_feeds, feeds, get_strlist)
+SINK_HANDLER(sink_min_severity, min_severity, get_severity)
+SINK_HANDLER(sink_path, path, get_string)
+SINK_HANDLER(sink_url, url, get_string)
+SINK_HANDLER(sink_timeout, timeout, get_duration)
+SINK_HANDLER(sink_from, from, get_string)
+SINK_HANDLER(sink_to, to, get_strlist)
+SINK_HANDLER(sink_username, username, get_string)
+SINK_HANDLER(sink_starttls, starttls, get_bool)
+SINK_HANDLER(sink_command, command, get_strlist)
+SINK_HANDLER(sink_rate, rate_per_second, get_double)
+SINK_HANDLER(sink_budget_dur, digest_interval, get_duration)
+SINK_HANDLER(sink_bypass, bypass_severity, get_severity)
+
+static void
+sink_hourly_budget(struct walker *w, yaml_node_t *v, void *obj)
+{
+	unsigned n = 0;
+
+	get_uint(w, v, "hourly_budget", 0, 1000000, &n);
+	((struct sink_ctx *)obj)->s->hourly_budget = n;
+}
+
+static void
+sink_headers(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_sink *s = ((struct sink_ctx *)obj)->s;
+
+	get_headers(w, v, &s->headers, &s->n_headers);
+}
+
+static void
+sink_secret_any(struct walker *w, yaml_node_t *v, void *obj, const char *key, int env)
+{
+	struct sink_ctx *c = obj;
+
+	if (c->n_secret++) {
+		werr(w, v, "give only one of secret_file, secret_env");
+		return;
+	}
+	c->s->secret = read_secret(w, v, key, env);
+}
+
+static void
+sink_secret_file(struct walker *w, yaml_node_t *v, void *obj)
+{
+	sink_secret_any(w, v, obj, "secret_file", 0);
+}
+
+static void
+sink_secret_env(struct walker *w, yaml_node_t *v, void *obj)
+{
+	sink_secret_any(w, v, obj, "secret_env", 1);
+}
+
+static void
+sink_password_any(struct walker *w, yaml_node_t *v, void *obj, const char *key, int env)
+{
+	struct sink_ctx *c = obj;
+
+	if (c->n_password++) {
+		werr(w, v, "give only one of password_file, password_env");
+		return;
+	}
+	c->s->password = read_secret(w, v, key, env);
+}
+
+static void
+sink_password_file(struct walker *w, yaml_node_t *v, void *obj)
+{
+	sink_password_any(w, v, obj, "password_file", 0);
+}
+
+static void
+sink_password_env(struct walker *w, yaml_node_t *v, void *obj)
+{
+	sink_password_any(w, v, obj, "password_env", 1);
+}
+
+static int
+parse_hhmm(const char *s, int *ret_min)
+{
+	int h, m, n = 0;
+
+	if (sscanf(s, "%d:%d%n", &h, &m, &n) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+		return -EINVAL;
+	*ret_min = h * 60 + m;
+	return n;
+}
+
+static void
+sink_quiet_hours(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_sink	*s = ((struct sink_ctx *)obj)->s;
+	const char		*p;
+	int			 n, start, end;
+
+	if (!want_scalar(w, v, "quiet_hours"))
+		return;
+	p = scalar(v);
+	if ((n = parse_hhmm(p, &start)) < 0 || p[n] != '-' ||
+	    parse_hhmm(p + n + 1, &end) < 0) {
+		werr(w, v, "'quiet_hours' must look like 22:00-07:00, found '%s'", p);
+		return;
+	}
+	s->quiet_start_min = start;
+	s->quiet_end_min = end;
+}
+
+static const struct key_handler sink_keys[] = {
+	{ "type", sink_type, true },
+	{ "name", sink_name, false },
+	{ "format", sink_format, false },
+	{ "topics", sink_topics, false },
+	{ "feeds", sink_feeds, false },
+	{ "min_severity", sink_min_severity, false },
+	{ "path", sink_path, false },
+	{ "url", sink_url, false },
+	{ "secret_file", sink_secret_file, false },
+	{ "secret_env", sink_secret_env, false },
+	{ "headers", sink_headers, false },
+	{ "timeout", sink_timeout, false },
+	{ "from", sink_from, false },
+	{ "to", sink_to, false },
+	{ "username", sink_username, false },
+	{ "password_file", sink_password_file, false },
+	{ "password_env", sink_password_env, false },
+	{ "starttls", sink_starttls, false },
+	{ "command", sink_command, false },
+	{ "rate_per_second", sink_rate, false },
+	{ "hourly_budget", sink_hourly_budget, false },
+	{ "digest", sink_budget_dur, false },
+	{ "bypass_severity", sink_bypass, false },
+	{ "quiet_hours", sink_quiet_hours, false },
+	{ NULL, NULL, false },
+};
+
+static void
+conf_sink_done(struct conf_sink *s)
+{
+	free(s->name);
+	strlist_done(&s->topics);
+	strlist_done(&s->feeds);
+	free(s->path);
+	free(s->url);
+	if (s->secret != NULL)
+		explicit_bzero(s->secret, strlen(s->secret));
+	free(s->secret);
+	headers_free(s->headers, s->n_headers);
+	free(s->from);
+	strlist_done(&s->to);
+	free(s->username);
+	if (s->password != NULL)
+		explicit_bzero(s->password, strlen(s->password));
+	free(s->password);
+	strlist_done(&s->command);
+}
+
+/* Cross-field checks of one sink, once all its keys are read. */
+static void
+sink_validate(struct walker *w, yaml_node_t *node, struct sink_ctx *c)
+{
+	struct conf_sink *s = c->s;
+
+	if (!c->have_type)
+		return;
+	switch (s->type) {
+	case SINK_LOG:
+		if (!c->have_format)
+			s->format = SINK_FORMAT_TEXT;
+		else if (s->format != SINK_FORMAT_TEXT && s->format != SINK_FORMAT_JSONL)
+			werr(w, c->format_node, "a log sink's format must be text or jsonl");
+		if (s->path == NULL)
+			werr(w, node, "a log sink needs 'path' (a file, or - for stderr)");
+		break;
+	case SINK_WEBHOOK:
+		if (!c->have_format)
+			s->format = SINK_FORMAT_GENERIC;
+		else if (s->format == SINK_FORMAT_TEXT || s->format == SINK_FORMAT_JSONL)
+			werr(w, c->format_node,
+			    "a webhook's format must be generic, slack, discord or ntfy");
+		if (s->url == NULL)
+			werr(w, node, "a webhook sink needs 'url'");
+		else if (strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0)
+			werr(w, node, "webhook url '%s' must start with http:// or https://", s->url);
+		break;
+	case SINK_MAIL:
+		if (s->url == NULL)
+			werr(w, node, "a mail sink needs 'url' (smtp://host:port or smtps://...)");
+		else if (strncmp(s->url, "smtp://", 7) != 0 && strncmp(s->url, "smtps://", 8) != 0)
+			werr(w, node, "mail url '%s' must start with smtp:// or smtps://", s->url);
+		if (s->from == NULL)
+			werr(w, node, "a mail sink needs 'from'");
+		if (s->to.n == 0)
+			werr(w, node, "a mail sink needs 'to'");
+		break;
+	case SINK_EXEC:
+		if (s->command.n == 0)
+			werr(w, node, "an exec sink needs 'command' (a list: program and arguments)");
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- top level --------------------------------------------------------- */
+
+static void
+top_state(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf *c = obj;
+
+	if (!want_scalar(w, v, "state"))
+		return;
+	/* A relative path is relative to the working directory, as users
+	 * expect of a command-line argument (the demo relies on this). */
+	free(c->state_path);
+	c->state_path = xstrdup(w, scalar(v));
+}
+
+CONF_FIELD_HANDLER(top_user_agent, struct conf, user_agent, get_string)
+CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_string)
+CONF_FIELD_HANDLER(top_proxy, struct conf, proxy, get_string)
+
+static void
+http_listen(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_string(w, v, "listen", &((struct conf *)obj)->http_listen);
+}
+
+static const struct key_handler http_keys[] = {
+	{ "listen", http_listen, true },
+	{ NULL, NULL, false },
+};
+
+static void
+top_http(struct walker *w, yaml_node_t *v, void *obj)
+{
+	(void)walk_mapping(w, v, "'http'", http_keys, obj);
+}
+
+static void
+top_defaults(struct walker *w, yaml_node_t *v, void *obj)
+{
+	(void)walk_mapping(w, v, "'defaults'", defaults_keys, obj);
+}
+
+static void
+top_feeds(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf	*c = obj;
+	size_t		 n;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		werr(w, v, "'feeds' must be a list of feeds, found %s",
+		    is_null(v) ? "an empty value" : node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	c->feeds = calloc(n ? n : 1, sizeof(*c->feeds));
+	if (c->feeds == NULL) {
+		w->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t		*item = node_at(w, v->data.sequence.items.start[i]);
+		struct conf_feed	*f = &c->feeds[c->n_feeds++];
+		char			 what[64];
+
+		f->line = (unsigned)item->start_mark.line + 1;
+		f->col = (unsigned)item->start_mark.column + 1;
+		f->interval = f->min_interval = f->max_interval = -1;
+		f->timeout = f->backlog = -1;
+		snprintf(what, sizeof(what), "feed %zu", i + 1);
+		(void)walk_mapping(w, item, what, feed_keys, f);
+	}
+}
+
+static void
+top_topics(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf	*c = obj;
+	size_t		 n;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		werr(w, v, "'topics' must be a list of topics, found %s",
+		    is_null(v) ? "an empty value" : node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	c->topics = calloc(n ? n : 1, sizeof(*c->topics));
+	if (c->topics == NULL) {
+		w->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t		*item = node_at(w, v->data.sequence.items.start[i]);
+		struct conf_topic	*t = &c->topics[c->n_topics++];
+		char			 what[64];
+
+		t->severity = SEVERITY_NORMAL;
+		snprintf(what, sizeof(what), "topic %zu", i + 1);
+		(void)walk_mapping(w, item, what, topic_keys, t);
+	}
+}
+
+static void
+top_sinks(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf	*c = obj;
+	size_t		 n;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		werr(w, v, "'sinks' must be a list of sinks, found %s",
+		    is_null(v) ? "an empty value" : node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	c->sinks = calloc(n ? n : 1, sizeof(*c->sinks));
+	if (c->sinks == NULL) {
+		w->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t	*item = node_at(w, v->data.sequence.items.start[i]);
+		struct sink_ctx	 ctx = { .s = &c->sinks[c->n_sinks++] };
+		char		 what[64];
+
+		ctx.s->line = (unsigned)item->start_mark.line + 1;
+		ctx.s->col = (unsigned)item->start_mark.column + 1;
+		ctx.s->min_severity = SEVERITY_LOW;
+		ctx.s->bypass_severity = SEVERITY_CRITICAL;
+		ctx.s->quiet_start_min = ctx.s->quiet_end_min = -1;
+		ctx.s->timeout = 10;
+		snprintf(what, sizeof(what), "sink %zu", i + 1);
+		if (walk_mapping(w, item, what, sink_keys, &ctx) == 0)
+			sink_validate(w, item, &ctx);
+	}
+}
+
+static const struct key_handler top_keys[] = {
+	{ "state", top_state, true },
+	{ "user_agent", top_user_agent, false },
+	{ "ca_path", top_ca_path, false },
+	{ "proxy", top_proxy, false },
+	{ "http", top_http, false },
+	{ "defaults", top_defaults, false },
+	{ "feeds", top_feeds, true },
+	{ "topics", top_topics, false },
+	{ "sinks", top_sinks, false },
+	{ NULL, NULL, false },
+};
+
+/* Names must be unique, references must resolve, defaults flow down. */
+static void
+conf_finish(struct walker *w, struct conf *c)
+{
+	for (size_t i = 0; i < c->n_feeds; i++) {
+		struct conf_feed *f = &c->feeds[i];
+
+		if (f->url == NULL)
+			continue;
+		if (f->name == NULL && (f->name = xstrdup(w, f->url)) == NULL)
+			return;
+		if (f->interval < 0)
+			f->interval = c->interval;
+		if (f->min_interval < 0)
+			f->min_interval = c->min_interval;
+		if (f->max_interval < 0)
+			f->max_interval = c->max_interval;
+		if (f->timeout < 0)
+			f->timeout = c->timeout;
+		if (f->max_bytes == 0)
+			f->max_bytes = c->max_bytes;
+		if (f->backlog < 0)
+			f->backlog = c->backlog;
+		if (f->interval < 1) {
+			struct fw_error e;
+
+			fw_error_set(&e, w->path, f->line, f->col,
+			    "feed '%s': interval must be at least 1s", f->name);
+			if (fw_errors_add(w->errs, &e) < 0)
+				w->oom = 1;
+			w->failed = 1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (c->feeds[j].url != NULL && strcmp(c->feeds[j].url, f->url) == 0) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, f->line, f->col,
+				    "feed '%s' is listed twice (first at line %u)",
+				    f->url, c->feeds[j].line);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			} else if (c->feeds[j].name != NULL && strcmp(c->feeds[j].name, f->name) == 0) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, f->line, f->col,
+				    "feed name '%s' is used twice (first at line %u)",
+				    f->name, c->feeds[j].line);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->n_topics; i++) {
+		struct conf_topic *t = &c->topics[i];
+
+		if (t->name.s == NULL)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (c->topics[j].name.s != NULL && strcmp(c->topics[j].name.s, t->name.s) == 0) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, t->name.line, t->name.col,
+				    "topic '%s' is defined twice", t->name.s);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			}
+		for (size_t j = 0; j < t->feeds.n; j++)
+			if (conf_find_feed(c, t->feeds.v[j].s) == NULL) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, t->feeds.v[j].line, t->feeds.v[j].col,
+				    "topic '%s' names feed '%s', which is not in 'feeds'",
+				    t->name.s, t->feeds.v[j].s);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			}
+	}
+	/* Feeds, topics and sinks that name topics must name real ones. */
+	for (size_t i = 0; i < c->n_feeds + c->n_sinks; i++) {
+		struct conf_strlist *l = i < c->n_feeds ? &c->feeds[i].topics
+		    : &c->sinks[i - c->n_feeds].topics;
+
+		for (size_t j = 0; j < l->n; j++) {
+			size_t k;
+
+			for (k = 0; k < c->n_topics; k++)
+				if (c->topics[k].name.s != NULL &&
+				    strcmp(c->topics[k].name.s, l->v[j].s) == 0)
+					break;
+			if (k == c->n_topics) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, l->v[j].line, l->v[j].col,
+				    "unknown topic '%s'", l->v[j].s);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->n_sinks; i++) {
+		struct conf_sink *s = &c->sinks[i];
+
+		for (size_t j = 0; j < s->feeds.n; j++)
+			if (conf_find_feed(c, s->feeds.v[j].s) == NULL) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, s->feeds.v[j].line, s->feeds.v[j].col,
+				    "sink names feed '%s', which is not in 'feeds'", s->feeds.v[j].s);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			}
+		if (s->name == NULL) {
+			static const char *tn[] = { "log", "webhook", "mail", "exec" };
+
+			if (asprintf(&s->name, "%s%zu", tn[s->type], i + 1) < 0) {
+				s->name = NULL;
+				w->oom = 1;
+			}
+		}
+		for (size_t j = 0; j < i; j++)
+			if (s->name != NULL && c->sinks[j].name != NULL &&
+			    strcmp(s->name, c->sinks[j].name) == 0) {
+				struct fw_error e;
+
+				fw_error_set(&e, w->path, s->line, s->col,
+				    "sink name '%s' is used twice", s->name);
+				if (fw_errors_add(w->errs, &e) < 0)
+					w->oom = 1;
+				w->failed = 1;
+			}
+	}
+}
+
+static void
+conf_set_defaults(struct conf *c)
+{
+	c->interval = 15 * 60;
+	c->min_interval = 5 * 60;
+	c->max_interval = 6 * 3600;
+	c->timeout = 30;
+	c->max_bytes = 10 * 1024 * 1024;
+	c->backlog = 24 * 3600;
+	c->concurrency = 8;
+	c->per_host = 2;
+	c->backoff_cap = 24 * 3600;
+	c->redirect_hold = 3;
+}
+
+int
+conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+{
+	struct walker	 w = { .path = path, .errs = errs };
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	struct conf	*c = NULL;
+	FILE		*f = NULL;
+	yaml_node_t	*root;
+	int		 have_parser = 0, have_doc = 0, r;
+	char		*slash;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		struct fw_error e;
+
+		r = -errno;
+		fw_error_set(&e, path, 0, 0, "cannot open: %s", strerror(-r));
+		(void)fw_errors_add(errs, &e);
+		goto out;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->path = strdup(path)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	conf_set_defaults(c);
+	{
+		char *abs = realpath(path, NULL);
+
+		w.dir = abs != NULL ? abs : strdup(".");
+		if (w.dir == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if ((slash = strrchr(w.dir, '/')) != NULL && abs != NULL)
+			*(slash == w.dir ? slash + 1 : slash) = '\0';
+	}
+
+	if (!yaml_parser_initialize(&parser)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	have_parser = 1;
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		struct fw_error e;
+
+		/* libyaml marks are 0-based; the contract's are 1-based. */
+		fw_error_set(&e, path, (unsigned)parser.problem_mark.line + 1,
+		    (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+		    parser.problem ? parser.problem : "unknown problem",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		(void)fw_errors_add(errs, &e);
+		r = -EINVAL;
+		goto out;
+	}
+	have_doc = 1;
+	w.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL) {
+		struct fw_error e;
+
+		fw_error_set(&e, path, 1, 1, "the file is empty: it needs at least 'state' and 'feeds'");
+		(void)fw_errors_add(errs, &e);
+		r = -EINVAL;
+		goto out;
+	}
+	(void)walk_mapping(&w, root, "the top level", top_keys, c);
+	if (!w.oom)
+		conf_finish(&w, c);
+	if (w.oom) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (w.failed) {
+		r = -EINVAL;
+		goto out;
+	}
+	*ret_conf = c;
+	c = NULL;
+	r = 0;
+out:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	if (f != NULL)
+		fclose(f);
+	free(w.dir);
+	conf_free(c);
+	return r;
+}
+
+struct conf *
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n_feeds; i++)
+		conf_feed_done(&c->feeds[i]);
+	free(c->feeds);
+	for (size_t i = 0; i < c->n_topics; i++)
+		conf_topic_done(&c->topics[i]);
+	free(c->topics);
+	for (size_t i = 0; i < c->n_sinks; i++)
+		conf_sink_done(&c->sinks[i]);
+	free(c->sinks);
+	free(c->path);
+	free(c->state_path);
+	free(c->user_agent);
+	free(c->ca_path);
+	free(c->proxy);
+	free(c->http_listen);
+	free(c);
+	return NULL;
+}
+
+const struct conf_feed *
+conf_find_feed(const struct conf *c, const char *name_or_url)
+{
+	for (size_t i = 0; i < c->n_feeds; i++)
+		if ((c->feeds[i].name != NULL && strcmp(c->feeds[i].name, name_or_url) == 0) ||
+		    (c->feeds[i].url != NULL && strcmp(c->feeds[i].url, name_or_url) == 0))
+			return &c->feeds[i];
+	return NULL;
+}
+
+int
+conf_parse_duration(const char *s, int64_t *ret_seconds)
+{
+	static const struct {
+		const char	*suffix;
+		int64_t		 mult;
+	} units[] = {
+		{ "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
+		{ "d", 86400 }, { "w", 7 * 86400 },
+	};
+	unsigned long long	 v;
+	char			*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].suffix) == 0) {
+			if (v > (unsigned long long)(INT64_MAX / units[i].mult))
+				return -EINVAL;
+			*ret_seconds = (int64_t)v * units[i].mult;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *ret_bytes)
+{
+	static const struct {
+		const char	*suffix;
+		uint64_t	 mult;
+	} units[] = {
+		{ "", 1 }, { "B", 1 },
+		{ "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 },
+		{ "kB", 1000 }, { "KB", 1000 }, { "MB", 1000 * 1000 }, { "GB", 1000 * 1000 * 1000 },
+	};
+	unsigned long long	 v;
+	char			*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].suffix) == 0) {
+			if (v > UINT64_MAX / units[i].mult)
+				return -EINVAL;
+			*ret_bytes = v * units[i].mult;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *
+severity_to_string(enum severity s)
+{
+	static const char *names[_SEVERITY_MAX] = { "low", "normal", "high", "critical" };
+
+	return s >= 0 && s < _SEVERITY_MAX ? names[s] : "normal";
+}
+
+int
+severity_from_string(const char *s, enum severity *ret)
+{
+	for (int i = 0; i < _SEVERITY_MAX; i++)
+		if (strcmp(s, severity_to_string((enum severity)i)) == 0) {
+			*ret = (enum severity)i;
+			return 0;
+		}
+	return -EINVAL;
+}

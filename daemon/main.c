@@ -1,0 +1,92 @@
+/* main.c — argument parsing and verb dispatch, nothing else. The verbs live
+ * in cmd_*.c and pipeline.c/daemon.c, so `once`, `run` and the dry-run verbs
+ * share the code the daemon uses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "cmd.h"
+#include "fetch.h"
+#include "log.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"Usage: feedwatch COMMAND [OPTIONS]\n"
+"\n"
+"Watch RSS/Atom/JSON feeds, remember what was seen, classify items against\n"
+"topic rules and deliver alerts.\n"
+"\n"
+"Commands:\n"
+"  parse [--json] SOURCE            parse one feed (path, - for stdin, or URL)\n"
+"  classify -c CONFIG [--json] SOURCE\n"
+"                                   dry-run the topic rules over one feed\n"
+"  classify --stored -c CONFIG [--since 7d] [--json]\n"
+"                                   run the rules over items in the state database\n"
+"  once -c CONFIG                   poll every feed once, deliver alerts, exit\n"
+"  run -c CONFIG                    the daemon: poll each feed on its interval\n"
+"                                   until SIGTERM/SIGINT (SIGHUP reloads)\n"
+"  check-config -c CONFIG           validate the configuration\n"
+"  status -c CONFIG [--json]        every feed: last poll, errors, next poll\n"
+"  alerts -c CONFIG [--failed] [--retry ID|all]\n"
+"                                   recent alerts and their delivery state\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
+"  --log-level LEVEL   err, warning, notice, info (default) or debug\n"
+"  -h, --help          show this help\n"
+"  -V, --version       show the version\n"
+"\n"
+"Exit status: 0 on success; 1 on a config, state or input error; 2 on a\n"
+"usage error.\n"
+"See feedwatch(1) and feedwatch.yaml(5).\n");
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+} verbs[] = {
+	{ "parse", cmd_parse },
+	{ "classify", cmd_classify },
+	{ "once", cmd_once },
+	{ "run", cmd_run },
+	{ "check-config", cmd_check_config },
+	{ "status", cmd_status },
+	{ "alerts", cmd_alerts },
+};
+
+int
+main(int argc, char **argv)
+{
+	int r;
+
+	log_init();
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("feedwatch %s\n", FW_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		if (fetch_global_init() < 0) {
+			log_errx("cannot initialise libcurl");
+			return 1;
+		}
+		r = verbs[i].fn(argc - 1, argv + 1);
+		fetch_global_cleanup();
+		return r;
+	}
+	fprintf(stderr, "feedwatch: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
