@@ -1,0 +1,702 @@
+/* store.c — SQLite state: feeds, seen items, the alert outbox and per-sink
+ * delivery state. Everything that must survive a crash goes through here,
+ * and the caller groups writes that belong together in one transaction
+ * (an item marked seen and its alert queued commit together or not at all).
+ * SQLite result codes are translated into struct fw_error here only. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define STORE_SCHEMA_VERSION	1
+#define STORE_BUSY_TIMEOUT_MS	5000
+
+enum stmt_id {
+	STMT_ITEM_INSERT,
+	STMT_FEED_GET,
+	STMT_FEED_INSERT,
+	STMT_FEED_SAVE,
+	STMT_ALERT_INSERT,
+	STMT_DELIVERY_INSERT,
+	STMT_DELIVERY_UPDATE,
+	_STMT_MAX,
+};
+
+static const char *const stmt_sql[_STMT_MAX] = {
+	[STMT_ITEM_INSERT] =
+	    "INSERT OR IGNORE INTO items(feed_id, item_id, title, link, summary,"
+	    " content, author, published, updated, first_seen)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STMT_FEED_GET] =
+	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
+	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
+	    " disabled, redirect_url, redirect_count, interval, health_alerted"
+	    " FROM feeds WHERE url = ?1",
+	[STMT_FEED_INSERT] =
+	    "INSERT INTO feeds(url) VALUES (?1)",
+	[STMT_FEED_SAVE] =
+	    "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4,"
+	    " last_poll = ?5, last_success = ?6, next_poll = ?7, last_status = ?8,"
+	    " last_error = ?9, consecutive_errors = ?10, items_seen = ?11,"
+	    " disabled = ?12, redirect_url = ?13, redirect_count = ?14,"
+	    " interval = ?15, health_alerted = ?16 WHERE id = ?1",
+	[STMT_ALERT_INSERT] =
+	    "INSERT OR IGNORE INTO alerts(id, dedup_key, created, json)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[STMT_DELIVERY_INSERT] =
+	    "INSERT OR IGNORE INTO deliveries(alert_id, sink, state, attempts,"
+	    " next_attempt) VALUES (?1, ?2, 0, 0, ?3)",
+	[STMT_DELIVERY_UPDATE] =
+	    "UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt = ?5,"
+	    " last_error = ?6, updated = ?7 WHERE alert_id = ?1 AND sink = ?2",
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	sqlite3_stmt	*stmts[_STMT_MAX];
+};
+
+/* Version 1. Times are Unix seconds. */
+static const char schema_v1[] =
+	"CREATE TABLE feeds ("
+	"  id INTEGER PRIMARY KEY,"
+	"  url TEXT NOT NULL UNIQUE,"
+	"  etag TEXT, last_modified TEXT, body_hash TEXT,"
+	"  last_poll INTEGER NOT NULL DEFAULT 0,"
+	"  last_success INTEGER NOT NULL DEFAULT 0,"
+	"  next_poll INTEGER NOT NULL DEFAULT 0,"
+	"  last_status INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  consecutive_errors INTEGER NOT NULL DEFAULT 0,"
+	"  items_seen INTEGER NOT NULL DEFAULT 0,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  redirect_url TEXT,"
+	"  redirect_count INTEGER NOT NULL DEFAULT 0,"
+	"  interval INTEGER NOT NULL DEFAULT 0,"
+	"  health_alerted INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE items ("
+	"  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+	"  item_id TEXT NOT NULL,"
+	"  title TEXT, link TEXT, summary TEXT, content TEXT, author TEXT,"
+	"  published INTEGER, updated INTEGER,"
+	"  first_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (feed_id, item_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX items_first_seen ON items(first_seen);"
+	"CREATE TABLE alerts ("
+	"  id TEXT PRIMARY KEY,"
+	"  dedup_key TEXT NOT NULL UNIQUE,"
+	"  created INTEGER NOT NULL,"
+	"  json TEXT NOT NULL"
+	");"
+	"CREATE TABLE deliveries ("
+	"  alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"
+	"  sink TEXT NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  updated INTEGER,"
+	"  PRIMARY KEY (alert_id, sink)"
+	");"
+	"CREATE INDEX deliveries_due ON deliveries(state, next_attempt);";
+
+static int
+store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what)
+{
+	fw_error_set(reterr, s->path, 0, 0, "%s: %s", what,
+	    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:	return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:	return -EBUSY;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:	return -EACCES;
+	case SQLITE_FULL:	return -ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:	return -EBADMSG;
+	default:		return -EIO;
+	}
+}
+
+static int
+store_exec(struct store *s, const char *sql, struct fw_error *reterr)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_fail(s, rc, reterr, "cannot update the state file");
+}
+
+static int
+store_migrate(struct store *s, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 version, r;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, sqlite3_errcode(s->db), reterr, "cannot read the schema version");
+	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (version > STORE_SCHEMA_VERSION) {
+		fw_error_set(reterr, s->path, 0, 0,
+		    "state file has schema version %d, newer than this feedwatch (%d)",
+		    version, STORE_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if ((r = store_exec(s, "BEGIN IMMEDIATE", reterr)) < 0)
+		return r;
+	if (version < 1 && (r = store_exec(s, schema_v1, reterr)) < 0)
+		goto fail;
+	if ((r = store_exec(s, "PRAGMA user_version = 1", reterr)) < 0)
+		goto fail;
+	return store_exec(s, "COMMIT", reterr);
+fail:
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int
+store_open(const char *path, struct store **ret, struct fw_error *reterr)
+{
+	struct store	*s;
+	int		 rc, r;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	rc = sqlite3_open_v2(path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_fail(s, rc, reterr, "cannot open the state file");
+		goto fail;
+	}
+	(void)sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	(void)sqlite3_extended_result_codes(s->db, 1);
+	/* WAL lets `status` and `alerts` read while the daemon writes;
+	 * synchronous=NORMAL in WAL keeps every commit across a crash of the
+	 * process (only power loss may lose the last transactions). */
+	if ((r = store_exec(s, "PRAGMA journal_mode = WAL", reterr)) < 0 ||
+	    (r = store_exec(s, "PRAGMA synchronous = NORMAL", reterr)) < 0 ||
+	    (r = store_exec(s, "PRAGMA foreign_keys = ON", reterr)) < 0)
+		goto fail;
+	if ((r = store_migrate(s, reterr)) < 0)
+		goto fail;
+	for (int i = 0; i < _STMT_MAX; i++) {
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->stmts[i], NULL);
+		if (rc != SQLITE_OK) {
+			r = store_fail(s, rc, reterr, "cannot prepare a statement");
+			goto fail;
+		}
+	}
+	*ret = s;
+	return 0;
+fail:
+	store_close(s);
+	return r;
+}
+
+struct store *
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return NULL;
+	for (int i = 0; i < _STMT_MAX; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+	return NULL;
+}
+
+int
+store_begin(struct store *s, struct fw_error *reterr)
+{
+	/* IMMEDIATE takes the write lock now, so a second writer waits here
+	 * instead of failing half-way through the transaction. */
+	return store_exec(s, "BEGIN IMMEDIATE", reterr);
+}
+
+int
+store_commit(struct store *s, struct fw_error *reterr)
+{
+	return store_exec(s, "COMMIT", reterr);
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmts[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v != NULL)
+		(void)sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		(void)sqlite3_bind_null(st, i);
+}
+
+static void
+bind_time(sqlite3_stmt *st, int i, int64_t t)
+{
+	if (t == FW_TIME_NONE)
+		(void)sqlite3_bind_null(st, i);
+	else
+		(void)sqlite3_bind_int64(st, i, t);
+}
+
+static char *
+col_strdup(sqlite3_stmt *st, int i, int *oom)
+{
+	const unsigned char	*v = sqlite3_column_text(st, i);
+	char			*p;
+
+	if (v == NULL)
+		return NULL;
+	p = strdup((const char *)v);
+	if (p == NULL)
+		*oom = 1;
+	return p;
+}
+
+static int64_t
+col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? FW_TIME_NONE
+	    : sqlite3_column_int64(st, i);
+}
+
+void
+store_feed_done(struct store_feed *f)
+{
+	free(f->url);
+	free(f->etag);
+	free(f->last_modified);
+	free(f->body_hash);
+	free(f->last_error);
+	free(f->redirect_url);
+	memset(f, 0, sizeof(*f));
+}
+
+static int
+feed_from_row(sqlite3_stmt *st, struct store_feed *f)
+{
+	int oom = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->id = sqlite3_column_int64(st, 0);
+	f->url = col_strdup(st, 1, &oom);
+	f->etag = col_strdup(st, 2, &oom);
+	f->last_modified = col_strdup(st, 3, &oom);
+	f->body_hash = col_strdup(st, 4, &oom);
+	f->last_poll = sqlite3_column_int64(st, 5);
+	f->last_success = sqlite3_column_int64(st, 6);
+	f->next_poll = sqlite3_column_int64(st, 7);
+	f->last_status = (long)sqlite3_column_int64(st, 8);
+	f->last_error = col_strdup(st, 9, &oom);
+	f->consecutive_errors = sqlite3_column_int(st, 10);
+	f->items_seen = sqlite3_column_int64(st, 11);
+	f->disabled = sqlite3_column_int(st, 12) != 0;
+	f->redirect_url = col_strdup(st, 13, &oom);
+	f->redirect_count = sqlite3_column_int(st, 14);
+	f->interval = sqlite3_column_int64(st, 15);
+	f->health_alerted = sqlite3_column_int(st, 16);
+	if (oom) {
+		store_feed_done(f);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+store_feed_get(struct store *s, const char *url, struct store_feed *ret,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		st = stmt(s, STMT_FEED_GET);
+		bind_text(st, 1, url);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			int r = feed_from_row(st, ret);
+
+			sqlite3_reset(st);
+			return r;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_fail(s, rc, reterr, "cannot read feed state");
+		st = stmt(s, STMT_FEED_INSERT);
+		bind_text(st, 1, url);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_fail(s, rc, reterr, "cannot add a feed");
+	}
+	fw_error_set(reterr, s->path, 0, 0, "feed '%s' vanished while being added", url);
+	return -EIO;
+}
+
+int
+store_feed_save(struct store *s, const struct store_feed *f, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st = stmt(s, STMT_FEED_SAVE);
+	int		 rc;
+
+	(void)sqlite3_bind_int64(st, 1, f->id);
+	bind_text(st, 2, f->etag);
+	bind_text(st, 3, f->last_modified);
+	bind_text(st, 4, f->body_hash);
+	(void)sqlite3_bind_int64(st, 5, f->last_poll);
+	(void)sqlite3_bind_int64(st, 6, f->last_success);
+	(void)sqlite3_bind_int64(st, 7, f->next_poll);
+	(void)sqlite3_bind_int64(st, 8, f->last_status);
+	bind_text(st, 9, f->last_error);
+	(void)sqlite3_bind_int(st, 10, f->consecutive_errors);
+	(void)sqlite3_bind_int64(st, 11, f->items_seen);
+	(void)sqlite3_bind_int(st, 12, f->disabled ? 1 : 0);
+	bind_text(st, 13, f->redirect_url);
+	(void)sqlite3_bind_int(st, 14, f->redirect_count);
+	(void)sqlite3_bind_int64(st, 15, f->interval);
+	(void)sqlite3_bind_int(st, 16, f->health_alerted);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot save feed state");
+}
+
+int
+store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
+    struct fw_error *reterr)
+{
+	struct store_feed	*v = NULL;
+	size_t			 n = 0;
+	sqlite3_stmt		*st;
+	int			 rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db,
+	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
+	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
+	    " disabled, redirect_url, redirect_count, interval, health_alerted"
+	    " FROM feeds ORDER BY url", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot list feeds");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_feed *nv = reallocarray(v, n + 1, sizeof(*v));
+
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		if ((r = feed_from_row(st, &v[n])) < 0)
+			break;
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, reterr, "cannot list feeds");
+	sqlite3_finalize(st);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			store_feed_done(&v[i]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
+store_feed_rename(struct store *s, int64_t feed_id, const char *new_url,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, "UPDATE feeds SET url = ?2 WHERE id = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot rename a feed");
+	(void)sqlite3_bind_int64(st, 1, feed_id);
+	bind_text(st, 2, new_url);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot rename a feed");
+}
+
+int
+store_item_mark_seen(struct store *s, int64_t feed_id, const struct feed_item *item,
+    int64_t now, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st = stmt(s, STMT_ITEM_INSERT);
+	int		 rc;
+
+	(void)sqlite3_bind_int64(st, 1, feed_id);
+	bind_text(st, 2, item->id);
+	bind_text(st, 3, item->title);
+	bind_text(st, 4, item->link);
+	bind_text(st, 5, item->summary);
+	bind_text(st, 6, item->content);
+	bind_text(st, 7, item->author);
+	bind_time(st, 8, item->published);
+	bind_time(st, 9, item->updated);
+	(void)sqlite3_bind_int64(st, 10, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, reterr, "cannot record a seen item");
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+int
+store_items_foreach(struct store *s, int64_t since, store_item_fn fn, void *userdata,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db,
+	    "SELECT i.item_id, i.title, i.link, i.summary, i.content, i.author,"
+	    " i.published, i.updated, f.url FROM items i JOIN feeds f ON f.id = i.feed_id"
+	    " WHERE i.first_seen >= ?1 ORDER BY i.first_seen, f.url, i.item_id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot read stored items");
+	(void)sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct feed_item item = {
+			.id = (char *)sqlite3_column_text(st, 0),
+			.title = (char *)sqlite3_column_text(st, 1),
+			.link = (char *)sqlite3_column_text(st, 2),
+			.summary = (char *)sqlite3_column_text(st, 3),
+			.content = (char *)sqlite3_column_text(st, 4),
+			.author = (char *)sqlite3_column_text(st, 5),
+			.published = col_time(st, 6),
+			.updated = col_time(st, 7),
+		};
+
+		if ((r = fn(&item, (const char *)sqlite3_column_text(st, 8), userdata)) < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, reterr, "cannot read stored items");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_alert_add(struct store *s, const char *alert_id, const char *dedup_key,
+    const char *json, int64_t now, const char *const *sinks, size_t n_sinks,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st = stmt(s, STMT_ALERT_INSERT);
+	int		 rc;
+
+	bind_text(st, 1, alert_id);
+	bind_text(st, 2, dedup_key);
+	(void)sqlite3_bind_int64(st, 3, now);
+	bind_text(st, 4, json);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, reterr, "cannot queue an alert");
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	for (size_t i = 0; i < n_sinks; i++) {
+		st = stmt(s, STMT_DELIVERY_INSERT);
+		bind_text(st, 1, alert_id);
+		bind_text(st, 2, sinks[i]);
+		(void)sqlite3_bind_int64(st, 3, now);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_fail(s, rc, reterr, "cannot queue a delivery");
+	}
+	return 1;
+}
+
+const char *
+delivery_state_to_string(enum delivery_state st)
+{
+	static const char *names[_DELIVERY_STATE_MAX] = {
+		"pending", "delivered", "failed", "digested",
+	};
+
+	return st >= 0 && st < _DELIVERY_STATE_MAX ? names[st] : "unknown";
+}
+
+void
+store_delivery_done(struct store_delivery *d)
+{
+	free(d->alert_id);
+	free(d->sink);
+	free(d->json);
+	free(d->last_error);
+	memset(d, 0, sizeof(*d));
+}
+
+static int
+deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
+    size_t *ret_n, struct fw_error *reterr)
+{
+	struct store_delivery	*v = NULL;
+	size_t			 n = 0;
+	int			 rc, r = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_delivery	*nv = reallocarray(v, n + 1, sizeof(*v));
+		int			 oom = 0;
+
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].alert_id = col_strdup(st, 0, &oom);
+		v[n].sink = col_strdup(st, 1, &oom);
+		v[n].json = col_strdup(st, 2, &oom);
+		v[n].state = (enum delivery_state)sqlite3_column_int(st, 3);
+		v[n].attempts = sqlite3_column_int(st, 4);
+		v[n].next_attempt = sqlite3_column_int64(st, 5);
+		v[n].last_error = col_strdup(st, 6, &oom);
+		v[n].created = sqlite3_column_int64(st, 7);
+		n++;
+		if (oom) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, reterr, "cannot read the outbox");
+	sqlite3_finalize(st);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			store_delivery_done(&v[i]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+#define DELIVERY_COLUMNS \
+	"SELECT d.alert_id, d.sink, a.json, d.state, d.attempts, d.next_attempt," \
+	" d.last_error, a.created FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+
+int
+store_deliveries_due(struct store *s, int64_t now, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
+	    " WHERE d.state = 0 AND d.next_attempt <= ?1"
+	    " ORDER BY a.created, a.id, d.sink LIMIT ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot read the outbox");
+	(void)sqlite3_bind_int64(st, 1, now);
+	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	return deliveries_query(s, st, ret, ret_n, reterr);
+}
+
+int
+store_deliveries_list(struct store *s, bool failed_only, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, failed_only
+	    ? DELIVERY_COLUMNS " WHERE d.state = 2 ORDER BY a.created DESC, a.id, d.sink LIMIT ?1"
+	    : DELIVERY_COLUMNS " ORDER BY a.created DESC, a.id, d.sink LIMIT ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot read the outbox");
+	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	return deliveries_query(s, st, ret, ret_n, reterr);
+}
+
+int
+store_delivery_update(struct store *s, const char *alert_id, const char *sink,
+    enum delivery_state state, int attempts, int64_t next_attempt,
+    const char *last_error, int64_t now, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st = stmt(s, STMT_DELIVERY_UPDATE);
+	int		 rc;
+
+	bind_text(st, 1, alert_id);
+	bind_text(st, 2, sink);
+	(void)sqlite3_bind_int(st, 3, (int)state);
+	(void)sqlite3_bind_int(st, 4, attempts);
+	(void)sqlite3_bind_int64(st, 5, next_attempt);
+	bind_text(st, 6, last_error);
+	(void)sqlite3_bind_int64(st, 7, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot record a delivery");
+}
+
+int
+store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db,
+	    "UPDATE deliveries SET state = 0, attempts = 0, next_attempt = ?1"
+	    " WHERE state = 2 AND (?2 IS NULL OR alert_id = ?2)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot requeue deliveries");
+	(void)sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, alert_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, reterr, "cannot requeue deliveries");
+	return sqlite3_changes(s->db);
+}
+
+int
+store_deliveries_count(struct store *s, enum delivery_state state, int64_t *ret,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM deliveries WHERE state = ?1",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot count deliveries");
+	(void)sqlite3_bind_int(st, 1, (int)state);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_fail(s, rc, reterr, "cannot count deliveries");
+}

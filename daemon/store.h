@@ -1,0 +1,114 @@
+/* store.h — the SQLite state file: the single source of truth for which items
+ * were seen, each feed's polling state, and the outbox of alerts still to
+ * deliver. WAL mode; the schema version lives in PRAGMA user_version.
+ * Never logs; SQLite errors are translated here into struct fw_error. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "feedwatch.h"
+
+struct store;
+
+struct store_feed {
+	int64_t	 id;
+	char	*url;
+	char	*etag;
+	char	*last_modified;
+	char	*body_hash;
+	int64_t	 last_poll;		/* 0 = never */
+	int64_t	 last_success;		/* 0 = never */
+	int64_t	 next_poll;		/* 0 = as soon as possible */
+	long	 last_status;
+	char	*last_error;
+	int	 consecutive_errors;
+	int64_t	 items_seen;
+	bool	 disabled;		/* e.g. after 410 Gone */
+	char	*redirect_url;		/* pending permanent redirect */
+	int	 redirect_count;
+	int64_t	 interval;		/* current adaptive interval, 0 = unset */
+	int	 health_alerted;	/* a feed-health alert is outstanding */
+};
+
+/* Opens (creating or migrating) the state file. ":memory:" works too. */
+int store_open(const char *path, struct store **ret, struct fw_error *reterr) _must_check_;
+struct store *store_close(struct store *s);
+
+int store_begin(struct store *s, struct fw_error *reterr) _must_check_;
+int store_commit(struct store *s, struct fw_error *reterr) _must_check_;
+void store_rollback(struct store *s);
+
+/* Loads the feed's state, creating its row when new. */
+int store_feed_get(struct store *s, const char *url, struct store_feed *ret,
+    struct fw_error *reterr) _must_check_;
+void store_feed_done(struct store_feed *f);
+/* Writes every field of f back (by f->id). */
+int store_feed_save(struct store *s, const struct store_feed *f,
+    struct fw_error *reterr) _must_check_;
+/* Every feed row, in URL order; caller frees each with store_feed_done()
+ * and the array with free(). */
+int store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
+    struct fw_error *reterr) _must_check_;
+/* Moves a feed's row (and its seen items) to a new URL. */
+int store_feed_rename(struct store *s, int64_t feed_id, const char *new_url,
+    struct fw_error *reterr) _must_check_;
+
+/* Records the item as seen by the feed. Returns 1 when it is new, 0 when the
+ * feed had already seen it, or a negative errno. */
+int store_item_mark_seen(struct store *s, int64_t feed_id,
+    const struct feed_item *item, int64_t now, struct fw_error *reterr) _must_check_;
+
+/* Calls fn for every stored item first seen at or after since. */
+typedef int (*store_item_fn)(const struct feed_item *item, const char *feed_url,
+    void *userdata);
+int store_items_foreach(struct store *s, int64_t since, store_item_fn fn,
+    void *userdata, struct fw_error *reterr) _must_check_;
+
+/* Queues an alert for the given sinks. Returns 1 when queued, 0 when an
+ * alert with the same dedup_key exists already (the story came through
+ * another feed), or a negative errno. */
+int store_alert_add(struct store *s, const char *alert_id, const char *dedup_key,
+    const char *json, int64_t now, const char *const *sinks, size_t n_sinks,
+    struct fw_error *reterr) _must_check_;
+
+enum delivery_state {
+	DELIVERY_PENDING,
+	DELIVERY_DELIVERED,
+	DELIVERY_FAILED,	/* dead letter: retries exhausted or permanent */
+	DELIVERY_DIGESTED,	/* delivered as part of a digest message */
+	_DELIVERY_STATE_MAX,
+};
+const char *delivery_state_to_string(enum delivery_state st);
+
+struct store_delivery {
+	char			*alert_id;
+	char			*sink;
+	char			*json;
+	enum delivery_state	 state;
+	int			 attempts;
+	int64_t			 next_attempt;
+	int64_t			 created;
+	char			*last_error;
+};
+void store_delivery_done(struct store_delivery *d);
+
+/* The pending deliveries due at now (at most limit), oldest first. Caller
+ * frees each element with store_delivery_done() and the array. */
+int store_deliveries_due(struct store *s, int64_t now, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
+/* Recent deliveries (newest first); failed_only selects dead letters. */
+int store_deliveries_list(struct store *s, bool failed_only, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
+/* Records an attempt's outcome. */
+int store_delivery_update(struct store *s, const char *alert_id, const char *sink,
+    enum delivery_state state, int attempts, int64_t next_attempt,
+    const char *last_error, int64_t now, struct fw_error *reterr) _must_check_;
+/* Requeues dead letters: one alert id, or every one when alert_id is NULL.
+ * Returns how many were requeued. */
+int store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
+    struct fw_error *reterr) _must_check_;
+/* Counts deliveries in a state (all sinks). */
+int store_deliveries_count(struct store *s, enum delivery_state state,
+    int64_t *ret, struct fw_error *reterr) _must_check_;
