@@ -617,7 +617,7 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
 
 	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
 	    " WHERE d.state = 0 AND d.next_attempt <= ?1"
-	    " ORDER BY a.created, a.id, d.sink LIMIT ?2", -1, &st, NULL);
+	    " ORDER BY d.next_attempt, a.created, a.id, d.sink LIMIT ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
 	(void)sqlite3_bind_int64(st, 1, now);

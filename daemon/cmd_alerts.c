@@ -1,0 +1,95 @@
+/* cmd_alerts.c — `feedwatch alerts`: recent alerts and their delivery state
+ * per sink, the dead letters (--failed), and requeueing them (--retry). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "cmd_common.h"
+#include "parse.h"
+#include "store.h"
+
+#define ALERTS_LIST_LIMIT 200
+
+static void
+print_delivery(const struct store_delivery *d, int json)
+{
+	json_t		*a = json_loads(d->json, 0, NULL);
+	json_t		*item = json_object_get(a, "item");
+	const char	*title = json_string_value(json_object_get(item, "title"));
+	char		 created[40], next[40];
+
+	fw_time_format(d->created, created, sizeof(created));
+	fw_time_format(d->next_attempt, next, sizeof(next));
+	if (json) {
+		json_t	*o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s?, s:s?, s:O?}",
+		    "alert", d->alert_id, "sink", d->sink,
+		    "state", delivery_state_to_string(d->state), "attempts", d->attempts,
+		    "created", created, "next_attempt", d->state == DELIVERY_PENDING ? next : NULL,
+		    "last_error", d->last_error, "topics", json_object_get(a, "topics"));
+		char	*s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(o);
+	} else {
+		printf("%s  %-10s %-9s %2d  %s  %s\n", d->alert_id, d->sink,
+		    delivery_state_to_string(d->state), d->attempts, created,
+		    title ? title : "(no title)");
+		if (d->last_error != NULL && d->state != DELIVERY_DELIVERED)
+			printf("    %s%s%s\n", d->last_error,
+			    d->state == DELIVERY_PENDING ? "; next attempt " : "",
+			    d->state == DELIVERY_PENDING ? next : "");
+	}
+	json_decref(a);
+}
+
+int
+cmd_alerts(int argc, char **argv)
+{
+	struct store_delivery	*v = NULL;
+	struct cmd_opts		 o;
+	struct conf		*conf;
+	struct store		*store = NULL;
+	struct fw_error		 e;
+	size_t			 n = 0;
+	int			 r;
+
+	if (cmd_parse_opts(argc, argv, "json,failed,retry", &o) < 0)
+		return 2;
+	conf = cmd_load_conf(o.config);
+	if (conf == NULL)
+		return 1;
+	if ((r = store_open(conf->state_path, &store, &e)) < 0) {
+		fw_error_print(stderr, &e);
+		goto out;
+	}
+	if (o.retry != NULL) {
+		r = store_deliveries_retry(store, strcmp(o.retry, "all") == 0 ? NULL : o.retry,
+		    (int64_t)time(NULL), &e);
+		if (r < 0)
+			fw_error_print(stderr, &e);
+		else
+			printf("requeued %d deliveries; they are sent on the next cycle\n", r);
+		goto out;
+	}
+	if ((r = store_deliveries_list(store, o.failed, ALERTS_LIST_LIMIT, &v, &n, &e)) < 0) {
+		fw_error_print(stderr, &e);
+		goto out;
+	}
+	if (!o.json)
+		printf("%-32s  %-10s %-9s %2s  %-20s  %s\n", "ALERT", "SINK", "STATE", "#",
+		    "CREATED", "TITLE");
+	for (size_t i = 0; i < n; i++) {
+		print_delivery(&v[i], o.json);
+		store_delivery_done(&v[i]);
+	}
+	free(v);
+out:
+	store_close(store);
+	conf_free(conf);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,26 @@
+/* cmd_common.h — option parsing shared by the verbs that take a config. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "conf.h"
+
+struct cmd_opts {
+	const char	*config;	/* -c, default FW_DEFAULT_CONFIG */
+	bool		 json;		/* --json */
+	bool		 failed;	/* --failed (alerts) */
+	bool		 stored;	/* --stored (classify) */
+	const char	*since;		/* --since DURATION */
+	const char	*retry;		/* --retry ID|all (alerts) */
+	char		**args;		/* positional arguments */
+	int		 n_args;
+};
+
+/* Parses argv (argv[0] is the verb). allowed lists the long options the verb
+ * takes besides -c and --log-level, e.g. "json,since". Prints a usage error
+ * and returns -EINVAL on a bad option. */
+int cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret);
+
+/* Loads the config, printing every error as FILE:LINE:COL: message.
+ * Returns the conf or NULL. */
+struct conf *cmd_load_conf(const char *path);
