@@ -1,0 +1,345 @@
+/* test_conf.c — the YAML config loader: defaults, every type of value, and
+ * every kind of mistake reported as file:line:col. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "testutil.h"
+
+static char *tmp;
+
+static void
+setup(void)
+{
+	tmp = tu_tmpdir();
+}
+
+static void
+teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+}
+
+/* Loads text as a config; returns the conf (or NULL) and the errors. */
+static struct conf *
+load(const char *text, struct fw_errors *errs)
+{
+	char		*path = tu_write_file(tmp, "feedwatch.yaml", text);
+	struct conf	*c = NULL;
+	int		 r = conf_load(path, &c, errs);
+
+	free(path);
+	if (r < 0)
+		ck_assert_ptr_null(c);
+	return r == 0 ? c : NULL;
+}
+
+/* Asserts that text fails with an error at line:col containing needle. */
+static void
+assert_error(const char *text, unsigned line, unsigned col, const char *needle)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c = load(text, &errs);
+	int			 found = 0;
+
+	ck_assert_ptr_null(c);
+	ck_assert_uint_gt(errs.n, 0);
+	for (size_t i = 0; i < errs.n; i++) {
+		if (errs.v[i].line == line && (col == 0 || errs.v[i].col == col) &&
+		    strstr(errs.v[i].msg, needle) != NULL)
+			found = 1;
+	}
+	if (!found) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "got %u:%u: %s\n", errs.v[i].line, errs.v[i].col, errs.v[i].msg);
+	}
+	ck_assert_msg(found, "no error at %u:%u containing '%s'", line, col, needle);
+	ck_assert(strstr(errs.v[0].file, "feedwatch.yaml") != NULL);
+	fw_errors_done(&errs);
+}
+
+START_TEST(test_minimal_defaults)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c = load(
+	    "state: /tmp/x.db\n"
+	    "feeds:\n"
+	    "  - url: https://example.org/feed.xml\n", &errs);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_str_eq(c->state_path, "/tmp/x.db");
+	ck_assert_uint_eq(c->n_feeds, 1);
+	ck_assert_str_eq(c->feeds[0].name, "https://example.org/feed.xml");
+	ck_assert_int_eq(c->feeds[0].interval, 15 * 60);
+	ck_assert_int_eq(c->feeds[0].backlog, 24 * 3600);
+	ck_assert_uint_eq(c->feeds[0].max_bytes, 10 * 1024 * 1024);
+	ck_assert_uint_eq(c->concurrency, 8);
+	ck_assert_uint_eq(c->n_topics, 0);
+	ck_assert_uint_eq(c->n_sinks, 0);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c;
+
+	setenv("FW_TEST_TOKEN", "s3cret", 1);
+	c = load(
+	    "state: state.db\n"
+	    "user_agent: test-agent\n"
+	    "defaults:\n"
+	    "  interval: 5m\n"
+	    "  timeout: 10s\n"
+	    "  max_bytes: 2MiB\n"
+	    "  backlog: 2d\n"
+	    "  concurrency: 4\n"
+	    "feeds:\n"
+	    "  - url: file:samples/a.xml\n"
+	    "    name: a\n"
+	    "    interval: 1h\n"
+	    "    topics: [sma]\n"
+	    "    headers:\n"
+	    "      - {name: Authorization, value_env: FW_TEST_TOKEN}\n"
+	    "  - url: http://127.0.0.1:1/b.xml\n"
+	    "topics:\n"
+	    "  - name: sma\n"
+	    "    severity: high\n"
+	    "    terms: ['\"special measures agreement\"', SMA]\n"
+	    "    exclude:\n"
+	    "      - spinal\n"
+	    "    feeds: [a]\n"
+	    "sinks:\n"
+	    "  - type: log\n"
+	    "    path: '-'\n"
+	    "  - type: log\n"
+	    "    name: json\n"
+	    "    path: alerts.jsonl\n"
+	    "    format: jsonl\n"
+	    "    topics: [sma]\n"
+	    "    min_severity: high\n"
+	    "    quiet_hours: 22:00-07:30\n", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fw_error_print(stderr, &errs.v[i]);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->user_agent, "test-agent");
+	ck_assert_uint_eq(c->n_feeds, 2);
+	ck_assert_int_eq(c->feeds[0].interval, 3600);
+	ck_assert_int_eq(c->feeds[1].interval, 300);
+	ck_assert_int_eq(c->feeds[1].timeout, 10);
+	ck_assert_int_eq(c->feeds[1].backlog, 2 * 86400);
+	ck_assert_uint_eq(c->feeds[1].max_bytes, 2 * 1024 * 1024);
+	/* A relative file: URL is resolved against the config's directory. */
+	ck_assert(strncmp(c->feeds[0].url, "file:///", 8) == 0);
+	ck_assert(strstr(c->feeds[0].url, "/samples/a.xml") != NULL);
+	ck_assert_uint_eq(c->feeds[0].n_headers, 1);
+	ck_assert_str_eq(c->feeds[0].headers[0].value, "s3cret");
+	ck_assert_uint_eq(c->n_topics, 1);
+	ck_assert_int_eq(c->topics[0].severity, SEVERITY_HIGH);
+	ck_assert_uint_eq(c->topics[0].terms.n, 2);
+	ck_assert_str_eq(c->topics[0].terms.v[0].s, "\"special measures agreement\"");
+	ck_assert(c->topics[0].terms.v[0].quoted);
+	ck_assert(!c->topics[0].terms.v[1].quoted);
+	ck_assert_uint_eq(c->topics[0].terms.v[0].line, 20);
+	ck_assert_uint_eq(c->topics[0].exclude.v[0].line, 22);
+	ck_assert_uint_eq(c->topics[0].exclude.v[0].col, 9);
+	ck_assert_uint_eq(c->n_sinks, 2);
+	ck_assert_str_eq(c->sinks[0].name, "log1");
+	ck_assert_int_eq(c->sinks[0].format, SINK_FORMAT_TEXT);
+	ck_assert_int_eq(c->sinks[1].format, SINK_FORMAT_JSONL);
+	ck_assert_int_eq(c->sinks[1].min_severity, SEVERITY_HIGH);
+	ck_assert_int_eq(c->sinks[1].quiet_start_min, 22 * 60);
+	ck_assert_int_eq(c->sinks[1].quiet_end_min, 7 * 60 + 30);
+	ck_assert_ptr_nonnull(conf_find_feed(c, "a"));
+	ck_assert_ptr_null(conf_find_feed(c, "nope"));
+	conf_free(c);
+	fw_errors_done(&errs);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n    intervall: 5m\n",
+	    4, 5, "unknown key 'intervall'");
+}
+END_TEST
+
+START_TEST(test_unknown_top_key)
+{
+	assert_error("state: x.db\nfeedz: []\n", 2, 1, "unknown key 'feedz'");
+}
+END_TEST
+
+START_TEST(test_missing_required)
+{
+	assert_error("state: x.db\n", 1, 1, "missing required key 'feeds'");
+	assert_error("state: x.db\nfeeds:\n  - name: a\n", 3, 5, "missing required key 'url'");
+}
+END_TEST
+
+START_TEST(test_wrong_types)
+{
+	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n    interval: soon\n",
+	    4, 15, "invalid duration 'soon'");
+	assert_error("state: x.db\nfeeds: http://a/\n", 2, 8, "must be a list");
+	assert_error("state: [a, b]\nfeeds: []\n", 1, 8, "must be a value");
+	assert_error("state: x.db\ndefaults:\n  concurrency: -3\nfeeds: []\n",
+	    3, 16, "whole number");
+	assert_error("state: x.db\ndefaults:\n  max_bytes: 10 parsecs\nfeeds: []\n",
+	    3, 14, "invalid size");
+	assert_error("state: x.db\nfeeds: []\ntopics:\n  - name: t\n    terms: [a]\n"
+	    "    severity: urgent\n", 6, 15, "low, normal, high, critical");
+}
+END_TEST
+
+START_TEST(test_yaml_syntax)
+{
+	assert_error("state: x.db\nfeeds:\n  - url: \"http://a/\n", 4, 0, "YAML syntax error");
+	assert_error("state: x.db\n feeds: [\n", 2, 0, "YAML syntax error");
+}
+END_TEST
+
+START_TEST(test_bad_url)
+{
+	assert_error("state: x.db\nfeeds:\n  - url: gopher://a/\n", 3, 10, "must start with");
+}
+END_TEST
+
+START_TEST(test_references)
+{
+	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n    topics: [nope]\n",
+	    4, 14, "unknown topic 'nope'");
+	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n  - url: http://a/\n",
+	    4, 5, "listed twice");
+	assert_error("state: x.db\nfeeds: []\ntopics:\n  - name: t\n    terms: [a]\n"
+	    "  - name: t\n    terms: [b]\n", 6, 11, "defined twice");
+}
+END_TEST
+
+START_TEST(test_sinks)
+{
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: pager\n", 4, 11,
+	    "must be one of log, webhook, mail, exec");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: log\n", 4, 5, "needs 'path'");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: ftp://x\n",
+	    4, 5, "must start with http");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: log\n    path: a\n    format: slack\n",
+	    6, 13, "text or jsonl");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: http://x/\n"
+	    "    secret_env: FW_TEST_SURELY_UNSET_VAR\n", 6, 17, "is not set");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: exec\n", 4, 5, "needs 'command'");
+}
+END_TEST
+
+START_TEST(test_all_errors_reported)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c = load(
+	    "state: x.db\n"
+	    "bogus: 1\n"
+	    "feeds:\n"
+	    "  - url: http://a/\n"
+	    "    interval: never\n"
+	    "  - name: b\n", &errs);
+
+	ck_assert_ptr_null(c);
+	ck_assert_uint_ge(errs.n, 3);
+	fw_errors_done(&errs);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c = NULL;
+
+	ck_assert_int_lt(conf_load("/nonexistent/feedwatch.yaml", &c, &errs), 0);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert(strstr(errs.v[0].msg, "cannot open") != NULL);
+	fw_errors_done(&errs);
+}
+END_TEST
+
+START_TEST(test_empty_file)
+{
+	assert_error("", 1, 1, "empty");
+	assert_error("# only a comment\n", 1, 1, "empty");
+	assert_error("- a\n- b\n", 1, 1, "must be a mapping");
+}
+END_TEST
+
+START_TEST(test_durations_sizes)
+{
+	int64_t		d;
+	uint64_t	s;
+
+	ck_assert_int_eq(conf_parse_duration("90", &d), 0);
+	ck_assert_int_eq(d, 90);
+	ck_assert_int_eq(conf_parse_duration("15m", &d), 0);
+	ck_assert_int_eq(d, 900);
+	ck_assert_int_eq(conf_parse_duration("7d", &d), 0);
+	ck_assert_int_eq(d, 7 * 86400);
+	ck_assert_int_eq(conf_parse_duration("1w", &d), 0);
+	ck_assert_int_eq(d, 7 * 86400);
+	ck_assert_int_lt(conf_parse_duration("-5m", &d), 0);
+	ck_assert_int_lt(conf_parse_duration("5 m", &d), 0);
+	ck_assert_int_lt(conf_parse_duration("5y", &d), 0);
+	ck_assert_int_lt(conf_parse_duration("99999999999999999999", &d), 0);
+	ck_assert_int_eq(conf_parse_size("10MiB", &s), 0);
+	ck_assert_uint_eq(s, 10 * 1024 * 1024);
+	ck_assert_int_eq(conf_parse_size("512", &s), 0);
+	ck_assert_uint_eq(s, 512);
+	ck_assert_int_eq(conf_parse_size("2kB", &s), 0);
+	ck_assert_uint_eq(s, 2000);
+	ck_assert_int_lt(conf_parse_size("10 MiB", &s), 0);
+	ck_assert_int_lt(conf_parse_size("MiB", &s), 0);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_minimal_defaults);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_missing_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_unknown_top_key);
+	tcase_add_test(tc, test_missing_required);
+	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_yaml_syntax);
+	tcase_add_test(tc, test_bad_url);
+	tcase_add_test(tc, test_references);
+	tcase_add_test(tc, test_sinks);
+	tcase_add_test(tc, test_all_errors_reported);
+	tcase_add_test(tc, test_empty_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("values");
+	tcase_add_test(tc, test_durations_sizes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(conf_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
