@@ -1,0 +1,69 @@
+"""The command-line contract users' scripts rely on: --help, --version,
+parse --json's object, classify --json's lines, check-config, -c default."""
+import json
+import os
+import shutil
+
+from fwtest import SOURCE_ROOT, check, finish, rss, run, tmpdir, write
+
+ITEM_KEYS = {"id", "title", "link", "summary", "content", "author", "published",
+             "updated", "categories"}
+DOC_KEYS = {"format", "title", "link", "description", "language", "items", "warnings"}
+
+
+def main():
+    d = tmpdir()
+    r = run("--help")
+    check(r.returncode == 0, "--help exits 0")
+    for verb in ("parse", "classify", "once", "run", "check-config"):
+        check(verb in r.stdout, "--help mentions %s" % verb)
+    check("/etc/feedwatch/feedwatch.yaml" in r.stdout, "--help gives the -c default")
+    r = run("--version")
+    check(r.returncode == 0 and r.stdout.startswith("feedwatch "), "--version")
+
+    feed = write(os.path.join(d, "f.xml"), rss([
+        {"guid": "a1", "title": "Tariffs &amp; trade: <b>Korea</b>", "link": "/a1",
+         "description": "&lt;p&gt;US tariffs on Korean   steel&lt;/p&gt;",
+         "pubDate": "Tue, 10 Jun 2025 04:00:00 +0900"},
+        {"title": "No guid here", "link": "http://example.org/b"},
+    ]))
+    r = run("parse", "--json", feed)
+    check(r.returncode == 0, "parse --json exits 0")
+    doc = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(set(doc) >= DOC_KEYS, "parse --json has the document keys")
+    check(doc.get("format") == "rss2.0", "format is rss2.0")
+    items = doc.get("items", [])
+    check(len(items) == 2, "two items")
+    if len(items) == 2:
+        check(set(items[0]) >= ITEM_KEYS, "items have every contract key")
+        check(items[0]["id"] == "a1", "id from guid")
+        check(items[0]["published"] == "2025-06-09T19:00:00Z", "date in RFC 3339 UTC")
+        check(items[0]["summary"] == "US tariffs on Korean steel",
+              "summary: entities decoded, markup stripped, spaces collapsed")
+        check(items[1]["id"] == "http://example.org/b", "id falls back to the link")
+        check(items[1]["published"] is None, "a missing date is null")
+        check(isinstance(items[0]["categories"], list), "categories is a list")
+    r = run("parse", "--json", "-", stdin=open(feed).read())
+    check(r.returncode == 0 and json.loads(r.stdout)["format"] == "rss2.0", "parse reads stdin")
+
+    conf = os.path.join(SOURCE_ROOT, "config", "feedwatch.yaml")
+    r = run("check-config", "-c", conf)
+    check(r.returncode == 0, "the shipped config/feedwatch.yaml is valid (%s)" % r.stderr.strip())
+    r = run("check-config", "-c", os.path.join(SOURCE_ROOT, "config", "demo.yaml"))
+    check(r.returncode == 0, "the shipped config/demo.yaml is valid (%s)" % r.stderr.strip())
+    r = run("classify", "-c", conf, "--json", feed)
+    check(r.returncode == 0, "classify --json exits 0")
+    lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    check(len(lines) == 2, "classify prints one line per item")
+    if lines:
+        check(set(lines[0]) == {"id", "title", "topics", "matches"},
+              "classify lines have exactly id, title, topics, matches")
+        check("tariffs" in lines[0]["topics"] and lines[0]["matches"].get("tariffs"),
+              "classify finds the tariffs item and names its terms")
+    r = run("classify", "-c", conf, feed)
+    check(r.returncode == 0 and "tariffs" in r.stdout, "classify without --json is readable")
+    shutil.rmtree(d)
+    finish()
+
+
+main()
