@@ -15,9 +15,9 @@
 #include "cmd.h"
 #include "cmd_common.h"
 #include "log.h"
+#include "outbox.h"
 #include "pipeline.h"
-
-#define DAEMON_MAX_SLEEP	60
+#include "schedule.h"
 
 static volatile sig_atomic_t	got_stop;
 static volatile sig_atomic_t	got_reload;
@@ -109,65 +109,15 @@ cmd_once(int argc, char **argv)
 	p = daemon_open(o.config);
 	if (p == NULL)
 		return 1;
-	for (size_t i = 0; i < p->conf->n_feeds && r == 0; i++) {
-		const struct conf_feed	*f = &p->conf->feeds[i];
-		struct store_feed	 st;
-		struct fw_error		 e;
-
-		r = store_feed_get(p->store, f->url, &st, &e);
-		if (r < 0) {
-			log_errx("%s", e.msg);
-			break;
-		}
-		if (st.disabled)
-			log_notice("feed '%s': disabled after HTTP 410, skipping", f->name);
-		else
-			r = pipeline_poll_feed(p, f, now_seconds(), &ps);
-		store_feed_done(&st);
-	}
+	r = schedule_poll_cycle(p, true, now_seconds(), NULL, &ps, NULL);
 	if (r == 0)
-		r = pipeline_deliver_due(p, now_seconds(), &ds);
+		r = outbox_deliver_due(p, now_seconds(), &ds);
 	log_info("cycle done: %zu feeds ok, %zu failed, %zu new items, %zu alerts; "
 	    "%zu delivered, %zu to retry, %zu failed",
 	    ps.feeds_ok, ps.feeds_failed, ps.new_items, ps.alerts,
 	    ds.delivered, ds.retrying, ds.failed);
 	pipeline_free(p);
 	return r < 0 ? 1 : 0;
-}
-
-/* Polls every feed that is due; returns seconds until the next is due. */
-static int64_t
-daemon_poll_due(struct pipeline *p, int64_t now, struct poll_stats *ps, int *reterr)
-{
-	int64_t wait = DAEMON_MAX_SLEEP;
-
-	for (size_t i = 0; i < p->conf->n_feeds && !got_stop; i++) {
-		const struct conf_feed	*f = &p->conf->feeds[i];
-		struct store_feed	 st;
-		struct fw_error		 e;
-		int64_t			 next;
-
-		if (store_feed_get(p->store, f->url, &st, &e) < 0) {
-			log_errx("%s", e.msg);
-			*reterr = -EIO;
-			return 1;
-		}
-		next = st.next_poll;
-		if (!st.disabled && next <= now) {
-			if (pipeline_poll_feed(p, f, now, ps) < 0)
-				*reterr = -EIO;
-			store_feed_done(&st);
-			if (store_feed_get(p->store, f->url, &st, &e) < 0) {
-				*reterr = -EIO;
-				return 1;
-			}
-			next = st.next_poll;
-		}
-		if (!st.disabled && next - now < wait)
-			wait = next - now;
-		store_feed_done(&st);
-	}
-	return wait;
 }
 
 static void
@@ -227,23 +177,21 @@ cmd_run(int argc, char **argv)
 		struct poll_stats	ps = { 0 };
 		struct deliver_stats	ds = { 0 };
 		struct timespec		ts;
-		int64_t			wait, dwait;
-		int			err = 0;
+		int64_t			wait = 1, dwait;
 
 		if (got_reload) {
 			got_reload = 0;
 			daemon_reload(&p, o.config);
 		}
-		wait = daemon_poll_due(p, now_seconds(), &ps, &err);
-		if (err < 0)
+		if (schedule_poll_cycle(p, false, now_seconds(), &got_stop, &ps, &wait) < 0)
 			failed = 1;
-		if (!got_stop && pipeline_deliver_due(p, now_seconds(), &ds) < 0)
+		if (!got_stop && outbox_deliver_due(p, now_seconds(), &ds) < 0)
 			failed = 1;
 		if (ps.feeds_ok + ps.feeds_failed > 0 || ds.delivered + ds.failed > 0)
 			log_info("cycle: %zu feeds polled (%zu failed), %zu new items, "
 			    "%zu alerts, %zu delivered", ps.feeds_ok + ps.feeds_failed,
 			    ps.feeds_failed, ps.new_items, ps.alerts, ds.delivered);
-		dwait = pipeline_next_delivery_in(p, now_seconds());
+		dwait = outbox_next_delivery_in(p, now_seconds());
 		if (dwait >= 0 && dwait < wait)
 			wait = dwait;
 		if (wait < 1)

@@ -29,12 +29,6 @@ struct poll_stats {
 	size_t	alerts;
 };
 
-struct deliver_stats {
-	size_t	delivered;
-	size_t	retrying;
-	size_t	failed;
-};
-
 /* Takes ownership of conf (also on failure). Opens the state file, compiles
  * the rules and opens the sinks. Errors are appended to errs. */
 int pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs) _must_check_;
@@ -56,17 +50,5 @@ int pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed,
 /* Fetches and processes one feed (blocking). */
 int pipeline_poll_feed(struct pipeline *p, const struct conf_feed *feed,
     int64_t now, struct poll_stats *stats) _must_check_;
-
-/* Delivers every pending alert that is due. */
-int pipeline_deliver_due(struct pipeline *p, int64_t now,
-    struct deliver_stats *stats) _must_check_;
-
-/* Seconds until the next delivery attempt of a pending alert (0 = now),
- * or -1 when nothing is pending. */
-int64_t pipeline_next_delivery_in(struct pipeline *p, int64_t now);
-
-/* The retry schedule after the n-th failed attempt (1-based), or -1 when
- * retries are exhausted and the delivery becomes a dead letter. */
-int64_t pipeline_retry_delay(int attempt);
 
 void pipeline_reopen_sinks(struct pipeline *p);
