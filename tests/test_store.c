@@ -1,0 +1,313 @@
+/* test_store.c — the SQLite state file: schema, feed state round trips,
+ * seen items across reopen, the outbox and delivery states, and the errors
+ * for files that are not databases. */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "testutil.h"
+
+static char *tmp;
+static char *db_path;
+
+static void
+setup(void)
+{
+	tmp = tu_tmpdir();
+	ck_assert_int_ge(asprintf(&db_path, "%s/state.db", tmp), 0);
+}
+
+static void
+teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+	free(db_path);
+}
+
+static struct store *
+open_store(void)
+{
+	struct store	*s = NULL;
+	struct fw_error	 e;
+	int		 r = store_open(db_path, &s, &e);
+
+	ck_assert_msg(r == 0, "store_open: %s", e.msg);
+	return s;
+}
+
+START_TEST(test_schema_and_wal)
+{
+	struct store	*s = open_store();
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+
+	store_close(s);
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* Reopening an existing file keeps it. */
+	s = open_store();
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_feed_state_round_trip)
+{
+	struct store		*s = open_store();
+	struct store_feed	 f, g;
+	struct fw_error		 e;
+
+	ck_assert_int_eq(store_feed_get(s, "http://a/feed", &f, &e), 0);
+	ck_assert_int_gt(f.id, 0);
+	ck_assert_int_eq(f.last_poll, 0);
+	ck_assert_ptr_null(f.etag);
+	f.etag = strdup("\"abc\"");
+	f.last_modified = strdup("Tue, 10 Jun 2025 04:00:00 GMT");
+	f.last_poll = 1000;
+	f.last_success = 1000;
+	f.next_poll = 1900;
+	f.last_status = 200;
+	f.consecutive_errors = 2;
+	f.items_seen = 7;
+	f.disabled = true;
+	ck_assert_int_eq(store_feed_save(s, &f, &e), 0);
+	store_close(s);
+
+	s = open_store();
+	ck_assert_int_eq(store_feed_get(s, "http://a/feed", &g, &e), 0);
+	ck_assert_int_eq(g.id, f.id);
+	ck_assert_str_eq(g.etag, "\"abc\"");
+	ck_assert_str_eq(g.last_modified, "Tue, 10 Jun 2025 04:00:00 GMT");
+	ck_assert_int_eq(g.next_poll, 1900);
+	ck_assert_int_eq(g.last_status, 200);
+	ck_assert_int_eq(g.consecutive_errors, 2);
+	ck_assert_int_eq(g.items_seen, 7);
+	ck_assert(g.disabled);
+	store_feed_done(&f);
+	store_feed_done(&g);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_items_seen_once_per_feed)
+{
+	struct store		*s = open_store();
+	struct store_feed	 a, b;
+	struct fw_error		 e;
+	struct feed_item	 item = {
+		.id = "guid-1", .title = "T", .link = "http://x/1",
+		.published = 1700000000, .updated = FW_TIME_NONE,
+	};
+
+	ck_assert_int_eq(store_feed_get(s, "http://a/", &a, &e), 0);
+	ck_assert_int_eq(store_feed_get(s, "http://b/", &b, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &item, 10, &e), 1);
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &item, 11, &e), 0);
+	/* Seen is per feed: another feed's copy is new to that feed. */
+	ck_assert_int_eq(store_item_mark_seen(s, b.id, &item, 12, &e), 1);
+	store_close(s);
+	s = open_store();
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &item, 13, &e), 0);
+	store_feed_done(&a);
+	store_feed_done(&b);
+	store_close(s);
+}
+END_TEST
+
+static int
+count_item(const struct feed_item *item, const char *feed_url, void *userdata)
+{
+	int *n = userdata;
+
+	ck_assert_ptr_nonnull(item->id);
+	ck_assert_ptr_nonnull(feed_url);
+	(*n)++;
+	return 0;
+}
+
+START_TEST(test_items_foreach_since)
+{
+	struct store		*s = open_store();
+	struct store_feed	 a;
+	struct fw_error		 e;
+	struct feed_item	 i1 = { .id = "1", .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	struct feed_item	 i2 = { .id = "2", .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	int			 n = 0;
+
+	ck_assert_int_eq(store_feed_get(s, "http://a/", &a, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &i1, 100, &e), 1);
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &i2, 200, &e), 1);
+	ck_assert_int_eq(store_items_foreach(s, 150, count_item, &n, &e), 0);
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	ck_assert_int_eq(store_items_foreach(s, 0, count_item, &n, &e), 0);
+	ck_assert_int_eq(n, 2);
+	store_feed_done(&a);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_rollback_forgets_items)
+{
+	struct store		*s = open_store();
+	struct store_feed	 a;
+	struct fw_error		 e;
+	struct feed_item	 item = { .id = "x", .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	const char		*sinks[] = { "log1" };
+
+	ck_assert_int_eq(store_feed_get(s, "http://a/", &a, &e), 0);
+	ck_assert_int_eq(store_begin(s, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &item, 1, &e), 1);
+	ck_assert_int_eq(store_alert_add(s, "id1", "k1", "{}", 1, sinks, 1, &e), 1);
+	store_rollback(s);
+	/* Neither the seen mark nor the alert survived: both or none. */
+	ck_assert_int_eq(store_item_mark_seen(s, a.id, &item, 2, &e), 1);
+	ck_assert_int_eq(store_alert_add(s, "id1", "k1", "{}", 1, sinks, 1, &e), 1);
+	store_feed_done(&a);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_outbox)
+{
+	struct store		*s = open_store();
+	struct store_delivery	*v = NULL;
+	struct fw_error		 e;
+	const char		*sinks[] = { "log1", "hook" };
+	size_t			 n = 0;
+	int64_t			 count;
+
+	ck_assert_int_eq(store_alert_add(s, "a1", "link:x", "{\"id\":\"a1\"}", 100, sinks, 2, &e), 1);
+	/* The same story again (same dedup key): not queued twice. */
+	ck_assert_int_eq(store_alert_add(s, "a1", "link:x", "{}", 101, sinks, 2, &e), 0);
+	ck_assert_int_eq(store_alert_add(s, "a2", "link:y", "{\"id\":\"a2\"}", 102, sinks, 1, &e), 1);
+
+	ck_assert_int_eq(store_deliveries_due(s, 1000, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	ck_assert_str_eq(v[0].json, "{\"id\":\"a1\"}");
+	for (size_t i = 0; i < n; i++)
+		store_delivery_done(&v[i]);
+	free(v);
+
+	ck_assert_int_eq(store_delivery_update(s, "a1", "log1", DELIVERY_DELIVERED, 1, 100,
+	    NULL, 100, &e), 0);
+	ck_assert_int_eq(store_delivery_update(s, "a1", "hook", DELIVERY_PENDING, 1, 5000,
+	    "HTTP 500", 100, &e), 0);
+	ck_assert_int_eq(store_delivery_update(s, "a2", "log1", DELIVERY_FAILED, 8, 100,
+	    "gone", 100, &e), 0);
+	ck_assert_int_eq(store_deliveries_due(s, 1000, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	free(v);
+	ck_assert_int_eq(store_deliveries_due(s, 5000, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].sink, "hook");
+	ck_assert_int_eq(v[0].attempts, 1);
+	ck_assert_str_eq(v[0].last_error, "HTTP 500");
+	store_delivery_done(&v[0]);
+	free(v);
+
+	ck_assert_int_eq(store_deliveries_count(s, DELIVERY_FAILED, &count, &e), 0);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(store_deliveries_list(s, true, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a2");
+	store_delivery_done(&v[0]);
+	free(v);
+	ck_assert_int_eq(store_deliveries_retry(s, NULL, 200, &e), 1);
+	ck_assert_int_eq(store_deliveries_count(s, DELIVERY_FAILED, &count, &e), 0);
+	ck_assert_int_eq(count, 0);
+	ck_assert_int_eq(store_deliveries_count(s, DELIVERY_PENDING, &count, &e), 0);
+	ck_assert_int_eq(count, 2);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_not_a_database)
+{
+	struct store	*s = NULL;
+	struct fw_error	 e;
+	char		*junk = tu_write_file(tmp, "junk.db",
+	    "this is certainly not an SQLite database, not at all, no header here....");
+
+	ck_assert_int_lt(store_open(junk, &s, &e), 0);
+	ck_assert_ptr_null(s);
+	ck_assert(strstr(e.msg, "state file") != NULL);
+	free(junk);
+}
+END_TEST
+
+START_TEST(test_unopenable)
+{
+	struct store	*s = NULL;
+	struct fw_error	 e;
+
+	ck_assert_int_lt(store_open("/nonexistent-dir/x/state.db", &s, &e), 0);
+	ck_assert_ptr_null(s);
+	ck_assert(strstr(e.msg, "cannot open") != NULL);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	struct store	*s = NULL;
+	struct fw_error	 e;
+	sqlite3		*db;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_lt(store_open(db_path, &s, &e), 0);
+	ck_assert(strstr(e.msg, "newer") != NULL);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_schema_and_wal);
+	tcase_add_test(tc, test_feed_state_round_trip);
+	tcase_add_test(tc, test_items_seen_once_per_feed);
+	tcase_add_test(tc, test_items_foreach_since);
+	tcase_add_test(tc, test_rollback_forgets_items);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("outbox");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_outbox);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_unopenable);
+	tcase_add_test(tc, test_newer_schema_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(store_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
