@@ -1,0 +1,302 @@
+/* ac.c — Aho–Corasick multi-pattern matching (Aho & Corasick, "Efficient
+ * string matching: an aid to bibliographic search", CACM 18(6), 1975).
+ *
+ * Responsible for finding every occurrence of every pattern in one pass over
+ * a byte string. Not responsible for what a pattern means: word boundaries
+ * are already spelled into the patterns as spaces (normalize.h), and rule
+ * logic lives in rule.c.
+ *
+ * Layout: while patterns are added, each state keeps a sorted edge list.
+ * ac_compile() computes failure links breadth-first and then turns the
+ * goto function into a full transition table (a DFA) for the root and
+ * for every state with many edges, so the hot loop mostly does one load per
+ * byte; other states keep their short edge list and fall back along the
+ * failure links. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ac.h"
+
+#define AC_NONE		UINT32_MAX
+/* States with at least this many edges get a 256-entry table. */
+#define AC_DENSE_MIN	6
+
+struct ac_edge {
+	uint8_t		 byte;
+	uint32_t	 to;
+};
+
+struct ac_state {
+	struct ac_edge	*edges;		/* sorted by byte */
+	uint32_t	 n_edges;
+	uint32_t	 cap_edges;
+	uint32_t	 fail;
+	uint32_t	 out;		/* pattern id ending here, or AC_NONE */
+	uint32_t	 dict;		/* next state on the fail chain with out */
+	uint32_t	 dense;		/* index into a->dense, or AC_NONE */
+	uint32_t	 depth;
+};
+
+struct ac {
+	struct ac_state	*st;
+	size_t		 n_st;
+	size_t		 cap_st;
+	uint32_t	*pat_len;	/* by pattern id */
+	size_t		 n_pat;
+	size_t		 cap_pat;
+	uint32_t	*dense;		/* blocks of 256 next states */
+	size_t		 n_dense;
+	size_t		 cap_dense;	/* in entries */
+	bool		 compiled;
+};
+
+static int
+ac_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t	 ncap;
+	void	*np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	np = reallocarray(*p, ncap, size);
+	if (np == NULL)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static int
+ac_state_add(struct ac *a, uint32_t depth, uint32_t *ret)
+{
+	struct ac_state *s;
+
+	if (a->n_st >= UINT32_MAX - 1)
+		return -ENOMEM;
+	if (ac_grow((void **)&a->st, &a->cap_st, a->n_st + 1, sizeof(*a->st)) < 0)
+		return -ENOMEM;
+	s = &a->st[a->n_st];
+	memset(s, 0, sizeof(*s));
+	s->out = AC_NONE;
+	s->dict = AC_NONE;
+	s->dense = AC_NONE;
+	s->depth = depth;
+	*ret = (uint32_t)a->n_st++;
+	return 0;
+}
+
+struct ac *
+ac_new(void)
+{
+	struct ac	*a = calloc(1, sizeof(*a));
+	uint32_t	 root;
+
+	if (a == NULL)
+		return NULL;
+	if (ac_state_add(a, 0, &root) < 0)
+		return ac_free(a);
+	return a;
+}
+
+struct ac *
+ac_free(struct ac *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	for (i = 0; i < a->n_st; i++)
+		free(a->st[i].edges);
+	free(a->st);
+	free(a->pat_len);
+	free(a->dense);
+	free(a);
+	return NULL;
+}
+
+/* Returns the position of byte in s's edges, or where it would go. */
+static uint32_t
+edge_find(const struct ac_state *s, uint8_t byte, bool *found)
+{
+	uint32_t lo = 0, hi = s->n_edges;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (s->edges[mid].byte < byte)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < s->n_edges && s->edges[lo].byte == byte;
+	return lo;
+}
+
+int
+ac_add(struct ac *a, const char *p, size_t len, uint32_t *ret_id)
+{
+	uint32_t	 cur = 0;
+	size_t		 i;
+
+	if (a->compiled)
+		return -EBUSY;
+	if (len == 0 || len > UINT32_MAX)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		uint8_t		 b = (uint8_t)p[i];
+		bool		 found;
+		uint32_t	 pos = edge_find(&a->st[cur], b, &found), nst;
+		struct ac_state	*s;
+
+		if (found) {
+			cur = a->st[cur].edges[pos].to;
+			continue;
+		}
+		if (ac_state_add(a, (uint32_t)i + 1, &nst) < 0)
+			return -ENOMEM;
+		s = &a->st[cur];
+		if (s->n_edges == s->cap_edges) {
+			uint32_t	 ncap = s->cap_edges ? s->cap_edges * 2 : 2;
+			struct ac_edge	*ne = reallocarray(s->edges, ncap,
+			    sizeof(*ne));
+
+			if (ne == NULL)
+				return -ENOMEM;	/* the new state is unreachable */
+			s->edges = ne;
+			s->cap_edges = ncap;
+		}
+		memmove(&s->edges[pos + 1], &s->edges[pos],
+		    (s->n_edges - pos) * sizeof(*s->edges));
+		s->edges[pos].byte = b;
+		s->edges[pos].to = nst;
+		s->n_edges++;
+		cur = nst;
+	}
+	if (a->st[cur].out == AC_NONE) {
+		if (ac_grow((void **)&a->pat_len, &a->cap_pat, a->n_pat + 1,
+		    sizeof(*a->pat_len)) < 0)
+			return -ENOMEM;
+		a->pat_len[a->n_pat] = (uint32_t)len;
+		a->st[cur].out = (uint32_t)a->n_pat++;
+	}
+	*ret_id = a->st[cur].out;
+	return 0;
+}
+
+/* The goto function with failure fall-back, usable once fail links of
+ * all shallower states are known. */
+static uint32_t
+ac_next(const struct ac *a, uint32_t s, uint8_t b)
+{
+	for (;;) {
+		const struct ac_state	*st = &a->st[s];
+		bool			 found;
+		uint32_t		 pos;
+
+		if (st->dense != AC_NONE)
+			return a->dense[(size_t)st->dense * 256 + b];
+		pos = edge_find(st, b, &found);
+		if (found)
+			return st->edges[pos].to;
+		if (s == 0)
+			return 0;
+		s = st->fail;
+	}
+}
+
+int
+ac_compile(struct ac *a)
+{
+	uint32_t	*queue = NULL;
+	size_t		 head = 0, tail = 0, i;
+	int		 r = -ENOMEM;
+
+	if (a->compiled)
+		return 0;
+	queue = reallocarray(NULL, a->n_st, sizeof(*queue));
+	if (queue == NULL)
+		goto out;
+	a->st[0].fail = 0;
+	queue[tail++] = 0;
+	/* Breadth first, so a state's fail target is complete before it. */
+	while (head < tail) {
+		uint32_t	 s = queue[head++];
+		struct ac_state	*st = &a->st[s];
+
+		if (s != 0) {
+			uint32_t f = st->fail;
+
+			st->dict = a->st[f].out != AC_NONE ? f : a->st[f].dict;
+		}
+		for (i = 0; i < st->n_edges; i++) {
+			uint32_t	 to = st->edges[i].to;
+
+			a->st[to].fail = s == 0 ? 0 :
+			    ac_next(a, st->fail, st->edges[i].byte);
+			queue[tail++] = to;
+		}
+		if (s == 0 || st->n_edges >= AC_DENSE_MIN) {
+			uint32_t	*blk;
+			unsigned	 b;
+
+			if (ac_grow((void **)&a->dense, &a->cap_dense,
+			    (a->n_dense + 1) * 256, sizeof(*a->dense)) < 0)
+				goto out;
+			blk = a->dense + a->n_dense * 256;
+			for (b = 0; b < 256; b++)
+				blk[b] = s == 0 ? 0 : ac_next(a, st->fail, (uint8_t)b);
+			for (i = 0; i < st->n_edges; i++)
+				blk[st->edges[i].byte] = st->edges[i].to;
+			a->st[s].dense = (uint32_t)a->n_dense++;
+		}
+	}
+	a->compiled = true;
+	r = 0;
+out:
+	free(queue);
+	return r;
+}
+
+size_t
+ac_pattern_count(const struct ac *a)
+{
+	return a->n_pat;
+}
+
+size_t
+ac_pattern_len(const struct ac *a, uint32_t id)
+{
+	return id < a->n_pat ? a->pat_len[id] : 0;
+}
+
+int
+ac_scan(const struct ac *a, const char *text, size_t len, ac_hit_fn fn,
+    void *userdata)
+{
+	uint32_t	 s = 0;
+	size_t		 i;
+	int		 r;
+
+	if (!a->compiled)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		uint32_t o;
+
+		s = ac_next(a, s, (uint8_t)text[i]);
+		if (s == 0)
+			continue;
+		o = a->st[s].out != AC_NONE ? s : a->st[s].dict;
+		while (o != AC_NONE) {
+			r = fn(userdata, a->st[o].out, i + 1);
+			if (r != 0)
+				return r;
+			o = a->st[o].dict;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,584 @@
+/* classify.c — topics of the configuration applied to feed items.
+ *
+ * Responsible for compiling every term and exclude rule of every topic into
+ * one automaton (rule.c, ac.c), scanning an item's title, summary and
+ * content once, and deciding from the hits which topics match and why.
+ * Not responsible for the rule syntax (rule.c), Unicode handling
+ * (normalize.c), nor for what happens to a match (alert.c).
+ *
+ * An item is scanned field by field; word positions run on from the title
+ * into the summary and the content, so NEAR can pair a word of the headline
+ * with one of the summary, while a phrase never spans two fields. Only the
+ * rule entries that one of the item's hits can make true are evaluated
+ * (each pattern knows the entries that use it outside a NOT), so the cost
+ * per item follows the number of hits, not the number of rules. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "normalize.h"
+#include "rule.h"
+
+struct cl_entry {
+	struct rule_node	*expr;
+	uint32_t		 topic;
+	bool			 exclude;
+};
+
+struct cl_topic {
+	char		*name;
+	enum severity	 severity;
+	char		**feeds;
+	size_t		 n_feeds;
+};
+
+struct classifier {
+	struct rule_set		 rs;
+	struct cl_topic		*topics;
+	size_t			 n_topics;
+	struct cl_entry		*entries;	/* grouped by topic, in order */
+	size_t			 n_entries;
+	uint32_t		*trig_off;	/* by pattern id, n_patterns + 1 */
+	uint32_t		*trig;		/* entry indexes */
+};
+
+struct classifier *
+classifier_free(struct classifier *c)
+{
+	size_t i, j;
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < c->n_entries; i++)
+		rule_free(c->entries[i].expr);
+	free(c->entries);
+	for (i = 0; i < c->n_topics; i++) {
+		free(c->topics[i].name);
+		for (j = 0; j < c->topics[i].n_feeds; j++)
+			free(c->topics[i].feeds[j]);
+		free(c->topics[i].feeds);
+	}
+	free(c->topics);
+	free(c->trig_off);
+	free(c->trig);
+	rule_set_done(&c->rs);
+	free(c);
+	return NULL;
+}
+
+/* Where offset off of a rule's text is in the file. */
+static void
+rule_position(const struct conf_str *cs, size_t off, unsigned *ret_line,
+    unsigned *ret_col)
+{
+	unsigned	 line = cs->line, col = cs->col + (cs->quoted ? 1 : 0);
+	size_t		 i;
+
+	for (i = 0; i < off && cs->s[i] != '\0'; i++) {
+		if (cs->s[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)cs->s[i] & 0xC0) != 0x80) {
+			col++;
+		}
+	}
+	*ret_line = line;
+	*ret_col = col;
+}
+
+static int
+add_entries(struct classifier *c, const struct conf *conf, uint32_t ti,
+    const struct conf_strlist *list, bool exclude, struct fw_errors *errs,
+    bool *failed)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		const struct conf_str	*cs = &list->v[i];
+		struct rule_node	*expr = NULL;
+		struct rule_error	 rerr = { 0 };
+		struct fw_error		 e;
+		unsigned		 line, col;
+		int			 r;
+
+		r = rule_parse(&c->rs, cs->s != NULL ? cs->s : "", &expr, &rerr);
+		if (r == -EINVAL) {
+			rule_position(cs, rerr.offset, &line, &col);
+			fw_error_set(&e, conf->path, line, col,
+			    "topic '%s': %s%s", c->topics[ti].name,
+			    exclude ? "exclude: " : "", rerr.msg);
+			if (errs != NULL && fw_errors_add(errs, &e) < 0)
+				return -ENOMEM;
+			*failed = true;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		c->entries[c->n_entries].expr = expr;
+		c->entries[c->n_entries].topic = ti;
+		c->entries[c->n_entries].exclude = exclude;
+		c->n_entries++;
+	}
+	return 0;
+}
+
+struct trig_pair {
+	uint32_t	 pattern;
+	uint32_t	 entry;
+};
+
+struct trig_build {
+	struct trig_pair	*v;
+	size_t			 n;
+	size_t			 cap;
+	uint32_t		 entry;
+	int			 err;
+};
+
+static void
+trig_add(void *userdata, const struct rule_node *term)
+{
+	struct trig_build *tb = userdata;
+
+	if (tb->err < 0)
+		return;
+	if (tb->n == tb->cap) {
+		size_t			 ncap = tb->cap ? tb->cap * 2 : 64;
+		struct trig_pair	*nv = reallocarray(tb->v, ncap,
+		    sizeof(*nv));
+
+		if (nv == NULL) {
+			tb->err = -ENOMEM;
+			return;
+		}
+		tb->v = nv;
+		tb->cap = ncap;
+	}
+	tb->v[tb->n].pattern = term->pattern;
+	tb->v[tb->n].entry = tb->entry;
+	tb->n++;
+}
+
+static int
+trig_cmp(const void *x, const void *y)
+{
+	const struct trig_pair *a = x, *b = y;
+
+	if (a->pattern != b->pattern)
+		return a->pattern < b->pattern ? -1 : 1;
+	if (a->entry != b->entry)
+		return a->entry < b->entry ? -1 : 1;
+	return 0;
+}
+
+/* Builds the pattern → entries index. */
+static int
+build_triggers(struct classifier *c)
+{
+	struct trig_build	 tb = { 0 };
+	size_t			 n_pat = ac_pattern_count(c->rs.ac), i, k = 0;
+	int			 r = -ENOMEM;
+
+	for (i = 0; i < c->n_entries; i++) {
+		tb.entry = (uint32_t)i;
+		rule_foreach_positive_term(c->entries[i].expr, trig_add, &tb);
+	}
+	if (tb.err < 0)
+		goto out;
+	if (tb.n > 0)
+		qsort(tb.v, tb.n, sizeof(*tb.v), trig_cmp);
+	c->trig_off = calloc(n_pat + 1, sizeof(*c->trig_off));
+	c->trig = reallocarray(NULL, tb.n ? tb.n : 1, sizeof(*c->trig));
+	if (c->trig_off == NULL || c->trig == NULL)
+		goto out;
+	for (i = 0; i < tb.n; i++) {
+		if (k > 0 && tb.v[i].pattern == tb.v[i - 1].pattern &&
+		    tb.v[i].entry == tb.v[i - 1].entry)
+			continue;
+		c->trig[k++] = tb.v[i].entry;
+		c->trig_off[tb.v[i].pattern + 1]++;
+	}
+	for (i = 0; i < n_pat; i++)
+		c->trig_off[i + 1] += c->trig_off[i];
+	r = 0;
+out:
+	free(tb.v);
+	return r;
+}
+
+int
+classifier_new(const struct conf *conf, struct classifier **ret,
+    struct fw_errors *errs)
+{
+	struct classifier	*c;
+	size_t			 i, j, n_rules = 0;
+	bool			 failed = false;
+	int			 r = -ENOMEM;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	if (rule_set_init(&c->rs) < 0)
+		goto out;
+	for (i = 0; i < conf->n_topics; i++)
+		n_rules += conf->topics[i].terms.n + conf->topics[i].exclude.n;
+	c->topics = calloc(conf->n_topics ? conf->n_topics : 1,
+	    sizeof(*c->topics));
+	c->entries = calloc(n_rules ? n_rules : 1, sizeof(*c->entries));
+	if (c->topics == NULL || c->entries == NULL)
+		goto out;
+	for (i = 0; i < conf->n_topics; i++) {
+		const struct conf_topic	*ct = &conf->topics[i];
+		struct cl_topic		*t = &c->topics[i];
+
+		c->n_topics++;
+		t->name = strdup(ct->name.s != NULL ? ct->name.s : "");
+		if (t->name == NULL)
+			goto out;
+		t->severity = ct->severity;
+		if (ct->feeds.n > 0) {
+			t->feeds = calloc(ct->feeds.n, sizeof(*t->feeds));
+			if (t->feeds == NULL)
+				goto out;
+			for (j = 0; j < ct->feeds.n; j++) {
+				t->feeds[j] = strdup(ct->feeds.v[j].s);
+				if (t->feeds[j] == NULL)
+					goto out;
+				t->n_feeds++;
+			}
+		}
+		r = add_entries(c, conf, (uint32_t)i, &ct->terms, false, errs,
+		    &failed);
+		if (r < 0)
+			goto out;
+		r = add_entries(c, conf, (uint32_t)i, &ct->exclude, true, errs,
+		    &failed);
+		if (r < 0)
+			goto out;
+		r = -ENOMEM;
+	}
+	if (failed) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (ac_compile(c->rs.ac) < 0 || build_triggers(c) < 0)
+		goto out;
+	*ret = c;
+	c = NULL;
+	r = 0;
+out:
+	classifier_free(c);
+	return r;
+}
+
+/* Per-item work. */
+
+struct hitvec {
+	struct rule_hit	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+struct scan {
+	const struct classifier	*c;
+	const struct norm_text	*nt;
+	struct hitvec		*hv;
+	uint32_t		 base;
+	uint8_t			 field;
+};
+
+/* Bounds what one item can cost: further hits are dropped. */
+#define CLASSIFY_MAX_HITS	65536
+
+static int
+scan_hit(void *userdata, uint32_t id, size_t end)
+{
+	struct scan			*sc = userdata;
+	const struct rule_pattern_info	*pi = &sc->c->rs.info[id];
+	struct hitvec			*hv = sc->hv;
+	size_t				 start, first;
+
+	if (hv->n >= CLASSIFY_MAX_HITS)
+		return 1;
+	if (hv->n == hv->cap) {
+		size_t		 ncap = hv->cap ? hv->cap * 2 : 16;
+		struct rule_hit	*nv = reallocarray(hv->v, ncap, sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		hv->v = nv;
+		hv->cap = ncap;
+	}
+	start = end - ac_pattern_len(sc->c->rs.ac, id) + (pi->lead ? 1 : 0);
+	first = norm_text_token_at(sc->nt, start);
+	hv->v[hv->n].pattern = id;
+	hv->v[hv->n].first = sc->base + (uint32_t)first;
+	hv->v[hv->n].last = sc->base + (uint32_t)first + pi->span;
+	hv->v[hv->n].field = sc->field;
+	hv->n++;
+	return 0;
+}
+
+static int
+hit_cmp(const void *x, const void *y)
+{
+	const struct rule_hit *a = x, *b = y;
+
+	if (a->pattern != b->pattern)
+		return a->pattern < b->pattern ? -1 : 1;
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	return (int)a->field - (int)b->field;
+}
+
+static int
+u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static bool
+topic_applies(const struct cl_topic *t, const struct conf_feed *feed)
+{
+	size_t	 i;
+	bool	 ok;
+
+	if (feed == NULL)
+		return true;
+	if (feed->topics.n > 0) {
+		for (ok = false, i = 0; i < feed->topics.n && !ok; i++)
+			ok = strcmp(feed->topics.v[i].s, t->name) == 0;
+		if (!ok)
+			return false;
+	}
+	if (t->n_feeds > 0) {
+		for (ok = false, i = 0; i < t->n_feeds && !ok; i++)
+			ok = (feed->name != NULL &&
+			    strcmp(t->feeds[i], feed->name) == 0) ||
+			    (feed->url != NULL &&
+			    strcmp(t->feeds[i], feed->url) == 0);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+struct explain {
+	struct classify_match	*m;
+	const struct rule_hit	*hits;
+	size_t			 n_hits;
+	size_t			 cap;
+	int			 err;
+};
+
+static void
+explain_term(void *userdata, const struct rule_node *term)
+{
+	struct explain		*ex = userdata;
+	struct classify_match	*m = ex->m;
+	const struct rule_hit	*h;
+	const char		*field;
+	size_t			 i;
+
+	if (ex->err < 0)
+		return;
+	h = rule_term_hit(term, ex->hits, ex->n_hits);
+	if (h == NULL)
+		return;
+	field = rule_field_to_string(h->field);
+	for (i = 0; i < m->n_hits; i++)
+		if (m->hits[i].field == field &&
+		    strcmp(m->hits[i].term, term->text) == 0)
+			return;
+	if (m->n_hits == ex->cap) {
+		size_t			 ncap = ex->cap ? ex->cap * 2 : 4;
+		struct classify_hit	*nv = reallocarray(m->hits, ncap,
+		    sizeof(*nv));
+
+		if (nv == NULL) {
+			ex->err = -ENOMEM;
+			return;
+		}
+		m->hits = nv;
+		ex->cap = ncap;
+	}
+	m->hits[m->n_hits].term = strdup(term->text);
+	if (m->hits[m->n_hits].term == NULL) {
+		ex->err = -ENOMEM;
+		return;
+	}
+	m->hits[m->n_hits].field = field;
+	m->n_hits++;
+}
+
+/* Evaluates topic ti given its candidate entries cand[0..n); appends a match
+ * to ret when it matches. */
+static int
+eval_topic(const struct classifier *c, uint32_t ti, const uint32_t *cand,
+    size_t n, const struct rule_hit *hits, size_t n_hits,
+    struct classify_result *ret)
+{
+	struct explain		 ex = { .hits = hits, .n_hits = n_hits };
+	struct classify_match	*m;
+	size_t			 i;
+	bool			 any = false;
+	int			 r;
+
+	for (i = 0; i < n; i++) {
+		const struct cl_entry *e = &c->entries[cand[i]];
+
+		if (!e->exclude && !any) {
+			r = rule_eval(e->expr, hits, n_hits);
+			if (r < 0)
+				return r;
+			any = r > 0;
+		} else if (e->exclude) {
+			r = rule_eval(e->expr, hits, n_hits);
+			if (r != 0)
+				return r < 0 ? r : 0;	/* excluded */
+		}
+	}
+	if (!any)
+		return 0;
+	m = &ret->matches[ret->n_matches];
+	memset(m, 0, sizeof(*m));
+	m->topic = c->topics[ti].name;
+	m->severity = c->topics[ti].severity;
+	ret->n_matches++;
+	ex.m = m;
+	for (i = 0; i < n && ex.err == 0; i++) {
+		const struct cl_entry *e = &c->entries[cand[i]];
+
+		if (e->exclude)
+			continue;
+		r = rule_eval(e->expr, hits, n_hits);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			rule_foreach_positive_term(e->expr, explain_term, &ex);
+	}
+	return ex.err;
+}
+
+int
+classify_item(const struct classifier *c, const struct conf_feed *feed,
+    const struct feed_item *item, struct classify_result *ret)
+{
+	struct classify_result	 res = { 0 };
+	struct norm_text	 nt;
+	struct hitvec		 hv = { 0 };
+	uint32_t		*cand = NULL;
+	size_t			 n_cand = 0, cap_cand = 0, i, j;
+	const char		*fields[_RULE_FIELD_MAX];
+	uint32_t		 base = 0;
+	int			 r;
+
+	fields[RULE_FIELD_TITLE] = item->title;
+	fields[RULE_FIELD_SUMMARY] = item->summary;
+	fields[RULE_FIELD_CONTENT] = item->content;
+	/* Feeds often repeat the summary as content: scan it once. */
+	if (item->content != NULL && item->summary != NULL &&
+	    strcmp(item->content, item->summary) == 0)
+		fields[RULE_FIELD_CONTENT] = NULL;
+
+	norm_text_init(&nt);
+	for (i = 0; i < _RULE_FIELD_MAX; i++) {
+		struct scan sc = {
+			.c = c, .nt = &nt, .hv = &hv, .base = base,
+			.field = (uint8_t)i,
+		};
+
+		if (fields[i] == NULL || fields[i][0] == '\0')
+			continue;
+		r = normalize_text(&nt, fields[i], strlen(fields[i]));
+		if (r < 0)
+			goto out;
+		r = ac_scan(c->rs.ac, nt.s, nt.len, scan_hit, &sc);
+		if (r < 0)
+			goto out;
+		base += (uint32_t)nt.n_tok;
+	}
+	r = 0;
+	if (hv.n == 0)
+		goto done;
+	qsort(hv.v, hv.n, sizeof(*hv.v), hit_cmp);
+
+	/* The entries the hits can make true. */
+	for (i = 0; i < hv.n; i++) {
+		uint32_t p = hv.v[i].pattern;
+
+		if (i > 0 && hv.v[i - 1].pattern == p)
+			continue;
+		for (j = c->trig_off[p]; j < c->trig_off[p + 1]; j++) {
+			if (n_cand == cap_cand) {
+				size_t		 ncap = cap_cand ? cap_cand * 2 : 16;
+				uint32_t	*nv = reallocarray(cand, ncap,
+				    sizeof(*nv));
+
+				if (nv == NULL) {
+					r = -ENOMEM;
+					goto out;
+				}
+				cand = nv;
+				cap_cand = ncap;
+			}
+			cand[n_cand++] = c->trig[j];
+		}
+	}
+	if (n_cand == 0)
+		goto done;
+	qsort(cand, n_cand, sizeof(*cand), u32_cmp);
+	for (i = j = 0; i < n_cand; i++)
+		if (j == 0 || cand[j - 1] != cand[i])
+			cand[j++] = cand[i];
+	n_cand = j;
+
+	res.matches = calloc(c->n_topics, sizeof(*res.matches));
+	if (res.matches == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Entries are grouped by topic, so candidates are too. */
+	for (i = 0; i < n_cand; i = j) {
+		uint32_t ti = c->entries[cand[i]].topic;
+
+		for (j = i; j < n_cand && c->entries[cand[j]].topic == ti; j++)
+			;
+		if (!topic_applies(&c->topics[ti], feed))
+			continue;
+		r = eval_topic(c, ti, cand + i, j - i, hv.v, hv.n, &res);
+		if (r < 0)
+			goto out;
+	}
+done:
+	*ret = res;
+	res.matches = NULL;
+	res.n_matches = 0;
+	r = 0;
+out:
+	classify_result_done(&res);
+	free(cand);
+	free(hv.v);
+	norm_text_done(&nt);
+	return r;
+}
+
+void
+classify_result_done(struct classify_result *r)
+{
+	size_t i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n_matches; i++) {
+		for (j = 0; j < r->matches[i].n_hits; j++)
+			free(r->matches[i].hits[j].term);
+		free(r->matches[i].hits);
+	}
+	free(r->matches);
+	r->matches = NULL;
+	r->n_matches = 0;
+}
