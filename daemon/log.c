@@ -70,6 +70,10 @@ log_level_from_string(const char *s, enum log_level *ret_level)
 	return -EINVAL;
 }
 
+/* A vprintf-style function: clang's -Wformat-nonliteral wants it said. */
+static void log_emit(enum log_level level, int with_errno, const char *fmt,
+    va_list ap) _printf_(3, 0);
+
 static void
 log_emit(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
