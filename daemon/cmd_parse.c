@@ -1,0 +1,142 @@
+/* cmd_parse.c — `feedwatch parse [--json] SOURCE`: fetch one feed (path,
+ * "-" or URL), parse it with exactly the code the daemon uses, and print it:
+ * the JSON object of the contract with --json, a readable listing without.
+ * Exit status: 0 parsed (warnings included), 1 unreadable or not a feed,
+ * 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "fetch.h"
+#include "parse.h"
+
+static void
+parse_usage(FILE *f)
+{
+	fprintf(f, "Usage: feedwatch parse [--json] SOURCE\n"
+	    "SOURCE is a path, - for standard input, or a URL.\n");
+}
+
+static void
+print_listing(FILE *out, const struct feed_doc *doc)
+{
+	char	tbuf[40];
+	size_t	i, j;
+
+	fprintf(out, "Format:      %s\n", feed_format_to_string(doc->format));
+	fprintf(out, "Title:       %s\n", doc->title != NULL ? doc->title : "-");
+	if (doc->link != NULL)
+		fprintf(out, "Link:        %s\n", doc->link);
+	if (doc->description != NULL)
+		fprintf(out, "Description: %s\n", doc->description);
+	if (doc->language != NULL)
+		fprintf(out, "Language:    %s\n", doc->language);
+	if (doc->ttl_seconds > 0)
+		fprintf(out, "Poll hint:   %lld s\n", (long long)doc->ttl_seconds);
+	fprintf(out, "Items:       %zu\n", doc->n_items);
+	for (i = 0; i < doc->n_items; i++) {
+		const struct feed_item *it = &doc->items[i];
+
+		fprintf(out, "\n%s  %s\n",
+		    it->published != FW_TIME_NONE ?
+		    fw_time_format(it->published, tbuf, sizeof(tbuf)) :
+		    it->updated != FW_TIME_NONE ?
+		    fw_time_format(it->updated, tbuf, sizeof(tbuf)) :
+		    "(no date)           ",
+		    it->title != NULL ? it->title : "(no title)");
+		if (it->link != NULL)
+			fprintf(out, "    %s\n", it->link);
+		if (it->author != NULL)
+			fprintf(out, "    by %s\n", it->author);
+		if (it->n_categories > 0) {
+			fprintf(out, "    [");
+			for (j = 0; j < it->n_categories; j++)
+				fprintf(out, "%s%s", j > 0 ? ", " : "",
+				    it->categories[j]);
+			fprintf(out, "]\n");
+		}
+		fprintf(out, "    id: %s\n", it->id);
+	}
+	for (i = 0; i < doc->n_warnings; i++)
+		fprintf(out, "%swarning: %s\n", i == 0 ? "\n" : "",
+		    doc->warnings[i]);
+}
+
+int
+cmd_parse(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fetch_opts	 fo;
+	struct fetch_result	 res;
+	struct parse_limits	 lim;
+	struct fw_error		 err;
+	struct feed_doc		*doc = NULL;
+	const char		*source;
+	int			 json = 0, c, r, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			parse_usage(stdout);
+			return 0;
+		default:
+			parse_usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		parse_usage(stderr);
+		return 2;
+	}
+	source = argv[optind];
+
+	parse_limits_default(&lim);
+	memset(&fo, 0, sizeof(fo));
+	memset(&res, 0, sizeof(res));
+	memset(&err, 0, sizeof(err));
+	fo.max_bytes = lim.max_bytes;
+	r = fetch_source(source, &fo, &res, &err);
+	if (r < 0) {
+		fprintf(stderr, "feedwatch: parse: %s: ", source);
+		fw_error_print(stderr, &err);
+		return 1;
+	}
+	if (res.status >= 400) {
+		fprintf(stderr, "feedwatch: parse: %s: HTTP status %ld\n",
+		    source, res.status);
+		goto out;
+	}
+	r = parse_feed(res.body != NULL ? res.body : "", res.len,
+	    res.effective_url != NULL ? res.effective_url :
+	    strstr(source, "://") != NULL ? source : NULL,
+	    res.content_type, &lim, &doc, &err);
+	if (r < 0) {
+		fprintf(stderr, "feedwatch: parse: %s: %s\n", source, err.msg);
+		goto out;
+	}
+	if (json)
+		r = parse_doc_write_json(stdout, doc);
+	else
+		print_listing(stdout, doc);
+	if (fflush(stdout) != 0 || r < 0) {
+		fprintf(stderr, "feedwatch: parse: cannot write output: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	feed_doc_free(doc);
+	fetch_result_done(&res);
+	return rc;
+}

@@ -1,0 +1,523 @@
+/* parse.c — the entry of the parse stage: bounds the input, sniffs the
+ * format from the content (never the file name or Content-Type), dispatches
+ * to the XML (parse_xml.c) or JSON Feed (parse_json.c) reader, and builds
+ * the struct feed_doc: warnings, items and their identity. It translates
+ * nothing from libxml2 or jansson itself; the readers report through
+ * struct fw_error. It does not write output (parse_out.c does).
+ *
+ * Identity (docs/parsing.md): an item's id is its guid / atom:id / JSON Feed
+ * id; else its link; else "sha256:" and the first 32 hex digits of the
+ * SHA-256 of title, summary and content. When a feed repeats an id for an
+ * item whose content differs, the later item's id gets "#" and 16 hex digits
+ * of the SHA-256 of its title, link, summary and content; an exact repeat is
+ * dropped with a warning. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "date.h"
+#include "parse_internal.h"
+
+#define DEFAULT_MAX_BYTES	((size_t)64 << 20)
+#define DEFAULT_MAX_ITEMS	((size_t)100000)
+#define DEFAULT_MAX_DEPTH	((size_t)64)
+#define DEFAULT_MAX_FIELD	((size_t)1 << 20)
+
+static const char *const format_names[_FEED_FORMAT_MAX] = {
+	[FEED_FORMAT_RSS20] = "rss2.0",
+	[FEED_FORMAT_RSS10] = "rss1.0",
+	[FEED_FORMAT_RSS09] = "rss0.9",
+	[FEED_FORMAT_ATOM10] = "atom1.0",
+	[FEED_FORMAT_ATOM03] = "atom0.3",
+	[FEED_FORMAT_JSONFEED1] = "jsonfeed1",
+};
+
+const char *
+feed_format_to_string(enum feed_format f)
+{
+	if ((unsigned)f >= _FEED_FORMAT_MAX)
+		return "unknown";
+	return format_names[f];
+}
+
+void
+parse_limits_default(struct parse_limits *lim)
+{
+	lim->max_bytes = DEFAULT_MAX_BYTES;
+	lim->max_items = DEFAULT_MAX_ITEMS;
+	lim->max_depth = DEFAULT_MAX_DEPTH;
+	lim->max_field_bytes = DEFAULT_MAX_FIELD;
+}
+
+char *
+fw_time_format(int64_t t, char *buf, size_t size)
+{
+	return date_format_rfc3339(t, buf, size);
+}
+
+void
+feed_item_done(struct feed_item *it)
+{
+	size_t	i;
+
+	free(it->id);
+	free(it->title);
+	free(it->link);
+	free(it->summary);
+	free(it->content);
+	free(it->author);
+	for (i = 0; i < it->n_categories; i++)
+		free(it->categories[i]);
+	free(it->categories);
+	memset(it, 0, sizeof(*it));
+}
+
+struct feed_doc *
+feed_doc_free(struct feed_doc *doc)
+{
+	size_t	i;
+
+	if (doc == NULL)
+		return NULL;
+	free(doc->title);
+	free(doc->link);
+	free(doc->description);
+	free(doc->language);
+	for (i = 0; i < doc->n_items; i++)
+		feed_item_done(&doc->items[i]);
+	free(doc->items);
+	for (i = 0; i < doc->n_warnings; i++)
+		free(doc->warnings[i]);
+	free(doc->warnings);
+	free(doc);
+	return NULL;
+}
+
+int
+pc_warn(struct parse_ctx *pc, const char *fmt, ...)
+{
+	struct feed_doc	 *doc = pc->doc;
+	char		**w;
+	char		 *s;
+	va_list		  ap;
+	int		  n;
+
+	if (doc->n_warnings >= PARSE_MAX_WARNINGS) {
+		pc->warnings_dropped++;
+		return 0;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	w = realloc(doc->warnings, (doc->n_warnings + 1) * sizeof(*w));
+	if (w == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	doc->warnings = w;
+	doc->warnings[doc->n_warnings++] = s;
+	return 0;
+}
+
+int
+pc_item_add_category(struct feed_item *it, char *s)
+{
+	char	**v;
+	size_t	  i;
+
+	for (i = 0; i < it->n_categories; i++)
+		if (strcmp(it->categories[i], s) == 0) {
+			free(s);
+			return 0;
+		}
+	/* A bound on a hostile item: 256 categories are plenty. */
+	if (it->n_categories >= 256) {
+		free(s);
+		return 0;
+	}
+	v = realloc(it->categories, (it->n_categories + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	it->categories = v;
+	it->categories[it->n_categories++] = s;
+	return 0;
+}
+
+/* SHA-256 of the given strings, each followed by a 0x1F separator (NULL
+ * counts as empty), as lowercase hex cut to hexlen digits. */
+static int
+hash_fields(char *out, size_t hexlen, const char *const *v, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	EVP_MD_CTX		*md_ctx;
+	size_t			 i;
+	int			 ok;
+
+	md_ctx = EVP_MD_CTX_new();
+	if (md_ctx == NULL)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL);
+	for (i = 0; ok && i < n; i++) {
+		if (v[i] != NULL)
+			ok = EVP_DigestUpdate(md_ctx, v[i], strlen(v[i]));
+		if (ok)
+			ok = EVP_DigestUpdate(md_ctx, "\x1f", 1);
+	}
+	if (ok)
+		ok = EVP_DigestFinal_ex(md_ctx, md, &mdlen);
+	EVP_MD_CTX_free(md_ctx);
+	if (!ok)
+		return -EIO;
+	for (i = 0; i < hexlen && i / 2 < mdlen; i++)
+		out[i] = hex[(md[i / 2] >> ((i % 2) ? 0 : 4)) & 15];
+	out[i] = '\0';
+	return 0;
+}
+
+/* FNV-1a, for the in-memory id set only. */
+static uint64_t
+fnv1a(uint64_t h, const char *s)
+{
+	if (s == NULL)
+		return h * 0x100000001b3ULL;
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= 0x1f;
+	return h * 0x100000001b3ULL;
+}
+
+static uint64_t
+item_content_hash(const struct feed_item *it)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv1a(h, it->title);
+	h = fnv1a(h, it->link);
+	h = fnv1a(h, it->summary);
+	h = fnv1a(h, it->content);
+	return h;
+}
+
+/* Looks up (and with add, inserts) id hash h. Returns the slot. */
+static struct pc_id *
+ids_find(struct parse_ctx *pc, uint64_t h)
+{
+	size_t	i;
+
+	if (pc->ids_cap == 0)
+		return NULL;
+	if (h == 0)
+		h = 1;		/* 0 marks an empty slot */
+	for (i = h & (pc->ids_cap - 1); pc->ids[i].hash != 0;
+	    i = (i + 1) & (pc->ids_cap - 1))
+		if (pc->ids[i].hash == h)
+			return &pc->ids[i];
+	return &pc->ids[i];
+}
+
+static int
+ids_add(struct parse_ctx *pc, uint64_t h, uint64_t content)
+{
+	struct pc_id	*slot, *old = pc->ids;
+	size_t		 oldcap = pc->ids_cap, i;
+
+	if (h == 0)
+		h = 1;
+	if ((pc->ids_n + 1) * 2 > pc->ids_cap) {
+		size_t cap = pc->ids_cap ? pc->ids_cap * 2 : 64;
+
+		pc->ids = calloc(cap, sizeof(*pc->ids));
+		if (pc->ids == NULL) {
+			pc->ids = old;
+			return -ENOMEM;
+		}
+		pc->ids_cap = cap;
+		for (i = 0; i < oldcap; i++)
+			if (old[i].hash != 0)
+				*ids_find(pc, old[i].hash) = old[i];
+		free(old);
+	}
+	slot = ids_find(pc, h);
+	slot->hash = h;
+	slot->content = content;
+	pc->ids_n++;
+	return 0;
+}
+
+int
+pc_add_item(struct parse_ctx *pc, struct feed_item *it)
+{
+	struct feed_doc	*doc = pc->doc;
+	struct pc_id	*slot;
+	uint64_t	 h, content;
+	char		 hex[65];
+	char		*id;
+	int		 r;
+
+	pc->items_seen++;
+	if (doc->n_items >= pc->lim.max_items) {
+		/* Over the cap: counted, reported once at the end. */
+		feed_item_done(it);
+		return 0;
+	}
+	if (it->id == NULL && it->link != NULL) {
+		it->id = strdup(it->link);
+		if (it->id == NULL) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	if (it->id == NULL) {
+		const char *v[] = { it->title, it->summary, it->content };
+
+		r = hash_fields(hex, 32, v, 3);
+		if (r < 0)
+			goto fail;
+		if (asprintf(&it->id, "sha256:%s", hex) < 0) {
+			it->id = NULL;
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	content = item_content_hash(it);
+	h = fnv1a(0xcbf29ce484222325ULL, it->id);
+	slot = ids_find(pc, h);
+	if (slot != NULL && slot->hash != 0) {
+		const char *v[] = { it->title, it->link, it->summary, it->content };
+
+		if (slot->content == content) {
+			pc->dup_dropped++;
+			feed_item_done(it);
+			return 0;
+		}
+		r = hash_fields(hex, 16, v, 4);
+		if (r < 0)
+			goto fail;
+		if (asprintf(&id, "%s#%s", it->id, hex) < 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		free(it->id);
+		it->id = id;
+		h = fnv1a(0xcbf29ce484222325ULL, it->id);
+		slot = ids_find(pc, h);
+		if (slot != NULL && slot->hash != 0) {
+			pc->dup_dropped++;
+			feed_item_done(it);
+			return 0;
+		}
+	}
+	r = ids_add(pc, h, content);
+	if (r < 0)
+		goto fail;
+	if (pc->on_item != NULL) {
+		if (!pc->head_done && pc->on_head != NULL) {
+			pc->head_done = true;
+			r = pc->on_head(pc->on_item_data, doc);
+			if (r < 0)
+				goto fail;
+		}
+		doc->n_items++;
+		r = pc->on_item(pc->on_item_data, it);
+		feed_item_done(it);
+		return r;
+	}
+	if (doc->n_items == pc->items_cap) {
+		size_t		  cap = pc->items_cap ? pc->items_cap * 2 : 16;
+		struct feed_item *v = realloc(doc->items, cap * sizeof(*v));
+
+		if (v == NULL) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		doc->items = v;
+		pc->items_cap = cap;
+	}
+	doc->items[doc->n_items++] = *it;
+	memset(it, 0, sizeof(*it));
+	return 0;
+fail:
+	feed_item_done(it);
+	return r;
+}
+
+/* Skips a BOM and white space; returns the first significant byte. */
+static const char *
+sniff_start(const char *buf, size_t len, size_t *ret_skip)
+{
+	size_t i = 0;
+
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' ||
+	    buf[i] == '\r'))
+		i++;
+	*ret_skip = i;
+	return buf + i;
+}
+
+static bool
+starts_ci(const char *p, size_t avail, const char *word)
+{
+	size_t n = strlen(word);
+
+	return avail >= n && strncasecmp(p, word, n) == 0;
+}
+
+/* Recognizes an HTML page without parsing it: a doctype or <html> first,
+ * after comments. */
+static bool
+looks_like_html(const char *p, size_t avail)
+{
+	const char *end = p + avail, *q;
+
+	while (p < end && starts_ci(p, (size_t)(end - p), "<!--")) {
+		q = memmem(p, (size_t)(end - p), "-->", 3);
+		if (q == NULL)
+			return false;
+		p = q + 3;
+		while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+			p++;
+	}
+	return starts_ci(p, (size_t)(end - p), "<!doctype html") ||
+	    starts_ci(p, (size_t)(end - p), "<html");
+}
+
+int
+parse_feed_ex(const char *buf, size_t len, const char *base_url,
+    const char *content_type, const struct parse_limits *lim,
+    parse_head_fn on_head, parse_item_fn on_item, void *userdata,
+    struct feed_doc **ret_doc, struct fw_error *reterr)
+{
+	struct parse_ctx	 pc;
+	const char		*p;
+	size_t			 skip, avail;
+	int			 r;
+
+	memset(&pc, 0, sizeof(pc));
+	parse_limits_default(&pc.lim);
+	if (lim != NULL) {
+		if (lim->max_bytes > 0)
+			pc.lim.max_bytes = lim->max_bytes;
+		if (lim->max_items > 0)
+			pc.lim.max_items = lim->max_items;
+		if (lim->max_depth > 0)
+			pc.lim.max_depth = lim->max_depth;
+		if (lim->max_field_bytes > 0)
+			pc.lim.max_field_bytes = lim->max_field_bytes;
+	}
+	pc.base_url = base_url;
+	pc.on_head = on_head;
+	pc.on_item = on_item;
+	pc.on_item_data = userdata;
+
+	if (len > pc.lim.max_bytes) {
+		r = -E2BIG;
+		fw_error_set(reterr, NULL, 0, 0,
+		    "feed is %zu bytes, over the limit of %zu", len,
+		    pc.lim.max_bytes);
+		goto out;
+	}
+	pc.doc = calloc(1, sizeof(*pc.doc));
+	pc.tc = text_ctx_new();
+	if (pc.doc == NULL || pc.tc == NULL) {
+		r = -ENOMEM;
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	p = sniff_start(buf, len, &skip);
+	avail = len - skip;
+	if (avail == 0) {
+		r = -EBADMSG;
+		fw_error_set(reterr, NULL, 0, 0, "not a feed: empty document");
+		goto out;
+	}
+	if (*p == '{') {
+		pc.doc->format = FEED_FORMAT_JSONFEED1;
+		r = parse_json_run(&pc, buf + skip, avail, reterr);
+	} else if (*p == '<' || (unsigned char)*p == 0xFE ||
+	    (unsigned char)*p == 0xFF || *p == '\0') {
+		if (looks_like_html(p, avail)) {
+			r = -EBADMSG;
+			fw_error_set(reterr, NULL, 0, 0,
+			    "not a feed: found an HTML page");
+			goto out;
+		}
+		r = parse_xml_run(&pc, buf, len, content_type, reterr);
+	} else if (*p == '[') {
+		r = -EBADMSG;
+		fw_error_set(reterr, NULL, 0, 0,
+		    "not a feed: found a JSON array, not a JSON Feed");
+	} else {
+		char	 shown[24];
+		size_t	 i, n = avail < 16 ? avail : 16;
+
+		for (i = 0; i < n; i++)
+			shown[i] = (p[i] >= 0x20 && p[i] < 0x7F) ? p[i] : '.';
+		shown[n] = '\0';
+		r = -EBADMSG;
+		fw_error_set(reterr, NULL, 0, 0,
+		    "not a feed: found neither XML nor JSON (starts with \"%s\")",
+		    shown);
+	}
+	if (r < 0)
+		goto out;
+	if (pc.items_seen - pc.dup_dropped > pc.doc->n_items &&
+	    pc.doc->n_items >= pc.lim.max_items) {
+		r = pc_warn(&pc, "feed has %zu items; kept the first %zu",
+		    pc.items_seen - pc.dup_dropped, pc.lim.max_items);
+		if (r < 0)
+			goto oom;
+	}
+	if (pc.dup_dropped > 0) {
+		r = pc_warn(&pc, "%zu repeated item%s dropped", pc.dup_dropped,
+		    pc.dup_dropped == 1 ? "" : "s");
+		if (r < 0)
+			goto oom;
+	}
+	if (pc.warnings_dropped > 0) {
+		/* The cap leaves room for exactly this one. */
+		char **w = realloc(pc.doc->warnings,
+		    (pc.doc->n_warnings + 1) * sizeof(*w));
+
+		if (w == NULL)
+			goto oom;
+		pc.doc->warnings = w;
+		if (asprintf(&w[pc.doc->n_warnings], "%zu more warnings",
+		    pc.warnings_dropped) < 0)
+			goto oom;
+		pc.doc->n_warnings++;
+	}
+	*ret_doc = pc.doc;
+	pc.doc = NULL;
+	r = 0;
+	goto out;
+oom:
+	r = -ENOMEM;
+	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+out:
+	feed_doc_free(pc.doc);
+	text_ctx_free(pc.tc);
+	free(pc.ids);
+	return r;
+}
+
+int
+parse_feed(const char *buf, size_t len, const char *base_url,
+    const char *content_type, const struct parse_limits *lim,
+    struct feed_doc **ret_doc, struct fw_error *reterr)
+{
+	return parse_feed_ex(buf, len, base_url, content_type, lim, NULL, NULL,
+	    NULL, ret_doc, reterr);
+}

@@ -1,0 +1,1292 @@
+/* parse_xml.c — the XML side of the parse stage: one streaming SAX2 pass
+ * over an RSS or Atom document. No tree is built. The parser keeps a stack
+ * of small frames (what the children of each open element are, and the
+ * xml:base in effect), captures the text of the elements the field tables of
+ * parse_rss.c and parse_atom.c name, and hands each item to the builder in
+ * parse.c as soon as its end tag is read.
+ *
+ * Safety: libxml2 runs with XML_PARSE_NONET and without XML_PARSE_NOENT,
+ * XML_PARSE_DTDLOAD and XML_PARSE_HUGE; the SAX handler has no
+ * resolveEntity/externalSubset, the process-wide external entity loader
+ * refuses everything, and entities declared in an internal subset are only
+ * honoured when their replacement text is short and contains no further
+ * references, so entity expansion (billion laughs) cannot amplify.
+ * HTML named entities that XML does not declare (&nbsp;, &eacute;) are
+ * supplied by getEntity from libxml2's HTML table.
+ *
+ * Encodings: the choice follows RFC 7303 (BOM, then the charset of the
+ * Content-Type, then the XML declaration, then UTF-8); conversion is
+ * libxml2's (iconv). Bytes that are not UTF-8 in a document read as UTF-8
+ * are repaired as windows-1252 before parsing. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/entities.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+#include "buf.h"
+#include "date.h"
+#include "parse_internal.h"
+#include "url.h"
+
+#define XML_NS_URI "http://www.w3.org/XML/1998/namespace"
+
+/* Declared entities kept from an internal subset, at most. */
+#define PX_MAX_DECLARED_ENTITIES 64
+#define PX_MAX_ENTITY_LEN 1024
+
+struct px_frame {
+	uint8_t		 where;		/* enum px_where of the children */
+	bool		 base_owned;
+	const char	*base;		/* xml:base in effect (or NULL) */
+};
+
+struct px_ent {
+	struct px_ent	*next;
+	xmlEntity	 e;
+};
+
+struct px {
+	struct parse_ctx	*pc;
+	xmlParserCtxtPtr	 ctxt;
+	enum feed_format	 format;
+	uint8_t			 native;	/* NS_RSS or NS_ATOM */
+	bool			 root_seen;
+	bool			 stopped;
+	int			 fatal;		/* negative errno: not a feed */
+	char			 fatal_msg[256];
+	int			 oom;
+
+	size_t			 depth;
+	size_t			 max_depth;
+	bool			 depth_warned;
+	struct px_frame		*stack;
+
+	/* The field being captured. */
+	bool			 cap;
+	const struct px_rule	*cap_rule;
+	size_t			 cap_depth;
+	enum text_kind		 cap_kind;
+	bool			 cap_markup;
+	bool			 cap_truncated;
+	bool			 cap_permalink;
+	int			 cap_skip;
+	struct buf		 text;
+
+	/* The item being read. */
+	bool			 in_item;
+	size_t			 item_depth;
+	struct feed_item	 item;
+	uint8_t			 item_prio[_PF_MAX];
+	size_t			 item_no;	/* 1-based, for warnings */
+	uint8_t			 feed_prio[_PF_MAX];
+	long			 sy_freq;
+	int64_t			 sy_period;
+
+	/* libxml2's error reports. */
+	unsigned		 xml_errors;
+	struct px_ent		*ents;
+	unsigned		 n_declared;
+	unsigned		 n_ents;
+	bool			 ent_warned;
+
+	/* Namespace URI cache (dictionary strings are interned). */
+	const xmlChar		*ns_uri[4];
+	uint8_t			 ns_id[4];
+	unsigned		 ns_next;
+};
+
+static const struct {
+	const char	*uri;
+	uint8_t		 ns;
+} known_ns[] = {
+	{ "http://www.w3.org/2005/Atom", NS_ATOM },
+	{ "http://purl.org/atom/ns#", NS_ATOM },
+	{ "http://purl.org/rss/1.0/", NS_RSS },
+	{ "http://my.netscape.com/rdf/simple/0.9/", NS_RSS },
+	{ "http://backend.userland.com/rss2", NS_RSS },
+	{ "http://blogs.law.harvard.edu/tech/rss", NS_RSS },
+	{ "http://purl.org/dc/elements/1.1/", NS_DC },
+	{ "http://purl.org/dc/terms/", NS_DCTERMS },
+	{ "http://purl.org/rss/1.0/modules/content/", NS_CONTENT },
+	{ "http://search.yahoo.com/mrss/", NS_MEDIA },
+	{ "http://search.yahoo.com/mrss", NS_MEDIA },
+	{ "http://www.itunes.com/dtds/podcast-1.0.dtd", NS_ITUNES },
+	{ "http://www.itunes.com/DTDs/Podcast-1.0.dtd", NS_ITUNES },
+	{ "http://purl.org/rss/1.0/modules/syndication/", NS_SY },
+	{ "http://www.w3.org/1999/xhtml", NS_XHTML },
+	{ "http://www.w3.org/1999/02/22-rdf-syntax-ns#", NS_RDF },
+};
+
+/* Prefixes feeds use without declaring them. */
+static const struct {
+	const char	*prefix;
+	uint8_t		 ns;
+} known_prefix[] = {
+	{ "atom", NS_ATOM }, { "dc", NS_DC }, { "dcterms", NS_DCTERMS },
+	{ "content", NS_CONTENT }, { "media", NS_MEDIA },
+	{ "itunes", NS_ITUNES }, { "sy", NS_SY }, { "rdf", NS_RDF },
+	{ "xhtml", NS_XHTML },
+};
+
+static uint8_t
+px_ns(struct px *x, const xmlChar *prefix, const xmlChar *uri)
+{
+	size_t	i;
+	uint8_t	ns = NS_OTHER;
+
+	if (uri == NULL) {
+		if (prefix == NULL)
+			return x->native;
+		for (i = 0; i < sizeof(known_prefix) / sizeof(known_prefix[0]); i++)
+			if (strcmp((const char *)prefix, known_prefix[i].prefix) == 0)
+				return known_prefix[i].ns;
+		return NS_OTHER;
+	}
+	for (i = 0; i < 4; i++)
+		if (x->ns_uri[i] == uri)
+			return x->ns_id[i];
+	for (i = 0; i < sizeof(known_ns) / sizeof(known_ns[0]); i++)
+		if (strcmp((const char *)uri, known_ns[i].uri) == 0) {
+			ns = known_ns[i].ns;
+			break;
+		}
+	x->ns_uri[x->ns_next] = uri;
+	x->ns_id[x->ns_next] = ns;
+	x->ns_next = (x->ns_next + 1) % 4;
+	return ns;
+}
+
+static const struct px_rule *
+px_lookup(uint8_t where, uint8_t ns, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < px_rss_rules_n; i++) {
+		const struct px_rule *r = &px_rss_rules[i];
+
+		if (r->where == where && r->ns == ns && strcmp(r->name, name) == 0)
+			return r;
+	}
+	for (i = 0; i < px_atom_rules_n; i++) {
+		const struct px_rule *r = &px_atom_rules[i];
+
+		if (r->where == where && r->ns == ns && strcmp(r->name, name) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static void
+px_oom(struct px *x)
+{
+	x->oom = 1;
+	x->stopped = true;
+	xmlStopParser(x->ctxt);
+}
+
+static void
+px_warn(struct px *x, const char *fmt, ...) _printf_(2, 3);
+
+static void
+px_warn(struct px *x, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (pc_warn(x->pc, "%s", msg) < 0)
+		px_oom(x);
+}
+
+static void
+px_fatal(struct px *x, int r, const char *fmt, ...) _printf_(3, 4);
+
+static void
+px_fatal(struct px *x, int r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->fatal_msg, sizeof(x->fatal_msg), fmt, ap);
+	va_end(ap);
+	x->fatal = r;
+	x->stopped = true;
+	xmlStopParser(x->ctxt);
+}
+
+/* Looks up attribute (localname, namespace) in a SAX2 attribute array
+ * (5 pointers per attribute) and returns a pointer/length pair. */
+static const xmlChar *
+px_attr(const xmlChar **attrs, int n, const char *name, const char *uri,
+    size_t *ret_len)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		const xmlChar **a = attrs + i * 5;
+
+		if (strcmp((const char *)a[0], name) != 0)
+			continue;
+		if (uri == NULL ? a[2] != NULL :
+		    (a[2] == NULL || strcmp((const char *)a[2], uri) != 0))
+			continue;
+		*ret_len = (size_t)(a[4] - a[3]);
+		return a[3];
+	}
+	return NULL;
+}
+
+static char *
+px_attr_dup(const xmlChar **attrs, int n, const char *name, const char *uri)
+{
+	const xmlChar	*v;
+	size_t		 len;
+
+	v = px_attr(attrs, n, name, uri, &len);
+	if (v == NULL)
+		return NULL;
+	return strndup((const char *)v, len);
+}
+
+static bool
+px_attr_eq(const xmlChar **attrs, int n, const char *name, const char *val)
+{
+	const xmlChar	*v;
+	size_t		 len;
+
+	v = px_attr(attrs, n, name, NULL, &len);
+	return v != NULL && strlen(val) == len &&
+	    strncasecmp((const char *)v, val, len) == 0;
+}
+
+/* Offers a string value for a field of the item (or the feed when no item
+ * is open). Takes val in every case. */
+static void
+px_offer(struct px *x, enum px_field f, uint8_t prio, char *val)
+{
+	char		**slot = NULL;
+	uint8_t		 *prios = x->in_item ? x->item_prio : x->feed_prio;
+	struct feed_doc	 *doc = x->pc->doc;
+
+	if (val == NULL)
+		return;
+	if (f == PF_CATEGORY) {
+		if (x->in_item && pc_item_add_category(&x->item, val) < 0)
+			px_oom(x);
+		else if (!x->in_item)
+			free(val);
+		return;
+	}
+	if (x->in_item) {
+		switch (f) {
+		case PF_TITLE:   slot = &x->item.title; break;
+		case PF_LINK:    slot = &x->item.link; break;
+		case PF_SUMMARY: slot = &x->item.summary; break;
+		case PF_CONTENT: slot = &x->item.content; break;
+		case PF_AUTHOR:  slot = &x->item.author; break;
+		case PF_ID:      slot = &x->item.id; break;
+		default:         break;
+		}
+	} else {
+		switch (f) {
+		case PF_TITLE:    slot = &doc->title; break;
+		case PF_LINK:     slot = &doc->link; break;
+		case PF_SUMMARY:  slot = &doc->description; break;
+		case PF_LANGUAGE: slot = &doc->language; break;
+		default:          break;
+		}
+	}
+	if (slot == NULL || (prios[f] != 0 && prios[f] <= prio)) {
+		free(val);
+		return;
+	}
+	free(*slot);
+	*slot = val;
+	prios[f] = prio;
+}
+
+static void
+px_offer_time(struct px *x, enum px_field f, uint8_t prio, int64_t t)
+{
+	if (!x->in_item || (x->item_prio[f] != 0 && x->item_prio[f] <= prio))
+		return;
+	if (f == PF_PUBLISHED)
+		x->item.published = t;
+	else
+		x->item.updated = t;
+	x->item_prio[f] = prio;
+}
+
+/* "jdoe@example.com (John Doe)", the RSS 2.0 author form: keep the name. */
+static void
+px_author_name(char *s)
+{
+	char	*open, *close;
+
+	open = strstr(s, " (");
+	if (open == NULL || strchr(s, '@') == NULL || strchr(s, '@') > open)
+		return;
+	close = strrchr(open, ')');
+	if (close == NULL || close[1] != '\0' || close == open + 2)
+		return;
+	*close = '\0';
+	memmove(s, open + 2, strlen(open + 2) + 1);
+}
+
+static bool
+px_looks_like_url(const char *s)
+{
+	return strncasecmp(s, "http://", 7) == 0 ||
+	    strncasecmp(s, "https://", 8) == 0;
+}
+
+static int64_t
+px_sy_period(const char *s)
+{
+	static const struct {
+		const char	*name;
+		int64_t		 secs;
+	} periods[] = {
+		{ "hourly", 3600 }, { "daily", 86400 }, { "weekly", 604800 },
+		{ "monthly", 2592000 }, { "yearly", 31536000 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
+		if (strcasecmp(s, periods[i].name) == 0)
+			return periods[i].secs;
+	return 0;
+}
+
+/* The end tag of the captured element: clean the text and offer it. */
+static void
+px_capture_end(struct px *x)
+{
+	const struct px_rule	*r = x->cap_rule;
+	const char		*raw = x->text.data != NULL ? x->text.data : "";
+	size_t			 rawlen = x->text.len;
+	enum text_kind		 kind = x->cap_kind;
+	char			*val = NULL, *abs = NULL;
+	int64_t			 t;
+	int			 rr;
+
+	x->cap = false;
+	if (x->cap_truncated)
+		px_warn(x, "%s%zu: <%s> longer than %zu bytes, truncated",
+		    x->in_item ? "item " : "feed", x->in_item ? x->item_no : 0,
+		    r->name, x->pc->lim.max_field_bytes);
+	if (x->cap_markup)
+		kind = TEXT_PLAIN;	/* the XML parser already took it apart */
+	switch (r->how) {
+	case HOW_URL:
+	case HOW_GUID:
+	case HOW_DATE:
+	case HOW_PLAIN:
+	case HOW_MEDIACAT:
+		kind = TEXT_PLAIN;
+		break;
+	default:
+		break;
+	}
+	rr = text_clean(x->pc->tc, raw, rawlen, kind, x->pc->lim.max_field_bytes,
+	    &val);
+	if (rr < 0) {
+		px_oom(x);
+		return;
+	}
+	if (val == NULL)
+		return;
+	switch (r->how) {
+	case HOW_URL:
+		rr = url_resolve(x->stack[x->cap_depth].base, val, &abs);
+		free(val);
+		if (rr < 0) {
+			px_oom(x);
+			return;
+		}
+		px_offer(x, (enum px_field)r->field, r->prio, abs);
+		return;
+	case HOW_GUID:
+		if (x->cap_permalink && px_looks_like_url(val)) {
+			abs = strdup(val);
+			if (abs == NULL) {
+				free(val);
+				px_oom(x);
+				return;
+			}
+			/* Below <link> and atom:link: guid is a fallback. */
+			px_offer(x, PF_LINK, 8, abs);
+		}
+		px_offer(x, PF_ID, r->prio, val);
+		return;
+	case HOW_DATE:
+		if (date_parse(val, &t) == 0)
+			px_offer_time(x, (enum px_field)r->field, r->prio, t);
+		else if (x->in_item)
+			px_warn(x, "item %zu: cannot parse date \"%.64s\"",
+			    x->item_no, val);
+		free(val);
+		return;
+	default:
+		break;
+	}
+	switch (r->field) {
+	case PF_TTL: {
+		char	*end;
+		long	 v = strtol(val, &end, 10);
+
+		if (*end == '\0' && v > 0 && v < 10 * 365 * 24 * 60 &&
+		    x->feed_prio[PF_TTL] == 0) {
+			x->pc->doc->ttl_seconds = (int64_t)v * 60;
+			x->feed_prio[PF_TTL] = 1;
+		}
+		free(val);
+		return;
+	}
+	case PF_SY_PERIOD:
+		x->sy_period = px_sy_period(val);
+		free(val);
+		return;
+	case PF_SY_FREQ: {
+		char	*end;
+		long	 v = strtol(val, &end, 10);
+
+		if (*end == '\0' && v > 0)
+			x->sy_freq = v;
+		free(val);
+		return;
+	}
+	case PF_AUTHOR:
+		if (r->ns == NS_RSS)
+			px_author_name(val);
+		break;
+	default:
+		break;
+	}
+	px_offer(x, (enum px_field)r->field, r->prio, val);
+}
+
+static void
+px_item_begin(struct px *x, const xmlChar **attrs, int nattrs)
+{
+	char	*about;
+
+	memset(&x->item, 0, sizeof(x->item));
+	x->item.published = FW_TIME_NONE;
+	x->item.updated = FW_TIME_NONE;
+	memset(x->item_prio, 0, sizeof(x->item_prio));
+	x->in_item = true;
+	x->item_depth = x->depth;
+	x->item_no++;
+	/* RSS 1.0: rdf:about "must be unique" and is the item's URI. */
+	about = px_attr_dup(attrs, nattrs, "about",
+	    "http://www.w3.org/1999/02/22-rdf-syntax-ns#");
+	if (about != NULL)
+		px_offer(x, PF_ID, 5, about);
+}
+
+static void
+px_item_end(struct px *x)
+{
+	x->in_item = false;
+	if (pc_add_item(x->pc, &x->item) < 0)
+		px_oom(x);
+}
+
+static void
+px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
+{
+	const xmlChar	*rel, *type, *href;
+	size_t		 rel_len, type_len, href_len;
+	uint8_t		 prio;
+	char		*tmp, *abs = NULL;
+	int		 r;
+
+	rel = px_attr(attrs, nattrs, "rel", NULL, &rel_len);
+	if (rel != NULL && !(rel_len == 9 &&
+	    strncasecmp((const char *)rel, "alternate", 9) == 0) &&
+	    !(rel_len == 41 && strncmp((const char *)rel,
+	    "http://www.iana.org/assignments/relation/alternate", 41) == 0))
+		return;
+	href = px_attr(attrs, nattrs, "href", NULL, &href_len);
+	if (href == NULL)
+		return;
+	type = px_attr(attrs, nattrs, "type", NULL, &type_len);
+	/* Prefer the HTML alternate; in RSS, <link> itself comes first. */
+	if (type == NULL || (type_len >= 9 &&
+	    (strncasecmp((const char *)type, "text/html", 9) == 0 ||
+	    strncasecmp((const char *)type, "application/xhtml", 17) == 0)))
+		prio = 2;
+	else
+		prio = 3;
+	if (x->native == NS_RSS)
+		prio += 2;
+	tmp = strndup((const char *)href, href_len);
+	if (tmp == NULL) {
+		px_oom(x);
+		return;
+	}
+	r = url_resolve(x->stack[x->depth].base, tmp, &abs);
+	free(tmp);
+	if (r < 0) {
+		px_oom(x);
+		return;
+	}
+	px_offer(x, PF_LINK, prio, abs);
+}
+
+static void
+px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
+{
+	const xmlChar	*v;
+	size_t		 len;
+	char		*val = NULL;
+
+	v = px_attr(attrs, nattrs, "term", NULL, &len);
+	if (v == NULL || len == 0)
+		v = px_attr(attrs, nattrs, "label", NULL, &len);
+	if (v == NULL)
+		return;
+	if (text_clean(x->pc->tc, (const char *)v, len, TEXT_PLAIN,
+	    x->pc->lim.max_field_bytes, &val) < 0) {
+		px_oom(x);
+		return;
+	}
+	px_offer(x, PF_CATEGORY, 1, val);
+}
+
+/* Atom text constructs and Atom 0.3 content modes pick the text kind. */
+static bool
+px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret)
+{
+	const xmlChar	*v;
+	size_t		 len;
+
+	if (px_attr(attrs, nattrs, "src", NULL, &len) != NULL)
+		return false;	/* out-of-line content: nothing to read */
+	v = px_attr(attrs, nattrs, "mode", NULL, &len);
+	if (v != NULL && len == 6 && strncasecmp((const char *)v, "base64", 6) == 0)
+		return false;
+	if (v != NULL && len == 7 && strncasecmp((const char *)v, "escaped", 7) == 0) {
+		*ret = TEXT_HTML;
+		return true;
+	}
+	v = px_attr(attrs, nattrs, "type", NULL, &len);
+	if (v == NULL) {
+		*ret = TEXT_PLAIN;
+		return true;
+	}
+	if ((len == 4 && strncasecmp((const char *)v, "html", 4) == 0) ||
+	    (len == 9 && strncasecmp((const char *)v, "text/html", 9) == 0)) {
+		*ret = TEXT_HTML;
+		return true;
+	}
+	/* "text", "xhtml", "text/plain", "application/xhtml+xml", other
+	 * XML types: the parser flattens any markup. */
+	if ((len >= 4 && strncasecmp((const char *)v, "text", 4) == 0) ||
+	    (len >= 5 && strncasecmp((const char *)v, "xhtml", 5) == 0) ||
+	    (len > 4 && strncasecmp((const char *)v + len - 4, "+xml", 4) == 0) ||
+	    (len > 4 && strncasecmp((const char *)v + len - 4, "/xml", 4) == 0)) {
+		*ret = TEXT_PLAIN;
+		return true;
+	}
+	return false;	/* base64 of some other media type */
+}
+
+static void
+px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
+    const xmlChar **attrs, int nattrs)
+{
+	struct px_frame	*f = &x->stack[x->depth];
+	const char	*name = (const char *)local;
+	const xmlChar	*v;
+	size_t		 len;
+
+	x->root_seen = true;
+	if (strcmp(name, "rss") == 0) {
+		x->native = NS_RSS;
+		x->format = FEED_FORMAT_RSS20;
+		v = px_attr(attrs, nattrs, "version", NULL, &len);
+		if (v != NULL && len >= 3 && strncmp((const char *)v, "0.9", 3) == 0)
+			x->format = FEED_FORMAT_RSS09;
+		f->where = AT_ROOT;
+	} else if (strcmp(name, "RDF") == 0) {
+		x->native = NS_RSS;
+		x->format = FEED_FORMAT_RSS10;
+		f->where = AT_ROOT;
+	} else if (strcmp(name, "feed") == 0) {
+		x->native = NS_ATOM;
+		x->format = FEED_FORMAT_ATOM10;
+		v = px_attr(attrs, nattrs, "version", NULL, &len);
+		if ((uri != NULL && strcmp((const char *)uri,
+		    "http://purl.org/atom/ns#") == 0) ||
+		    (uri == NULL && v != NULL && len >= 3 &&
+		    strncmp((const char *)v, "0.3", 3) == 0))
+			x->format = FEED_FORMAT_ATOM03;
+		f->where = AT_FEED;
+	} else if (strcmp(name, "channel") == 0) {
+		/* An RSS channel without its <rss> wrapper. */
+		x->native = NS_RSS;
+		x->format = FEED_FORMAT_RSS20;
+		f->where = AT_FEED;
+	} else if (strcasecmp(name, "html") == 0) {
+		px_fatal(x, -EBADMSG, "not a feed: found an HTML page");
+		return;
+	} else if (strcmp(name, "opml") == 0) {
+		px_fatal(x, -EBADMSG, "not a feed: found an OPML outline");
+		return;
+	} else {
+		px_fatal(x, -EBADMSG, "not a feed: found XML with root element <%.64s>",
+		    name);
+		return;
+	}
+	x->pc->doc->format = x->format;
+	x->pc->format_known = true;
+	if (f->where == AT_FEED) {
+		char *lang = px_attr_dup(attrs, nattrs, "lang", XML_NS_URI);
+
+		x->in_item = false;
+		if (lang != NULL)
+			px_offer(x, PF_LANGUAGE, 9, lang);
+	}
+}
+
+/* Recover mode goes on after an error, but libxml2 then stops expanding
+ * even &amp; (xmlParseReference returns early once wellFormed is 0). The
+ * errors are recorded as warnings already, so let it read on as if the
+ * document were well-formed. */
+#define PX_KEEP_READING(x) do {						\
+	if ((x)->xml_errors > 0)					\
+		(x)->ctxt->wellFormed = 1;				\
+} while (0)
+
+static void
+px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+    int nattrs, int nb_defaulted, const xmlChar **attrs)
+{
+	struct px		*x = ctx;
+	struct px_frame		*parent, *f;
+	const struct px_rule	*r;
+	const xmlChar		*v;
+	size_t			 len;
+	uint8_t			 ns;
+
+	if (x->stopped)
+		return;
+	PX_KEEP_READING(x);
+	x->depth++;
+	if (x->depth > x->max_depth) {
+		if (!x->depth_warned)
+			px_warn(x, "elements nested deeper than %zu levels ignored",
+			    x->max_depth);
+		x->depth_warned = true;
+		return;
+	}
+	parent = &x->stack[x->depth - 1];
+	f = &x->stack[x->depth];
+	f->base = parent->base;
+	f->base_owned = false;
+	f->where = AT_IGNORE;
+	v = px_attr(attrs, nattrs, "base", XML_NS_URI, &len);
+	if (v != NULL) {
+		char	*tmp = strndup((const char *)v, len), *abs = NULL;
+
+		if (tmp == NULL || url_resolve(parent->base, tmp, &abs) < 0) {
+			free(tmp);
+			px_oom(x);
+			return;
+		}
+		free(tmp);
+		if (abs != NULL) {
+			f->base = abs;
+			f->base_owned = true;
+		}
+	}
+
+	if (x->cap) {
+		/* Markup inside a captured field: XHTML content, or HTML a
+		 * feed forgot to escape. Keep the text and word boundaries. */
+		const char *n = (const char *)local;
+
+		f->where = AT_CAPTURE;
+		x->cap_markup = true;
+		if (strcasecmp(n, "script") == 0 || strcasecmp(n, "style") == 0)
+			x->cap_skip++;
+		else if (x->text.len > 0 && buf_append(&x->text, " ", 1) < 0)
+			x->cap_truncated = true;
+		return;
+	}
+	if (x->depth == 1) {
+		px_root(x, local, uri, attrs, nattrs);
+		return;
+	}
+	if (parent->where == AT_IGNORE || parent->where == AT_CAPTURE)
+		return;
+	ns = px_ns(x, prefix, uri);
+	r = px_lookup(parent->where, ns, (const char *)local);
+	if (r == NULL)
+		return;
+	switch (r->how) {
+	case HOW_CHANNEL:
+		if (uri != NULL && strcmp((const char *)uri,
+		    "http://my.netscape.com/rdf/simple/0.9/") == 0) {
+			x->format = FEED_FORMAT_RSS09;
+			x->pc->doc->format = x->format;
+		}
+		f->where = AT_FEED;
+		return;
+	case HOW_ITEM:
+		if (x->in_item)
+			return;		/* an item inside an item: ignored */
+		px_item_begin(x, attrs, nattrs);
+		f->where = AT_ITEM;
+		return;
+	case HOW_CONTAINER:
+		f->where = r->enter;
+		return;
+	case HOW_SKIP:
+		return;
+	case HOW_ATOMLINK:
+		px_atom_link(x, attrs, nattrs);
+		return;
+	case HOW_ATOMCAT:
+		px_atom_category(x, attrs, nattrs);
+		return;
+	case HOW_TEXTCONS:
+		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind))
+			return;
+		break;
+	case HOW_HTML:
+		x->cap_kind = TEXT_HTML;
+		break;
+	default:
+		x->cap_kind = TEXT_PLAIN;
+		break;
+	}
+	x->cap = true;
+	x->cap_rule = r;
+	x->cap_depth = x->depth;
+	x->cap_markup = false;
+	x->cap_truncated = false;
+	x->cap_skip = 0;
+	x->cap_permalink = !px_attr_eq(attrs, nattrs, "isPermaLink", "false");
+	buf_reset(&x->text);
+	f->where = AT_CAPTURE;
+}
+
+static void
+px_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct px	*x = ctx;
+	struct px_frame	*f;
+
+	if (x->stopped || x->depth == 0)
+		return;
+	PX_KEEP_READING(x);
+	if (x->depth > x->max_depth) {
+		x->depth--;
+		return;
+	}
+	f = &x->stack[x->depth];
+	if (x->cap) {
+		if (x->depth == x->cap_depth) {
+			px_capture_end(x);
+		} else {
+			const char *n = (const char *)local;
+
+			if (strcasecmp(n, "script") == 0 || strcasecmp(n, "style") == 0) {
+				if (x->cap_skip > 0)
+					x->cap_skip--;
+			} else if (buf_append(&x->text, " ", 1) < 0) {
+				x->cap_truncated = true;
+			}
+		}
+	}
+	if (x->in_item && x->depth == x->item_depth)
+		px_item_end(x);
+	if (f->base_owned)
+		free((char *)f->base);
+	f->base_owned = false;
+	x->depth--;
+}
+
+static void
+px_chars(void *ctx, const xmlChar *ch, int len)
+{
+	struct px	*x = ctx;
+	size_t		 room;
+
+	PX_KEEP_READING(x);
+	if (!x->cap || x->cap_skip > 0 || x->stopped)
+		return;
+	room = x->text.max - x->text.len;
+	if ((size_t)len > room) {
+		x->cap_truncated = true;
+		len = (int)room;
+		/* Cut on a character boundary. */
+		while (len > 0 && (ch[len] & 0xC0) == 0x80)
+			len--;
+	}
+	if (len > 0 && buf_append(&x->text, ch, (size_t)len) < 0)
+		px_oom(x);
+}
+
+/* Entities: only HTML's named ones and short, reference-free internal
+ * declarations are ever expanded. */
+static xmlEntityPtr
+px_ent_new(struct px *x, const char *name, const char *content, size_t len)
+{
+	struct px_ent	*pe;
+
+	pe = calloc(1, sizeof(*pe));
+	if (pe == NULL)
+		return NULL;
+	pe->e.type = XML_ENTITY_DECL;
+	pe->e.etype = XML_INTERNAL_PREDEFINED_ENTITY;
+	pe->e.name = (const xmlChar *)strdup(name);
+	pe->e.content = (xmlChar *)strndup(content, len);
+	if (pe->e.name == NULL || pe->e.content == NULL) {
+		free((char *)pe->e.name);
+		free(pe->e.content);
+		free(pe);
+		return NULL;
+	}
+	pe->e.length = (int)len;
+	pe->next = x->ents;
+	x->ents = pe;
+	return &pe->e;
+}
+
+static xmlEntityPtr
+px_get_entity(void *ctx, const xmlChar *name)
+{
+	struct px	*x = ctx;
+	struct px_ent	*pe;
+	char		 u[8];
+	int32_t		 cp;
+	xmlEntityPtr	 e;
+
+	for (pe = x->ents; pe != NULL; pe = pe->next)
+		if (strcmp((const char *)pe->e.name, (const char *)name) == 0)
+			return &pe->e;
+	/* Bound the cache against a document of endless distinct names. */
+	if (x->n_ents >= 1024)
+		return NULL;
+	x->n_ents++;
+	cp = text_entity_lookup((const char *)name, strlen((const char *)name));
+	if (cp >= 0) {
+		e = px_ent_new(x, (const char *)name, u,
+		    text_utf8_put(u, (uint32_t)cp));
+	} else {
+		/* Unknown (or refused) entity: keep the reference as text,
+		 * as a browser shows it, instead of losing it. */
+		char	*lit;
+		int	 n = asprintf(&lit, "&%s;", (const char *)name);
+
+		if (n < 0) {
+			px_oom(x);
+			return NULL;
+		}
+		e = px_ent_new(x, (const char *)name, lit, (size_t)n);
+		free(lit);
+	}
+	if (e == NULL)
+		px_oom(x);
+	return e;
+}
+
+static void
+px_entity_decl(void *ctx, const xmlChar *name, int type,
+    const xmlChar *publicId, const xmlChar *systemId, xmlChar *content)
+{
+	struct px	*x = ctx;
+	size_t		 len;
+
+	if (type == XML_INTERNAL_GENERAL_ENTITY && content != NULL &&
+	    (len = strlen((const char *)content)) <= PX_MAX_ENTITY_LEN &&
+	    strchr((const char *)content, '&') == NULL &&
+	    strchr((const char *)content, '<') == NULL &&
+	    strchr((const char *)content, '%') == NULL &&
+	    x->n_declared < PX_MAX_DECLARED_ENTITIES) {
+		x->n_declared++;
+		if (px_ent_new(x, (const char *)name, (const char *)content,
+		    len) == NULL)
+			px_oom(x);
+		return;
+	}
+	if (!x->ent_warned)
+		px_warn(x, "entity declaration '%.64s' ignored (external, "
+		    "recursive or too large)", (const char *)name);
+	x->ent_warned = true;
+}
+
+static void
+px_serror(void *ctx, xmlErrorPtr err)
+{
+	struct px	*x = ctx;
+	char		 msg[256];
+	size_t		 n;
+
+	if (err == NULL || err->level == XML_ERR_WARNING)
+		return;
+	x->xml_errors++;
+	if (x->xml_errors > 3)
+		return;
+	snprintf(msg, sizeof(msg), "%s", err->message != NULL ? err->message : "error");
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	px_warn(x, "malformed XML at line %d: %s (recovered what could be read)",
+	    err->line, msg);
+}
+
+static void
+px_generic_error(void *ctx, const char *msg, ...)
+{
+	/* libxml2 must never print: the parser does not log. */
+}
+
+static xmlParserInputPtr
+px_refuse_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	return NULL;	/* no external entity, DTD or XInclude is ever read */
+}
+
+/* Charset names as labelled → what to decode with (the WHATWG mapping of
+ * legacy labels to their supersets, as browsers do). */
+static const struct {
+	const char	*label;
+	const char	*use;
+} charset_alias[] = {
+	{ "iso-8859-1", "WINDOWS-1252" }, { "iso8859-1", "WINDOWS-1252" },
+	{ "latin1", "WINDOWS-1252" }, { "latin-1", "WINDOWS-1252" },
+	{ "us-ascii", "WINDOWS-1252" }, { "ascii", "WINDOWS-1252" },
+	{ "windows-1252", "WINDOWS-1252" }, { "cp1252", "WINDOWS-1252" },
+	{ "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" },
+	{ "ksc5601", "CP949" }, { "cp949", "CP949" }, { "uhc", "CP949" },
+	{ "shift_jis", "CP932" }, { "shift-jis", "CP932" }, { "sjis", "CP932" },
+	{ "x-sjis", "CP932" }, { "windows-31j", "CP932" },
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "gb_2312-80", "GB18030" },
+	{ "x-gbk", "GB18030" },
+};
+
+static bool
+is_utf8_label(const char *s)
+{
+	return strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0 ||
+	    strcasecmp(s, "unicode-1-1-utf-8") == 0;
+}
+
+static bool
+is_utf16_label(const char *s)
+{
+	return strncasecmp(s, "utf-16", 6) == 0 || strncasecmp(s, "utf16", 5) == 0 ||
+	    strncasecmp(s, "ucs-2", 5) == 0 || strncasecmp(s, "utf-32", 6) == 0;
+}
+
+/* Copies the charset parameter of a Content-Type into out. */
+static bool
+px_ct_charset(const char *ct, char *out, size_t size)
+{
+	const char	*p;
+	size_t		 n = 0;
+
+	if (ct == NULL)
+		return false;
+	for (p = ct; (p = strchr(p, ';')) != NULL; ) {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, "charset", 7) != 0)
+			continue;
+		p += 7;
+		while (*p == ' ')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '"' || *p == '\'')
+			p++;
+		while (*p != '\0' && *p != ';' && *p != '"' && *p != '\'' &&
+		    *p != ' ' && n + 1 < size)
+			out[n++] = *p++;
+		out[n] = '\0';
+		return n > 0;
+	}
+	return false;
+}
+
+/* Copies encoding="..." of the XML declaration (ASCII-compatible input). */
+static bool
+px_decl_encoding(const char *buf, size_t len, char *out, size_t size)
+{
+	const char	*end, *p, *q;
+	size_t		 n;
+
+	if (len > 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
+	if (len < 6 || memcmp(buf, "<?xml", 5) != 0)
+		return false;
+	end = memchr(buf, '>', len < 512 ? len : 512);
+	if (end == NULL)
+		return false;
+	for (p = buf; p + 8 < end; p++) {
+		if (memcmp(p, "encoding", 8) != 0)
+			continue;
+		p += 8;
+		while (p < end && (*p == ' ' || *p == '='))
+			p++;
+		if (p >= end || (*p != '"' && *p != '\''))
+			return false;
+		q = memchr(p + 1, *p, (size_t)(end - p - 1));
+		if (q == NULL)
+			return false;
+		n = (size_t)(q - p - 1);
+		if (n == 0 || n >= size)
+			return false;
+		memcpy(out, p + 1, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* Decides the encoding. Returns the name to force (with
+ * XML_PARSE_IGNORE_ENC), NULL to let libxml2 read the document as it is,
+ * and may replace the input with a repaired UTF-8 copy (*fixed). */
+static int
+px_encoding(struct px *x, const char **pbuf, size_t *plen,
+    const char *content_type, const char **ret_force, char **fixed)
+{
+	const unsigned char	*u = (const unsigned char *)*pbuf;
+	size_t			 len = *plen, i, fixed_len;
+	char			 cs[64], decl[64];
+	const char		*label = NULL, *use = NULL;
+	bool			 from_header = false;
+	xmlCharEncodingHandlerPtr h;
+	int			 r;
+
+	*ret_force = NULL;
+	/* RFC 7303 3.3: a BOM takes precedence over everything. */
+	if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
+	    (u[0] == 0xFE && u[1] == 0xFF)))
+		return 0;
+	/* UTF-16 without a BOM ("<\0?\0"): libxml2 detects it. */
+	if (len >= 4 && ((u[0] == '<' && u[1] == 0) || (u[0] == 0 && u[1] == '<')))
+		return 0;
+	if (!(len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)) {
+		if (px_ct_charset(content_type, cs, sizeof(cs))) {
+			label = cs;
+			from_header = true;
+		} else if (px_decl_encoding(*pbuf, len, decl, sizeof(decl))) {
+			label = decl;
+		}
+	}
+	if (label != NULL && !is_utf8_label(label)) {
+		if (is_utf16_label(label))
+			return 0;	/* libxml2 sorts out UTF-16 itself */
+		use = label;
+		for (i = 0; i < sizeof(charset_alias) / sizeof(charset_alias[0]); i++)
+			if (strcasecmp(label, charset_alias[i].label) == 0) {
+				use = charset_alias[i].use;
+				break;
+			}
+		/* A legacy label on what is really UTF-8 (common): believe the
+		 * bytes when they are valid UTF-8 and not plain ASCII. */
+		if (strcmp(use, "WINDOWS-1252") == 0 &&
+		    text_utf8_is_valid(*pbuf, len)) {
+			for (i = 0; i < len && u[i] < 0x80; i++)
+				;
+			if (i < len) {
+				px_warn(x, "document labelled %s is UTF-8; read as UTF-8",
+				    label);
+				*ret_force = "UTF-8";
+				return 0;
+			}
+		}
+		h = xmlFindCharEncodingHandler(use);
+		if (h != NULL) {
+			xmlCharEncCloseFunc(h);
+			*ret_force = use;
+			return 0;
+		}
+		px_warn(x, "unknown encoding \"%.32s\"%s; read as UTF-8", label,
+		    from_header ? " in Content-Type" : "");
+		label = NULL;
+	}
+	/* UTF-8, by label or by default. Repair what is not. */
+	if (!text_utf8_is_valid(*pbuf, len)) {
+		r = text_utf8_repair(*pbuf, len, fixed, &fixed_len);
+		if (r < 0)
+			return r;
+		px_warn(x, "bytes that are not UTF-8 decoded as windows-1252");
+		*pbuf = *fixed;
+		*plen = fixed_len;
+	}
+	if (from_header || use != NULL || *fixed != NULL)
+		*ret_force = "UTF-8";
+	return 0;
+}
+
+int
+parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
+    const char *content_type, struct fw_error *reterr)
+{
+	struct px			 x;
+	xmlSAXHandler			 sax;
+	xmlParserCtxtPtr		 ctxt = NULL;
+	xmlSAXHandlerPtr		 oldsax = NULL;
+	xmlCharEncodingHandlerPtr	 h;
+	const char			*force = NULL;
+	char				*fixed = NULL;
+	int				 r, opts;
+	size_t				 i;
+
+	memset(&x, 0, sizeof(x));
+	x.pc = pc;
+	x.native = NS_RSS;
+	x.max_depth = pc->lim.max_depth;
+	buf_init(&x.text, pc->lim.max_field_bytes);
+	x.stack = calloc(x.max_depth + 1, sizeof(*x.stack));
+	if (x.stack == NULL) {
+		r = -ENOMEM;
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	x.stack[0].base = pc->base_url;
+	x.stack[0].where = AT_IGNORE;
+
+	if (len > INT32_MAX) {
+		r = -E2BIG;
+		fw_error_set(reterr, NULL, 0, 0, "document too large");
+		goto out;
+	}
+	r = px_encoding(&x, &buf, &len, content_type, &force, &fixed);
+	if (r < 0) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+
+	xmlSetExternalEntityLoader(px_refuse_loader);
+	xmlSetGenericErrorFunc(NULL, px_generic_error);
+	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
+	if (ctxt == NULL) {
+		r = -ENOMEM;
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	x.ctxt = ctxt;
+	opts = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING;
+	if (force != NULL)
+		opts |= XML_PARSE_IGNORE_ENC;
+	(void)xmlCtxtUseOptions(ctxt, opts);
+
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = px_start;
+	sax.endElementNs = px_end;
+	sax.characters = px_chars;
+	sax.cdataBlock = px_chars;
+	sax.getEntity = px_get_entity;
+	sax.entityDecl = px_entity_decl;
+	sax.serror = px_serror;
+	oldsax = ctxt->sax;
+	ctxt->sax = &sax;
+	ctxt->userData = &x;
+	ctxt->replaceEntities = 0;
+	ctxt->loadsubset = 0;
+	ctxt->validate = 0;
+
+	if (force != NULL) {
+		h = xmlFindCharEncodingHandler(force);
+		if (h != NULL)
+			(void)xmlSwitchToEncoding(ctxt, h);
+	}
+	(void)xmlParseDocument(ctxt);
+
+	if (x.oom) {
+		r = -ENOMEM;
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	if (x.fatal < 0) {
+		r = x.fatal;
+		fw_error_set(reterr, NULL, 0, 0, "%s", x.fatal_msg);
+		goto out;
+	}
+	if (!x.root_seen) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		char msg[200] = "";
+
+		if (e != NULL && e->message != NULL) {
+			snprintf(msg, sizeof(msg), "%s", e->message);
+			for (i = strlen(msg); i > 0 && msg[i - 1] == '\n'; i--)
+				msg[i - 1] = '\0';
+		}
+		r = -EBADMSG;
+		fw_error_set(reterr, NULL, 0, 0, "not a feed: %s%s",
+		    msg[0] != '\0' ? "unreadable XML: " : "no root element",
+		    msg);
+		goto out;
+	}
+	/* A document cut short: keep the item that was being read. */
+	if (x.in_item) {
+		if (x.cap)
+			px_capture_end(&x);
+		px_warn(&x, "document ends inside item %zu; kept what was read",
+		    x.item_no);
+		px_item_end(&x);
+		if (x.oom) {
+			r = -ENOMEM;
+			fw_error_set(reterr, NULL, 0, 0, "out of memory");
+			goto out;
+		}
+	}
+	if (x.xml_errors > 3)
+		px_warn(&x, "%u more XML errors", x.xml_errors - 3);
+	if (pc->doc->ttl_seconds == 0 && x.sy_period > 0)
+		pc->doc->ttl_seconds = x.sy_period / (x.sy_freq > 0 ? x.sy_freq : 1);
+	r = 0;
+out:
+	while (x.ents != NULL) {
+		struct px_ent *n = x.ents->next;
+
+		free((char *)x.ents->e.name);
+		free(x.ents->e.content);
+		/* xmlParseEntityDecl hands the raw value to the entity that
+		 * getEntity returns. */
+		if (x.ents->e.orig != NULL)
+			xmlFree(x.ents->e.orig);
+		free(x.ents);
+		x.ents = n;
+	}
+	if (x.in_item)
+		feed_item_done(&x.item);
+	if (x.stack != NULL)
+		for (i = 0; i <= x.max_depth && i <= x.depth; i++)
+			if (x.stack[i].base_owned)
+				free((char *)x.stack[i].base);
+	free(x.stack);
+	buf_done(&x.text);
+	if (ctxt != NULL) {
+		ctxt->sax = oldsax;
+		if (ctxt->myDoc != NULL)
+			xmlFreeDoc(ctxt->myDoc);
+		xmlFreeParserCtxt(ctxt);
+	}
+	free(fixed);
+	return r;
+}

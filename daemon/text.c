@@ -1,0 +1,515 @@
+/* text.c — the text normalizer of the parse stage. It turns what a feed put
+ * in a field (HTML, entity-escaped HTML, double-escaped entities, XHTML
+ * already flattened by the XML parser, or plain text) into one line of plain
+ * UTF-8. Markup is stripped with libxml2's HTML parser driven through SAX, so
+ * no tree is built; entities alone are decoded without it. It knows nothing
+ * of feeds: which kind a field is, is the caller's business. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+#include "buf.h"
+#include "text.h"
+
+struct text_ctx {
+	htmlParserCtxtPtr	 html;
+	struct buf		 scratch;
+	struct buf		 wrap;		/* the input inside a <div> */
+	int			 skip;		/* inside <script> or <style> */
+	int			 failed;	/* scratch overflowed */
+};
+
+/* The HTML parser's callbacks find their context here rather than through
+ * ctxt->userData, which a context reset may rewrite. */
+static __thread struct text_ctx *text_cur;
+
+/* windows-1252 bytes 0x80..0x9F; 0 marks the five unassigned ones, which
+ * map to the C1 control of the same value as ISO-8859-1 does. */
+static const uint16_t cp1252_c1[32] = {
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+};
+
+size_t
+text_utf8_put(char *p, uint32_t cp)
+{
+	unsigned char *u = (unsigned char *)p;
+
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
+		cp = 0xFFFD;
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (unsigned char)(0xC0 | (cp >> 6));
+		u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (unsigned char)(0xE0 | (cp >> 12));
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	u[0] = (unsigned char)(0xF0 | (cp >> 18));
+	u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+	u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+size_t
+text_utf8_valid_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xC2)
+		return 0;
+	if (c < 0xE0) {
+		if (len < 2 || (s[1] & 0xC0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c < 0xF0) {
+		if (len < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0;	/* overlong */
+		if (c == 0xED && s[1] >= 0xA0)
+			return 0;	/* surrogate */
+		return 3;
+	}
+	if (c < 0xF5) {
+		if (len < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0;
+		if (c == 0xF4 && s[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+int
+text_utf8_is_valid(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		/* ASCII runs, eight bytes at a time. */
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, u + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = text_utf8_valid_seq(u + i, len - i);
+		if (n == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+int
+text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*out, *p;
+	size_t			 i = 0, n;
+
+	/* Each invalid byte becomes at most three bytes. */
+	out = malloc(len * 3 + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	p = out;
+	while (i < len) {
+		if (u[i] < 0x80) {
+			*p++ = (char)u[i++];
+			continue;
+		}
+		n = text_utf8_valid_seq(u + i, len - i);
+		if (n > 0) {
+			memcpy(p, u + i, n);
+			p += n;
+			i += n;
+			continue;
+		}
+		if (u[i] >= 0x80 && u[i] < 0xA0 && cp1252_c1[u[i] - 0x80] != 0)
+			p += text_utf8_put(p, cp1252_c1[u[i] - 0x80]);
+		else
+			p += text_utf8_put(p, u[i]);
+		i++;
+	}
+	*p = '\0';
+	*ret_len = (size_t)(p - out);
+	*ret = out;
+	return 0;
+}
+
+int32_t
+text_entity_lookup(const char *name, size_t len)
+{
+	const htmlEntityDesc	*d;
+	char			 tmp[40];
+	unsigned long		 v;
+	char			*end;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, name, len);
+	tmp[len] = '\0';
+	if (tmp[0] == '#') {
+		if (tmp[1] == 'x' || tmp[1] == 'X')
+			v = strtoul(tmp + 2, &end, 16);
+		else
+			v = strtoul(tmp + 1, &end, 10);
+		if (*end != '\0' || end == tmp + ((tmp[1] | 0x20) == 'x' ? 2 : 1))
+			return -1;
+		/* HTML5: numeric references to C1 controls mean windows-1252. */
+		if (v >= 0x80 && v < 0xA0 && cp1252_c1[v - 0x80] != 0)
+			return cp1252_c1[v - 0x80];
+		if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+			return 0xFFFD;
+		return (int32_t)v;
+	}
+	/* The five XML ones first: they are most of what feeds use. */
+	switch (tmp[0]) {
+	case 'a':
+		if (strcmp(tmp, "amp") == 0)
+			return '&';
+		if (strcmp(tmp, "apos") == 0)
+			return '\'';
+		break;
+	case 'l':
+		if (strcmp(tmp, "lt") == 0)
+			return '<';
+		break;
+	case 'g':
+		if (strcmp(tmp, "gt") == 0)
+			return '>';
+		break;
+	case 'q':
+		if (strcmp(tmp, "quot") == 0)
+			return '"';
+		break;
+	case 'n':
+		if (strcmp(tmp, "nbsp") == 0)
+			return 0xA0;
+		break;
+	}
+	d = htmlEntityLookup((const xmlChar *)tmp);
+	if (d == NULL)
+		return -1;
+	return (int32_t)d->value;
+}
+
+/* Decodes entity references in s[0..len) into b; '&' that starts no known
+ * reference stays as it is. */
+static int
+text_decode_entities(struct buf *b, const char *s, size_t len)
+{
+	const char	*p = s, *end = s + len, *amp, *semi;
+	char		 u[4];
+	int32_t		 cp;
+	int		 r;
+
+	while (p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		if (amp == NULL)
+			break;
+		r = buf_append(b, p, (size_t)(amp - p));
+		if (r < 0)
+			return r;
+		semi = amp + 1;
+		while (semi < end && semi - amp <= 33 &&
+		    (((*semi | 0x20) >= 'a' && (*semi | 0x20) <= 'z') ||
+		    (*semi >= '0' && *semi <= '9') || *semi == '#'))
+			semi++;
+		cp = -1;
+		if (semi < end && *semi == ';')
+			cp = text_entity_lookup(amp + 1, (size_t)(semi - amp - 1));
+		if (cp < 0) {
+			r = buf_append(b, "&", 1);
+			p = amp + 1;
+		} else {
+			r = buf_append(b, u, text_utf8_put(u, (uint32_t)cp));
+			p = semi + 1;
+		}
+		if (r < 0)
+			return r;
+	}
+	return buf_append(b, p, (size_t)(end - p));
+}
+
+/* NOTE: must stay in strcmp order (bsearch). */
+static const char *const block_elements[] = {
+	"address", "article", "aside", "blockquote", "br", "caption", "dd",
+	"details", "div", "dl", "dt", "fieldset", "figcaption", "figure",
+	"footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+	"li", "main", "nav", "ol", "option", "p", "pre", "section", "summary",
+	"table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+is_block(const char *name)
+{
+	return bsearch(&name, block_elements,
+	    sizeof(block_elements) / sizeof(block_elements[0]),
+	    sizeof(block_elements[0]), cmp_str) != NULL;
+}
+
+static int
+is_skipped(const char *name)
+{
+	return strcmp(name, "script") == 0 || strcmp(name, "style") == 0 ||
+	    strcmp(name, "template") == 0;
+}
+
+static void
+html_append(const char *s, size_t len)
+{
+	if (text_cur->failed)
+		return;
+	if (buf_append(&text_cur->scratch, s, len) < 0)
+		text_cur->failed = 1;
+}
+
+static void
+html_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	if (is_skipped((const char *)name))
+		text_cur->skip++;
+	else if (is_block((const char *)name))
+		html_append(" ", 1);
+}
+
+static void
+html_end(void *ctx, const xmlChar *name)
+{
+	if (is_skipped((const char *)name)) {
+		if (text_cur->skip > 0)
+			text_cur->skip--;
+	} else if (is_block((const char *)name)) {
+		html_append(" ", 1);
+	}
+}
+
+static void
+html_chars(void *ctx, const xmlChar *ch, int len)
+{
+	if (text_cur->skip == 0)
+		html_append((const char *)ch, (size_t)len);
+}
+
+static void
+html_serror(void *ctx, xmlErrorPtr err)
+{
+	/* Markup errors in a description are the norm; the text is kept. */
+}
+
+struct text_ctx *
+text_ctx_new(void)
+{
+	struct text_ctx	*tc;
+
+	tc = calloc(1, sizeof(*tc));
+	if (tc == NULL)
+		return NULL;
+	buf_init(&tc->scratch, (size_t)1 << 30);
+	buf_init(&tc->wrap, (size_t)1 << 30);
+	return tc;
+}
+
+struct text_ctx *
+text_ctx_free(struct text_ctx *tc)
+{
+	if (tc == NULL)
+		return NULL;
+	if (tc->html != NULL)
+		htmlFreeParserCtxt(tc->html);
+	buf_done(&tc->scratch);
+	buf_done(&tc->wrap);
+	free(tc);
+	return NULL;
+}
+
+/* Runs libxml2's HTML parser over s[0..len) and keeps the text in
+ * tc->scratch. */
+static int
+text_strip_html(struct text_ctx *tc, const char *s, size_t len)
+{
+	htmlDocPtr	 doc;
+	int		 opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+			    HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+			    HTML_PARSE_NOIMPLIED | HTML_PARSE_NOBLANKS;
+
+	if (len > INT32_MAX - 16)
+		return -E2BIG;
+	if (tc->html == NULL) {
+		tc->html = htmlNewParserCtxt();
+		if (tc->html == NULL)
+			return -ENOMEM;
+	}
+	/* Install the text-only handlers on the context's own SAX block. */
+	memset(tc->html->sax, 0, sizeof(*tc->html->sax));
+	tc->html->sax->initialized = XML_SAX2_MAGIC;
+	tc->html->sax->startElement = html_start;
+	tc->html->sax->endElement = html_end;
+	tc->html->sax->characters = html_chars;
+	tc->html->sax->cdataBlock = html_chars;
+	tc->html->sax->ignorableWhitespace = html_chars;
+	tc->html->sax->serror = html_serror;
+	tc->skip = 0;
+	tc->failed = 0;
+	/* Text at the top level makes libxml2 open an implied <p> (a word
+	 * break where there is none: "<b>x</b>y"); inside a <div> it does
+	 * not. */
+	buf_reset(&tc->wrap);
+	if (buf_append(&tc->wrap, "<div>", 5) < 0 ||
+	    buf_append(&tc->wrap, s, len) < 0 ||
+	    buf_append(&tc->wrap, "</div>", 6) < 0)
+		return -ENOMEM;
+	text_cur = tc;
+	doc = htmlCtxtReadMemory(tc->html, tc->wrap.data, (int)tc->wrap.len,
+	    NULL, "UTF-8", opts);
+	text_cur = NULL;
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return tc->failed ? -ENOMEM : 0;
+}
+
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+/* Copies valid UTF-8 s[0..len) into a new string with white space (and
+ * U+00A0) collapsed to single spaces, control characters dropped and the
+ * ends trimmed, cut to max bytes on a character boundary. */
+static int
+text_collapse(const char *s, size_t len, size_t max, char **ret)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*out, *p;
+	size_t			 i = 0;
+	int			 pending = 0;
+
+	out = malloc(len + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	p = out;
+	while (i < len) {
+		unsigned char c = u[i];
+
+		if (is_space(c)) {
+			pending = 1;
+			i++;
+			continue;
+		}
+		if (c == 0xC2 && i + 1 < len && u[i + 1] == 0xA0) {
+			pending = 1;
+			i += 2;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7F) {
+			i++;
+			continue;
+		}
+		if (pending && p != out)
+			*p++ = ' ';
+		pending = 0;
+		*p++ = (char)c;
+		i++;
+	}
+	*p = '\0';
+	if (max > 0 && (size_t)(p - out) > max) {
+		size_t cut = max;
+
+		/* Back up to the start of a character. */
+		while (cut > 0 && (((unsigned char)out[cut]) & 0xC0) == 0x80)
+			cut--;
+		out[cut] = '\0';
+		p = out + cut;
+		while (p > out && p[-1] == ' ')
+			*--p = '\0';
+	}
+	if (p == out) {
+		free(out);
+		out = NULL;
+	}
+	*ret = out;
+	return 0;
+}
+
+int
+text_clean(struct text_ctx *tc, const char *s, size_t len,
+    enum text_kind kind, size_t max, char **ret)
+{
+	struct text_ctx	*own = NULL;
+	char		*fixed = NULL;
+	size_t		 fixed_len;
+	int		 r;
+
+	if (!text_utf8_is_valid(s, len)) {
+		r = text_utf8_repair(s, len, &fixed, &fixed_len);
+		if (r < 0)
+			return r;
+		s = fixed;
+		len = fixed_len;
+	}
+	if (kind == TEXT_PLAIN ||
+	    (memchr(s, '&', len) == NULL && memchr(s, '<', len) == NULL)) {
+		r = text_collapse(s, len, max, ret);
+		goto out;
+	}
+	if (tc == NULL) {
+		own = tc = text_ctx_new();
+		if (tc == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	buf_reset(&tc->scratch);
+	if (memchr(s, '<', len) == NULL)
+		r = text_decode_entities(&tc->scratch, s, len);
+	else
+		r = text_strip_html(tc, s, len);
+	if (r < 0)
+		goto out;
+	/* The HTML parser emits valid UTF-8, and so does the decoder. */
+	r = text_collapse(tc->scratch.data != NULL ? tc->scratch.data : "",
+	    tc->scratch.len, max, ret);
+out:
+	text_ctx_free(own);
+	free(fixed);
+	return r;
+}

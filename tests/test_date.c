@@ -1,0 +1,125 @@
+/* test_date.c — date parsing: RFC 822 and its wild variants, RFC 3339 and
+ * ISO 8601 variants, Korean/Japanese numeric dates, and refusals. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "date.h"
+#include "testutil.h"
+
+static const struct {
+	const char	*in;
+	const char	*want;	/* NULL: must be refused */
+} cases[] = {
+	/* RFC 822 / 1123 */
+	{ "Thu, 02 Jan 2025 03:04:05 +0000", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 03:04:05 GMT", "2025-01-02T03:04:05Z" },
+	{ "Thu, 2 Jan 2025 03:04:05 +0900", "2025-01-01T18:04:05Z" },
+	{ "02 Jan 2025 03:04:05 +0900", "2025-01-01T18:04:05Z" },
+	{ "Mon, 02 Jan 2025 03:04:05 GMT", "2025-01-02T03:04:05Z" },	/* wrong day name */
+	{ "Thu, 02 Jan 25 03:04:05 GMT", "2025-01-02T03:04:05Z" },	/* two-digit year */
+	{ "Sat, 02 Jan 99 03:04:05 GMT", "1999-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 03:04 GMT", "2025-01-02T03:04:00Z" },	/* no seconds */
+	{ "Thu, 02 Jan 2025 03:04:05 EST", "2025-01-02T08:04:05Z" },
+	{ "Thu, 02 Jan 2025 03:04:05 PDT", "2025-01-02T10:04:05Z" },
+	{ "Thu, 02 Jan 2025 12:04:05 KST", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 12:04:05 JST", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 03:04:05 UT", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 03:04:05 Z", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 12:04:05 GMT+9", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 12:04:05 GMT+09:00", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 12:04:05 +09:00", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Jan 2025 03:04:05", "2025-01-02T03:04:05Z" },	/* no zone */
+	{ "Thursday, 02 January 2025 03:04:05 GMT", "2025-01-02T03:04:05Z" },
+	{ "Thu, 02 Sept 2025 03:04:05 GMT", "2025-09-02T03:04:05Z" },
+	{ "Thu 02 Jan 2025 03:04:05 +0000 (UTC)", "2025-01-02T03:04:05Z" },
+	{ "Jan 02 2025 03:04:05 GMT", "2025-01-02T03:04:05Z" },
+	{ "January 2, 2025 3:04 PM", "2025-01-02T15:04:00Z" },
+	{ "Thu, 02 Jan 2025 03:04:05 -0500", "2025-01-02T08:04:05Z" },
+	{ "  Thu, 02 Jan 2025 03:04:05 GMT  ", "2025-01-02T03:04:05Z" },
+	{ "Thu, 29 Feb 2024 00:00:00 GMT", "2024-02-29T00:00:00Z" },
+	{ "Do, 02 Jan 2025 03:04:05 +0100", NULL },	/* unknown day word */
+	{ "02 Januar 2025 03:04:05 +0100", "2025-01-02T02:04:05Z" },
+	{ "02 janv 2025 03:04:05 +0100", "2025-01-02T02:04:05Z" },
+	{ "2025년 1월 2일 12:04:05 +0900", "2025-01-02T03:04:05Z" },
+	{ "2025年1月2日 12:04", "2025-01-02T12:04:00Z" },
+	{ "화, 02 1월 2025 12:04:05 +0900", NULL },	/* a warning, not a crash */
+	/* RFC 3339 / ISO 8601 */
+	{ "2025-01-02T03:04:05Z", "2025-01-02T03:04:05Z" },
+	{ "2025-01-02T03:04:05.123456Z", "2025-01-02T03:04:05Z" },
+	{ "2025-01-02T12:04:05+09:00", "2025-01-02T03:04:05Z" },
+	{ "2025-01-02T12:04:05+0900", "2025-01-02T03:04:05Z" },
+	{ "2025-01-02T03:04:05-05:00", "2025-01-02T08:04:05Z" },
+	{ "2025-01-02T03:04Z", "2025-01-02T03:04:00Z" },
+	{ "2025-01-02T03:04:05", "2025-01-02T03:04:05Z" },	/* no zone: UTC */
+	{ "2025-01-02 03:04:05", "2025-01-02T03:04:05Z" },	/* space for T */
+	{ "2025-01-02t03:04:05z", "2025-01-02T03:04:05Z" },
+	{ "2025-01-02", "2025-01-02T00:00:00Z" },
+	{ "2025-01", "2025-01-01T00:00:00Z" },
+	{ "20250102T030405Z", "2025-01-02T03:04:05Z" },
+	{ "2025/01/02 03:04:05", "2025-01-02T03:04:05Z" },
+	{ "2025-01-02T03:04:05 UTC", "2025-01-02T03:04:05Z" },
+	{ "2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z" },
+	{ "2025-01-02T24:00:00Z", "2025-01-03T00:00:00Z" },
+	/* Refused */
+	{ "", NULL },
+	{ "yesterday", NULL },
+	{ "2025-13-02T03:04:05Z", NULL },
+	{ "2025-02-30T03:04:05Z", NULL },
+	{ "2025-02-29", NULL },
+	{ "Thu, 32 Jan 2025 03:04:05 GMT", NULL },
+	{ "Thu, 02 Jan 2025 25:04:05 GMT", NULL },
+	{ "01/02/2025", NULL },
+	{ "2025-01-02T03:04:05+25:00", NULL },
+	{ "Thu, 02 Foo 2025 03:04:05 GMT", NULL },
+	{ "123456789012345678901234567890", NULL },
+};
+
+START_TEST(test_date_table)
+{
+	int64_t	 t = 42;
+	char	 buf[40];
+	int	 r = date_parse(cases[_i].in, &t);
+
+	if (cases[_i].want == NULL) {
+		ck_assert_msg(r < 0, "\"%s\" parsed as %s", cases[_i].in,
+		    date_format_rfc3339(t, buf, sizeof(buf)));
+		ck_assert_int_eq(t, 42);
+		return;
+	}
+	ck_assert_msg(r == 0, "\"%s\" refused", cases[_i].in);
+	ck_assert_str_eq(date_format_rfc3339(t, buf, sizeof(buf)), cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+	int64_t	 t, back;
+	char	 buf[40];
+
+	for (t = -86400LL * 366 * 70; t < 86400LL * 366 * 200; t += 86400 * 7 + 3607) {
+		date_format_rfc3339(t, buf, sizeof(buf));
+		ck_assert_int_eq(date_parse(buf, &back), 0);
+		ck_assert_int_eq(back, t);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("date");
+	TCase	*tc = tcase_create("parse");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_loop_test(tc, test_date_table, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_round_trip);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

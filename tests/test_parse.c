@@ -1,0 +1,531 @@
+/* test_parse.c — the parse stage: every fixture pair under tests/data
+ * (feeds/<case>.* against expected/<case>.json), then the limits, the
+ * safety properties and the small public helpers.
+ *
+ * An expected file is the `parse --json` object, compared as JSON except
+ * "warnings": there each expected string must occur in the warning at the
+ * same position (so wording can be refined without rewriting fixtures). An
+ * expected {"error": "..."} means parse_feed() must fail with a message
+ * containing that text. A feeds/<case>.content-type file, if present, is
+ * passed as the HTTP Content-Type. Every fixture is parsed with base URL
+ * https://example.com/feeds/<case>. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "parse.h"
+#include "testutil.h"
+
+static char	**fixtures;
+static size_t	  n_fixtures;
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+load_fixture_names(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s", tu_data_path("expected"));
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		fixtures = realloc(fixtures, (n_fixtures + 1) * sizeof(*fixtures));
+		fixtures[n_fixtures++] = strndup(de->d_name, n - 5);
+	}
+	closedir(d);
+	qsort(fixtures, n_fixtures, sizeof(*fixtures), cmp_names);
+}
+
+/* Finds feeds/<name>.<ext> other than .content-type. */
+static char *
+find_feed(const char *name)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[4096], *path = NULL;
+	size_t		 n = strlen(name);
+
+	snprintf(dir, sizeof(dir), "%s", tu_data_path("feeds"));
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, name, n) != 0 || de->d_name[n] != '.' ||
+		    strcmp(de->d_name + n, ".content-type") == 0)
+			continue;
+		ck_assert_int_ge(asprintf(&path, "%s/%s", dir, de->d_name), 0);
+		break;
+	}
+	closedir(d);
+	return path;
+}
+
+static json_t *
+doc_to_json(const struct feed_doc *doc)
+{
+	char		*out = NULL;
+	size_t		 outlen = 0;
+	FILE		*f = open_memstream(&out, &outlen);
+	json_error_t	 jerr;
+	json_t		*j;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(parse_doc_write_json(f, doc), 0);
+	fclose(f);
+	j = json_loadb(out, outlen, 0, &jerr);
+	ck_assert_msg(j != NULL, "output is not JSON: %s", jerr.text);
+	free(out);
+	return j;
+}
+
+START_TEST(test_fixture)
+{
+	const char	*name = fixtures[_i];
+	char		*feed_path, *ct = NULL, *data, base[512], ctpath[4096];
+	char		*exp_text, *got_text;
+	size_t		 len, ctlen, i;
+	json_t		*exp, *got, *ew, *gw;
+	json_error_t	 jerr;
+	struct feed_doc	*doc = NULL;
+	struct fw_error	 err;
+	FILE		*f;
+	int		 r;
+
+	feed_path = find_feed(name);
+	ck_assert_msg(feed_path != NULL, "%s: no feed file", name);
+	data = tu_read_file(feed_path, &len);
+	snprintf(ctpath, sizeof(ctpath), "%s/%s.content-type",
+	    tu_data_path("feeds"), name);
+	if ((f = fopen(ctpath, "r")) != NULL) {
+		fclose(f);
+		ct = tu_read_file(ctpath, &ctlen);
+		while (ctlen > 0 && (ct[ctlen - 1] == '\n' || ct[ctlen - 1] == '\r'))
+			ct[--ctlen] = '\0';
+	}
+	snprintf(base, sizeof(base), "https://example.com/feeds/%s", name);
+	{
+		char p[4096];
+
+		snprintf(p, sizeof(p), "%s/%s.json", tu_data_path("expected"), name);
+		exp = json_load_file(p, 0, &jerr);
+	}
+	ck_assert_msg(exp != NULL, "%s: expected JSON unreadable: %s", name,
+	    jerr.text);
+	memset(&err, 0, sizeof(err));
+	r = parse_feed(data, len, base, ct, NULL, &doc, &err);
+	if (json_object_get(exp, "error") != NULL) {
+		const char *want = json_string_value(json_object_get(exp, "error"));
+
+		ck_assert_msg(r < 0, "%s: parsed, but an error was expected", name);
+		ck_assert_msg(strstr(err.msg, want) != NULL,
+		    "%s: error \"%s\" lacks \"%s\"", name, err.msg, want);
+		goto done;
+	}
+	ck_assert_msg(r == 0, "%s: parse failed: %s", name, err.msg);
+	got = doc_to_json(doc);
+	ew = json_incref(json_object_get(exp, "warnings"));
+	gw = json_incref(json_object_get(got, "warnings"));
+	json_object_del(exp, "warnings");
+	json_object_del(got, "warnings");
+	exp_text = json_dumps(exp, JSON_INDENT(1) | JSON_SORT_KEYS);
+	got_text = json_dumps(got, JSON_INDENT(1) | JSON_SORT_KEYS);
+	ck_assert_msg(json_equal(exp, got), "%s: output differs\n--- expected\n%s\n"
+	    "--- got\n%s", name, exp_text, got_text);
+	free(exp_text);
+	free(got_text);
+	got_text = json_dumps(gw, 0);
+	ck_assert_msg(json_array_size(ew) == json_array_size(gw),
+	    "%s: %zu warnings expected, got %s", name, json_array_size(ew),
+	    got_text);
+	for (i = 0; i < json_array_size(ew); i++)
+		ck_assert_msg(strstr(json_string_value(json_array_get(gw, i)),
+		    json_string_value(json_array_get(ew, i))) != NULL,
+		    "%s: warning %zu: want \"%s\", got %s", name, i,
+		    json_string_value(json_array_get(ew, i)), got_text);
+	free(got_text);
+	json_decref(ew);
+	json_decref(gw);
+	json_decref(got);
+done:
+	json_decref(exp);
+	feed_doc_free(doc);
+	free(data);
+	free(ct);
+	free(feed_path);
+}
+END_TEST
+
+/* ---- API ---- */
+
+static struct feed_doc *
+parse_ok(const char *xml, const struct parse_limits *lim)
+{
+	struct feed_doc	*doc = NULL;
+	struct fw_error	 err;
+	int		 r;
+
+	memset(&err, 0, sizeof(err));
+	r = parse_feed(xml, strlen(xml), "https://example.com/", NULL, lim,
+	    &doc, &err);
+	ck_assert_msg(r == 0, "parse failed: %s", err.msg);
+	return doc;
+}
+
+static int
+parse_err(const char *xml, const struct parse_limits *lim, struct fw_error *err)
+{
+	struct feed_doc	*doc = NULL;
+	int		 r;
+
+	memset(err, 0, sizeof(*err));
+	r = parse_feed(xml, strlen(xml), NULL, NULL, lim, &doc, err);
+	ck_assert_int_lt(r, 0);
+	ck_assert_ptr_null(doc);
+	return r;
+}
+
+START_TEST(test_format_names)
+{
+	ck_assert_str_eq(feed_format_to_string(FEED_FORMAT_RSS20), "rss2.0");
+	ck_assert_str_eq(feed_format_to_string(FEED_FORMAT_RSS10), "rss1.0");
+	ck_assert_str_eq(feed_format_to_string(FEED_FORMAT_RSS09), "rss0.9");
+	ck_assert_str_eq(feed_format_to_string(FEED_FORMAT_ATOM10), "atom1.0");
+	ck_assert_str_eq(feed_format_to_string(FEED_FORMAT_ATOM03), "atom0.3");
+	ck_assert_str_eq(feed_format_to_string(FEED_FORMAT_JSONFEED1), "jsonfeed1");
+	ck_assert_str_eq(feed_format_to_string(_FEED_FORMAT_MAX), "unknown");
+}
+END_TEST
+
+START_TEST(test_time_format)
+{
+	char buf[32];
+
+	ck_assert_str_eq(fw_time_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	ck_assert_str_eq(fw_time_format(1735787045, buf, sizeof(buf)),
+	    "2025-01-02T03:04:05Z");
+	ck_assert_str_eq(fw_time_format(951782400, buf, sizeof(buf)),
+	    "2000-02-29T00:00:00Z");
+	ck_assert_str_eq(fw_time_format(-1, buf, sizeof(buf)), "1969-12-31T23:59:59Z");
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+	ck_assert_ptr_null(feed_doc_free(NULL));
+}
+END_TEST
+
+START_TEST(test_rss_basic)
+{
+	struct feed_doc *doc = parse_ok(
+	    "<rss version=\"2.0\"><channel><title>T</title><ttl>15</ttl>"
+	    "<item><title>A</title><link>/a</link></item>"
+	    "<item><guid isPermaLink=\"false\">g2</guid><title>B</title></item>"
+	    "</channel></rss>", NULL);
+
+	ck_assert_int_eq(doc->format, FEED_FORMAT_RSS20);
+	ck_assert_str_eq(doc->title, "T");
+	ck_assert_int_eq(doc->ttl_seconds, 900);
+	ck_assert_uint_eq(doc->n_items, 2);
+	ck_assert_str_eq(doc->items[0].link, "https://example.com/a");
+	ck_assert_str_eq(doc->items[0].id, "https://example.com/a");
+	ck_assert_str_eq(doc->items[1].id, "g2");
+	ck_assert_ptr_null(doc->items[1].link);
+	ck_assert(doc->items[1].published == FW_TIME_NONE);
+	feed_doc_free(doc);
+}
+END_TEST
+
+START_TEST(test_sy_ttl)
+{
+	struct feed_doc *doc = parse_ok(
+	    "<rss version=\"2.0\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\">"
+	    "<channel><sy:updatePeriod>daily</sy:updatePeriod>"
+	    "<sy:updateFrequency>4</sy:updateFrequency></channel></rss>", NULL);
+
+	ck_assert_int_eq(doc->ttl_seconds, 21600);
+	feed_doc_free(doc);
+}
+END_TEST
+
+START_TEST(test_repeated_guid)
+{
+	struct feed_doc *doc = parse_ok(
+	    "<rss version=\"2.0\"><channel>"
+	    "<item><guid>same</guid><title>One</title></item>"
+	    "<item><guid>same</guid><title>Two</title></item>"
+	    "<item><guid>same</guid><title>One</title></item>"
+	    "</channel></rss>", NULL);
+
+	ck_assert_uint_eq(doc->n_items, 2);
+	ck_assert_str_eq(doc->items[0].id, "same");
+	ck_assert(strncmp(doc->items[1].id, "same#", 5) == 0);
+	ck_assert_uint_eq(strlen(doc->items[1].id), 5 + 16);
+	ck_assert_uint_eq(doc->n_warnings, 1);
+	feed_doc_free(doc);
+}
+END_TEST
+
+START_TEST(test_hash_id)
+{
+	struct feed_doc *doc = parse_ok(
+	    "<rss version=\"2.0\"><channel><item><title>No link</title>"
+	    "<description>d</description></item></channel></rss>", NULL);
+
+	ck_assert_uint_eq(doc->n_items, 1);
+	ck_assert(strncmp(doc->items[0].id, "sha256:", 7) == 0);
+	ck_assert_uint_eq(strlen(doc->items[0].id), 7 + 32);
+	feed_doc_free(doc);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	struct fw_error err;
+
+	parse_err("", NULL, &err);
+	ck_assert_str_eq(err.msg, "not a feed: empty document");
+	parse_err("<!DOCTYPE html><html><body>x</body></html>", NULL, &err);
+	ck_assert_str_eq(err.msg, "not a feed: found an HTML page");
+	parse_err("<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"/>",
+	    NULL, &err);
+	ck_assert_str_eq(err.msg, "not a feed: found an HTML page");
+	parse_err("hello world", NULL, &err);
+	ck_assert(strstr(err.msg, "not a feed: found neither XML nor JSON") != NULL);
+	parse_err("<foo/>", NULL, &err);
+	ck_assert_str_eq(err.msg, "not a feed: found XML with root element <foo>");
+	parse_err("{\"a\": 1}", NULL, &err);
+	ck_assert_str_eq(err.msg, "not a feed: found JSON that is not a JSON Feed");
+	parse_err("{\"a\": ", NULL, &err);
+	ck_assert(strstr(err.msg, "not a feed: unreadable JSON") != NULL);
+	parse_err("<<<>>>", NULL, &err);
+	ck_assert(strstr(err.msg, "not a feed:") != NULL);
+}
+END_TEST
+
+/* ---- Limits: each bound holds, and parsing goes on. ---- */
+
+static char *
+big_feed(size_t items, size_t field_len, size_t depth)
+{
+	char	*s = NULL;
+	size_t	 len = 0, i;
+	FILE	*f = open_memstream(&s, &len);
+
+	fputs("<rss version=\"2.0\"><channel><title>Big</title>", f);
+	for (i = 0; i < items; i++) {
+		fprintf(f, "<item><guid>g%zu</guid><title>Item %zu</title><description>", i, i);
+		for (size_t j = 0; j < field_len; j++)
+			fputc('a' + (int)(j % 26), f);
+		fputs("</description></item>", f);
+	}
+	for (i = 0; i < depth; i++)
+		fputs("<x>", f);
+	fputs("deep", f);
+	for (i = 0; i < depth; i++)
+		fputs("</x>", f);
+	fputs("<item><title>after</title><link>http://e/after</link></item>", f);
+	fputs("</channel></rss>", f);
+	fclose(f);
+	return s;
+}
+
+START_TEST(test_limit_items)
+{
+	struct parse_limits	 lim = { .max_items = 10 };
+	char			*s = big_feed(50, 10, 0);
+	struct feed_doc		*doc = parse_ok(s, &lim);
+
+	ck_assert_uint_eq(doc->n_items, 10);
+	ck_assert_str_eq(doc->items[9].id, "g9");
+	ck_assert(strstr(doc->warnings[doc->n_warnings - 1], "kept the first 10") != NULL);
+	feed_doc_free(doc);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_limit_field)
+{
+	struct parse_limits	 lim = { .max_field_bytes = 100 };
+	char			*s = big_feed(3, 5000, 0);
+	struct feed_doc		*doc = parse_ok(s, &lim);
+
+	ck_assert_uint_eq(doc->n_items, 4);
+	ck_assert_uint_le(strlen(doc->items[0].summary), 100);
+	ck_assert_uint_ge(strlen(doc->items[0].summary), 90);
+	ck_assert(strstr(doc->warnings[0], "truncated") != NULL);
+	ck_assert_str_eq(doc->items[3].title, "after");
+	feed_doc_free(doc);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_limit_depth)
+{
+	struct parse_limits	 lim = { .max_depth = 16 };
+	char			*s = big_feed(2, 10, 200);
+	struct feed_doc		*doc = parse_ok(s, &lim);
+	size_t			 i;
+	int			 found = 0;
+
+	/* The deep subtree is skipped; the item after it still arrives. */
+	ck_assert_uint_eq(doc->n_items, 3);
+	ck_assert_str_eq(doc->items[2].title, "after");
+	for (i = 0; i < doc->n_warnings; i++)
+		if (strstr(doc->warnings[i], "nested deeper than 16") != NULL)
+			found = 1;
+	ck_assert(found);
+	feed_doc_free(doc);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_limit_bytes)
+{
+	struct parse_limits	 lim = { .max_bytes = 1000 };
+	char			*s = big_feed(50, 10, 0);
+	struct fw_error		 err;
+	struct feed_doc		*doc;
+
+	ck_assert_int_eq(parse_err(s, &lim, &err), -E2BIG);
+	ck_assert(strstr(err.msg, "over the limit of 1000") != NULL);
+	/* The next feed is parsed as usual. */
+	doc = parse_ok(s, NULL);
+	ck_assert_uint_eq(doc->n_items, 51);
+	feed_doc_free(doc);
+	free(s);
+}
+END_TEST
+
+/* ---- Safety ---- */
+
+START_TEST(test_billion_laughs)
+{
+	const char *s =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE rss [\n"
+	    " <!ENTITY lol \"lol\">\n"
+	    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+	    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+	    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+	    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+	    " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+	    " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+	    " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+	    " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+	    " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+	    "]>\n"
+	    "<rss version=\"2.0\"><channel><item><title>&lol; &lol9;</title>"
+	    "<link>http://e/1</link></item></channel></rss>";
+	struct feed_doc *doc = parse_ok(s, NULL);
+
+	ck_assert_uint_eq(doc->n_items, 1);
+	/* The simple entity is honoured, the recursive one is not expanded. */
+	ck_assert_str_eq(doc->items[0].title, "lol &lol9;");
+	feed_doc_free(doc);
+}
+END_TEST
+
+START_TEST(test_xxe)
+{
+	const char *s =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE rss [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> "
+	    "<!ENTITY % pe SYSTEM \"file:///etc/passwd\"> %pe; ]>\n"
+	    "<rss version=\"2.0\"><channel><item><title>a&xxe;b</title>"
+	    "<link>http://e/1</link></item></channel></rss>";
+	struct feed_doc *doc = parse_ok(s, NULL);
+
+	ck_assert_uint_eq(doc->n_items, 1);
+	ck_assert(strstr(doc->items[0].title, "root:") == NULL);
+	feed_doc_free(doc);
+}
+END_TEST
+
+START_TEST(test_external_dtd)
+{
+	const char *s =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE rss PUBLIC \"-//Netscape Communications//DTD RSS 0.91//EN\" "
+	    "\"http://my.netscape.com/publish/formats/rss-0.91.dtd\">\n"
+	    "<rss version=\"0.91\"><channel><title>Caf&eacute;</title>"
+	    "<item><title>x&nbsp;y &copy;</title><link>http://e/1</link></item>"
+	    "</channel></rss>";
+	struct feed_doc *doc = parse_ok(s, NULL);
+
+	ck_assert_int_eq(doc->format, FEED_FORMAT_RSS09);
+	ck_assert_str_eq(doc->title, "Caf\xc3\xa9");
+	ck_assert_str_eq(doc->items[0].title, "x y \xc2\xa9");
+	feed_doc_free(doc);
+}
+END_TEST
+
+static Suite *
+parse_suite(void)
+{
+	Suite	*s = suite_create("parse");
+	TCase	*tc;
+
+	tc = tcase_create("fixtures");
+	tcase_add_loop_test(tc, test_fixture, 0, (int)n_fixtures);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("api");
+	tcase_add_test(tc, test_format_names);
+	tcase_add_test(tc, test_time_format);
+	tcase_add_test(tc, test_free_null);
+	tcase_add_test(tc, test_rss_basic);
+	tcase_add_test(tc, test_sy_ttl);
+	tcase_add_test(tc, test_repeated_guid);
+	tcase_add_test(tc, test_hash_id);
+	tcase_add_test(tc, test_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_limit_items);
+	tcase_add_test(tc, test_limit_field);
+	tcase_add_test(tc, test_limit_depth);
+	tcase_add_test(tc, test_limit_bytes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("safety");
+	tcase_add_test(tc, test_billion_laughs);
+	tcase_add_test(tc, test_xxe);
+	tcase_add_test(tc, test_external_dtd);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+	size_t	 i;
+
+	load_fixture_names();
+	sr = srunner_create(parse_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	for (i = 0; i < n_fixtures; i++)
+		free(fixtures[i]);
+	free(fixtures);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,133 @@
+/* test_text.c — the text normalizer: entity decoding (HTML named ones
+ * included), markup stripping, white space, UTF-8 repair, the length cap. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+#include "testutil.h"
+
+static const struct {
+	enum text_kind	 kind;
+	const char	*in;
+	const char	*want;	/* NULL: empty result */
+} cases[] = {
+	{ TEXT_PLAIN, "  hello \n\t world  ", "hello world" },
+	{ TEXT_PLAIN, "", NULL },
+	{ TEXT_PLAIN, " \n ", NULL },
+	{ TEXT_PLAIN, "a &amp; b <b>", "a &amp; b <b>" },
+	{ TEXT_PLAIN, "non\xc2\xa0" "breaking", "non breaking" },
+	{ TEXT_PLAIN, "caf\xe9 \x93quoted\x94", "caf\xc3\xa9 \xe2\x80\x9cquoted\xe2\x80\x9d" },
+	{ TEXT_PLAIN, "\xed\x95\x9c\xea\xb8\x80", "\xed\x95\x9c\xea\xb8\x80" },
+	{ TEXT_HTML, "AT&amp;T", "AT&T" },
+	{ TEXT_HTML, "AT&T", "AT&T" },
+	{ TEXT_HTML, "caf&eacute; &rsquo;s&nbsp;x", "caf\xc3\xa9 \xe2\x80\x99s x" },
+	{ TEXT_HTML, "&#233;&#xE9;&#X00e9;", "\xc3\xa9\xc3\xa9\xc3\xa9" },
+	{ TEXT_HTML, "&#150; &#x93;", "\xe2\x80\x93 \xe2\x80\x9c" },
+	{ TEXT_HTML, "&#0; &#xD800; &#1114112;", "\xef\xbf\xbd \xef\xbf\xbd \xef\xbf\xbd" },
+	{ TEXT_HTML, "&unknown; & &;", "&unknown; & &;" },
+	{ TEXT_HTML, "<p>one</p><p>two</p>", "one two" },
+	{ TEXT_HTML, "a<br>b<br/>c", "a b c" },
+	{ TEXT_HTML, "<b>bold</b>face", "boldface" },
+	{ TEXT_HTML, "x<script>alert(1)</script>y<style>p{}</style>z", "xyz" },
+	{ TEXT_HTML, "<ul><li>a</li><li>b</li></ul>", "a b" },
+	{ TEXT_HTML, "<p>Hi &amp; bye</p>", "Hi & bye" },
+	{ TEXT_HTML, "&lt;b&gt;x&lt;/b&gt;", "<b>x</b>" },
+	{ TEXT_HTML, "<div>unclosed <i>tags", "unclosed tags" },
+	{ TEXT_HTML, "<!-- comment -->text", "text" },
+	{ TEXT_HTML, "<img src=x alt=y>", NULL },
+	{ TEXT_HTML, "<p>\xed\x95\x9c\xea\xb5\xad</p>", "\xed\x95\x9c\xea\xb5\xad" },
+	{ TEXT_HTML, "<td>a</td><td>b</td>", "a b" },
+};
+
+START_TEST(test_clean_table)
+{
+	char	*out = (char *)1;
+	int	 r = text_clean(NULL, cases[_i].in, strlen(cases[_i].in),
+		    cases[_i].kind, 0, &out);
+
+	ck_assert_int_eq(r, 0);
+	if (cases[_i].want == NULL) {
+		ck_assert_msg(out == NULL, "case %d: got \"%s\"", _i, out);
+		return;
+	}
+	ck_assert_msg(out != NULL, "case %d: empty", _i);
+	ck_assert_str_eq(out, cases[_i].want);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_clean_reuse)
+{
+	struct text_ctx	*tc = text_ctx_new();
+	char		*out;
+	int		 i;
+
+	ck_assert_ptr_nonnull(tc);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(text_clean(tc, "<p>a</p>b", 9, TEXT_HTML, 0, &out), 0);
+		ck_assert_str_eq(out, "a b");
+		free(out);
+	}
+	ck_assert_ptr_null(text_ctx_free(tc));
+}
+END_TEST
+
+START_TEST(test_clean_cap)
+{
+	char	*out;
+
+	ck_assert_int_eq(text_clean(NULL, "abcdef", 6, TEXT_PLAIN, 3, &out), 0);
+	ck_assert_str_eq(out, "abc");
+	free(out);
+	/* Never inside a character: U+D55C is three bytes. */
+	ck_assert_int_eq(text_clean(NULL, "a\xed\x95\x9c", 4, TEXT_PLAIN, 2, &out), 0);
+	ck_assert_str_eq(out, "a");
+	free(out);
+}
+END_TEST
+
+START_TEST(test_utf8)
+{
+	char	*out;
+	size_t	 len;
+
+	ck_assert(text_utf8_is_valid("plain ascii text, long enough", 29));
+	ck_assert(text_utf8_is_valid("\xed\x95\x9c", 3));
+	ck_assert(!text_utf8_is_valid("\xc0\x80", 2));		/* overlong */
+	ck_assert(!text_utf8_is_valid("\xed\xa0\x80", 3));	/* surrogate */
+	ck_assert(!text_utf8_is_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
+	ck_assert(!text_utf8_is_valid("abc\xe9", 4));
+	ck_assert_int_eq(text_utf8_repair("\x80\x81\xff", 3, &out, &len), 0);
+	ck_assert_str_eq(out, "\xe2\x82\xac\xc2\x81\xc3\xbf");
+	ck_assert_uint_eq(len, 7);
+	free(out);
+	ck_assert_int_eq(text_entity_lookup("eacute", 6), 0xE9);
+	ck_assert_int_eq(text_entity_lookup("apos", 4), '\'');
+	ck_assert_int_eq(text_entity_lookup("nope", 4), -1);
+	ck_assert_int_eq(text_entity_lookup("#x", 2), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("text");
+	TCase	*tc = tcase_create("clean");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_loop_test(tc, test_clean_table, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_clean_reuse);
+	tcase_add_test(tc, test_clean_cap);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("utf8");
+	tcase_add_test(tc, test_utf8);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
