@@ -397,6 +397,12 @@ def_redirect_hold(struct walker *w, yaml_node_t *v, void *obj)
 	get_uint(w, v, "redirect_hold", 1, 1000, &((struct conf *)obj)->redirect_hold);
 }
 
+static void
+def_health_failures(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "health_failures", 1, 1000, &((struct conf *)obj)->health_failures);
+}
+
 static const struct key_handler defaults_keys[] = {
 	{ "interval", def_interval, false },
 	{ "min_interval", def_min_interval, false },
@@ -408,6 +414,7 @@ static const struct key_handler defaults_keys[] = {
 	{ "per_host", def_per_host, false },
 	{ "backoff_cap", def_backoff_cap, false },
 	{ "redirect_hold", def_redirect_hold, false },
+	{ "health_failures", def_health_failures, false },
 	{ NULL, NULL, false },
 };
 
@@ -1187,6 +1194,7 @@ conf_set_defaults(struct conf *c)
 	c->per_host = 2;
 	c->backoff_cap = 24 * 3600;
 	c->redirect_hold = 3;
+	c->health_failures = 5;
 }
 
 int

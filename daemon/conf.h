@@ -126,6 +126,7 @@ struct conf {
 	unsigned		 per_host;
 	int64_t			 backoff_cap;
 	unsigned		 redirect_hold;	/* polls before a 301 sticks */
+	unsigned		 health_failures; /* failed polls before a health alert */
 	struct conf_feed	*feeds;
 	size_t			 n_feeds;
 	struct conf_topic	*topics;
