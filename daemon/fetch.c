@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "config.h"
@@ -17,6 +18,7 @@
 
 #define FETCH_DEFAULT_TIMEOUT	30
 #define FETCH_DEFAULT_MAX_BYTES	(16u * 1024 * 1024)
+#define FETCH_MAX_REDIRS	5
 
 const char *
 fetch_default_user_agent(void)
@@ -45,71 +47,8 @@ fetch_result_done(struct fetch_result *r)
 	free(r->last_modified);
 	free(r->effective_url);
 	free(r->retry_after);
+	free(r->permanent_url);
 	memset(r, 0, sizeof(*r));
-}
-
-struct transfer {
-	struct buf		 body;
-	struct fetch_result	*res;
-	int			 too_big;
-	int			 oom;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct transfer	*t = userdata;
-	size_t		 n = size * nmemb;
-	int		 r = buf_append(&t->body, data, n);
-
-	if (r == -E2BIG)
-		t->too_big = 1;
-	else if (r < 0)
-		t->oom = 1;
-	return r < 0 ? 0 : n;	/* a short count makes libcurl abort */
-}
-
-/* Copies a header's value, trimmed, when its name matches. */
-static int
-header_take(const char *line, size_t len, const char *name, char **dst)
-{
-	size_t		 nlen = strlen(name);
-	const char	*v, *end;
-
-	if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
-		return 0;
-	v = line + nlen + 1;
-	end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && isspace((unsigned char)end[-1]))
-		end--;
-	free(*dst);
-	*dst = strndup(v, (size_t)(end - v));
-	return 1;
-}
-
-static size_t
-on_header(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct transfer		*t = userdata;
-	struct fetch_result	*res = t->res;
-	size_t			 n = size * nmemb;
-
-	/* A new status line (after a redirect or 100) starts a new header set. */
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		free(res->etag);
-		free(res->last_modified);
-		free(res->content_type);
-		free(res->retry_after);
-		res->etag = res->last_modified = res->content_type = res->retry_after = NULL;
-		return n;
-	}
-	(void)(header_take(data, n, "ETag", &res->etag) ||
-	    header_take(data, n, "Last-Modified", &res->last_modified) ||
-	    header_take(data, n, "Content-Type", &res->content_type) ||
-	    header_take(data, n, "Retry-After", &res->retry_after));
-	return n;
 }
 
 static int
@@ -177,141 +116,358 @@ is_url(const char *s)
 	    strncmp(s, "file://", 7) == 0;
 }
 
+struct fetch_transfer {
+	CURL			*curl;
+	struct curl_slist	*hdrs;
+	char			*url;
+	struct buf		 body;
+	struct fetch_result	 res;
+	uint64_t		 max_bytes;
+	char			*cache_control;	/* raw headers of the last response */
+	char			*expires;
+	char			*date;
+	bool			 too_big;
+	bool			 oom;
+	bool			 temp_redirect;	/* a 302/303/307 on the way */
+	long			 hop_status;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct fetch_transfer	*t = userdata;
+	size_t			 n = size * nmemb;
+	int			 r = buf_append(&t->body, data, n);
+
+	/* Counted here on the decompressed bytes: libcurl 7.88 applies
+	 * CURLOPT_MAXFILESIZE only to a declared Content-Length, so a
+	 * chunked or compressed body would otherwise go straight through. */
+	if (r == -E2BIG)
+		t->too_big = true;
+	else if (r < 0)
+		t->oom = true;
+	return r < 0 ? 0 : n;	/* a short count makes libcurl abort */
+}
+
+/* Copies a header's value, trimmed, when its name matches. */
+static int
+header_take(const char *line, size_t len, const char *name, char **dst)
+{
+	size_t		 nlen = strlen(name);
+	const char	*v, *end;
+
+	if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
+		return 0;
+	v = line + nlen + 1;
+	end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && isspace((unsigned char)end[-1]))
+		end--;
+	free(*dst);
+	*dst = strndup(v, (size_t)(end - v));
+	return 1;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct fetch_transfer	*t = userdata;
+	struct fetch_result	*res = &t->res;
+	size_t			 n = size * nmemb;
+	char			*sp;
+
+	/* A new status line (after a redirect or 100) starts a new header
+	 * set; the hop before it was a redirect when it was a 3xx. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		if (t->hop_status >= 300 && t->hop_status <= 399 &&
+		    t->hop_status != 301 && t->hop_status != 308 && t->hop_status != 304)
+			t->temp_redirect = true;
+		sp = memchr(data, ' ', n);
+		t->hop_status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+		free(res->etag);
+		free(res->last_modified);
+		free(res->content_type);
+		free(res->retry_after);
+		free(t->cache_control);
+		free(t->expires);
+		free(t->date);
+		res->etag = res->last_modified = res->content_type = res->retry_after = NULL;
+		t->cache_control = t->expires = t->date = NULL;
+		return n;
+	}
+	(void)(header_take(data, n, "ETag", &res->etag) ||
+	    header_take(data, n, "Last-Modified", &res->last_modified) ||
+	    header_take(data, n, "Content-Type", &res->content_type) ||
+	    header_take(data, n, "Retry-After", &res->retry_after) ||
+	    header_take(data, n, "Cache-Control", &t->cache_control) ||
+	    header_take(data, n, "Expires", &t->expires) ||
+	    header_take(data, n, "Date", &t->date));
+	return n;
+}
+
+/*
+ * RFC 9111 4.2.1: "If the cached response includes the max-age directive,
+ * use its value; otherwise, if the Expires header is present, subtract the
+ * value of the Date header from it." And 5.3: "A cache recipient MUST
+ * interpret invalid date formats, especially the value '0', as
+ * representing a time in the past."
+ */
+static int64_t
+freshness_lifetime(const struct fetch_transfer *t)
+{
+	const char	*p;
+	time_t		 exp, date;
+
+	if (t->cache_control != NULL) {
+		for (p = t->cache_control; (p = strcasestr(p, "max-age")) != NULL; p += 7) {
+			/* Not the tail of s-maxage or another token. */
+			if (p != t->cache_control && (isalnum((unsigned char)p[-1]) || p[-1] == '-'))
+				continue;
+			p += 7;
+			while (*p == ' ')
+				p++;
+			if (*p != '=')
+				break;
+			p++;
+			if (*p == '"')
+				p++;
+			if (isdigit((unsigned char)*p)) {
+				long long v = strtoll(p, NULL, 10);
+
+				return v < 0 ? 0 : (int64_t)v;
+			}
+			break;
+		}
+		if (strcasestr(t->cache_control, "no-cache") != NULL ||
+		    strcasestr(t->cache_control, "no-store") != NULL)
+			return 0;
+	}
+	if (t->expires == NULL)
+		return -1;
+	exp = curl_getdate(t->expires, NULL);
+	if (exp == (time_t)-1)
+		return 0;
+	date = t->date != NULL ? curl_getdate(t->date, NULL) : (time_t)-1;
+	if (date == (time_t)-1)
+		date = time(NULL);
+	return exp > date ? (int64_t)(exp - date) : 0;
+}
+
+int64_t
+fetch_retry_after_seconds(const char *value, int64_t now)
+{
+	const char	*p;
+	time_t		 when;
+
+	if (value == NULL)
+		return -1;
+	/* RFC 9110 10.2.3: Retry-After = HTTP-date / delay-seconds */
+	for (p = value; isdigit((unsigned char)*p); p++)
+		;
+	if (p != value && *p == '\0') {
+		long long v = strtoll(value, NULL, 10);
+
+		return v;
+	}
+	when = curl_getdate(value, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	return (int64_t)when > now ? (int64_t)when - now : 0;
+}
+
+struct fetch_transfer *
+fetch_transfer_free(struct fetch_transfer *t)
+{
+	if (t == NULL)
+		return NULL;
+	if (t->curl != NULL)
+		curl_easy_cleanup(t->curl);
+	curl_slist_free_all(t->hdrs);
+	buf_done(&t->body);
+	fetch_result_done(&t->res);
+	free(t->cache_control);
+	free(t->expires);
+	free(t->date);
+	free(t->url);
+	free(t);
+	return NULL;
+}
+
+void *
+fetch_transfer_handle(struct fetch_transfer *t)
+{
+	return t->curl;
+}
+
+static int
+header_add(struct curl_slist **list, const char *name, const char *value)
+{
+	struct curl_slist	*n;
+	char			*line;
+
+	if (asprintf(&line, "%s: %s", name, value) < 0)
+		return -ENOMEM;
+	n = curl_slist_append(*list, line);
+	free(line);
+	if (n == NULL)
+		return -ENOMEM;
+	*list = n;
+	return 0;
+}
+
+int
+fetch_transfer_new(const char *url, const struct fetch_opts *opts,
+    struct fetch_transfer **ret, struct fw_error *reterr)
+{
+	static const struct fetch_opts	 defaults = { 0 };
+	struct fetch_transfer		*t;
+	CURL				*c;
+	const char			*why = "out of memory";
+
+	if (opts == NULL)
+		opts = &defaults;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->url = strdup(url)) == NULL)
+		goto fail;
+	t->max_bytes = opts->max_bytes ? opts->max_bytes : FETCH_DEFAULT_MAX_BYTES;
+	t->res.max_age = -1;
+	buf_init(&t->body, t->max_bytes);
+	c = t->curl = curl_easy_init();
+	if (c == NULL) {
+		why = "cannot create a transfer";
+		goto fail;
+	}
+	(void)curl_easy_setopt(c, CURLOPT_URL, url);
+	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	/* Never let a server redirect us to file:// or anything but http(s). */
+	(void)curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	(void)curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRS);
+	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT,
+	    (long)(opts->timeout > 0 ? opts->timeout : FETCH_DEFAULT_TIMEOUT));
+	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+	/* A server dripping less than 64 bytes/s for 15 s is dropped. */
+	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);
+	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+	    (long)(opts->low_speed_time > 0 ? opts->low_speed_time : 15));
+	(void)curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_bytes);
+	/* "" = every encoding this libcurl build decodes. */
+	(void)curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	(void)curl_easy_setopt(c, CURLOPT_USERAGENT,
+	    opts->user_agent ? opts->user_agent : fetch_default_user_agent());
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+	(void)curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	(void)curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+	if (opts->ca_path != NULL)
+		(void)curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_path);
+	if (opts->proxy != NULL)
+		(void)curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
+	if (opts->etag != NULL && header_add(&t->hdrs, "If-None-Match", opts->etag) < 0)
+		goto fail;
+	if (opts->last_modified != NULL &&
+	    header_add(&t->hdrs, "If-Modified-Since", opts->last_modified) < 0)
+		goto fail;
+	for (size_t i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++) {
+		struct curl_slist *n = curl_slist_append(t->hdrs, opts->headers[i]);
+
+		if (n == NULL)
+			goto fail;
+		t->hdrs = n;
+	}
+	if (t->hdrs != NULL)
+		(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->hdrs);
+	*ret = t;
+	return 0;
+fail:
+	fw_error_set(reterr, url, 0, 0, "%s", why);
+	fetch_transfer_free(t);
+	return -ENOMEM;
+}
+
+int
+fetch_transfer_finish(struct fetch_transfer *t, int curl_code,
+    struct fetch_result *ret, struct fw_error *reterr)
+{
+	CURLcode	 cc = (CURLcode)curl_code;
+	const char	*source = t->url;
+	char		*eff = NULL;
+	long		 nredirs = 0, ver = 0;
+	int		 r;
+
+	if (t->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		fw_error_set(reterr, source, 0, 0, "body larger than the limit of %llu bytes",
+		    (unsigned long long)t->max_bytes);
+		return -E2BIG;
+	}
+	if (t->oom) {
+		fw_error_set(reterr, source, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	if (cc != CURLE_OK) {
+		switch (cc) {
+		case CURLE_OPERATION_TIMEDOUT:		r = -ETIMEDOUT; break;
+		case CURLE_COULDNT_CONNECT:		r = -ECONNREFUSED; break;
+		case CURLE_COULDNT_RESOLVE_HOST:	r = -EHOSTUNREACH; break;
+		case CURLE_FILE_COULDNT_READ_FILE:	r = -ENOENT; break;
+		case CURLE_TOO_MANY_REDIRECTS:		r = -ELOOP; break;
+		case CURLE_UNSUPPORTED_PROTOCOL:	r = -EPROTONOSUPPORT; break;
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_SSL_CACERT_BADFILE:		r = -EPROTO; break;
+		default:				r = -EIO; break;
+		}
+		fw_error_set(reterr, source, 0, 0, "%s",
+		    t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
+		return r;
+	}
+	(void)curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->res.status);
+	if (strncmp(source, "file://", 7) == 0)
+		t->res.status = 200;
+	if (curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK &&
+	    eff != NULL && (t->res.effective_url = strdup(eff)) == NULL)
+		goto oom;
+	(void)curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_COUNT, &nredirs);
+	if (nredirs > 0 && !t->temp_redirect && eff != NULL &&
+	    (t->res.permanent_url = strdup(eff)) == NULL)
+		goto oom;
+	(void)curl_easy_getinfo(t->curl, CURLINFO_HTTP_VERSION, &ver);
+	t->res.http2 = ver == CURL_HTTP_VERSION_2_0;
+	t->res.max_age = freshness_lifetime(t);
+	t->res.len = t->body.len;
+	t->res.body = buf_take(&t->body);
+	if (t->res.body == NULL)
+		goto oom;
+	*ret = t->res;
+	memset(&t->res, 0, sizeof(t->res));
+	return 0;
+oom:
+	fw_error_set(reterr, source, 0, 0, "out of memory");
+	return -ENOMEM;
+}
+
 int
 fetch_source(const char *source, const struct fetch_opts *opts,
     struct fetch_result *ret, struct fw_error *reterr)
 {
-	struct fetch_opts	 defaults = { 0 };
-	struct fetch_result	 res = { 0 };
-	struct transfer		 t = { .res = &res };
-	struct curl_slist	*hdrs = NULL;
-	CURL			*curl = NULL;
-	CURLcode		 cc;
-	char			 errbuf[CURL_ERROR_SIZE] = "";
-	char			*line = NULL, *eff;
+	struct fetch_transfer	*t = NULL;
 	uint64_t		 max_bytes;
+	CURLcode		 cc;
 	int			 r;
 
-	if (opts == NULL)
-		opts = &defaults;
-	max_bytes = opts->max_bytes ? opts->max_bytes : FETCH_DEFAULT_MAX_BYTES;
+	max_bytes = opts != NULL && opts->max_bytes ? opts->max_bytes : FETCH_DEFAULT_MAX_BYTES;
 	if (!is_url(source))
 		return fetch_file(source, max_bytes, ret, reterr);
-
-	buf_init(&t.body, max_bytes);
-	curl = curl_easy_init();
-	if (curl == NULL) {
-		r = -ENOMEM;
-		fw_error_set(reterr, source, 0, 0, "cannot create a transfer");
-		goto out;
-	}
-	(void)curl_easy_setopt(curl, CURLOPT_URL, source);
-	(void)curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	/* Never let a server redirect us to file:// or anything but http(s). */
-	(void)curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	(void)curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	(void)curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-	(void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(curl, CURLOPT_TIMEOUT,
-	    (long)(opts->timeout > 0 ? opts->timeout : FETCH_DEFAULT_TIMEOUT));
-	(void)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-	/* A server dripping less than 64 bytes/s for 15 s is dropped. */
-	(void)curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 64L);
-	(void)curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 15L);
-	(void)curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
-	(void)curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	(void)curl_easy_setopt(curl, CURLOPT_USERAGENT,
-	    opts->user_agent ? opts->user_agent : fetch_default_user_agent());
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-	(void)curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	(void)curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-	(void)curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	if (opts->ca_path != NULL)
-		(void)curl_easy_setopt(curl, CURLOPT_CAINFO, opts->ca_path);
-	if (opts->proxy != NULL)
-		(void)curl_easy_setopt(curl, CURLOPT_PROXY, opts->proxy);
-
-	if (opts->etag != NULL) {
-		if (asprintf(&line, "If-None-Match: %s", opts->etag) < 0 ||
-		    (hdrs = curl_slist_append(hdrs, line)) == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		free(line);
-		line = NULL;
-	}
-	if (opts->last_modified != NULL) {
-		struct curl_slist *n;
-
-		if (asprintf(&line, "If-Modified-Since: %s", opts->last_modified) < 0 ||
-		    (n = curl_slist_append(hdrs, line)) == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		hdrs = n;
-		free(line);
-		line = NULL;
-	}
-	for (size_t i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++) {
-		struct curl_slist *n = curl_slist_append(hdrs, opts->headers[i]);
-
-		if (n == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		hdrs = n;
-	}
-	if (hdrs != NULL)
-		(void)curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-
-	cc = curl_easy_perform(curl);
-	if (t.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-		r = -E2BIG;
-		fw_error_set(reterr, source, 0, 0, "body larger than the limit of %llu bytes",
-		    (unsigned long long)max_bytes);
-		goto out;
-	}
-	if (t.oom) {
-		r = -ENOMEM;
-		fw_error_set(reterr, source, 0, 0, "out of memory");
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		switch (cc) {
-		case CURLE_OPERATION_TIMEDOUT:	r = -ETIMEDOUT; break;
-		case CURLE_COULDNT_CONNECT:	r = -ECONNREFUSED; break;
-		case CURLE_COULDNT_RESOLVE_HOST:	r = -EHOSTUNREACH; break;
-		case CURLE_FILE_COULDNT_READ_FILE:	r = -ENOENT; break;
-		case CURLE_TOO_MANY_REDIRECTS:	r = -ELOOP; break;
-		default:			r = -EIO; break;
-		}
-		fw_error_set(reterr, source, 0, 0, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		goto out;
-	}
-	(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
-	if (strncmp(source, "file://", 7) == 0)
-		res.status = 200;
-	if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL &&
-	    (res.effective_url = strdup(eff)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	res.len = t.body.len;
-	res.body = buf_take(&t.body);
-	if (res.body == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	*ret = res;
-	memset(&res, 0, sizeof(res));
-	r = 0;
-out:
-	free(line);
-	curl_slist_free_all(hdrs);
-	if (curl != NULL)
-		curl_easy_cleanup(curl);
-	buf_done(&t.body);
-	fetch_result_done(&res);
+	r = fetch_transfer_new(source, opts, &t, reterr);
+	if (r < 0)
+		return r;
+	cc = curl_easy_perform(t->curl);
+	r = fetch_transfer_finish(t, (int)cc, ret, reterr);
+	fetch_transfer_free(t);
 	return r;
 }

@@ -3,6 +3,8 @@
  * alert queued in the same transaction, so a crash between the two cannot
  * lose an alert, and delivery only ever reads from the outbox. */
 #include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +13,12 @@
 #include "log.h"
 #include "parse.h"
 #include "pipeline.h"
+
+static int feed_headers_build(struct pipeline *p);
+static void header_lines_free(char **lines);
+
+/* Retry-After beyond a week is taken as a week. */
+#define PIPELINE_MAX_RETRY_AFTER	(7 * 86400)
 
 int
 pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs)
@@ -25,6 +33,9 @@ pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs)
 		return -ENOMEM;
 	}
 	p->conf = conf;
+	r = feed_headers_build(p);
+	if (r < 0)
+		goto fail;
 	r = classifier_new(conf, &p->classifier, errs);
 	if (r < 0)
 		goto fail;
@@ -64,6 +75,9 @@ pipeline_free(struct pipeline *p)
 		sink_free(p->sinks[i]);
 	free(p->sinks);
 	classifier_free(p->classifier);
+	for (size_t i = 0; p->feed_headers != NULL && i < p->conf->n_feeds; i++)
+		header_lines_free(p->feed_headers[i]);
+	free(p->feed_headers);
 	store_close(p->store);
 	conf_free(p->conf);
 	free(p);
@@ -77,6 +91,16 @@ pipeline_reopen_sinks(struct pipeline *p)
 		sink_reopen(p->sinks[i]);
 }
 
+const char *
+pipeline_feed_url(const struct pipeline *p, const struct conf_feed *feed,
+    const struct store_feed *state)
+{
+	if (state != NULL && state->redirect_url != NULL &&
+	    state->redirect_count >= (int)p->conf->redirect_hold)
+		return state->redirect_url;
+	return feed->url;
+}
+
 void
 pipeline_fetch_opts(const struct pipeline *p, const struct conf_feed *feed,
     const struct store_feed *state, struct fetch_opts *ret)
@@ -87,10 +111,50 @@ pipeline_fetch_opts(const struct pipeline *p, const struct conf_feed *feed,
 	ret->user_agent = p->conf->user_agent;
 	ret->ca_path = p->conf->ca_path;
 	ret->proxy = p->conf->proxy;
+	if (p->feed_headers != NULL && feed >= p->conf->feeds &&
+	    feed < p->conf->feeds + p->conf->n_feeds)
+		ret->headers = (const char *const *)p->feed_headers[feed - p->conf->feeds];
 	if (state != NULL) {
 		ret->etag = state->etag;
 		ret->last_modified = state->last_modified;
 	}
+}
+
+static void
+header_lines_free(char **lines)
+{
+	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* "Name: value" lines for libcurl, one array per feed (NULL when none). */
+static int
+feed_headers_build(struct pipeline *p)
+{
+	const struct conf *c = p->conf;
+
+	p->feed_headers = calloc(c->n_feeds ? c->n_feeds : 1, sizeof(*p->feed_headers));
+	if (p->feed_headers == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_feeds; i++) {
+		const struct conf_feed	*f = &c->feeds[i];
+		char			**lines;
+
+		if (f->n_headers == 0)
+			continue;
+		lines = calloc(f->n_headers + 1, sizeof(*lines));
+		if (lines == NULL)
+			return -ENOMEM;
+		p->feed_headers[i] = lines;
+		for (size_t j = 0; j < f->n_headers; j++)
+			if (asprintf(&lines[j], "%s: %s", f->headers[j].name,
+			    f->headers[j].value ? f->headers[j].value : "") < 0) {
+				lines[j] = NULL;
+				return -ENOMEM;
+			}
+	}
+	return 0;
 }
 
 static int
@@ -105,32 +169,237 @@ replace_str(char **dst, const char *src)
 	return 0;
 }
 
-/* Capped exponential backoff with ±20% jitter: interval·2^(errors-1). */
 static int64_t
-backoff_delay(int64_t interval, int errors, int64_t cap)
+random_below(int64_t n)
 {
-	int64_t d = interval > 0 ? interval : 60;
+	return n > 0 ? (int64_t)(random() % n) : 0;
+}
 
+int64_t
+pipeline_backoff_delay(int64_t base, int errors, int64_t cap)
+{
+	int64_t d = base > 0 ? base : 60;
+
+	if (cap <= 0)
+		cap = 24 * 3600;
 	for (int i = 1; i < errors && d < cap; i++)
 		d *= 2;
 	if (d > cap)
 		d = cap;
-	return d - d / 5 + (int64_t)(random() % (d / 5 * 2 + 1));
+	/* Jitter only downwards, so the cap holds and feeds that failed
+	 * together (one host down) drift apart. */
+	return d - random_below(d / 5 + 1);
+}
+
+static int
+cmp_time_desc(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+#define PUBLISH_SAMPLE	20	/* newest dated items looked at */
+
+int64_t
+pipeline_publish_gap(const struct feed_doc *doc, int64_t *ret_newest)
+{
+	int64_t	t[PUBLISH_SAMPLE * 4], gaps[PUBLISH_SAMPLE];
+	size_t	n = 0, ng = 0;
+
+	*ret_newest = FW_TIME_NONE;
+	if (doc == NULL)
+		return 0;
+	for (size_t i = 0; i < doc->n_items && n < PUBLISH_SAMPLE * 4; i++) {
+		const struct feed_item	*it = &doc->items[i];
+		int64_t			 v = it->published != FW_TIME_NONE ? it->published
+		    : it->updated;
+
+		if (v != FW_TIME_NONE)
+			t[n++] = v;
+	}
+	if (n == 0)
+		return 0;
+	qsort(t, n, sizeof(t[0]), cmp_time_desc);
+	*ret_newest = t[0];
+	for (size_t i = 1; i < n && ng < PUBLISH_SAMPLE; i++)
+		gaps[ng++] = t[i - 1] - t[i];
+	if (ng < 2)
+		return 0;
+	qsort(gaps, ng, sizeof(gaps[0]), cmp_i64);
+	return gaps[ng / 2] > 0 ? gaps[ng / 2] : 1;
+}
+
+int64_t
+pipeline_adaptive_interval(const struct conf_feed *feed, const struct feed_doc *doc,
+    int64_t max_age, int64_t prev)
+{
+	int64_t	lo = feed->min_interval > 0 ? feed->min_interval : feed->interval;
+	int64_t	hi = feed->max_interval > 0 ? feed->max_interval : feed->interval;
+	int64_t	newest, gap, v, hint;
+
+	/* An explicit interval outside [min, max] widens the range: the user
+	 * asked for it. */
+	if (feed->interval > 0 && feed->interval < lo)
+		lo = feed->interval;
+	if (feed->interval > hi)
+		hi = feed->interval;
+	if (hi < lo)
+		hi = lo;
+	gap = pipeline_publish_gap(doc, &newest);
+	/* Polling twice per usual gap catches most items within half a gap. */
+	v = gap > 0 ? gap / 2 : prev > 0 ? prev : feed->interval;
+	if (v < lo)
+		v = lo;
+	if (v > hi)
+		v = hi;
+	/* RSS 2.0 <ttl>: "number of minutes that indicates how long a channel
+	 * can be cached before refreshing from the source"; sy:updatePeriod
+	 * likewise; and HTTP freshness. Each may lengthen the interval, never
+	 * beyond the maximum the user allows. */
+	hint = doc != NULL ? doc->ttl_seconds : 0;
+	if (max_age > hint)
+		hint = max_age;
+	if (hint > v)
+		v = hint < hi ? hint : hi;
+	return v;
+}
+
+/* Feed-health states, as bits of store_feed.health_alerted. */
+enum health {
+	HEALTH_FAILING = 1,
+	HEALTH_SILENT = 2,
+};
+
+/* Queues one feed-health alert in the outbox (call inside a transaction).
+ * Its dedup key names the episode, so a replay cannot queue it twice. */
+static int
+health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state,
+    enum severity sev, const char *title, const char *summary, int64_t episode,
+    int64_t now, struct poll_stats *stats, struct fw_error *err)
+{
+	const char	*topics[1] = { "feed_health" };
+	const char	*sinks[64];
+	size_t		 ns = 0;
+	char		*key = NULL, *json = NULL, hex[33], tbuf[40];
+	json_t		*o = NULL;
+	int		 r = -ENOMEM;
+
+	if (asprintf(&key, "feed_health:%s:%s:%lld", state, feed->url, (long long)episode) < 0) {
+		key = NULL;
+		goto out;
+	}
+	alert_hash_hex(key, hex);
+	o = json_pack("{s:s, s:s, s:s, s:[s], s:{}, s:[], s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
+	    "id", hex, "created", fw_time_format(now, tbuf, sizeof(tbuf)),
+	    "severity", severity_to_string(sev), "topics", "feed_health",
+	    "matches", "hits", "feed", feed->url, "feed_name", feed->name,
+	    "health", state,
+	    "item", "id", key, "title", title, "link", feed->url,
+	    "published", fw_time_format(now, tbuf, sizeof(tbuf)), "summary", summary);
+	if (o == NULL || (json = json_dumps(o, JSON_COMPACT)) == NULL)
+		goto out;
+	for (size_t i = 0; i < p->n_sinks && ns < 64; i++)
+		if (sink_accepts(p->sinks[i]->conf, feed->name, feed->url, topics, 1, sev))
+			sinks[ns++] = p->sinks[i]->conf->name;
+	r = store_alert_add(p->store, hex, key, json, now, sinks, ns, err);
+	if (r > 0)
+		stats->health_alerts++;
+out:
+	if (r == -ENOMEM)
+		fw_error_set(err, NULL, 0, 0, "out of memory");
+	json_decref(o);
+	free(json);
+	free(key);
+	return r < 0 ? r : 0;
+}
+
+/* What the health of a feed became with this poll, for the alerts queued
+ * with its state. */
+struct health_change {
+	int	 raise;		/* HEALTH_* bits to raise an alert for */
+	int	 recover;	/* HEALTH_* bits that recovered */
+	int64_t	 gap;		/* for the silence alert */
+	int64_t	 newest;
+	char	 reason[512];
+};
+
+static int
+health_apply(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
+    const struct health_change *hc, int64_t now, struct poll_stats *stats,
+    struct fw_error *err)
+{
+	char	title[600], summary[1200];
+	int	r;
+
+	if (hc->raise & HEALTH_FAILING) {
+		snprintf(title, sizeof(title), "Feed '%s' is failing: %d polls in a row",
+		    feed->name, st->consecutive_errors);
+		snprintf(summary, sizeof(summary), "Last error: %s. feedwatch keeps "
+		    "retrying with backoff.", hc->reason);
+		r = health_alert(p, feed, "failing", SEVERITY_HIGH, title, summary,
+		    st->last_success, now, stats, err);
+		if (r < 0)
+			return r;
+		st->health_alerted |= HEALTH_FAILING;
+	}
+	if (hc->raise & HEALTH_SILENT) {
+		snprintf(title, sizeof(title), "Feed '%s' has been silent for %lld days",
+		    feed->name, (long long)((now - hc->newest) / 86400));
+		snprintf(summary, sizeof(summary), "It usually publishes every %lld minutes; "
+		    "its newest item is from %lld hours ago.", (long long)(hc->gap / 60),
+		    (long long)((now - hc->newest) / 3600));
+		r = health_alert(p, feed, "silent", SEVERITY_NORMAL, title, summary,
+		    hc->newest, now, stats, err);
+		if (r < 0)
+			return r;
+		st->health_alerted |= HEALTH_SILENT;
+	}
+	if (hc->recover != 0) {
+		snprintf(title, sizeof(title), "Feed '%s' has recovered", feed->name);
+		snprintf(summary, sizeof(summary), "%s", (hc->recover & HEALTH_FAILING)
+		    ? "It answers again." : "It publishes again.");
+		r = health_alert(p, feed, "recovered", SEVERITY_NORMAL, title, summary,
+		    now, now, stats, err);
+		if (r < 0)
+			return r;
+		st->health_alerted &= ~hc->recover;
+	}
+	return 0;
 }
 
 static void
 feed_failed(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
-    long status, const char *reason, int64_t now, struct poll_stats *stats)
+    long status, const char *reason, int64_t retry_after, int64_t now,
+    struct poll_stats *stats, struct health_change *hc)
 {
+	int64_t base = st->interval > 0 ? st->interval : feed->interval;
+
 	st->last_poll = now;
 	st->last_status = status;
 	st->consecutive_errors++;
 	(void)replace_str(&st->last_error, reason);
-	st->next_poll = now + backoff_delay(feed->interval, st->consecutive_errors,
-	    p->conf->backoff_cap);
+	if (retry_after >= 0)
+		st->next_poll = now + (retry_after > 0 ? retry_after : 1);
+	else
+		st->next_poll = now + pipeline_backoff_delay(base, st->consecutive_errors,
+		    p->conf->backoff_cap);
 	log_warnx("feed '%s': %s; error %d in a row, next try in %llds",
 	    feed->name, reason, st->consecutive_errors,
 	    (long long)(st->next_poll - now));
+	if (st->consecutive_errors >= (int)p->conf->health_failures &&
+	    !(st->health_alerted & HEALTH_FAILING)) {
+		hc->raise |= HEALTH_FAILING;
+		snprintf(hc->reason, sizeof(hc->reason), "%s", reason);
+	}
 	stats->feeds_failed++;
 }
 
@@ -175,13 +444,13 @@ queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_
 	return r;
 }
 
-/* Records every new item of doc and queues the alerts: one transaction. */
+/* Records every new item of doc and queues the alerts, with the feed's
+ * state and any health alert: one transaction. */
 static int
 feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
-    const struct feed_doc *doc, int64_t now, struct poll_stats *stats,
-    size_t *ret_new, size_t *ret_alerts)
+    const struct feed_doc *doc, bool first_poll, const struct health_change *hc,
+    int64_t now, struct poll_stats *stats, size_t *ret_new, size_t *ret_alerts)
 {
-	bool		first_poll = st->last_success == 0;
 	struct fw_error	e;
 	size_t		n_new = 0, n_alerts = 0;
 	int		r;
@@ -216,6 +485,9 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 			goto fail;
 	}
 	st->items_seen += (int64_t)n_new;
+	r = health_apply(p, feed, st, hc, now, stats, &e);
+	if (r < 0)
+		goto fail;
 	r = store_feed_save(p->store, st, &e);
 	if (r < 0)
 		goto fail;
@@ -233,17 +505,72 @@ fail:
 	return r;
 }
 
+/* Follows a permanent redirect over polls: once the same 301/308 target was
+ * seen redirect_hold polls in a row, it becomes the URL polled. */
+static void
+feed_redirects(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
+    const char *polled, const struct fetch_result *res)
+{
+	const char *to = res->permanent_url;
+
+	if (to != NULL && strcmp(to, polled) != 0) {
+		if (st->redirect_url != NULL && strcmp(st->redirect_url, to) == 0)
+			st->redirect_count++;
+		else if (replace_str(&st->redirect_url, to) == 0)
+			st->redirect_count = 1;
+		if (st->redirect_count == (int)p->conf->redirect_hold)
+			log_notice("feed '%s': '%s' moved permanently to '%s' (%d polls in a "
+			    "row): polling the new URL from now on; please update the "
+			    "configuration", feed->name, feed->url, to, st->redirect_count);
+		return;
+	}
+	/* A move that did not hold (or a temporary redirect) is forgotten;
+	 * one that held stays while its new URL answers. */
+	if (polled == feed->url && st->redirect_url != NULL) {
+		(void)replace_str(&st->redirect_url, NULL);
+		st->redirect_count = 0;
+	}
+}
+
+/* Writes the feed's state, with any health alert, in one transaction. */
+static int
+feed_save(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
+    const struct health_change *hc, int64_t now, struct poll_stats *stats)
+{
+	struct fw_error	e;
+	int		r;
+
+	if (hc->raise == 0 && hc->recover == 0) {
+		r = store_feed_save(p->store, st, &e);
+		goto out;
+	}
+	if ((r = store_begin(p->store, &e)) < 0)
+		goto out;
+	if ((r = health_apply(p, feed, st, hc, now, stats, &e)) < 0 ||
+	    (r = store_feed_save(p->store, st, &e)) < 0 ||
+	    (r = store_commit(p->store, &e)) < 0)
+		store_rollback(p->store);
+out:
+	if (r < 0)
+		log_errx("feed '%s': %s", feed->name, e.msg);
+	return r;
+}
+
 int
 pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed, int fetch_rc,
     const struct fw_error *fetch_err, const struct fetch_result *res, int64_t now,
     struct poll_stats *stats)
 {
 	struct store_feed	 st;
+	struct health_change	 hc = { 0 };
 	struct feed_doc		*doc = NULL;
 	struct parse_limits	 lim;
 	struct fw_error		 e;
+	const char		*polled;
 	char			 hash[33], reason[1200];
 	size_t			 n_new = 0, n_alerts = 0;
+	int64_t			 ra, interval, gap, newest;
+	bool			 first, never_ok;
 	int			 r;
 
 	r = store_feed_get(p->store, feed->url, &st, &e);
@@ -251,13 +578,18 @@ pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed, int fetch_r
 		log_errx("%s", e.msg);
 		return r;
 	}
+	first = st.last_poll == 0;
+	never_ok = st.last_success == 0;
+	polled = pipeline_feed_url(p, feed, &st);
 	if (fetch_rc < 0) {
 		snprintf(reason, sizeof(reason), "%s", fetch_err->msg);
-		feed_failed(p, feed, &st, 0, reason, now, stats);
+		feed_failed(p, feed, &st, 0, reason, -1, now, stats, &hc);
 		goto save;
 	}
 	if (res->status == 304) {
-		/* RFC 9110: a 304 carries the validators the 200 would have. */
+		feed_redirects(p, feed, &st, polled, res);
+		/* RFC 9110 15.4.5: a 304 carries the validators the 200 would
+		 * have had: keep them fresh. */
 		if (res->etag != NULL)
 			(void)replace_str(&st.etag, res->etag);
 		if (res->last_modified != NULL)
@@ -268,27 +600,48 @@ pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed, int fetch_r
 		st.disabled = true;
 		log_warnx("feed '%s': HTTP 410 Gone: the publisher removed this feed; "
 		    "it is disabled until you change its URL", feed->name);
-		feed_failed(p, feed, &st, res->status, "HTTP 410 Gone (feed disabled)", now, stats);
+		feed_failed(p, feed, &st, res->status, "HTTP 410 Gone (feed disabled)", -1, now,
+		    stats, &hc);
+		/* The user hears of it through the sinks too, once. */
+		hc.raise |= HEALTH_FAILING;
+		snprintf(hc.reason, sizeof(hc.reason), "HTTP 410 Gone: the feed is disabled "
+		    "until its URL changes");
 		goto save;
 	}
 	if (res->status < 200 || res->status > 299) {
-		snprintf(reason, sizeof(reason), "HTTP %ld", res->status);
-		feed_failed(p, feed, &st, res->status, reason, now, stats);
+		/* RFC 9110 10.2.3 and RFC 6585 4: Retry-After on 503 and 429 is
+		 * honoured for this feed alone. */
+		ra = -1;
+		if (res->status == 429 || res->status == 503) {
+			ra = fetch_retry_after_seconds(res->retry_after, now);
+			if (ra > PIPELINE_MAX_RETRY_AFTER)
+				ra = PIPELINE_MAX_RETRY_AFTER;
+		}
+		if (ra >= 0)
+			snprintf(reason, sizeof(reason), "HTTP %ld, Retry-After %llds",
+			    res->status, (long long)ra);
+		else
+			snprintf(reason, sizeof(reason), "HTTP %ld", res->status);
+		feed_failed(p, feed, &st, res->status, reason, ra, now, stats, &hc);
 		goto save;
 	}
+	feed_redirects(p, feed, &st, polled, res);
 	/* A server without validators sends the same body again: skip it. */
 	alert_hash_hex(res->body, hash);
 	if (st.body_hash != NULL && strcmp(st.body_hash, hash) == 0 &&
-	    st.last_success != 0)
+	    st.last_success != 0) {
+		(void)replace_str(&st.etag, res->etag);
+		(void)replace_str(&st.last_modified, res->last_modified);
 		goto success;
+	}
 	parse_limits_default(&lim);
 	if (feed->max_bytes > 0)
 		lim.max_bytes = feed->max_bytes;
-	r = parse_feed(res->body, res->len, res->effective_url ? res->effective_url : feed->url,
+	r = parse_feed(res->body, res->len, res->effective_url ? res->effective_url : polled,
 	    res->content_type, &lim, &doc, &e);
 	if (r < 0) {
 		snprintf(reason, sizeof(reason), "%s", e.msg);
-		feed_failed(p, feed, &st, res->status, reason, now, stats);
+		feed_failed(p, feed, &st, res->status, reason, -1, now, stats, &hc);
 		goto save;
 	}
 	for (size_t i = 0; i < doc->n_warnings; i++)
@@ -302,27 +655,47 @@ success:
 	if (st.consecutive_errors > 0)
 		log_notice("feed '%s': recovered after %d failed polls", feed->name,
 		    st.consecutive_errors);
+	if (st.health_alerted & HEALTH_FAILING)
+		hc.recover |= HEALTH_FAILING;
+	gap = pipeline_publish_gap(doc, &newest);
+	if (doc != NULL && gap > 0) {
+		int64_t silence = gap * PIPELINE_SILENCE_FACTOR;
+
+		if (silence < 86400)
+			silence = 86400;
+		if (now - newest > silence && !(st.health_alerted & HEALTH_SILENT)) {
+			hc.raise |= HEALTH_SILENT;
+			hc.gap = gap;
+			hc.newest = newest;
+		} else if (now - newest <= silence && (st.health_alerted & HEALTH_SILENT))
+			hc.recover |= HEALTH_SILENT;
+	}
 	st.last_poll = st.last_success = now;
 	st.last_status = res->status;
 	st.consecutive_errors = 0;
 	(void)replace_str(&st.last_error, NULL);
-	st.next_poll = now + feed->interval;
+	interval = pipeline_adaptive_interval(feed, doc, res->max_age, st.interval);
+	if (interval != st.interval && st.interval != 0)
+		log_debug("feed '%s': polling interval %llds -> %llds", feed->name,
+		    (long long)st.interval, (long long)interval);
+	st.interval = interval;
+	/* The first poll's successor is spread over half an interval so feeds
+	 * added together do not stay in step; later ones jitter by 10%. */
+	st.next_poll = now + interval - random_below(first ? interval / 2 + 1 : interval / 10 + 1);
 	stats->feeds_ok++;
 	if (doc != NULL) {
-		r = feed_store_items(p, feed, &st, doc, now, stats, &n_new, &n_alerts);
+		r = feed_store_items(p, feed, &st, doc, never_ok, &hc, now, stats, &n_new, &n_alerts);
 		if (r == 0)
 			log_info("feed '%s': %zu items, %zu new, %zu alerts", feed->name,
 			    doc->n_items, n_new, n_alerts);
-		else
-			log_errx("feed '%s': cannot record items: %s", feed->name, e.msg);
 		goto out;
 	}
 	log_info("feed '%s': unchanged (HTTP %ld)", feed->name, res->status);
 save:
-	r = store_feed_save(p->store, &st, &e);
-	if (r < 0)
-		log_errx("%s", e.msg);
+	r = feed_save(p, feed, &st, &hc, now, stats);
 out:
+	if (r == 0 && (stats->next_poll == 0 || st.next_poll < stats->next_poll))
+		stats->next_poll = st.next_poll;
 	feed_doc_free(doc);
 	store_feed_done(&st);
 	return r;
@@ -344,10 +717,9 @@ pipeline_poll_feed(struct pipeline *p, const struct conf_feed *feed, int64_t now
 		return r;
 	}
 	pipeline_fetch_opts(p, feed, &st, &opts);
-	fr = fetch_source(feed->url, &opts, &res, &fe);
+	fr = fetch_source(pipeline_feed_url(p, feed, &st), &opts, &res, &fe);
 	store_feed_done(&st);
 	r = pipeline_feed_done(p, feed, fr, &fe, fr == 0 ? &res : NULL, now, stats);
 	fetch_result_done(&res);
 	return r;
 }
-

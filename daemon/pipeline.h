@@ -19,6 +19,9 @@ struct pipeline {
 	struct classifier	*classifier;	/* owned */
 	struct sink		**sinks;	/* owned, one per conf->sinks */
 	size_t			 n_sinks;
+	/* Per conf->feeds[i]: its extra request headers as NULL-terminated
+	 * "Name: value" lines (owned; values may be secrets: never logged). */
+	char			***feed_headers;
 };
 
 struct poll_stats {
@@ -27,14 +30,30 @@ struct poll_stats {
 	size_t	items;
 	size_t	new_items;
 	size_t	alerts;
+	size_t	health_alerts;	/* feed-health alerts queued */
+	int64_t	next_poll;	/* earliest next poll of the feeds done; 0 = none */
 };
+
+/* Feed-health alerts: "topic" feed_health, queued in the outbox like item
+ * alerts. A feed raises one after this many failed polls in a row by
+ * default (conf health_failures overrides), and one when it recovers. */
+#define PIPELINE_HEALTH_FAILURES	5
+/* A feed is silent when its newest item is older than this many times its
+ * usual gap between items (and at least a day). */
+#define PIPELINE_SILENCE_FACTOR		10
 
 /* Takes ownership of conf (also on failure). Opens the state file, compiles
  * the rules and opens the sinks. Errors are appended to errs. */
 int pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs) _must_check_;
 struct pipeline *pipeline_free(struct pipeline *p);
 
-/* The fetch options for a feed, given its stored state. */
+/* The URL to poll for feed: its configured URL, or where it moved once a
+ * permanent redirect held for conf->redirect_hold polls. Borrowed. */
+const char *pipeline_feed_url(const struct pipeline *p, const struct conf_feed *feed,
+    const struct store_feed *state);
+
+/* The fetch options for a feed, given its stored state (may be NULL).
+ * Strings are borrowed from p and state. */
 void pipeline_fetch_opts(const struct pipeline *p, const struct conf_feed *feed,
     const struct store_feed *state, struct fetch_opts *ret);
 
@@ -52,3 +71,20 @@ int pipeline_poll_feed(struct pipeline *p, const struct conf_feed *feed,
     int64_t now, struct poll_stats *stats) _must_check_;
 
 void pipeline_reopen_sinks(struct pipeline *p);
+
+/* The delay before the next try after errors failed polls in a row:
+ * base·2^(errors-1), at most cap, less up to 20% of jitter. */
+int64_t pipeline_backoff_delay(int64_t base, int errors, int64_t cap);
+
+/* The polling interval of feed from its publishing rate: half the median
+ * gap between its newest dated items, kept within [min_interval,
+ * max_interval] (widened to include the configured interval); lengthened,
+ * up to max_interval, by the publisher's hints: doc's <ttl> or
+ * sy:updatePeriod and max_age (HTTP freshness, -1 = none). doc may be NULL.
+ * prev is the interval in use (0 = none), kept when doc has no dates. */
+int64_t pipeline_adaptive_interval(const struct conf_feed *feed, const struct feed_doc *doc,
+    int64_t max_age, int64_t prev);
+
+/* The usual gap between doc's newest dated items (median), or 0 when it has
+ * fewer than three; *ret_newest gets the newest date (FW_TIME_NONE). */
+int64_t pipeline_publish_gap(const struct feed_doc *doc, int64_t *ret_newest);

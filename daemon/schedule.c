@@ -1,52 +1,148 @@
-/* schedule.c — one polling cycle: pick the feeds that are due and poll them.
- * Feed failures are the pipeline's business (logged, backed off); only a
- * state-file failure ends the cycle with an error. */
+/* schedule.c — one polling cycle: pick the feeds that are due, run their
+ * transfers concurrently (fetch_multi.c) and hand each finished one to the
+ * pipeline as soon as it ends. Feed failures are the pipeline's business
+ * (logged, backed off); only a state-file failure ends the cycle with an
+ * error. A stop request abandons the transfers in flight: their feeds keep
+ * their stored next poll, so the next start resumes the schedule. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "fetch_multi.h"
 #include "log.h"
 #include "schedule.h"
 
 #define SCHEDULE_MAX_WAIT	60
+#define PROGRESS_EVERY_MS	100
+
+struct cycle {
+	struct pipeline		*p;
+	struct poll_stats	*stats;
+	int64_t			 now;		/* the cycle's clock at t0 */
+	time_t			 t0;
+	size_t			 done, total;
+	bool			 progress;	/* stderr is a terminal, `once` */
+	int64_t			 last_progress;
+};
+
+struct cycle_job {
+	struct cycle		*cycle;
+	const struct conf_feed	*feed;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+progress_show(struct cycle *c, bool last)
+{
+	int64_t t = mono_ms();
+
+	if (!c->progress || (!last && t - c->last_progress < PROGRESS_EVERY_MS))
+		return;
+	c->last_progress = t;
+	fprintf(stderr, "\r\033[Kfeedwatch: %zu/%zu feeds, %zu new items, %zu errors%s",
+	    c->done, c->total, c->stats->new_items, c->stats->feeds_failed, last ? "\n" : "");
+	fflush(stderr);
+}
+
+static int
+on_feed_done(void *userdata, int rc, const struct fw_error *err, struct fetch_result *res)
+{
+	struct cycle_job	*j = userdata;
+	struct cycle		*c = j->cycle;
+	int64_t			 now = c->now + (int64_t)(time(NULL) - c->t0);
+	int			 r;
+
+	r = pipeline_feed_done(c->p, j->feed, rc, err, res, now, c->stats);
+	c->done++;
+	progress_show(c, false);
+	return r;
+}
 
 int
 schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
     volatile sig_atomic_t *stop, struct poll_stats *stats, int64_t *ret_wait)
 {
-	int64_t	wait = SCHEDULE_MAX_WAIT;
-	int	r = 0;
+	struct fetch_multi_opts	 mo = { .concurrency = p->conf->concurrency,
+					.per_host = p->conf->per_host };
+	struct cycle		 c = { .p = p, .stats = stats, .now = now, .t0 = time(NULL) };
+	struct fetch_multi	*m = NULL;
+	struct cycle_job	*jobs = NULL;
+	struct fw_error		 e;
+	int64_t			 wait = SCHEDULE_MAX_WAIT, end;
+	int			 r;
 
-	for (size_t i = 0; i < p->conf->n_feeds && (stop == NULL || !*stop); i++) {
+	stats->next_poll = 0;
+	jobs = calloc(p->conf->n_feeds ? p->conf->n_feeds : 1, sizeof(*jobs));
+	if (jobs == NULL || fetch_multi_new(&mo, &m) < 0) {
+		r = -ENOMEM;
+		log_errx("cannot start a polling cycle: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p->conf->n_feeds; i++) {
 		const struct conf_feed	*f = &p->conf->feeds[i];
 		struct store_feed	 st;
-		struct fw_error		 e;
-		int64_t			 next;
+		struct fetch_opts	 opts;
 
+		if (stop != NULL && *stop) {
+			r = 0;
+			goto out;
+		}
 		if ((r = store_feed_get(p->store, f->url, &st, &e)) < 0) {
 			log_errx("%s", e.msg);
-			return r;
+			goto out;
 		}
-		next = st.next_poll;
 		if (st.disabled) {
 			if (all)
 				log_notice("feed '%s': disabled after HTTP 410, skipping", f->name);
-			store_feed_done(&st);
-			continue;
+		} else if (!all && st.next_poll > now) {
+			if (st.next_poll - now < wait)
+				wait = st.next_poll - now;
+		} else {
+			jobs[i].cycle = &c;
+			jobs[i].feed = f;
+			pipeline_fetch_opts(p, f, &st, &opts);
+			r = fetch_multi_add(m, pipeline_feed_url(p, f, &st), &opts,
+			    on_feed_done, &jobs[i]);
+			if (r < 0) {
+				store_feed_done(&st);
+				log_errx("cannot queue feed '%s': out of memory", f->name);
+				goto out;
+			}
+			c.total++;
 		}
 		store_feed_done(&st);
-		if (all || next <= now) {
-			if ((r = pipeline_poll_feed(p, f, now, stats)) < 0)
-				return r;
-			if ((r = store_feed_get(p->store, f->url, &st, &e)) < 0) {
-				log_errx("%s", e.msg);
-				return r;
-			}
-			next = st.next_poll;
-			store_feed_done(&st);
-		}
-		if (next - now < wait)
-			wait = next - now;
 	}
-	if (ret_wait != NULL)
+	c.progress = all && c.total > 0 && isatty(STDERR_FILENO);
+	progress_show(&c, false);
+	r = fetch_multi_run(m, stop);
+	if (r == -EINTR) {
+		log_info("cycle interrupted: %zu feeds left unpolled",
+		    fetch_multi_pending(m));
+		r = 0;
+	} else if (r < 0)
+		log_errx("polling cycle stopped: %s", strerror(-r));
+	if (c.progress)
+		progress_show(&c, true);
+	end = now + (int64_t)(time(NULL) - c.t0);
+	if (stats->next_poll > 0 && stats->next_poll - end < wait)
+		wait = stats->next_poll - end;
+	if (wait < 0)
+		wait = 0;
+out:
+	if (r == 0 && ret_wait != NULL)
 		*ret_wait = wait;
-	return 0;
+	fetch_multi_free(m);
+	free(jobs);
+	return r;
 }
