@@ -368,43 +368,48 @@ topic_applies(const struct cl_topic *t, const struct conf_feed *feed)
 
 struct explain {
 	struct classify_match	*m;
-	const struct rule_hit	*hits;
-	size_t			 n_hits;
+	uint32_t		*pats;		/* pattern of each m->hits[] */
 	size_t			 cap;
 	int			 err;
 };
 
+/* Adds a witness term to the match, once per pattern and field: "cost-sharing"
+ * and "cost sharing" are the same pattern and are listed once. */
 static void
-explain_term(void *userdata, const struct rule_node *term)
+explain_term(void *userdata, const struct rule_node *term,
+    const struct rule_hit *h)
 {
 	struct explain		*ex = userdata;
 	struct classify_match	*m = ex->m;
-	const struct rule_hit	*h;
 	const char		*field;
 	size_t			 i;
 
 	if (ex->err < 0)
 		return;
-	h = rule_term_hit(term, ex->hits, ex->n_hits);
-	if (h == NULL)
-		return;
 	field = rule_field_to_string(h->field);
 	for (i = 0; i < m->n_hits; i++)
-		if (m->hits[i].field == field &&
-		    strcmp(m->hits[i].term, term->text) == 0)
+		if (m->hits[i].field == field && ex->pats[i] == term->pattern)
 			return;
 	if (m->n_hits == ex->cap) {
 		size_t			 ncap = ex->cap ? ex->cap * 2 : 4;
 		struct classify_hit	*nv = reallocarray(m->hits, ncap,
 		    sizeof(*nv));
+		uint32_t		*np;
 
 		if (nv == NULL) {
 			ex->err = -ENOMEM;
 			return;
 		}
 		m->hits = nv;
+		np = reallocarray(ex->pats, ncap, sizeof(*np));
+		if (np == NULL) {
+			ex->err = -ENOMEM;
+			return;
+		}
+		ex->pats = np;
 		ex->cap = ncap;
 	}
+	ex->pats[m->n_hits] = term->pattern;
 	m->hits[m->n_hits].term = strdup(term->text);
 	if (m->hits[m->n_hits].term == NULL) {
 		ex->err = -ENOMEM;
@@ -421,7 +426,7 @@ eval_topic(const struct classifier *c, uint32_t ti, const uint32_t *cand,
     size_t n, const struct rule_hit *hits, size_t n_hits,
     struct classify_result *ret)
 {
-	struct explain		 ex = { .hits = hits, .n_hits = n_hits };
+	struct explain		 ex = { 0 };
 	struct classify_match	*m;
 	size_t			 i;
 	bool			 any = false;
@@ -455,11 +460,14 @@ eval_topic(const struct classifier *c, uint32_t ti, const uint32_t *cand,
 		if (e->exclude)
 			continue;
 		r = rule_eval(e->expr, hits, n_hits);
-		if (r < 0)
-			return r;
 		if (r > 0)
-			rule_foreach_positive_term(e->expr, explain_term, &ex);
+			r = rule_explain(e->expr, hits, n_hits, explain_term, &ex);
+		if (r < 0) {
+			free(ex.pats);
+			return r;
+		}
 	}
+	free(ex.pats);
 	return ex.err;
 }
 

@@ -212,28 +212,30 @@ lex(struct parser *p, struct tok *t)
 		t->n = (unsigned)n;
 	} else {
 		const char	*colon = memchr(s + start, ':', t->len);
-		size_t		 k;
+		size_t		 k, nlen;
+		bool		 lower = true;
 
 		if (colon == NULL)
 			return 0;
-		for (k = start; s + k < colon; k++)
-			if (s[k] < 'a' || s[k] > 'z')
+		nlen = (size_t)(colon - (s + start));
+		for (k = start; k < start + nlen; k++) {
+			if (s[k] >= 'A' && s[k] <= 'Z')
+				lower = false;
+			else if (s[k] < 'a' || s[k] > 'z')
 				return 0;	/* "U.S.:" or "12:30" is text */
-		if (s + k == s + start)
-			return 0;
-		if ((size_t)(colon - (s + start)) == 5 &&
-		    strncasecmp(s + start, "title", 5) == 0)
+		}
+		if (nlen == 5 && strncasecmp(s + start, "title", 5) == 0)
 			t->n = RULE_FIELD_BIT(RULE_FIELD_TITLE);
-		else if ((size_t)(colon - (s + start)) == 7 &&
-		    strncasecmp(s + start, "summary", 7) == 0)
+		else if (nlen == 7 && strncasecmp(s + start, "summary", 7) == 0)
 			t->n = RULE_FIELD_BIT(RULE_FIELD_SUMMARY) |
 			    RULE_FIELD_BIT(RULE_FIELD_CONTENT);
-		else
+		else if (nlen > 0 && lower)
 			return perr(p, start, "unknown field '%.*s' (use "
-			    "title: or summary:)",
-			    (int)(colon - (s + start) + 1), s + start);
+			    "title: or summary:)", (int)nlen + 1, s + start);
+		else
+			return 0;	/* "USFK:" is text */
 		t->type = TOK_SCOPE;
-		t->len = (size_t)(colon - (s + start)) + 1;
+		t->len = nlen + 1;
 		p->pos = start + t->len;	/* the rest is the next token */
 	}
 	return 0;
@@ -831,4 +833,88 @@ rule_foreach_positive_term(const struct rule_node *n,
 	}
 	rule_foreach_positive_term(n->a, fn, userdata);
 	rule_foreach_positive_term(n->b, fn, userdata);
+}
+
+typedef void (*explain_fn)(void *, const struct rule_node *,
+    const struct rule_hit *);
+
+/* Reports the occurrences of n's terms that lie within near words of one of
+ * the spans of other. */
+static int
+explain_near_side(const struct rule_node *n, const struct spans *other,
+    unsigned near, const struct rule_hit *hits, size_t n_hits, explain_fn fn,
+    void *userdata)
+{
+	size_t	 i, j;
+	int	 r;
+
+	switch (n->op) {
+	case RULE_TERM:
+		i = hits_lower(hits, n_hits, n->pattern);
+		for (; i < n_hits && hits[i].pattern == n->pattern; i++) {
+			struct span sp = { hits[i].first, hits[i].last };
+
+			if (!(n->fields & RULE_FIELD_BIT(hits[i].field)))
+				continue;
+			for (j = 0; j < other->n; j++)
+				if (span_distance(&sp, &other->v[j]) <= near) {
+					fn(userdata, n, &hits[i]);
+					return 0;
+				}
+		}
+		return 0;
+	case RULE_OR:
+		r = explain_near_side(n->a, other, near, hits, n_hits, fn,
+		    userdata);
+		if (r < 0)
+			return r;
+		return explain_near_side(n->b, other, near, hits, n_hits, fn,
+		    userdata);
+	default:
+		/* A nested NEAR: its own witnesses. */
+		return rule_explain(n, hits, n_hits, fn, userdata);
+	}
+}
+
+int
+rule_explain(const struct rule_node *n, const struct rule_hit *hits,
+    size_t n_hits, explain_fn fn, void *userdata)
+{
+	struct spans	 sa = { 0 }, sb = { 0 };
+	const struct rule_hit *h;
+	int		 r;
+
+	switch (n->op) {
+	case RULE_TERM:
+		h = rule_term_hit(n, hits, n_hits);
+		if (h != NULL)
+			fn(userdata, n, h);
+		return 0;
+	case RULE_AND:
+	case RULE_OR:
+		r = rule_eval(n->a, hits, n_hits);
+		if (r > 0)
+			r = rule_explain(n->a, hits, n_hits, fn, userdata);
+		if (r < 0)
+			return r;
+		r = rule_eval(n->b, hits, n_hits);
+		if (r > 0)
+			r = rule_explain(n->b, hits, n_hits, fn, userdata);
+		return r < 0 ? r : 0;
+	case RULE_NEAR:
+		r = collect_spans(n->a, hits, n_hits, &sa);
+		if (r == 0)
+			r = collect_spans(n->b, hits, n_hits, &sb);
+		if (r == 0)
+			r = explain_near_side(n->a, &sb, n->near, hits, n_hits,
+			    fn, userdata);
+		if (r == 0)
+			r = explain_near_side(n->b, &sa, n->near, hits, n_hits,
+			    fn, userdata);
+		free(sa.v);
+		free(sb.v);
+		return r;
+	default:
+		return 0;
+	}
 }

@@ -108,6 +108,14 @@ int rule_eval(const struct rule_node *n, const struct rule_hit *hits,
 void rule_foreach_positive_term(const struct rule_node *n,
     void (*fn)(void *userdata, const struct rule_node *term), void *userdata);
 
+/* Calls fn for the terms that make a true expression n true, each with the
+ * hit that counts: both sides of AND, the true sides of OR, and under
+ * NEAR/n the occurrences within n words of the other side. Nothing under
+ * NOT. Returns 0 or -ENOMEM. */
+int rule_explain(const struct rule_node *n, const struct rule_hit *hits,
+    size_t n_hits, void (*fn)(void *userdata, const struct rule_node *term,
+    const struct rule_hit *hit), void *userdata);
+
 /* Returns the first hit of term (a RULE_TERM node) in one of its fields, or
  * NULL. */
 const struct rule_hit *rule_term_hit(const struct rule_node *term,

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""CLI test: the default topic rules on the development set.
+
+Runs tests/score_topics.py with config/feedwatch.yaml over tests/data/dev.jsonl
+and fails when micro-F1 < 0.90 or any topic's F1 < 0.85. Also checks that
+config/demo.yaml carries exactly the same topics block as
+config/feedwatch.yaml, as both files promise. Standard library only; env:
+FW_BIN, FW_SOURCE_ROOT, FW_TEST_DATA.
+"""
+import os
+import subprocess
+import sys
+
+MICRO_FLOOR = 0.90
+TOPIC_FLOOR = 0.85
+
+
+def topics_block(path):
+    """The text from the 'topics:' line to the next top-level key."""
+    lines = open(path, encoding="utf-8").read().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("topics:"))
+    end = len(lines)
+    for i in range(start + 1, len(lines)):
+        l = lines[i]
+        if l and not l[0].isspace() and not l.startswith("#"):
+            end = i
+            break
+    block = lines[start:end]
+    while block and (not block[-1].strip() or block[-1].startswith("#")):
+        block.pop()
+    return "\n".join(block)
+
+
+def main():
+    root = os.environ["FW_SOURCE_ROOT"]
+    fails = []
+
+    real = topics_block(os.path.join(root, "config", "feedwatch.yaml"))
+    demo = topics_block(os.path.join(root, "config", "demo.yaml"))
+    if real != demo:
+        fails.append("config/demo.yaml's topics block differs from "
+                      "config/feedwatch.yaml's; copy it over")
+
+    sys.path.insert(0, os.path.join(root, "tests"))
+    import score_topics
+    p = subprocess.run([sys.executable, os.path.join(root, "tests", "score_topics.py"),
+                        "--errors"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sys.stdout.write(p.stdout.decode())
+    sys.stderr.write(p.stderr.decode())
+    if p.returncode != 0:
+        fails.append("score_topics.py failed with exit status %d" % p.returncode)
+    else:
+        import tempfile
+        items = score_topics.load_set(os.path.join(os.environ["FW_TEST_DATA"], "dev.jsonl"))
+        with tempfile.TemporaryDirectory() as d:
+            feed = os.path.join(d, "set.xml")
+            score_topics.write_feed(items, feed)
+            pred = score_topics.classify(os.environ["FW_BIN"],
+                                         os.path.join(root, "config", "feedwatch.yaml"), feed)
+        res, micro, _ = score_topics.score(items, pred)
+        if micro < MICRO_FLOOR:
+            fails.append("micro-F1 %.3f is below %.2f" % (micro, MICRO_FLOOR))
+        for t, v in res.items():
+            if v[2] < TOPIC_FLOOR:
+                fails.append("topic %s: F1 %.3f is below %.2f" % (t, v[2], TOPIC_FLOOR))
+        if len(pred) != len(items):
+            fails.append("classify printed %d items for %d in the set" % (len(pred), len(items)))
+    for f in fails:
+        print("FAIL: " + f)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
