@@ -48,24 +48,38 @@ cmd_status(int argc, char **argv)
 		return 1;
 	}
 	if (!o.json)
-		printf("%-24s %-9s %-20s %5s %7s %6s %-20s\n", "FEED", "STATE", "LAST POLL",
-		    "HTTP", "ITEMS", "ERRORS", "NEXT POLL");
+		printf("%-24s %-9s %-20s %4s %7s %6s %8s %-20s\n", "FEED", "STATE", "LAST POLL",
+		    "HTTP", "ITEMS", "ERRORS", "BACKOFF", "NEXT POLL");
 	for (size_t i = 0; i < conf->n_feeds && r == 0; i++) {
 		const struct conf_feed	*f = &conf->feeds[i];
 		struct store_feed	 st;
-		char			 last[40] = "-", next[40] = "-";
+		char			 last[40] = "-", next[40] = "-", backoff[32] = "-";
+		const char		*polled;
+		int64_t			 wait;
 
 		if ((r = store_feed_get(store, f->url, &st, &e)) < 0) {
 			fw_error_print(stderr, &e);
 			break;
 		}
+		/* Where the feed is polled now: a permanent redirect that held
+		 * for redirect_hold polls replaces the configured URL. */
+		polled = st.redirect_url != NULL &&
+		    st.redirect_count >= (int)conf->redirect_hold ? st.redirect_url : f->url;
+		/* The wait before the next try, while a feed is failing. */
+		wait = st.consecutive_errors > 0 && st.next_poll > st.last_poll
+		    ? st.next_poll - st.last_poll : 0;
 		if (o.json) {
-			json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:i, s:o, s:o, s:o}",
-			    "name", f->name, "url", f->url, "state", feed_state_name(&st),
+			json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:i, s:I, s:I,"
+			    " s:b, s:o, s:o, s:o}",
+			    "name", f->name, "url", f->url, "polled_url", polled,
+			    "state", feed_state_name(&st),
 			    "last_poll", time_or_null(st.last_poll),
 			    "http_status", (json_int_t)st.last_status,
 			    "items_seen", (json_int_t)st.items_seen,
 			    "consecutive_errors", st.consecutive_errors,
+			    "backoff_seconds", (json_int_t)wait,
+			    "interval_seconds", (json_int_t)st.interval,
+			    "health_alert", st.health_alerted != 0,
 			    "last_error", st.last_error ? json_string(st.last_error) : json_null(),
 			    "next_poll", time_or_null(st.next_poll),
 			    "last_success", time_or_null(st.last_success));
@@ -80,9 +94,13 @@ cmd_status(int argc, char **argv)
 				fw_time_format(st.last_poll, last, sizeof(last));
 			if (st.next_poll > 0)
 				fw_time_format(st.next_poll, next, sizeof(next));
-			printf("%-24.24s %-9s %-20s %5ld %7lld %6d %-20s\n", f->name,
+			if (wait > 0)
+				snprintf(backoff, sizeof(backoff), "%llds", (long long)wait);
+			printf("%-24.24s %-9s %-20s %4ld %7lld %6d %8s %-20s\n", f->name,
 			    feed_state_name(&st), last, st.last_status,
-			    (long long)st.items_seen, st.consecutive_errors, next);
+			    (long long)st.items_seen, st.consecutive_errors, backoff, next);
+			if (polled != f->url)
+				printf("    moved to: %s\n", polled);
 			if (st.last_error != NULL)
 				printf("    last error: %s\n", st.last_error);
 		}
