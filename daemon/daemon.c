@@ -1,10 +1,26 @@
 /* daemon.c — the verbs that drive the pipeline: `once` (one cycle over every
  * feed, then deliver), `run` (the polling loop until SIGTERM/SIGINT, SIGHUP
- * reloads) and `check-config`. Signals only set flags; the loop sleeps in
- * ppoll() with them unblocked, so a signal always wakes it. */
+ * reloads) and `check-config`.
+ *
+ * `run` is what systemd supervises, so it keeps the service manager told
+ * (notify.c: READY=1 once the config is loaded and the state file open,
+ * STATUS= after each cycle, WATCHDOG=1 from this loop, RELOADING=1/READY=1
+ * around a reload, STOPPING=1), feeds the counters behind /metrics and
+ * answers signals:
+ *  - SIGTERM/SIGINT set a flag that the polling cycle checks between
+ *    transfers; the loop then ends and the state file is closed. Whatever
+ *    was in flight is abandoned: its items were not recorded, so the next
+ *    start fetches them again, and queued alerts stay in the outbox. A stop
+ *    that is not done within FW_STOP_DEADLINE seconds ends the process
+ *    anyway (SQLite's journal keeps the state file consistent).
+ *  - SIGHUP loads the config again; a broken one is logged with its
+ *    file:line:col and the running one is kept.
+ * Signals are blocked except while the loop polls, delivers or sleeps in
+ * ppoll(), so a signal never slips in between checking the flags and
+ * sleeping. Polling itself, delivery and the store are other modules'. */
 #include <errno.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +31,16 @@
 #include "cmd.h"
 #include "cmd_common.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "outbox.h"
 #include "pipeline.h"
 #include "schedule.h"
+
+/* systemd's default TimeoutStopSec is 90 s; the promise here is 5 s. */
+#define FW_STOP_DEADLINE	4
+#define STRINGIFY_(x)		#x
+#define STRINGIFY(x)		STRINGIFY_(x)
 
 static volatile sig_atomic_t	got_stop;
 static volatile sig_atomic_t	got_reload;
@@ -25,10 +48,27 @@ static volatile sig_atomic_t	got_reload;
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
 		got_reload = 1;
-	else
-		got_stop = 1;
+		return;
+	}
+	if (!got_stop)
+		alarm(FW_STOP_DEADLINE);
+	got_stop = 1;
+}
+
+/* Only async-signal-safe calls: the loop did not stop in time. */
+static void
+on_stop_deadline(int sig)
+{
+	static const char msg[] = "feedwatch: still busy " STRINGIFY(FW_STOP_DEADLINE) " seconds after the "
+	    "stop signal; exiting now (queued alerts stay queued)\n";
+
+	(void)sig;
+	if (!got_stop)
+		return;
+	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(0);
 }
 
 static int64_t
@@ -37,21 +77,42 @@ now_seconds(void)
 	return (int64_t)time(NULL);
 }
 
+static double
+now_monotonic(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Loads config and opens the pipeline. Problems are printed as
+ * "file:line:col: message": on stderr as-is for the one-shot verbs
+ * (to_log false), through the log (with a priority) for `run`. */
 static struct pipeline *
-daemon_open(const char *config)
+daemon_open(const char *config, bool to_log)
 {
 	struct fw_errors	 errs = { 0 };
 	struct pipeline		*p = NULL;
-	struct conf		*conf;
+	struct conf		*conf = NULL;
+	char			 line[2048];
+	int			 r;
 
-	conf = cmd_load_conf(config);
-	if (conf == NULL)
-		return NULL;
-	if (pipeline_new(conf, &p, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			fw_error_print(stderr, &errs.v[i]);
-		if (errs.n == 0)
-			fprintf(stderr, "%s: cannot start: out of memory\n", config);
+	r = conf_load(config, &conf, &errs);
+	if (r == 0)
+		r = pipeline_new(conf, &p, &errs);	/* takes conf */
+	if (r < 0) {
+		for (size_t i = 0; i < errs.n; i++) {
+			if (to_log)
+				log_struct(LOG_LEVEL_ERR, LOG_FIELDS({ "CONFIG_FILE", config }),
+				    "%s", fw_error_format(&errs.v[i], line, sizeof(line)));
+			else
+				fw_error_print(stderr, &errs.v[i]);
+		}
+		if (errs.n == 0 && to_log)
+			log_errx("%s: cannot start: %s", config, strerror(-r));
+		else if (errs.n == 0)
+			fprintf(stderr, "%s: cannot start: %s\n", config, strerror(-r));
 		p = NULL;
 	}
 	fw_errors_done(&errs);
@@ -106,7 +167,7 @@ cmd_once(int argc, char **argv)
 		fprintf(stderr, "feedwatch once: unexpected argument '%s'\n", o.args[0]);
 		return 2;
 	}
-	p = daemon_open(o.config);
+	p = daemon_open(o.config, false);
 	if (p == NULL)
 		return 1;
 	r = schedule_poll_cycle(p, true, now_seconds(), NULL, &ps, NULL);
@@ -120,31 +181,226 @@ cmd_once(int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
-static void
-daemon_reload(struct pipeline **pp, const char *config)
-{
-	struct pipeline *np;
+/* A feed's last poll time as the loop saw it last, to count polls. */
+struct seen_poll {
+	char	*url;
+	int64_t	 last_poll;
+};
 
-	log_notice("reloading %s", config);
-	np = daemon_open(config);
-	if (np == NULL) {
-		log_errx("reload failed: keeping the running configuration");
-		pipeline_reopen_sinks(*pp);
+/* What the loop knows about itself, for STATUS= and the gauges. */
+struct daemon_state {
+	struct pipeline	*p;
+	const char	*config;
+	int64_t		 last_cycle;	/* unix time, 0 = none yet */
+	size_t		 last_polled;
+	size_t		 last_new;
+	size_t		 last_alerts;
+	size_t		 feeds[_METRICS_FEED_STATE_MAX];
+	int64_t		 pending;
+	int64_t		 dead;
+	bool		 writable;
+	struct seen_poll *polls;	/* from the previous refresh */
+	size_t		 n_polls;
+	bool		 have_polls;
+};
+
+static void
+seen_polls_free(struct seen_poll *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].url);
+	free(v);
+}
+
+/* Counts the polls that happened since the last refresh: a feed whose
+ * last_poll moved was polled once, with last_status as its outcome. The
+ * store is the record, so no stage has to report to us. */
+static void
+daemon_count_polls(struct daemon_state *d, const struct store_feed *v, size_t n)
+{
+	struct seen_poll *now = calloc(n ? n : 1, sizeof(*now));
+
+	if (now == NULL)
 		return;
+	for (size_t i = 0; i < n; i++) {
+		int64_t prev = 0;
+
+		for (size_t j = 0; j < d->n_polls; j++)
+			if (strcmp(d->polls[j].url, v[i].url) == 0) {
+				prev = d->polls[j].last_poll;
+				break;
+			}
+		if (d->have_polls && v[i].last_poll > prev)
+			metrics_poll_observe(v[i].last_status);
+		now[i].url = strdup(v[i].url);
+		now[i].last_poll = v[i].last_poll;
+		if (now[i].url == NULL) {
+			seen_polls_free(now, i);
+			return;
+		}
 	}
-	pipeline_free(*pp);
-	*pp = np;
-	log_notice("reloaded: %zu feeds, %zu topics, %zu sinks", np->conf->n_feeds,
-	    np->conf->n_topics, np->conf->n_sinks);
+	seen_polls_free(d->polls, d->n_polls);
+	d->polls = now;
+	d->n_polls = n;
+	d->have_polls = true;
+}
+
+/* Reads the feed states and the outbox size from the store. */
+static void
+daemon_refresh(struct daemon_state *d)
+{
+	struct store_feed	*v = NULL;
+	struct fw_error		 e;
+	size_t			 n = 0;
+	const struct conf	*c = d->p->conf;
+
+	memset(d->feeds, 0, sizeof(d->feeds));
+	if (store_feed_list(d->p->store, &v, &n, &e) == 0) {
+		for (size_t i = 0; i < c->n_feeds; i++) {
+			enum metrics_feed_state st = METRICS_FEED_NEW;
+
+			for (size_t j = 0; j < n; j++) {
+				if (strcmp(v[j].url, c->feeds[i].url) != 0)
+					continue;
+				if (v[j].disabled)
+					st = METRICS_FEED_DISABLED;
+				else if (v[j].consecutive_errors > 0)
+					st = METRICS_FEED_FAILING;
+				else if (v[j].last_success > 0)
+					st = METRICS_FEED_OK;
+				break;
+			}
+			d->feeds[st]++;
+		}
+		daemon_count_polls(d, v, n);
+		for (size_t j = 0; j < n; j++)
+			store_feed_done(&v[j]);
+		free(v);
+	}
+	if (store_deliveries_count(d->p->store, DELIVERY_PENDING, &d->pending, &e) < 0)
+		d->pending = -1;
+	if (store_deliveries_count(d->p->store, DELIVERY_FAILED, &d->dead, &e) < 0)
+		d->dead = -1;
+	metrics_set_feeds(d->feeds);
+	metrics_set_outbox(d->pending, d->dead);
+}
+
+/* Whether the state file takes a write lock now: the /healthz probe. */
+static bool
+daemon_probe_writable(struct pipeline *p)
+{
+	struct fw_error e;
+
+	if (store_begin(p->store, &e) < 0)
+		return false;
+	if (store_commit(p->store, &e) < 0) {
+		store_rollback(p->store);
+		return false;
+	}
+	return access(p->conf->state_path, W_OK) == 0 || errno == ENOENT;
+}
+
+/* One line for `systemctl status`: "12 feeds (1 failing); last cycle
+ * 14:02:11 UTC: 3 polled, 5 new items, 1 alert; 0 alerts pending". */
+static void
+daemon_status_line(const struct daemon_state *d, char *buf, size_t size)
+{
+	size_t	total = 0;
+	char	when[32] = "none yet";
+
+	for (int i = 0; i < _METRICS_FEED_STATE_MAX; i++)
+		total += d->feeds[i];
+	if (d->last_cycle > 0) {
+		time_t		t = (time_t)d->last_cycle;
+		struct tm	tm;
+
+		(void)gmtime_r(&t, &tm);
+		(void)strftime(when, sizeof(when), "%H:%M:%S UTC", &tm);
+	}
+	snprintf(buf, size, "%zu feeds (%zu failing, %zu disabled); last cycle %s: "
+	    "%zu polled, %zu new items, %zu alerts; %lld alerts pending",
+	    total, d->feeds[METRICS_FEED_FAILING], d->feeds[METRICS_FEED_DISABLED],
+	    when, d->last_polled, d->last_new, d->last_alerts, (long long)d->pending);
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Starts, moves or stops the /metrics endpoint to match conf. */
+static int
+daemon_apply_http(const struct conf *old, const struct conf *conf)
+{
+	struct fw_error	e;
+	int		r;
+
+	if (old != NULL && same_str(old->http_listen, conf->http_listen))
+		return 0;
+	metrics_stop();
+	if (conf->http_listen == NULL)
+		return 0;
+	r = metrics_start(conf->http_listen, &e);
+	if (r < 0) {
+		log_errx("%s: %s", conf->path, e.msg);
+		return r;
+	}
+	log_notice("serving /metrics and /healthz on http://%s",
+	    metrics_listen_address());
+	return 0;
+}
+
+static void
+daemon_reload(struct daemon_state *d)
+{
+	struct pipeline	*np;
+	char		 status[512];
+
+	(void)notify_reloading();
+	log_notice("reloading %s", d->config);
+	np = daemon_open(d->config, true);
+	if (np == NULL) {
+		log_struct(LOG_LEVEL_ERR, LOG_FIELDS({ "CONFIG_FILE", d->config }),
+		    "reload failed: keeping the running configuration");
+		/* Log files are still reopened: logrotate sends SIGHUP too. */
+		pipeline_reopen_sinks(d->p);
+	} else {
+		(void)daemon_apply_http(d->p->conf, np->conf);
+		pipeline_free(d->p);
+		d->p = np;
+		log_notice("reloaded: %zu feeds, %zu topics, %zu sinks", np->conf->n_feeds,
+		    np->conf->n_topics, np->conf->n_sinks);
+	}
+	daemon_refresh(d);
+	daemon_status_line(d, status, sizeof(status));
+	(void)notify_ready(status);
+}
+
+/* How long to sleep: until the next feed or delivery is due, but never
+ * past half the watchdog interval. In microseconds. */
+static uint64_t
+daemon_sleep_usec(int64_t wait)
+{
+	uint64_t usec, wd = notify_watchdog_period_usec();
+
+	if (wait < 1)
+		wait = 1;
+	usec = (uint64_t)wait * 1000000u;
+	if (wd > 0 && wd < usec)
+		usec = wd;
+	return usec;
 }
 
 int
 cmd_run(int argc, char **argv)
 {
-	struct sigaction	 sa = { .sa_handler = on_signal };
+	struct sigaction	 sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	struct sigaction	 sa_alarm = { .sa_handler = on_stop_deadline };
+	struct daemon_state	 d = { .writable = true };
 	sigset_t		 block, waitmask;
-	struct pipeline		*p;
 	struct cmd_opts		 o;
+	char			 status[512];
 	int			 failed = 0;
 
 	if (cmd_parse_opts(argc, argv, "", &o) < 0)
@@ -153,10 +409,13 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "feedwatch run: unexpected argument '%s'\n", o.args[0]);
 		return 2;
 	}
+	notify_init();
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
+	/* Blocked before any thread (libmicrohttpd's) starts, so that the
+	 * threads inherit the mask and the signals come to this one. */
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
@@ -165,44 +424,89 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&sa_alarm.sa_mask);
+	sigaction(SIGALRM, &sa_alarm, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
-	p = daemon_open(o.config);
-	if (p == NULL)
+	d.config = o.config;
+	d.p = daemon_open(o.config, true);
+	if (d.p == NULL)
 		return 1;
-	log_notice("started: %zu feeds, %zu topics, %zu sinks", p->conf->n_feeds,
-	    p->conf->n_topics, p->conf->n_sinks);
+	if (daemon_apply_http(NULL, d.p->conf) < 0) {
+		d.p = pipeline_free(d.p);
+		return 1;
+	}
+	log_notice("started: %zu feeds, %zu topics, %zu sinks", d.p->conf->n_feeds,
+	    d.p->conf->n_topics, d.p->conf->n_sinks);
+	daemon_refresh(&d);
+	metrics_loop_alive(now_seconds(), 0, daemon_probe_writable(d.p));
+	daemon_status_line(&d, status, sizeof(status));
+	(void)notify_ready(status);
+	if (notify_watchdog_usec() > 0)
+		log_info("watchdog: pinging every %llums at most",
+		    (unsigned long long)(notify_watchdog_period_usec() / 1000));
+
 	while (!got_stop && !failed) {
 		struct poll_stats	ps = { 0 };
 		struct deliver_stats	ds = { 0 };
 		struct timespec		ts;
 		int64_t			wait = 1, dwait;
+		uint64_t		usec;
+		double			t0;
 
 		if (got_reload) {
 			got_reload = 0;
-			daemon_reload(&p, o.config);
+			daemon_reload(&d);
 		}
-		if (schedule_poll_cycle(p, false, now_seconds(), &got_stop, &ps, &wait) < 0)
+		(void)notify_watchdog();
+		t0 = now_monotonic();
+		/* Signals may interrupt polling and delivery: the cycle
+		 * checks got_stop and returns early. */
+		sigprocmask(SIG_SETMASK, &waitmask, NULL);
+		if (schedule_poll_cycle(d.p, false, now_seconds(), &got_stop, &ps, &wait) < 0)
 			failed = 1;
-		if (!got_stop && outbox_deliver_due(p, now_seconds(), &ds) < 0)
+		if (!got_stop && !failed && outbox_deliver_due(d.p, now_seconds(), &ds) < 0)
 			failed = 1;
-		if (ps.feeds_ok + ps.feeds_failed > 0 || ds.delivered + ds.failed > 0)
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		(void)notify_watchdog();
+		metrics_items_observe(ps.items, ps.new_items);
+		if (ps.feeds_ok + ps.feeds_failed > 0) {
+			d.last_cycle = now_seconds();
+			d.last_polled = ps.feeds_ok + ps.feeds_failed;
+			d.last_new = ps.new_items;
+			d.last_alerts = ps.alerts;
+			metrics_cycle_done(d.last_cycle, now_monotonic() - t0);
+		}
+		if (ps.feeds_ok + ps.feeds_failed > 0 || ds.delivered + ds.failed > 0) {
 			log_info("cycle: %zu feeds polled (%zu failed), %zu new items, "
 			    "%zu alerts, %zu delivered", ps.feeds_ok + ps.feeds_failed,
 			    ps.feeds_failed, ps.new_items, ps.alerts, ds.delivered);
-		dwait = outbox_next_delivery_in(p, now_seconds());
+			daemon_refresh(&d);
+			daemon_status_line(&d, status, sizeof(status));
+			(void)notify_status(status);
+		}
+		if (got_stop || failed)
+			continue;
+		dwait = outbox_next_delivery_in(d.p, now_seconds());
 		if (dwait >= 0 && dwait < wait)
 			wait = dwait;
-		if (wait < 1)
-			wait = 1;
-		if (got_stop || got_reload || failed)
+		usec = daemon_sleep_usec(wait);
+		if (metrics_listen_address() != NULL)
+			d.writable = daemon_probe_writable(d.p);
+		metrics_loop_alive(now_seconds(), (int64_t)(usec / 1000000u) + 1, d.writable);
+		if (got_reload)
 			continue;
-		ts.tv_sec = (time_t)wait;
-		ts.tv_nsec = 0;
+		ts.tv_sec = (time_t)(usec / 1000000u);
+		ts.tv_nsec = (long)(usec % 1000000u) * 1000;
 		(void)ppoll(NULL, 0, &ts, &waitmask);
 	}
+	(void)notify_stopping();
 	log_notice("stopping%s", failed ? " after a state-file error" : "");
-	pipeline_free(p);
+	metrics_stop();
+	metrics_reset();
+	seen_polls_free(d.polls, d.n_polls);
+	pipeline_free(d.p);
+	alarm(0);
 	return failed ? 1 : 0;
 }

@@ -1,12 +1,29 @@
-/* log.c — stderr diagnostics with optional syslog-priority prefixes. */
+/* log.c — stderr diagnostics with optional syslog-priority prefixes, and
+ * structured messages for journald.
+ *
+ * Under systemd stderr is a stream to journald; a "<N>" prefix on a line
+ * sets its priority (sd-daemon(3)). Fields such as FEED_URL= need journald's
+ * native protocol: sd_journal_send() from libsystemd, used when meson found
+ * it, so that `journalctl -u feedwatch FEED_URL=...` finds a feed's story.
+ * Outside the journal everything stays plain text on stderr. This module
+ * does not open syslog and never writes to stdout (that is for output). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
+#include "config.h"
 #include "log.h"
+
+#if HAVE_LIBSYSTEMD
+#include <systemd/sd-journal.h>
+#endif
+
+#define LOG_MAX_FIELDS	16
+#define LOG_MAX_MESSAGE	4096
 
 static enum log_level	log_level = LOG_LEVEL_INFO;
 static int		log_prefix_priority;
@@ -111,6 +128,72 @@ LOG_FN(log_errx, LOG_LEVEL_ERR, 0)
 LOG_FN(log_notice, LOG_LEVEL_NOTICE, 0)
 LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+
+#if HAVE_LIBSYSTEMD
+/* Returns 0 when journald took the message, a negative errno otherwise. */
+static int
+journal_send(enum log_level level, const struct log_field *fields, const char *msg)
+{
+	struct iovec	 iov[LOG_MAX_FIELDS + 3];
+	char		*owned[LOG_MAX_FIELDS + 3];
+	size_t		 n = 0;
+	int		 r = -ENOMEM;
+
+	if (asprintf(&owned[n], "MESSAGE=%s", msg) < 0)
+		return -ENOMEM;
+	n++;
+	if (asprintf(&owned[n], "PRIORITY=%d", (int)level) < 0)
+		goto out;
+	n++;
+	if (asprintf(&owned[n], "SYSLOG_IDENTIFIER=feedwatch") < 0)
+		goto out;
+	n++;
+	for (size_t i = 0; fields != NULL && fields[i].name != NULL && i < LOG_MAX_FIELDS; i++) {
+		if (fields[i].value == NULL)
+			continue;
+		if (asprintf(&owned[n], "%s=%s", fields[i].name, fields[i].value) < 0)
+			goto out;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = owned[i];
+		iov[i].iov_len = strlen(owned[i]);
+	}
+	r = sd_journal_sendv(iov, (int)n);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(owned[i]);
+	return r;
+}
+#endif
+
+void
+log_struct(enum log_level level, const struct log_field *fields, const char *fmt, ...)
+{
+	int	saved_errno = errno;
+	char	msg[LOG_MAX_MESSAGE];
+	va_list	ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+#if HAVE_LIBSYSTEMD
+	/* Only when stderr is the journal: a terminal user wants stderr. */
+	if (log_prefix_priority && journal_send(level, fields, msg) >= 0) {
+		errno = saved_errno;
+		return;
+	}
+#else
+	(void)fields;
+#endif
+	if (log_prefix_priority)
+		fprintf(stderr, "<%d>%s\n", (int)level, msg);
+	else
+		fprintf(stderr, "feedwatch: %s\n", msg);
+	errno = saved_errno;
+}
 
 void
 fatalx(const char *fmt, ...)
