@@ -1,15 +1,27 @@
 /* outbox.c — delivery of queued alerts to the sinks: each (alert, sink) pair
  * is attempted when due, retried on the documented schedule with jitter,
  * and becomes a dead letter when retries run out or the receiver refuses
- * for good. Reads and writes only the store's outbox tables. */
+ * for good. Flood control (flood.c) may make a delivery wait, or hold it
+ * for the sink's next digest, which is sent as one message.
+ *
+ * Crash safety: the store is the only state. A delivery's outcome is written
+ * after the attempt, so a kill between the two repeats the attempt (at least
+ * once, same id). A digest's membership is committed before it is sent, so
+ * a repeated digest carries the same alerts under the same id.
+ * Reads and writes only the store's outbox tables; logs delivery outcomes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
+#include "buf.h"
+#include "flood.h"
 #include "log.h"
 #include "outbox.h"
+#include "parse.h"
 
 #define OUTBOX_DELIVERY_BATCH	100
+#define OUTBOX_DIGEST_MAX	500	/* alerts in one digest message */
 
 int64_t
 outbox_retry_delay(int attempt)
@@ -23,6 +35,23 @@ outbox_retry_delay(int attempt)
 	return schedule[attempt - 1];
 }
 
+void
+outbox_digest_id(const char *sink, const char *const *alert_ids, size_t n, char out[33])
+{
+	struct buf b;
+
+	buf_init(&b, (size_t)-1);
+	if (buf_printf(&b, "digest\n%s", sink) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(&b, "\n%s", alert_ids[i]) < 0)
+			goto out;
+out:
+	/* On OOM the prefix still gives an id; uniqueness suffers, not safety. */
+	alert_hash_hex(b.data != NULL ? b.data : sink, out);
+	buf_done(&b);
+}
+
 static struct sink *
 sink_by_name(struct pipeline *p, const char *name)
 {
@@ -32,84 +61,323 @@ sink_by_name(struct pipeline *p, const char *name)
 	return NULL;
 }
 
+static enum severity
+alert_severity(const char *json)
+{
+	json_t		*o = json_loads(json, 0, NULL);
+	enum severity	 sev = SEVERITY_NORMAL;
+
+	if (o != NULL)
+		(void)severity_from_string(sink_json_str(o, "severity"), &sev);
+	json_decref(o);
+	return sev;
+}
+
+/* Seeds the sink's hourly budget from the store (once, after a start). */
 static int
-deliver_one(struct pipeline *p, struct store_delivery *d, int64_t now,
+flood_prime(struct pipeline *p, struct sink *s, int64_t now, struct fw_error *e)
+{
+	int64_t	*times = NULL;
+	size_t	 n = 0;
+	int	 r;
+
+	if (!flood_needs_history(s->flood))
+		return 0;
+	r = store_deliveries_sent_times(p->store, s->conf->name, now - 3600,
+	    (size_t)flood_budget(s->flood), &times, &n, e);
+	if (r < 0)
+		return r;
+	flood_load_history(s->flood, times, n);
+	free(times);
+	return 0;
+}
+
+/* Writes the outcome of one attempt for the deliveries v[0..n) (one alert,
+ * or the members of one digest) and logs it. what names the message. */
+static int
+record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, size_t n,
+    bool digest, const char *what, struct sink_outcome *out, int64_t now,
     struct deliver_stats *stats, struct fw_error *e)
 {
-	struct sink		*s = sink_by_name(p, d->sink);
-	struct sink_outcome	 out = { .result = SINK_PERMANENT };
 	enum delivery_state	 state;
+	const char		*sink = v[0].sink;
 	int64_t			 next = now, delay;
-	int			 attempts = d->attempts + 1, r;
+	int			 attempts = 0, r;
 
-	if (s == NULL)
-		snprintf(out.error, sizeof(out.error),
-		    "sink '%s' is no longer in the configuration", d->sink);
-	else if ((r = sink_deliver(s, d->json, &out)) < 0) {
-		out.result = SINK_RETRY;
-		snprintf(out.error, sizeof(out.error), "%s", strerror(-r));
-	}
-	switch (out.result) {
+	for (size_t i = 0; i < n; i++)
+		if (v[i].attempts > attempts)
+			attempts = v[i].attempts;
+	attempts++;
+	switch (out->result) {
 	case SINK_DELIVERED:
-		state = DELIVERY_DELIVERED;
-		stats->delivered++;
+		state = digest ? DELIVERY_DIGESTED : DELIVERY_DELIVERED;
+		stats->delivered += n;
+		if (digest)
+			stats->digests++;
+		if (s != NULL)
+			flood_note_sent(s->flood, now);
+		log_debug("%s to sink '%s': delivered", what, sink);
 		break;
 	case SINK_RETRY:
 		delay = outbox_retry_delay(attempts);
 		if (delay < 0) {
 			state = DELIVERY_FAILED;
-			stats->failed++;
-			log_warnx("alert %s to sink '%s': %s; giving up after %d attempts "
-			    "(see feedwatch alerts --failed)", d->alert_id, d->sink, out.error,
-			    attempts);
+			stats->failed += n;
+			log_warnx("%s to sink '%s': %s; giving up after %d attempts "
+			    "(see feedwatch alerts --failed)", what, sink, out->error, attempts);
 			break;
 		}
-		if (out.retry_after > delay)
-			delay = out.retry_after;
+		if (out->retry_after > delay)
+			delay = out->retry_after;
 		delay += (int64_t)(random() % (delay / 10 + 1));
 		next = now + delay;
-		state = DELIVERY_PENDING;
-		stats->retrying++;
-		log_warnx("alert %s to sink '%s': %s; retry %d in %llds", d->alert_id,
-		    d->sink, out.error, attempts, (long long)delay);
+		state = digest ? DELIVERY_HELD : DELIVERY_PENDING;
+		stats->retrying += n;
+		log_warnx("%s to sink '%s': %s; retry %d in %llds", what, sink, out->error,
+		    attempts, (long long)delay);
 		break;
 	case SINK_GONE:
+		state = DELIVERY_GONE;
+		stats->failed += n;
+		log_warnx("%s to sink '%s': %s: the receiver no longer wants it; "
+		    "not retrying (see feedwatch alerts --failed)", what, sink, out->error);
+		break;
 	case SINK_PERMANENT:
 	default:
 		state = DELIVERY_FAILED;
-		stats->failed++;
-		log_warnx("alert %s to sink '%s': %s; not retrying (see feedwatch alerts --failed)",
-		    d->alert_id, d->sink, out.error);
+		stats->failed += n;
+		log_warnx("%s to sink '%s': %s; not retrying (see feedwatch alerts --failed)",
+		    what, sink, out->error);
 		break;
 	}
-	return store_delivery_update(p->store, d->alert_id, d->sink, state, attempts, next,
-	    state == DELIVERY_DELIVERED ? NULL : out.error, now, e);
+	if (n > 1 && (r = store_begin(p->store, e)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = store_delivery_update(p->store, v[i].alert_id, v[i].sink, state, attempts,
+		    next, state == DELIVERY_DELIVERED || state == DELIVERY_DIGESTED ? NULL
+		    : out->error, now, e);
+		if (r < 0) {
+			store_rollback(p->store);
+			return r;
+		}
+	}
+	return n > 1 ? store_commit(p->store, e) : 0;
+}
+
+/* Sends one alert, or a digest of n held alerts, and records the outcome. */
+static int
+send_msg(struct pipeline *p, struct sink *s, struct store_delivery *v, size_t n,
+    const struct sink_msg *msg, int64_t now, struct deliver_stats *stats,
+    struct fw_error *e)
+{
+	struct sink_outcome	out = { .result = SINK_PERMANENT };
+	char			what[80];
+	int			r;
+
+	snprintf(what, sizeof(what), "%s %s", msg->digest ? "digest" : "alert", msg->id);
+	if (s == NULL)
+		snprintf(out.error, sizeof(out.error),
+		    "sink '%s' is no longer in the configuration", v[0].sink);
+	else if ((r = sink_deliver(s, msg, &out)) < 0) {
+		out.result = SINK_RETRY;
+		snprintf(out.error, sizeof(out.error), "%s", strerror(-r));
+	}
+	return record_outcome(p, s, v, n, msg->digest, what, &out, now, stats, e);
+}
+
+/* Leaves a delivery for later without counting an attempt. */
+static int
+postpone(struct pipeline *p, struct store_delivery *d, enum delivery_state state,
+    int64_t when, int64_t now, struct fw_error *e)
+{
+	return store_delivery_update(p->store, d->alert_id, d->sink, state, d->attempts,
+	    when, d->last_error, now, e);
+}
+
+static int
+deliver_pending(struct pipeline *p, struct store_delivery *d, int64_t now,
+    struct deliver_stats *stats, struct fw_error *e)
+{
+	struct sink		*s = sink_by_name(p, d->sink);
+	struct sink_msg		 msg = { .id = d->alert_id, .json = d->json };
+	enum flood_verdict	 verdict = FLOOD_SEND;
+	int64_t			 when = now;
+	int			 r;
+
+	if (s != NULL && flood_active(s->conf)) {
+		if ((r = flood_prime(p, s, now, e)) < 0)
+			return r;
+		verdict = flood_check(s->flood, alert_severity(d->json), now, &when);
+	}
+	switch (verdict) {
+	case FLOOD_WAIT:
+		return postpone(p, d, DELIVERY_PENDING, when, now, e);
+	case FLOOD_HOLD:
+		stats->held++;
+		log_debug("alert %s to sink '%s': held for a digest at %lld", d->alert_id,
+		    d->sink, (long long)when);
+		return postpone(p, d, DELIVERY_HELD, when, now, e);
+	default:
+		return send_msg(p, s, d, 1, &msg, now, stats, e);
+	}
+}
+
+/* The digest message of v[0..n): {"id", "created", "digest", "count", "alerts"}. */
+static char *
+digest_json(const char *id, struct store_delivery *v, size_t n, int64_t now)
+{
+	json_t	*o, *alerts = json_array();
+	char	 created[40], *s = NULL;
+
+	fw_time_format(now, created, sizeof(created));
+	o = json_pack("{s:s, s:s, s:b, s:I}", "id", id, "created", created,
+	    "digest", 1, "count", (json_int_t)n);
+	if (o == NULL || alerts == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_loads(v[i].json, 0, NULL);
+
+		if (a == NULL)
+			a = json_pack("{s:s}", "id", v[i].alert_id);
+		if (json_array_append_new(alerts, a) < 0)
+			goto out;
+	}
+	if (json_object_set(o, "alerts", alerts) == 0)
+		s = json_dumps(o, JSON_COMPACT);
+out:
+	json_decref(alerts);
+	json_decref(o);
+	return s;
+}
+
+/* Sends the sink's due digest, if any. Returns 1 when it moved deliveries
+ * (and more may be due), 0 when there is nothing (more) to do now, or a
+ * negative errno. */
+static int
+flush_digest(struct pipeline *p, struct sink *s, int64_t now, struct deliver_stats *stats,
+    struct fw_error *e)
+{
+	struct store_delivery	*v = NULL;
+	struct sink_msg		 msg = { 0 };
+	const char		**ids = NULL;
+	char			 id[33], *json = NULL;
+	size_t			 n = 0, batch;
+	int64_t			 when;
+	int			 r;
+
+	r = store_deliveries_held(p->store, s->conf->name, now, OUTBOX_DIGEST_MAX, &v, &n, e);
+	if (r < 0 || n == 0)
+		goto out;
+	if (flood_check_digest(s->flood, now, &when) == FLOOD_WAIT) {
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = postpone(p, &v[i], DELIVERY_HELD, when, now, e);
+		goto out;
+	}
+	/* A digest already put together (and perhaps sent before a crash)
+	 * goes again as it was: same alerts, same id. */
+	batch = 1;
+	if (v[0].digest_id != NULL)
+		while (batch < n && v[batch].digest_id != NULL &&
+		    strcmp(v[batch].digest_id, v[0].digest_id) == 0)
+			batch++;
+	else
+		batch = n;
+	if (batch == 1 && v[0].digest_id == NULL) {
+		/* A digest of one is just the alert. */
+		msg.id = v[0].alert_id;
+		msg.json = v[0].json;
+		r = send_msg(p, s, v, 1, &msg, now, stats, e);
+		r = r < 0 ? r : 1;
+		goto out;
+	}
+	if (v[0].digest_id != NULL)
+		snprintf(id, sizeof(id), "%s", v[0].digest_id);
+	else {
+		ids = calloc(batch, sizeof(*ids));
+		if (ids == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < batch; i++)
+			ids[i] = v[i].alert_id;
+		outbox_digest_id(s->conf->name, ids, batch, id);
+		if ((r = store_begin(p->store, e)) < 0)
+			goto out;
+		for (size_t i = 0; i < batch && r == 0; i++)
+			r = store_delivery_set_digest(p->store, v[i].alert_id, v[i].sink, id, e);
+		if (r < 0) {
+			store_rollback(p->store);
+			goto out;
+		}
+		if ((r = store_commit(p->store, e)) < 0)
+			goto out;
+	}
+	json = digest_json(id, v, batch, now);
+	if (json == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	msg.id = id;
+	msg.json = json;
+	msg.digest = true;
+	r = send_msg(p, s, v, batch, &msg, now, stats, e);
+	r = r < 0 ? r : 1;
+out:
+	for (size_t i = 0; i < n; i++)
+		store_delivery_done(&v[i]);
+	free(v);
+	free(ids);
+	free(json);
+	return r;
 }
 
 int
 outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 {
 	struct store_delivery	*v = NULL;
-	struct fw_error		 e;
-	size_t			 n = 0;
+	struct fw_error		 e = { .msg = "" };
+	size_t			 n = 0, moved;
 	int			 r = 0;
 
-	for (;;) {
+	/* Due digests first: they hold the oldest alerts. */
+	for (size_t i = 0; i < p->n_sinks && r >= 0; i++) {
+		for (int rounds = 0; rounds < 100; rounds++)
+			if ((r = flush_digest(p, p->sinks[i], now, stats, &e)) <= 0)
+				break;
+	}
+	while (r >= 0) {
 		r = store_deliveries_due(p->store, now, OUTBOX_DELIVERY_BATCH, &v, &n, &e);
 		if (r < 0)
 			break;
-		for (size_t i = 0; i < n && r == 0; i++)
-			r = deliver_one(p, &v[i], now, stats, &e);
+		moved = 0;
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			struct sink *s = sink_by_name(p, v[i].sink);
+
+			if (v[i].state == DELIVERY_PENDING) {
+				r = deliver_pending(p, &v[i], now, stats, &e);
+				moved++;
+			} else if (s == NULL) {
+				/* Held for a sink that is gone from the config. */
+				struct sink_msg msg = { .id = v[i].alert_id, .json = v[i].json };
+
+				r = send_msg(p, NULL, &v[i], 1, &msg, now, stats, &e);
+				moved++;
+			}
+			/* Else held for a sink whose digest was just flushed
+			 * or postponed: nothing to do now. */
+		}
 		for (size_t i = 0; i < n; i++)
 			store_delivery_done(&v[i]);
 		free(v);
 		v = NULL;
-		if (r < 0 || n < OUTBOX_DELIVERY_BATCH)
+		if (n < OUTBOX_DELIVERY_BATCH || moved == 0)
 			break;
 	}
-	if (r < 0)
-		log_errx("%s", e.msg);
-	return r;
+	if (r < 0) {
+		log_errx("%s", e.msg[0] ? e.msg : strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 int64_t

@@ -1,12 +1,20 @@
-/* sink.c — the table of sink types and the per-sink filters. */
+/* sink.c — the table of sink types, the per-sink filters, and the readable
+ * renderings of an alert that several sink types share (the text log, the
+ * mail body and subject). The sink types themselves live in sink_*.c; flood
+ * control state is created here with each sink and used by the outbox. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flood.h"
 #include "sink.h"
 
+/* NOTE: indexed by enum sink_type. */
 static const struct sink_ops *const sink_types[_SINK_TYPE_MAX] = {
 	[SINK_LOG] = &sink_log_ops,
+	[SINK_WEBHOOK] = &sink_webhook_ops,
+	[SINK_MAIL] = &sink_mail_ops,
+	[SINK_EXEC] = &sink_exec_ops,
 };
 
 int
@@ -16,10 +24,10 @@ sink_new(const struct conf_sink *cs, struct sink **ret, struct fw_error *reterr)
 	struct sink		*s;
 	int			 r;
 
-	if (sink_types[cs->type] == NULL) {
+	if (cs->type >= _SINK_TYPE_MAX || sink_types[cs->type] == NULL) {
 		fw_error_set(reterr, NULL, cs->line, cs->col,
-		    "sink '%s': type '%s' is not built into this feedwatch",
-		    cs->name, type_names[cs->type]);
+		    "sink '%s': type '%s' is not built into this feedwatch", cs->name,
+		    cs->type < _SINK_TYPE_MAX ? type_names[cs->type] : "?");
 		return -EOPNOTSUPP;
 	}
 	s = calloc(1, sizeof(*s));
@@ -27,8 +35,14 @@ sink_new(const struct conf_sink *cs, struct sink **ret, struct fw_error *reterr)
 		return -ENOMEM;
 	s->conf = cs;
 	s->ops = sink_types[cs->type];
+	s->flood = flood_new(cs);
+	if (s->flood == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
 	r = s->ops->open(s, reterr);
 	if (r < 0) {
+		flood_free(s->flood);
 		free(s);
 		return r;
 	}
@@ -42,15 +56,16 @@ sink_free(struct sink *s)
 	if (s == NULL)
 		return NULL;
 	s->ops->close(s);
+	flood_free(s->flood);
 	free(s);
 	return NULL;
 }
 
 int
-sink_deliver(struct sink *s, const char *alert_json, struct sink_outcome *out)
+sink_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
-	return s->ops->deliver(s, alert_json, out);
+	return s->ops->deliver(s, msg, out);
 }
 
 void
@@ -83,4 +98,96 @@ sink_accepts(const struct conf_sink *cs, const char *feed_name, const char *feed
 	for (size_t i = 0; !any && i < n_topics; i++)
 		any = strlist_has(&cs->topics, topics[i]);
 	return any;
+}
+
+const char *
+sink_json_str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "";
+}
+
+int
+sink_render_text(json_t *a, struct buf *b)
+{
+	json_t		*item = json_object_get(a, "item");
+	json_t		*topics = json_object_get(a, "topics");
+	json_t		*hits = json_object_get(a, "hits");
+	json_t		*v;
+	const char	*title = sink_json_str(item, "title");
+	const char	*feed = sink_json_str(a, "feed_name");
+	size_t		 i;
+	int		 r = 0;
+
+	r |= buf_append_str(b, "[");
+	json_array_foreach(topics, i, v)
+		r |= buf_printf(b, "%s%s", i ? ", " : "", json_string_value(v));
+	r |= buf_printf(b, "] %s", title[0] ? title : "(no title)");
+	if (strcmp(sink_json_str(a, "severity"), "normal") != 0)
+		r |= buf_printf(b, "  (%s)", sink_json_str(a, "severity"));
+	r |= buf_append_str(b, "\n");
+	if (sink_json_str(item, "link")[0])
+		r |= buf_printf(b, "    %s\n", sink_json_str(item, "link"));
+	r |= buf_printf(b, "    feed: %s", feed[0] ? feed : sink_json_str(a, "feed"));
+	if (sink_json_str(item, "published")[0])
+		r |= buf_printf(b, " | published %s", sink_json_str(item, "published"));
+	r |= buf_append_str(b, "\n    matched:");
+	json_array_foreach(hits, i, v)
+		r |= buf_printf(b, "%s %s: \"%s\" in %s", i ? ";" : "",
+		    sink_json_str(v, "topic"), sink_json_str(v, "term"),
+		    sink_json_str(v, "field"));
+	r |= buf_printf(b, "\n    alert %s\n", sink_json_str(a, "id"));
+	return r < 0 ? -ENOMEM : 0;
+}
+
+int
+sink_render_msg_text(const struct sink_msg *msg, struct buf *b)
+{
+	json_t	*o = json_loads(msg->json, 0, NULL);
+	json_t	*v;
+	size_t	 i;
+	int	 r = 0;
+
+	if (o == NULL)
+		return -EINVAL;
+	if (!msg->digest) {
+		r = sink_render_text(o, b);
+		json_decref(o);
+		return r;
+	}
+	r = buf_printf(b, "feedwatch digest %s: %zu alerts\n\n", sink_json_str(o, "id"),
+	    json_array_size(json_object_get(o, "alerts")));
+	json_array_foreach(json_object_get(o, "alerts"), i, v) {
+		if (r == 0)
+			r = sink_render_text(v, b);
+		if (r == 0)
+			r = buf_append_str(b, "\n");
+	}
+	json_decref(o);
+	return r;
+}
+
+int
+sink_render_subject(const struct sink_msg *msg, struct buf *b)
+{
+	json_t		*o = json_loads(msg->json, 0, NULL);
+	json_t		*first;
+	const char	*title;
+	size_t		 n;
+	int		 r;
+
+	if (o == NULL)
+		return -EINVAL;
+	first = msg->digest ? json_array_get(json_object_get(o, "alerts"), 0) : o;
+	title = sink_json_str(json_object_get(first, "item"), "title");
+	if (title[0] == '\0')
+		title = "(no title)";
+	n = json_array_size(json_object_get(o, "alerts"));
+	if (msg->digest)
+		r = buf_printf(b, "%zu feedwatch alerts: %s%s", n, title, n > 1 ? " …" : "");
+	else
+		r = buf_append_str(b, title);
+	json_decref(o);
+	return r;
 }

@@ -85,69 +85,30 @@ log_reopen(struct sink *s)
 	}
 }
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	return v != NULL ? v : "";
-}
-
-/* "[sma, tariffs] Title\n  link\n  feed: name · published · matched: ..." */
 static int
-log_format_text(json_t *a, struct buf *b)
-{
-	json_t		*item = json_object_get(a, "item");
-	json_t		*topics = json_object_get(a, "topics");
-	json_t		*hits = json_object_get(a, "hits");
-	json_t		*v;
-	size_t		 i;
-	int		 r = 0;
-
-	r |= buf_append_str(b, "[");
-	json_array_foreach(topics, i, v)
-		r |= buf_printf(b, "%s%s", i ? ", " : "", json_string_value(v));
-	r |= buf_printf(b, "] %s", jstr(item, "title")[0] ? jstr(item, "title") : "(no title)");
-	if (strcmp(jstr(a, "severity"), "normal") != 0)
-		r |= buf_printf(b, "  (%s)", jstr(a, "severity"));
-	r |= buf_append_str(b, "\n");
-	if (jstr(item, "link")[0])
-		r |= buf_printf(b, "    %s\n", jstr(item, "link"));
-	r |= buf_printf(b, "    feed: %s", jstr(a, "feed_name")[0] ? jstr(a, "feed_name")
-	    : jstr(a, "feed"));
-	if (jstr(item, "published")[0])
-		r |= buf_printf(b, " | published %s", jstr(item, "published"));
-	r |= buf_append_str(b, "\n    matched:");
-	json_array_foreach(hits, i, v)
-		r |= buf_printf(b, "%s %s: \"%s\" in %s", i ? ";" : "",
-		    jstr(v, "topic"), jstr(v, "term"), jstr(v, "field"));
-	r |= buf_printf(b, "\n    alert %s\n\n", jstr(a, "id"));
-	return r < 0 ? -ENOMEM : 0;
-}
-
-static int
-log_deliver(struct sink *s, const char *alert_json, struct sink_outcome *out)
+log_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *out)
 {
 	struct log_state	*st = s->state;
 	struct buf		 b;
-	json_t			*a = NULL;
 	ssize_t			 n;
 	int			 r;
 
-	buf_init(&b, 1024 * 1024);
+	buf_init(&b, 16 * 1024 * 1024);
 	if (s->conf->format == SINK_FORMAT_JSONL) {
-		r = buf_append_str(&b, alert_json);
+		/* One line per message: an alert, or a digest object. */
+		r = buf_append_str(&b, msg->json);
 		if (r == 0)
 			r = buf_append_str(&b, "\n");
 	} else {
-		a = json_loads(alert_json, 0, NULL);
-		if (a == NULL) {
+		r = sink_render_msg_text(msg, &b);
+		if (r == -EINVAL) {
+			buf_done(&b);
 			out->result = SINK_PERMANENT;
 			snprintf(out->error, sizeof(out->error), "the stored alert is not valid JSON");
 			return 0;
 		}
-		r = log_format_text(a, &b);
-		json_decref(a);
+		if (r == 0)
+			r = buf_append_str(&b, "\n");
 	}
 	if (r < 0) {
 		buf_done(&b);

@@ -102,9 +102,11 @@ static const char schema_v1[] =
 	"  next_attempt INTEGER NOT NULL,"
 	"  last_error TEXT,"
 	"  updated INTEGER,"
+	"  digest_id TEXT,"
 	"  PRIMARY KEY (alert_id, sink)"
 	");"
-	"CREATE INDEX deliveries_due ON deliveries(state, next_attempt);";
+	"CREATE INDEX deliveries_due ON deliveries(state, next_attempt);"
+	"CREATE INDEX deliveries_sink ON deliveries(sink, state, updated);";
 
 static int
 store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what)
@@ -542,7 +544,7 @@ const char *
 delivery_state_to_string(enum delivery_state st)
 {
 	static const char *names[_DELIVERY_STATE_MAX] = {
-		"pending", "delivered", "failed", "digested",
+		"pending", "delivered", "failed", "digested", "held", "gone",
 	};
 
 	return st >= 0 && st < _DELIVERY_STATE_MAX ? names[st] : "unknown";
@@ -555,6 +557,7 @@ store_delivery_done(struct store_delivery *d)
 	free(d->sink);
 	free(d->json);
 	free(d->last_error);
+	free(d->digest_id);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -584,6 +587,7 @@ deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
 		v[n].next_attempt = sqlite3_column_int64(st, 5);
 		v[n].last_error = col_strdup(st, 6, &oom);
 		v[n].created = sqlite3_column_int64(st, 7);
+		v[n].digest_id = col_strdup(st, 8, &oom);
 		n++;
 		if (oom) {
 			r = -ENOMEM;
@@ -606,7 +610,8 @@ deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
 
 #define DELIVERY_COLUMNS \
 	"SELECT d.alert_id, d.sink, a.json, d.state, d.attempts, d.next_attempt," \
-	" d.last_error, a.created FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+	" d.last_error, a.created, d.digest_id" \
+	" FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
 
 int
 store_deliveries_due(struct store *s, int64_t now, size_t limit,
@@ -616,7 +621,7 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
 	int		 rc;
 
 	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
-	    " WHERE d.state = 0 AND d.next_attempt <= ?1"
+	    " WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
 	    " ORDER BY d.next_attempt, a.created, a.id, d.sink LIMIT ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
@@ -633,12 +638,91 @@ store_deliveries_list(struct store *s, bool failed_only, size_t limit,
 	int		 rc;
 
 	rc = sqlite3_prepare_v2(s->db, failed_only
-	    ? DELIVERY_COLUMNS " WHERE d.state = 2 ORDER BY a.created DESC, a.id, d.sink LIMIT ?1"
+	    ? DELIVERY_COLUMNS " WHERE d.state IN (2, 5) ORDER BY a.created DESC, a.id, d.sink LIMIT ?1"
 	    : DELIVERY_COLUMNS " ORDER BY a.created DESC, a.id, d.sink LIMIT ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
 	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
 	return deliveries_query(s, st, ret, ret_n, reterr);
+}
+
+int
+store_deliveries_held(struct store *s, const char *sink, int64_t now, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
+	    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
+	    " ORDER BY d.digest_id IS NULL, d.digest_id, a.created, a.id LIMIT ?3",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot read the outbox");
+	bind_text(st, 1, sink);
+	(void)sqlite3_bind_int64(st, 2, now);
+	(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	return deliveries_query(s, st, ret, ret_n, reterr);
+}
+
+int
+store_delivery_set_digest(struct store *s, const char *alert_id, const char *sink,
+    const char *digest_id, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, "UPDATE deliveries SET digest_id = ?3"
+	    " WHERE alert_id = ?1 AND sink = ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot record a digest");
+	bind_text(st, 1, alert_id);
+	bind_text(st, 2, sink);
+	bind_text(st, 3, digest_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot record a digest");
+}
+
+int
+store_deliveries_sent_times(struct store *s, const char *sink, int64_t since,
+    size_t limit, int64_t **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int64_t		*v = NULL;
+	size_t		 n = 0;
+	int		 rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db,
+	    "SELECT updated FROM deliveries WHERE sink = ?1 AND state = 1 AND updated > ?2"
+	    " UNION ALL SELECT max(updated) FROM deliveries"
+	    " WHERE sink = ?1 AND state = 3 AND updated > ?2 GROUP BY digest_id"
+	    " ORDER BY 1 DESC LIMIT ?3", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot read the outbox");
+	bind_text(st, 1, sink);
+	(void)sqlite3_bind_int64(st, 2, since);
+	(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t *nv = reallocarray(v, n + 1, sizeof(*v));
+
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, reterr, "cannot read the outbox");
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int
@@ -669,8 +753,8 @@ store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
 	int		 rc;
 
 	rc = sqlite3_prepare_v2(s->db,
-	    "UPDATE deliveries SET state = 0, attempts = 0, next_attempt = ?1"
-	    " WHERE state = 2 AND (?2 IS NULL OR alert_id = ?2)", -1, &st, NULL);
+	    "UPDATE deliveries SET state = 0, attempts = 0, next_attempt = ?1,"
+	    " digest_id = NULL WHERE state IN (2, 5) AND (?2 IS NULL OR alert_id = ?2)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot requeue deliveries");
 	(void)sqlite3_bind_int64(st, 1, now);

@@ -78,6 +78,8 @@ enum delivery_state {
 	DELIVERY_DELIVERED,
 	DELIVERY_FAILED,	/* dead letter: retries exhausted or permanent */
 	DELIVERY_DIGESTED,	/* delivered as part of a digest message */
+	DELIVERY_HELD,		/* waiting for the sink's next digest (flood control) */
+	DELIVERY_GONE,		/* dead letter: the receiver said 410 Gone */
 	_DELIVERY_STATE_MAX,
 };
 const char *delivery_state_to_string(enum delivery_state st);
@@ -91,22 +93,37 @@ struct store_delivery {
 	int64_t			 next_attempt;
 	int64_t			 created;
 	char			*last_error;
+	char			*digest_id;	/* set once a held alert is put in a digest */
 };
 void store_delivery_done(struct store_delivery *d);
 
-/* The pending deliveries due at now (at most limit), oldest first. Caller
- * frees each element with store_delivery_done() and the array. */
+/* The deliveries due at now (at most limit), pending and held ones, by
+ * next attempt then age. Caller frees each element with
+ * store_delivery_done() and the array. */
 int store_deliveries_due(struct store *s, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
-/* Recent deliveries (newest first); failed_only selects dead letters. */
+/* The held deliveries of sink due at now (at most limit): those already
+ * put in a digest first (by digest id), then the oldest. */
+int store_deliveries_held(struct store *s, const char *sink, int64_t now, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
+/* Puts a held delivery in the digest digest_id. */
+int store_delivery_set_digest(struct store *s, const char *alert_id, const char *sink,
+    const char *digest_id, struct fw_error *reterr) _must_check_;
+/* The times of the messages sent to sink after since, newest first (at most
+ * limit): each delivered alert and each digest counts once. Caller frees
+ * *ret. */
+int store_deliveries_sent_times(struct store *s, const char *sink, int64_t since,
+    size_t limit, int64_t **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
+/* Recent deliveries (newest first); failed_only selects dead letters
+ * (failed and gone). */
 int store_deliveries_list(struct store *s, bool failed_only, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
 /* Records an attempt's outcome. */
 int store_delivery_update(struct store *s, const char *alert_id, const char *sink,
     enum delivery_state state, int attempts, int64_t next_attempt,
     const char *last_error, int64_t now, struct fw_error *reterr) _must_check_;
-/* Requeues dead letters: one alert id, or every one when alert_id is NULL.
- * Returns how many were requeued. */
+/* Requeues dead letters (failed and gone): one alert id, or every one when
+ * alert_id is NULL. Returns how many were requeued. */
 int store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
     struct fw_error *reterr) _must_check_;
 /* Counts deliveries in a state (all sinks). */

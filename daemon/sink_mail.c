@@ -1,0 +1,369 @@
+/* sink_mail.c — alerts as mail over SMTP, through libcurl (smtp://,
+ * smtps://, STARTTLS with `starttls: true`, AUTH with the password from a
+ * file or the environment). Each message is a proper RFC 5322 message:
+ * Date, From, To, a Message-ID that is the same on every retry of an alert
+ * (so a mail client shows one copy), an RFC 2047 encoded UTF-8 Subject, and
+ * a quoted-printable UTF-8 text body with the title, link, feed, topics and
+ * matched terms. An SMTP 5xx reply or refused credentials fail for good;
+ * anything else is retried. Never logs. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "sink.h"
+
+#define MAIL_MAX_BYTES	(4u * 1024 * 1024)
+
+struct mail_state {
+	CURL			*curl;
+	char			*mail_from;	/* "<addr>" */
+	struct curl_slist	*rcpt;		/* "<addr>" each */
+	char			*domain;	/* for Message-ID */
+};
+
+/* The bare address of "Name <addr>" or "addr" (owned). */
+static char *
+bare_address(const char *s)
+{
+	const char *lt = strrchr(s, '<'), *gt;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		return strndup(lt + 1, (size_t)(gt - lt - 1));
+	while (*s == ' ')
+		s++;
+	return strndup(s, strcspn(s, " "));
+}
+
+int
+sink_mail_encode_header(const char *value, struct buf *b)
+{
+	const unsigned char	*s = (const unsigned char *)value;
+	size_t			 len = strlen(value), i = 0;
+	bool			 ascii = true;
+	int			 r = 0;
+
+	for (size_t j = 0; j < len; j++)
+		if (s[j] >= 0x80 || s[j] < 0x20)
+			ascii = false;
+	if (ascii && len < 900)
+		return buf_append_str(b, value);
+	/* RFC 2047: encoded words of at most 75 characters; 45 bytes of
+	 * UTF-8 make 60 base64 characters plus "=?UTF-8?B?" and "?=".
+	 * Never split a character between two words. */
+	while (i < len && r == 0) {
+		unsigned char	out[64];
+		size_t		n = len - i > 45 ? 45 : len - i;
+
+		while (n < len - i && n > 1 && (s[i + n] & 0xC0) == 0x80)
+			n--;
+		(void)EVP_EncodeBlock(out, s + i, (int)n);
+		r = buf_printf(b, "%s=?UTF-8?B?%s?=", i ? "\r\n " : "", out);
+		i += n;
+	}
+	return r;
+}
+
+/* Quoted-printable (RFC 2045 6.7) of text with \n line ends, into CRLF lines. */
+static int
+qp_encode(const char *text, struct buf *b)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*s = (const unsigned char *)text;
+	size_t			 col = 0;
+	int			 r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		char	tok[4];
+		size_t	tlen;
+
+		if (*s == '\n') {
+			r = buf_append_str(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		if (*s == '\r')
+			continue;
+		/* Literal: printable ASCII but '=', and blanks not ending a line. */
+		if ((*s >= 33 && *s <= 126 && *s != '=') ||
+		    ((*s == ' ' || *s == '\t') && s[1] != '\n' && s[1] != '\0')) {
+			tok[0] = (char)*s;
+			tlen = 1;
+		} else {
+			tok[0] = '=';
+			tok[1] = hex[*s >> 4];
+			tok[2] = hex[*s & 15];
+			tlen = 3;
+		}
+		/* Lines of at most 76 characters, the soft break "=" included. */
+		if (col + tlen > 75) {
+			r = buf_append_str(b, "=\r\n");
+			col = 0;
+		}
+		if (r == 0)
+			r = buf_append(b, tok, tlen);
+		col += tlen;
+	}
+	return r;
+}
+
+static const char *
+json_s(json_t *o, const char *key)
+{
+	return sink_json_str(o, key);
+}
+
+/* The subject: "[sma, tariffs] Title", or "N feedwatch alerts: Title …". */
+static int
+mail_subject(const struct sink_msg *msg, struct buf *b)
+{
+	json_t	*o, *v;
+	size_t	 i;
+	int	 r = 0;
+
+	if (msg->digest)
+		return sink_render_subject(msg, b);
+	if ((o = json_loads(msg->json, 0, NULL)) == NULL)
+		return -EINVAL;
+	r |= buf_append_str(b, "[");
+	json_array_foreach(json_object_get(o, "topics"), i, v)
+		r |= buf_printf(b, "%s%s", i ? ", " : "", json_string_value(v));
+	r |= buf_append_str(b, "] ");
+	json_decref(o);
+	return r < 0 ? r : sink_render_subject(msg, b);
+}
+
+/* The body: the readable alert text, and a single alert's summary. */
+static int
+mail_body(const struct sink_msg *msg, struct buf *b)
+{
+	json_t		*o;
+	const char	*summary;
+	int		 r;
+
+	if ((r = sink_render_msg_text(msg, b)) < 0 || msg->digest)
+		return r;
+	if ((o = json_loads(msg->json, 0, NULL)) == NULL)
+		return -EINVAL;
+	summary = json_s(json_object_get(o, "item"), "summary");
+	if (summary[0] != '\0')
+		r = buf_printf(b, "\n%s\n", summary);
+	json_decref(o);
+	if (r == 0)
+		r = buf_append_str(b, "\n-- \nSent by feedwatch. Alert ids stay the same on "
+		    "every retry.\n");
+	return r;
+}
+
+/* RFC 5322 date-time, in English whatever the locale. */
+static void
+mail_date(int64_t now, char *out, size_t size)
+{
+	static const char	*days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char	*months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t			 t = (time_t)now;
+	struct tm		 tm;
+	long			 off;
+
+	localtime_r(&t, &tm);
+	off = tm.tm_gmtoff / 60;
+	snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
+	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+}
+
+int
+sink_mail_message(const struct conf_sink *cs, const struct sink_msg *msg, int64_t now,
+    char **ret)
+{
+	struct buf	 b, subject, body;
+	char		 date[64], *from = bare_address(cs->from);
+	const char	*domain;
+	int		 r = 0;
+
+	if (from == NULL)
+		return -ENOMEM;
+	domain = strchr(from, '@') != NULL ? strchr(from, '@') + 1 : "feedwatch.invalid";
+	buf_init(&b, MAIL_MAX_BYTES);
+	buf_init(&subject, 64 * 1024);
+	buf_init(&body, MAIL_MAX_BYTES);
+	if ((r = mail_subject(msg, &subject)) < 0 || (r = mail_body(msg, &body)) < 0)
+		goto out;
+	mail_date(now, date, sizeof(date));
+	r |= buf_printf(&b, "Date: %s\r\nFrom: %s\r\nTo: ", date, cs->from);
+	for (size_t i = 0; i < cs->to.n; i++)
+		r |= buf_printf(&b, "%s%s", i ? ",\r\n " : "", cs->to.v[i].s);
+	r |= buf_printf(&b, "\r\nMessage-ID: <feedwatch.%s@%s>\r\nSubject: ", msg->id, domain);
+	r |= sink_mail_encode_header(subject.data, &b);
+	r |= buf_printf(&b, "\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "Auto-Submitted: auto-generated\r\n"
+	    "X-Feedwatch-Alert: %s\r\n\r\n", msg->id);
+	r |= qp_encode(body.data, &b);
+	if (r < 0)
+		r = -ENOMEM;
+out:
+	if (r == 0)
+		*ret = buf_take(&b);
+	buf_done(&b);
+	buf_done(&subject);
+	buf_done(&body);
+	free(from);
+	return r;
+}
+
+static void
+mail_close(struct sink *s)
+{
+	struct mail_state *st = s->state;
+
+	if (st == NULL)
+		return;
+	if (st->curl != NULL)
+		curl_easy_cleanup(st->curl);
+	free(st->mail_from);
+	curl_slist_free_all(st->rcpt);
+	free(st);
+	s->state = NULL;
+}
+
+static int
+mail_open(struct sink *s, struct fw_error *reterr)
+{
+	const struct conf_sink	*cs = s->conf;
+	struct mail_state	*st = calloc(1, sizeof(*st));
+	struct curl_slist	*l;
+	char			*a, *line;
+
+	if (st == NULL)
+		return -ENOMEM;
+	s->state = st;
+	if ((a = bare_address(cs->from)) == NULL)
+		goto oom;
+	if (strchr(a, '@') == NULL) {
+		fw_error_set(reterr, NULL, cs->line, cs->col,
+		    "sink '%s': 'from' has no mail address: '%s'", cs->name, cs->from);
+		free(a);
+		mail_close(s);
+		return -EINVAL;
+	}
+	if (asprintf(&st->mail_from, "<%s>", a) < 0) {
+		st->mail_from = NULL;
+		free(a);
+		goto oom;
+	}
+	free(a);
+	for (size_t i = 0; i < cs->to.n; i++) {
+		if ((a = bare_address(cs->to.v[i].s)) == NULL)
+			goto oom;
+		if (asprintf(&line, "<%s>", a) < 0) {
+			free(a);
+			goto oom;
+		}
+		free(a);
+		l = curl_slist_append(st->rcpt, line);
+		free(line);
+		if (l == NULL)
+			goto oom;
+		st->rcpt = l;
+	}
+	if ((st->curl = curl_easy_init()) == NULL)
+		goto oom;
+	return 0;
+oom:
+	mail_close(s);
+	return -ENOMEM;
+}
+
+struct upload {
+	const char	*p;
+	size_t		 left;
+};
+
+static size_t
+on_read(char *dst, size_t size, size_t nmemb, void *userdata)
+{
+	struct upload	*u = userdata;
+	size_t		 n = size * nmemb < u->left ? size * nmemb : u->left;
+
+	memcpy(dst, u->p, n);
+	u->p += n;
+	u->left -= n;
+	return n;
+}
+
+static int
+mail_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *out)
+{
+	const struct conf_sink	*cs = s->conf;
+	struct mail_state	*st = s->state;
+	struct upload		 u;
+	char			*text = NULL, errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode		 cc;
+	long			 code = 0;
+	int			 r;
+
+	r = sink_mail_message(cs, msg, (int64_t)time(NULL), &text);
+	if (r == -EINVAL) {
+		out->result = SINK_PERMANENT;
+		snprintf(out->error, sizeof(out->error), "the stored alert is not valid JSON");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	u.p = text;
+	u.left = strlen(text);
+	curl_easy_reset(st->curl);
+	(void)curl_easy_setopt(st->curl, CURLOPT_URL, cs->url);
+	(void)curl_easy_setopt(st->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	(void)curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(st->curl, CURLOPT_MAIL_FROM, st->mail_from);
+	(void)curl_easy_setopt(st->curl, CURLOPT_MAIL_RCPT, st->rcpt);
+	(void)curl_easy_setopt(st->curl, CURLOPT_UPLOAD, 1L);
+	(void)curl_easy_setopt(st->curl, CURLOPT_READFUNCTION, on_read);
+	(void)curl_easy_setopt(st->curl, CURLOPT_READDATA, &u);
+	(void)curl_easy_setopt(st->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.left);
+	(void)curl_easy_setopt(st->curl, CURLOPT_TIMEOUT, (long)(cs->timeout > 0 ? cs->timeout : 10));
+	(void)curl_easy_setopt(st->curl, CURLOPT_ERRORBUFFER, errbuf);
+	if (cs->starttls)
+		(void)curl_easy_setopt(st->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (cs->username != NULL)
+		(void)curl_easy_setopt(st->curl, CURLOPT_USERNAME, cs->username);
+	if (cs->password != NULL)
+		(void)curl_easy_setopt(st->curl, CURLOPT_PASSWORD, cs->password);
+	cc = curl_easy_perform(st->curl);
+	(void)curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
+	(void)curl_easy_setopt(st->curl, CURLOPT_ERRORBUFFER, NULL);
+	free(text);
+	if (cc == CURLE_OK) {
+		out->result = SINK_DELIVERED;
+		return 0;
+	}
+	/* RFC 5321: 5yz is a permanent negative reply, 4yz a transient one. */
+	if ((code >= 500 && code <= 599) || cc == CURLE_LOGIN_DENIED ||
+	    cc == CURLE_USE_SSL_FAILED || cc == CURLE_URL_MALFORMAT ||
+	    cc == CURLE_UNSUPPORTED_PROTOCOL)
+		out->result = SINK_PERMANENT;
+	else
+		out->result = SINK_RETRY;
+	if (code > 0)
+		snprintf(out->error, sizeof(out->error), "SMTP %s: %ld: %s", cs->url, code,
+		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	else
+		snprintf(out->error, sizeof(out->error), "SMTP %s: %s", cs->url,
+		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	return 0;
+}
+
+const struct sink_ops sink_mail_ops = {
+	.open = mail_open,
+	.deliver = mail_deliver,
+	.close = mail_close,
+};
