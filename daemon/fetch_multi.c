@@ -337,9 +337,11 @@ fm_fill(struct fetch_multi *m)
 		if (r == 0) {
 			easy = fetch_transfer_handle(j->xfer);
 			(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, j);
-			/* Wait for a multiplexed stream rather than open a
-			 * new connection. */
-			(void)curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+			/* Over TLS, where HTTP/2 may be offered, wait for a
+			 * multiplexed stream rather than open a new
+			 * connection; plain http is HTTP/1.1 only. */
+			if (strncmp(j->url, "https://", 8) == 0)
+				(void)curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
 			if (curl_multi_add_handle(m->multi, easy) != CURLM_OK) {
 				r = -ENOMEM;
 				fw_error_set(&err, j->url, 0, 0, "cannot start the transfer");
