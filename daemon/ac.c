@@ -8,8 +8,9 @@
  *
  * Layout: while patterns are added, each state keeps a sorted edge list.
  * ac_compile() computes failure links breadth-first and then turns the
- * goto function into a full transition table (a DFA) for the root and
- * for every state with many edges, so the hot loop mostly does one load per
+ * goto function into a full transition table (a DFA) for the root, its
+ * children and every state with many edges, where a scan spends most of
+ * its time, so the hot loop mostly does one load per
  * byte; other states keep their short edge list and fall back along the
  * failure links. */
 #include <errno.h>
@@ -21,7 +22,7 @@
 
 #define AC_NONE		UINT32_MAX
 /* States with at least this many edges get a 256-entry table. */
-#define AC_DENSE_MIN	6
+#define AC_DENSE_MIN	4
 
 struct ac_edge {
 	uint8_t		 byte;
@@ -240,7 +241,7 @@ ac_compile(struct ac *a)
 			    ac_next(a, st->fail, st->edges[i].byte);
 			queue[tail++] = to;
 		}
-		if (s == 0 || st->n_edges >= AC_DENSE_MIN) {
+		if (st->depth <= 1 || st->n_edges >= AC_DENSE_MIN) {
 			uint32_t	*blk;
 			unsigned	 b;
 

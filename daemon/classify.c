@@ -10,8 +10,9 @@
  * into the summary and the content, so NEAR can pair a word of the headline
  * with one of the summary, while a phrase never spans two fields. Only the
  * rule entries that one of the item's hits can make true are evaluated
- * (each pattern knows the entries that use it outside a NOT), so the cost
- * per item follows the number of hits, not the number of rules. */
+ * (each pattern knows the entries it can trigger: see
+ * rule_foreach_trigger_term()), so the cost per item follows the number of
+ * hits, not the number of rules. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,7 +183,7 @@ build_triggers(struct classifier *c)
 
 	for (i = 0; i < c->n_entries; i++) {
 		tb.entry = (uint32_t)i;
-		rule_foreach_positive_term(c->entries[i].expr, trig_add, &tb);
+		rule_foreach_trigger_term(c->entries[i].expr, trig_add, &tb);
 	}
 	if (tb.err < 0)
 		goto out;
@@ -330,6 +331,26 @@ hit_cmp(const void *x, const void *y)
 	if (a->first != b->first)
 		return a->first < b->first ? -1 : 1;
 	return (int)a->field - (int)b->field;
+}
+
+/* Hits and candidates are few per item: insertion sort beats qsort()'s
+ * set-up there. */
+static void
+sort_hits(struct rule_hit *v, size_t n)
+{
+	size_t i, j;
+
+	if (n > 32) {
+		qsort(v, n, sizeof(*v), hit_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		struct rule_hit x = v[i];
+
+		for (j = i; j > 0 && hit_cmp(&v[j - 1], &x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 static int
@@ -512,7 +533,7 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 	r = 0;
 	if (hv.n == 0)
 		goto done;
-	qsort(hv.v, hv.n, sizeof(*hv.v), hit_cmp);
+	sort_hits(hv.v, hv.n);
 
 	/* The entries the hits can make true. */
 	for (i = 0; i < hv.n; i++) {
@@ -538,7 +559,17 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 	}
 	if (n_cand == 0)
 		goto done;
-	qsort(cand, n_cand, sizeof(*cand), u32_cmp);
+	if (n_cand > 32) {
+		qsort(cand, n_cand, sizeof(*cand), u32_cmp);
+	} else {
+		for (i = 1; i < n_cand; i++) {
+			uint32_t x = cand[i];
+
+			for (j = i; j > 0 && cand[j - 1] > x; j--)
+				cand[j] = cand[j - 1];
+			cand[j] = x;
+		}
+	}
 	for (i = j = 0; i < n_cand; i++)
 		if (j == 0 || cand[j - 1] != cand[i])
 			cand[j++] = cand[i];

@@ -158,18 +158,41 @@ static int
 normalize_ascii(struct norm_text *t, const char *in, size_t len)
 {
 	enum cp_class	 prev = CP_SEP;
-	size_t		 i;
+	size_t		 i, o;
+	char		*out;
 
+	/* Each byte adds at most itself and a separator, and starts at most
+	 * one token. */
+	if (grow((void **)&t->s, &t->cap, 2 * len + 8, 1) < 0 ||
+	    grow((void **)&t->tok, &t->tok_cap, len + 2,
+	    sizeof(*t->tok)) < 0)
+		return -ENOMEM;
+	out = t->s;
+	o = t->len;
 	for (i = 0; i < len; i++) {
-		int32_t		 c = (unsigned char)in[i];
-		enum cp_class	 cl = cp_classify(c);
+		unsigned char	 c = (unsigned char)in[i];
+		enum cp_class	 cl;
 
-		if (c >= 'A' && c <= 'Z')
+		if (c >= 'a' && c <= 'z') {
+			cl = CP_ALPHA;
+		} else if (c >= 'A' && c <= 'Z') {
 			c += 'a' - 'A';
-		/* A separator changes nothing unless a token is open. */
-		if (emit(t, c, cl, &prev) < 0)
-			return -ENOMEM;
+			cl = CP_ALPHA;
+		} else if (c >= '0' && c <= '9') {
+			cl = CP_DIGIT;
+		} else {
+			prev = CP_SEP;
+			continue;
+		}
+		if (cl != prev) {
+			if (t->n_tok > 0)
+				out[o++] = ' ';
+			t->tok[t->n_tok++] = (uint32_t)o;
+			prev = cl;
+		}
+		out[o++] = (char)c;
 	}
+	t->len = o;
 	return 0;
 }
 

@@ -918,3 +918,51 @@ rule_explain(const struct rule_node *n, const struct rule_hit *hits,
 		return 0;
 	}
 }
+
+/* Size of the trigger set of n; SIZE_MAX when n needs no hit. */
+static size_t
+trigger_count(const struct rule_node *n)
+{
+	size_t a, b;
+
+	switch (n->op) {
+	case RULE_TERM:
+		return 1;
+	case RULE_OR:
+		a = trigger_count(n->a);
+		b = trigger_count(n->b);
+		return a == SIZE_MAX || b == SIZE_MAX ? SIZE_MAX : a + b;
+	case RULE_AND:
+	case RULE_NEAR:
+		a = trigger_count(n->a);
+		b = trigger_count(n->b);
+		return a < b ? a : b;
+	default:
+		return SIZE_MAX;
+	}
+}
+
+void
+rule_foreach_trigger_term(const struct rule_node *n,
+    void (*fn)(void *userdata, const struct rule_node *term), void *userdata)
+{
+	switch (n->op) {
+	case RULE_TERM:
+		fn(userdata, n);
+		return;
+	case RULE_OR:
+		rule_foreach_trigger_term(n->a, fn, userdata);
+		rule_foreach_trigger_term(n->b, fn, userdata);
+		return;
+	case RULE_AND:
+	case RULE_NEAR:
+		/* Ties go left: the subject usually comes before its context. */
+		if (trigger_count(n->a) <= trigger_count(n->b))
+			rule_foreach_trigger_term(n->a, fn, userdata);
+		else
+			rule_foreach_trigger_term(n->b, fn, userdata);
+		return;
+	default:
+		return;
+	}
+}

@@ -104,6 +104,13 @@ struct rule_hit {
 int rule_eval(const struct rule_node *n, const struct rule_hit *hits,
     size_t n_hits);
 
+/* Calls fn for a set of terms one of which must occur for n to be true
+ * (n must satisfy rule_needs_hit()): for AND and NEAR only the side with
+ * fewer terms is needed, so "SMA NEAR/12 (korea OR japan)" is triggered by
+ * SMA alone and common context words do not wake up every rule. */
+void rule_foreach_trigger_term(const struct rule_node *n,
+    void (*fn)(void *userdata, const struct rule_node *term), void *userdata);
+
 /* Calls fn for every term not under a NOT. */
 void rule_foreach_positive_term(const struct rule_node *n,
     void (*fn)(void *userdata, const struct rule_node *term), void *userdata);
