@@ -5,6 +5,7 @@
  * 2 usage. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,34 @@
 #include "cmd.h"
 #include "fetch.h"
 #include "parse.h"
+#include "parse_internal.h"
+
+/* --json output is streamed: each item is written as soon as the parser
+ * finishes it and freed, so a 20 MB feed never sits in memory twice. */
+struct parse_stream {
+	FILE	*out;
+	size_t	 n;
+	bool	 head;
+};
+
+static int
+stream_head(void *userdata, const struct feed_doc *doc)
+{
+	struct parse_stream *st = userdata;
+
+	st->head = true;
+	return parse_out_head(st->out, doc);
+}
+
+static int
+stream_item(void *userdata, struct feed_item *it)
+{
+	struct parse_stream *st = userdata;
+
+	if (st->n++ > 0)
+		putc_unlocked(',', st->out);
+	return parse_out_item(st->out, it);
+}
 
 static void
 parse_usage(FILE *f)
@@ -78,7 +107,7 @@ cmd_parse(int argc, char **argv)
 	struct parse_limits	 lim;
 	struct fw_error		 err;
 	struct feed_doc		*doc = NULL;
-	const char		*source;
+	const char		*source, *base;
 	int			 json = 0, c, r, rc = 1;
 
 	optind = 1;
@@ -117,18 +146,36 @@ cmd_parse(int argc, char **argv)
 		    source, res.status);
 		goto out;
 	}
-	r = parse_feed(res.body != NULL ? res.body : "", res.len,
-	    res.effective_url != NULL ? res.effective_url :
-	    strstr(source, "://") != NULL ? source : NULL,
-	    res.content_type, &lim, &doc, &err);
-	if (r < 0) {
+	base = res.effective_url != NULL ? res.effective_url :
+	    strstr(source, "://") != NULL ? source : NULL;
+	if (json) {
+		struct parse_stream st = { .out = stdout };
+
+		(void)setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+		r = parse_feed_ex(res.body != NULL ? res.body : "", res.len,
+		    base, res.content_type, &lim, stream_head, stream_item, &st,
+		    &doc, &err);
+		if (r == 0) {
+			if (!st.head)
+				r = parse_out_head(stdout, doc);
+			if (r == 0)
+				r = parse_out_tail(stdout, doc);
+		} else if (st.head) {
+			/* Items were written: leave no half object behind the
+			 * error. */
+			fputs("\n", stdout);
+		}
+	} else {
+		r = parse_feed(res.body != NULL ? res.body : "", res.len, base,
+		    res.content_type, &lim, &doc, &err);
+		if (r == 0)
+			print_listing(stdout, doc);
+	}
+	if (r < 0 && doc == NULL) {
 		fprintf(stderr, "feedwatch: parse: %s: %s\n", source, err.msg);
 		goto out;
 	}
-	if (json)
-		r = parse_doc_write_json(stdout, doc);
-	else
-		print_listing(stdout, doc);
 	if (fflush(stdout) != 0 || r < 0) {
 		fprintf(stderr, "feedwatch: parse: cannot write output: %s\n",
 		    strerror(errno));

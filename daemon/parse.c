@@ -197,6 +197,28 @@ fnv1a(uint64_t h, const char *s)
 	return h * 0x100000001b3ULL;
 }
 
+/* FNV-1a of the first and last 64 bytes and the length of s: enough to
+ * tell items apart, without hashing every byte of every item. */
+static uint64_t
+fnv1a_sample(uint64_t h, const char *s)
+{
+	size_t	len, i;
+
+	if (s == NULL)
+		return h * 0x100000001b3ULL;
+	len = strlen(s);
+	for (i = 0; i < len && i < 64; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	for (i = len > 128 ? len - 64 : i; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= len;
+	return h * 0x100000001b3ULL;
+}
+
 static uint64_t
 item_content_hash(const struct feed_item *it)
 {
@@ -204,8 +226,8 @@ item_content_hash(const struct feed_item *it)
 
 	h = fnv1a(h, it->title);
 	h = fnv1a(h, it->link);
-	h = fnv1a(h, it->summary);
-	h = fnv1a(h, it->content);
+	h = fnv1a_sample(h, it->summary);
+	h = fnv1a_sample(h, it->content);
 	return h;
 }
 
@@ -266,7 +288,7 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 	int		 r;
 
 	pc->items_seen++;
-	if (doc->n_items >= pc->lim.max_items) {
+	if (pc->n_kept >= pc->lim.max_items) {
 		/* Over the cap: counted, reported once at the end. */
 		feed_item_done(it);
 		return 0;
@@ -328,7 +350,7 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 			if (r < 0)
 				goto fail;
 		}
-		doc->n_items++;
+		pc->n_kept++;
 		r = pc->on_item(pc->on_item_data, it);
 		feed_item_done(it);
 		return r;
@@ -345,6 +367,7 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 		pc->items_cap = cap;
 	}
 	doc->items[doc->n_items++] = *it;
+	pc->n_kept++;
 	memset(it, 0, sizeof(*it));
 	return 0;
 fail:
@@ -473,8 +496,8 @@ parse_feed_ex(const char *buf, size_t len, const char *base_url,
 	}
 	if (r < 0)
 		goto out;
-	if (pc.items_seen - pc.dup_dropped > pc.doc->n_items &&
-	    pc.doc->n_items >= pc.lim.max_items) {
+	if (pc.items_seen - pc.dup_dropped > pc.n_kept &&
+	    pc.n_kept >= pc.lim.max_items) {
 		r = pc_warn(&pc, "feed has %zu items; kept the first %zu",
 		    pc.items_seen - pc.dup_dropped, pc.lim.max_items);
 		if (r < 0)

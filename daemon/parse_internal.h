@@ -28,6 +28,7 @@ struct parse_ctx {
 	struct text_ctx		*tc;
 	size_t			 items_cap;
 	size_t			 items_seen;	/* kept + dropped by the cap */
+	size_t			 n_kept;	/* stored or streamed */
 	size_t			 warnings_dropped;
 	bool			 format_known;
 
@@ -46,7 +47,7 @@ struct parse_ctx {
 };
 
 /* parse_feed() with streaming: when on_item is not NULL, items are handed
- * to it as they complete (doc->items stays empty, doc->n_items counts them)
+ * to it as they complete (doc->items stays empty)
  * and on_head (may be NULL) is called just before the first one. */
 int parse_feed_ex(const char *buf, size_t len, const char *base_url,
     const char *content_type, const struct parse_limits *lim,

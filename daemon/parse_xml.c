@@ -39,6 +39,8 @@
 /* Declared entities kept from an internal subset, at most. */
 #define PX_MAX_DECLARED_ENTITIES 64
 #define PX_MAX_ENTITY_LEN 1024
+/* Bytes handed to libxml2's push parser at a time. */
+#define PX_CHUNK ((size_t)256 * 1024)
 
 struct px_frame {
 	uint8_t		 where;		/* enum px_where of the children */
@@ -94,6 +96,14 @@ struct px {
 	unsigned		 n_declared;
 	unsigned		 n_ents;
 	bool			 ent_warned;
+
+	/* Rule lookups by (name, namespace, prefix, where): libxml2 interns
+	 * names in its dictionary, so pointers identify them. */
+	struct px_cache {
+		const xmlChar		*local, *uri, *prefix;
+		const struct px_rule	*rule;
+		uint8_t			 where;
+	}			 cache[128];
 
 	/* Namespace URI cache (dictionary strings are interned). */
 	const xmlChar		*ns_uri[4];
@@ -296,6 +306,13 @@ px_offer(struct px *x, enum px_field f, uint8_t prio, char *val)
 		default:         break;
 		}
 	} else {
+		/* Feed-level fields are read up to the first item, so that a
+		 * streaming writer can print them before the items and still
+		 * agree with parse_feed() (docs/parsing.md). */
+		if (x->item_no > 0 && f != PF_LANGUAGE) {
+			free(val);
+			return;
+		}
 		switch (f) {
 		case PF_TITLE:    slot = &doc->title; break;
 		case PF_LINK:     slot = &doc->link; break;
@@ -731,8 +748,23 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	}
 	if (parent->where == AT_IGNORE || parent->where == AT_CAPTURE)
 		return;
-	ns = px_ns(x, prefix, uri);
-	r = px_lookup(parent->where, ns, (const char *)local);
+	{
+		struct px_cache *c = &x->cache[(((uintptr_t)local >> 4) ^
+		    ((uintptr_t)uri >> 4) ^ parent->where) & 127];
+
+		if (c->local == local && c->uri == uri && c->prefix == prefix &&
+		    c->where == parent->where && local != NULL) {
+			r = c->rule;
+		} else {
+			ns = px_ns(x, prefix, uri);
+			r = px_lookup(parent->where, ns, (const char *)local);
+			c->local = local;
+			c->uri = uri;
+			c->prefix = prefix;
+			c->where = parent->where;
+			c->rule = r;
+		}
+	}
 	if (r == NULL)
 		return;
 	switch (r->how) {
@@ -1147,12 +1179,11 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 	struct px			 x;
 	xmlSAXHandler			 sax;
 	xmlParserCtxtPtr		 ctxt = NULL;
-	xmlSAXHandlerPtr		 oldsax = NULL;
 	xmlCharEncodingHandlerPtr	 h;
 	const char			*force = NULL;
 	char				*fixed = NULL;
 	int				 r, opts;
-	size_t				 i;
+	size_t				 i, first, off, chunk;
 
 	memset(&x, 0, sizeof(x));
 	x.pc = pc;
@@ -1181,7 +1212,22 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 
 	xmlSetExternalEntityLoader(px_refuse_loader);
 	xmlSetGenericErrorFunc(NULL, px_generic_error);
-	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = px_start;
+	sax.endElementNs = px_end;
+	sax.characters = px_chars;
+	sax.cdataBlock = px_chars;
+	sax.getEntity = px_get_entity;
+	sax.entityDecl = px_entity_decl;
+	sax.serror = px_serror;
+	/* The push parser reads the buffer in chunks where it lies; the
+	 * memory parser would first copy all of it. Its first four bytes are
+	 * what libxml2 detects a BOM or UTF-16 from, unless we force an
+	 * encoding. */
+	first = force == NULL ? (len < 4 ? len : 4) : 0;
+	ctxt = xmlCreatePushParserCtxt(&sax, &x, first > 0 ? buf : NULL,
+	    (int)first, NULL);
 	if (ctxt == NULL) {
 		r = -ENOMEM;
 		fw_error_set(reterr, NULL, 0, 0, "out of memory");
@@ -1193,29 +1239,20 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 	if (force != NULL)
 		opts |= XML_PARSE_IGNORE_ENC;
 	(void)xmlCtxtUseOptions(ctxt, opts);
-
-	memset(&sax, 0, sizeof(sax));
-	sax.initialized = XML_SAX2_MAGIC;
-	sax.startElementNs = px_start;
-	sax.endElementNs = px_end;
-	sax.characters = px_chars;
-	sax.cdataBlock = px_chars;
-	sax.getEntity = px_get_entity;
-	sax.entityDecl = px_entity_decl;
-	sax.serror = px_serror;
-	oldsax = ctxt->sax;
-	ctxt->sax = &sax;
-	ctxt->userData = &x;
 	ctxt->replaceEntities = 0;
 	ctxt->loadsubset = 0;
 	ctxt->validate = 0;
-
 	if (force != NULL) {
 		h = xmlFindCharEncodingHandler(force);
 		if (h != NULL)
 			(void)xmlSwitchToEncoding(ctxt, h);
 	}
-	(void)xmlParseDocument(ctxt);
+	for (off = first; off < len && !x.stopped; off += chunk) {
+		chunk = len - off < PX_CHUNK ? len - off : PX_CHUNK;
+		(void)xmlParseChunk(ctxt, buf + off, (int)chunk, 0);
+	}
+	if (!x.stopped)
+		(void)xmlParseChunk(ctxt, NULL, 0, 1);
 
 	if (x.oom) {
 		r = -ENOMEM;
@@ -1282,7 +1319,6 @@ out:
 	free(x.stack);
 	buf_done(&x.text);
 	if (ctxt != NULL) {
-		ctxt->sax = oldsax;
 		if (ctxt->myDoc != NULL)
 			xmlFreeDoc(ctxt->myDoc);
 		xmlFreeParserCtxt(ctxt);

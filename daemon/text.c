@@ -4,6 +4,7 @@
  * UTF-8. Markup is stripped with libxml2's HTML parser driven through SAX, so
  * no tree is built; entities alone are decoded without it. It knows nothing
  * of feeds: which kind a field is, is the caller's business. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,22 +406,26 @@ text_strip_html(struct text_ctx *tc, const char *s, size_t len)
 	return tc->failed ? -ENOMEM : 0;
 }
 
-static int
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
-}
+/* Byte classes for the collapse loop. */
+enum { C_COPY, C_SPACE, C_DROP, C_HIGH };
 
-/* Copies valid UTF-8 s[0..len) into a new string with white space (and
- * U+00A0) collapsed to single spaces, control characters dropped and the
- * ends trimmed, cut to max bytes on a character boundary. */
+static const uint8_t byte_class[256] = {
+	/* C0 controls are dropped, except the white space ones. */
+	[0x00 ... 0x08] = C_DROP, [0x09 ... 0x0D] = C_SPACE,
+	[0x0E ... 0x1F] = C_DROP, [' '] = C_SPACE, [0x7F] = C_DROP,
+	[0x80 ... 0xFF] = C_HIGH,
+};
+
+/* Copies s[0..len) into a new string with white space (and U+00A0)
+ * collapsed to single spaces, control characters dropped and the ends
+ * trimmed, cut to max bytes on a character boundary. Returns 1 (and
+ * nothing) when s is not valid UTF-8. */
 static int
 text_collapse(const char *s, size_t len, size_t max, char **ret)
 {
 	const unsigned char	*u = (const unsigned char *)s;
 	char			*out, *p;
-	size_t			 i = 0;
+	size_t			 i = 0, n;
 	int			 pending = 0;
 
 	out = malloc(len + 1);
@@ -428,27 +433,57 @@ text_collapse(const char *s, size_t len, size_t max, char **ret)
 		return -ENOMEM;
 	p = out;
 	while (i < len) {
-		unsigned char c = u[i];
+		size_t start = i;
 
-		if (is_space(c)) {
+		while (i < len && byte_class[u[i]] == C_COPY)
+			i++;
+		if (i > start) {
+			if (pending && p != out)
+				*p++ = ' ';
+			pending = 0;
+			memcpy(p, u + start, i - start);
+			p += i - start;
+			continue;
+		}
+		switch (byte_class[u[i]]) {
+		case C_SPACE:
 			pending = 1;
 			i++;
-			continue;
-		}
-		if (c == 0xC2 && i + 1 < len && u[i + 1] == 0xA0) {
-			pending = 1;
-			i += 2;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7F) {
+			break;
+		case C_DROP:
 			i++;
-			continue;
+			break;
+		default:
+			if (u[i] == 0xC2 && i + 1 < len && u[i + 1] == 0xA0) {
+				pending = 1;
+				i += 2;
+				break;
+			}
+			if (pending && p != out)
+				*p++ = ' ';
+			pending = 0;
+			/* A run of non-ASCII characters (Hangul, kana). */
+			while (i < len && u[i] >= 0x80) {
+				if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
+				    (u[i + 1] & 0xC0) == 0x80 &&
+				    (u[i + 2] & 0xC0) == 0x80) {
+					n = 3;	/* the common 3-byte case */
+				} else {
+					if (u[i] == 0xC2 && i + 1 < len &&
+					    u[i + 1] == 0xA0)
+						break;
+					n = text_utf8_valid_seq(u + i, len - i);
+					if (n == 0) {
+						free(out);
+						return 1;
+					}
+				}
+				memcpy(p, u + i, n);
+				p += n;
+				i += n;
+			}
+			break;
 		}
-		if (pending && p != out)
-			*p++ = ' ';
-		pending = 0;
-		*p++ = (char)c;
-		i++;
 	}
 	*p = '\0';
 	if (max > 0 && (size_t)(p - out) > max) {
@@ -470,6 +505,150 @@ text_collapse(const char *s, size_t len, size_t max, char **ret)
 	return 0;
 }
 
+/* Whether the fast stripper may be used (tests compare it with libxml2). */
+static int text_fast_html = 1;
+
+void
+text_set_fast_html(int on)
+{
+	text_fast_html = on;
+}
+
+static const char *
+find_ci(const char *p, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; (size_t)(end - p) >= n; p++)
+		if ((*p == '<') && strncasecmp(p, needle, n) == 0)
+			return p;
+	return NULL;
+}
+
+/* The fast path for the HTML of descriptions: the tag soup that feeds
+ * carry, taken apart in one pass with the same result libxml2's HTML
+ * parser gives (tags dropped, a word break at block elements, script and
+ * style dropped, entities decoded, a '<' that starts no tag kept as text).
+ * Returns 1 when it meets something it does not handle the same way (an
+ * unterminated tag or comment, CDATA, a bare "</"), and the caller falls
+ * back to libxml2. */
+static int
+text_strip_fast(struct buf *b, const char *s, size_t len)
+{
+	const char	*p = s, *end = s + len, *run = s, *q;
+	char		 name[16], u[4];
+	size_t		 n;
+	int32_t		 cp;
+	int		 closing;
+
+#define FLUSH() do {							\
+	if (p > run && buf_append(b, run, (size_t)(p - run)) < 0)	\
+		return -ENOMEM;						\
+} while (0)
+	while (p < end) {
+		if (*p != '<' && *p != '&') {
+			p++;
+			continue;
+		}
+		if (*p == '&') {
+			FLUSH();
+			q = p + 1;
+			while (q < end && q - p <= 33 &&
+			    (((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') ||
+			    (*q >= '0' && *q <= '9') || *q == '#'))
+				q++;
+			cp = -1;
+			if (q < end && *q == ';')
+				cp = text_entity_lookup(p + 1, (size_t)(q - p - 1));
+			if (cp < 0) {
+				run = p;
+				p++;
+				continue;
+			}
+			if (buf_append(b, u, text_utf8_put(u, (uint32_t)cp)) < 0)
+				return -ENOMEM;
+			p = run = q + 1;
+			continue;
+		}
+		/* '<' */
+		q = p + 1;
+		if (q >= end) {
+			p++;
+			continue;
+		}
+		if (*q == '!') {
+			FLUSH();
+			if (end - q >= 3 && q[1] == '-' && q[2] == '-') {
+				q = memmem(q + 3, (size_t)(end - q - 3), "-->", 3);
+				if (q == NULL)
+					return 1;
+				p = run = q + 3;
+				continue;
+			}
+			if (end - q >= 8 && memcmp(q, "![CDATA[", 8) == 0)
+				return 1;
+			q = memchr(q, '>', (size_t)(end - q));
+			if (q == NULL)
+				return 1;
+			p = run = q + 1;
+			continue;
+		}
+		closing = *q == '/';
+		if (closing)
+			q++;
+		if (q >= end || !(((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z'))) {
+			if (closing)
+				return 1;
+			p++;		/* "a < b": text */
+			continue;
+		}
+		FLUSH();
+		n = 0;
+		while (q < end && (isalnum((unsigned char)*q) || *q == '-' ||
+		    *q == ':' || *q == '_')) {
+			if (n + 1 < sizeof(name))
+				name[n++] = (char)tolower((unsigned char)*q);
+			q++;
+		}
+		name[n] = '\0';
+		/* To the end of the tag, over quoted attribute values. */
+		while (q < end && *q != '>') {
+			if (*q == '"' || *q == '\'') {
+				const char *c = memchr(q + 1, *q, (size_t)(end - q - 1));
+
+				if (c == NULL)
+					return 1;
+				q = c;
+			}
+			q++;
+		}
+		if (q >= end)
+			return 1;
+		q++;
+		if (is_skipped(name)) {
+			if (!closing && q[-2] != '/') {
+				char	 close[24];
+
+				snprintf(close, sizeof(close), "</%s", name);
+				q = find_ci(q, end, close);
+				if (q == NULL) {
+					q = end;
+				} else {
+					q = memchr(q, '>', (size_t)(end - q));
+					q = q == NULL ? end : q + 1;
+				}
+			}
+		} else if (is_block(name)) {
+			if (buf_append(b, " ", 1) < 0)
+				return -ENOMEM;
+		}
+		p = run = q;
+	}
+	FLUSH();
+#undef FLUSH
+	return 0;
+}
+
 int
 text_clean(struct text_ctx *tc, const char *s, size_t len,
     enum text_kind kind, size_t max, char **ret)
@@ -479,17 +658,18 @@ text_clean(struct text_ctx *tc, const char *s, size_t len,
 	size_t		 fixed_len;
 	int		 r;
 
-	if (!text_utf8_is_valid(s, len)) {
-		r = text_utf8_repair(s, len, &fixed, &fixed_len);
-		if (r < 0)
-			return r;
-		s = fixed;
-		len = fixed_len;
-	}
 	if (kind == TEXT_PLAIN ||
 	    (memchr(s, '&', len) == NULL && memchr(s, '<', len) == NULL)) {
 		r = text_collapse(s, len, max, ret);
-		goto out;
+		if (r <= 0)
+			return r;
+		/* Not UTF-8: repair, then the same again. */
+		r = text_utf8_repair(s, len, &fixed, &fixed_len);
+		if (r < 0)
+			return r;
+		r = text_collapse(fixed, fixed_len, max, ret);
+		free(fixed);
+		return r;
 	}
 	if (tc == NULL) {
 		own = tc = text_ctx_new();
@@ -499,15 +679,40 @@ text_clean(struct text_ctx *tc, const char *s, size_t len,
 		}
 	}
 	buf_reset(&tc->scratch);
-	if (memchr(s, '<', len) == NULL)
+	if (memchr(s, '<', len) == NULL) {
 		r = text_decode_entities(&tc->scratch, s, len);
-	else
-		r = text_strip_html(tc, s, len);
+	} else {
+		r = text_fast_html ? text_strip_fast(&tc->scratch, s, len) : 1;
+		if (r == 1) {
+			/* libxml2 must be given valid UTF-8. */
+			if (fixed == NULL && !text_utf8_is_valid(s, len)) {
+				r = text_utf8_repair(s, len, &fixed, &fixed_len);
+				if (r < 0)
+					goto out;
+				s = fixed;
+				len = fixed_len;
+			}
+			buf_reset(&tc->scratch);
+			r = text_strip_html(tc, s, len);
+		}
+	}
 	if (r < 0)
 		goto out;
-	/* The HTML parser emits valid UTF-8, and so does the decoder. */
 	r = text_collapse(tc->scratch.data != NULL ? tc->scratch.data : "",
 	    tc->scratch.len, max, ret);
+	if (r > 0 && fixed == NULL) {
+		/* The input was not UTF-8 (only possible for callers other
+		 * than the parsers): repair it and start over. */
+		r = text_utf8_repair(s, len, &fixed, &fixed_len);
+		if (r < 0)
+			goto out;
+		text_ctx_free(own);
+		r = text_clean(tc == own ? NULL : tc, fixed, fixed_len, kind, max, ret);
+		free(fixed);
+		return r;
+	}
+	if (r > 0)
+		r = -EINVAL;	/* repaired input is UTF-8: cannot happen */
 out:
 	text_ctx_free(own);
 	free(fixed);

@@ -50,3 +50,7 @@ int text_utf8_is_valid(const char *s, size_t len);
  * length), decoding every byte that is not part of a valid UTF-8 sequence as
  * windows-1252, the usual mislabelled encoding. Returns 0 or -ENOMEM. */
 int text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len) _must_check_;
+
+/* Turns the fast HTML stripper off (1: on, the default), so tests can check
+ * that it agrees with libxml2's HTML parser. Process-wide. */
+void text_set_fast_html(int on);

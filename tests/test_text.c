@@ -57,6 +57,47 @@ START_TEST(test_clean_table)
 }
 END_TEST
 
+/* The fast stripper must give what libxml2's HTML parser gives. */
+static const char *const html_inputs[] = {
+	"<p>Hello <b>world</b></p><p>Second&nbsp;para</p><script>evil()</script> x < y &amp; z",
+	"<div class=\"a\" data-x='1>2'>quoted &gt; attrs</div>tail",
+	"one<br>two<br/>three<hr>four",
+	"<ul><li>a</li><li>b &amp; c</li></ul>after",
+	"<!-- c --><p>after comment</p>",
+	"<style type=\"text/css\">p { color: red }</style><p>styled</p>",
+	"<SCRIPT>alert('<p>')</SCRIPT>Upper",
+	"<a href=\"/x?a=1&amp;b=2\">link</a> text",
+	"&lt;not a tag&gt; &eacute;&#233;&#xe9;",
+	"<img src=x alt='y'> <span>in</span>line",
+	"<table><tr><td>1</td><td>2</td></tr></table>",
+	"<h1>Head</h1>body<h2>Sub</h2>more",
+	"a <3 b",
+	"<p>\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4 <em>\xed\x85\x8d\xec\x8a\xa4\xed\x8a\xb8</em></p>",
+	"<blockquote>q</blockquote><pre>  pre  </pre>",
+	"<p>x</p>\n\n<p>y</p>",
+	"<!DOCTYPE html><p>doctype</p>",
+	"<figure><img src=a><figcaption>cap</figcaption></figure>",
+};
+
+START_TEST(test_fast_matches_libxml2)
+{
+	const char	*in = html_inputs[_i];
+	char		*fast = NULL, *slow = NULL;
+
+	text_set_fast_html(1);
+	ck_assert_int_eq(text_clean(NULL, in, strlen(in), TEXT_HTML, 0, &fast), 0);
+	text_set_fast_html(0);
+	ck_assert_int_eq(text_clean(NULL, in, strlen(in), TEXT_HTML, 0, &slow), 0);
+	text_set_fast_html(1);
+	ck_assert_msg((fast == NULL) == (slow == NULL), "input %d", _i);
+	if (fast != NULL)
+		ck_assert_msg(strcmp(fast, slow) == 0, "input %d: fast \"%s\", "
+		    "libxml2 \"%s\"", _i, fast, slow);
+	free(fast);
+	free(slow);
+}
+END_TEST
+
 START_TEST(test_clean_reuse)
 {
 	struct text_ctx	*tc = text_ctx_new();
@@ -120,6 +161,8 @@ main(void)
 	tcase_add_loop_test(tc, test_clean_table, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_clean_reuse);
+	tcase_add_loop_test(tc, test_fast_matches_libxml2, 0,
+	    (int)(sizeof(html_inputs) / sizeof(html_inputs[0])));
 	tcase_add_test(tc, test_clean_cap);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8");
