@@ -39,7 +39,7 @@ mkconf(const char *const *terms, const char *const *excludes)
 	for (n = 0; excludes != NULL && excludes[n] != NULL; n++)
 		;
 	t->exclude.v = calloc(n + 1, sizeof(*t->exclude.v));
-	for (t->exclude.n = 0; t->exclude.n < n; t->exclude.n++)
+	for (t->exclude.n = 0; excludes != NULL && t->exclude.n < n; t->exclude.n++)
 		t->exclude.v[t->exclude.n].s = strdup(excludes[t->exclude.n]);
 	return c;
 }

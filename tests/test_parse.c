@@ -46,7 +46,11 @@ load_fixture_names(void)
 
 		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
 			continue;
-		fixtures = realloc(fixtures, (n_fixtures + 1) * sizeof(*fixtures));
+		char **v = realloc(fixtures, (n_fixtures + 1) * sizeof(*fixtures));
+
+		if (v == NULL)
+			abort();
+		fixtures = v;
 		fixtures[n_fixtures++] = strndup(de->d_name, n - 5);
 	}
 	closedir(d);
