@@ -1,0 +1,238 @@
+/* test_sink_exec.c — the exec sink with real commands: a script that
+ * records its stdin and environment, one that fails with a message, one
+ * that never reads stdin, one that outlives the timeout (and its child),
+ * and a program that does not exist. */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sink.h"
+#include "testutil.h"
+
+static const char alert_json[] =
+	"{\"id\":\"a1\",\"severity\":\"normal\",\"topics\":[\"sma\"],"
+	"\"item\":{\"title\":\"Talks\"}}";
+
+static char *tmp;
+
+static void
+setup(void)
+{
+	tmp = tu_tmpdir();
+}
+
+static void
+teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+}
+
+static char *
+script(const char *name, const char *body)
+{
+	char *path = tu_write_file(tmp, name, body);
+
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	return path;
+}
+
+static struct sink *
+open_exec(struct conf_sink *cs, struct conf_str *argv, size_t argc, int64_t timeout)
+{
+	struct sink	*s = NULL;
+	struct fw_error	 e;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->name = "exec";
+	cs->type = SINK_EXEC;
+	cs->command.v = argv;
+	cs->command.n = argc;
+	cs->timeout = timeout;
+	cs->quiet_start_min = cs->quiet_end_min = -1;
+	ck_assert_msg(sink_new(cs, &s, &e) == 0, "%s", e.msg);
+	return s;
+}
+
+static void
+run_msg(struct sink *s, const char *id, bool digest, struct sink_outcome *out)
+{
+	struct sink_msg m = { .id = id, .json = alert_json, .digest = digest };
+
+	ck_assert_int_eq(sink_deliver(s, &m, out), 0);
+}
+
+START_TEST(test_records_stdin)
+{
+	char			*sh = script("rec.sh", "#!/bin/sh\n"
+				    "cat > \"$1\"\necho \"$FEEDWATCH_ALERT_ID $FEEDWATCH_DIGEST $2\" > \"$1.env\"\n");
+	char			 out_path[512], env_path[600], *got;
+	struct conf_str		 argv[3];
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdin.json", tmp);
+	snprintf(env_path, sizeof(env_path), "%s.env", out_path);
+	/* An argument with spaces and quotes reaches the program as is. */
+	argv[0].s = sh;
+	argv[1].s = out_path;
+	argv[2].s = "it's \"one\" arg; $(no shell)";
+	s = open_exec(&cs, argv, 3, 5);
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_DELIVERED);
+	got = tu_read_file(out_path, NULL);
+	ck_assert_str_eq(got, "{\"id\":\"a1\",\"severity\":\"normal\",\"topics\":[\"sma\"],"
+	    "\"item\":{\"title\":\"Talks\"}}\n");
+	free(got);
+	got = tu_read_file(env_path, NULL);
+	ck_assert_str_eq(got, "a1 0 it's \"one\" arg; $(no shell)\n");
+	free(got);
+	run_msg(s, "d9", true, &out);
+	got = tu_read_file(env_path, NULL);
+	ck_assert_str_eq(got, "d9 1 it's \"one\" arg; $(no shell)\n");
+	free(got);
+	sink_free(s);
+	free(sh);
+}
+END_TEST
+
+START_TEST(test_failing_command)
+{
+	char			*sh = script("fail.sh", "#!/bin/sh\ncat >/dev/null\n"
+				    "echo 'first line' >&2\necho 'receiver said no' >&2\nexit 3\n");
+	struct conf_str		 argv[1] = { { .s = sh } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s = open_exec(&cs, argv, 1, 5);
+
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_RETRY);
+	ck_assert_msg(strstr(out.error, "exited with status 3: first line receiver said no") != NULL,
+	    "%s", out.error);
+	sink_free(s);
+	free(sh);
+}
+END_TEST
+
+START_TEST(test_ignores_stdin)
+{
+	/* Exits at once without reading a large alert: no SIGPIPE for us. */
+	struct conf_str		 argv[1] = { { .s = "true" } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s = open_exec(&cs, argv, 1, 5);
+	struct sink_msg		 m = { .id = "big" };
+	char			*big = malloc(1 << 20);
+
+	memset(big, ' ', (1 << 20) - 1);
+	big[(1 << 20) - 1] = '\0';
+	m.json = big;
+	ck_assert_int_eq(sink_deliver(s, &m, &out), 0);
+	ck_assert_int_eq(out.result, SINK_DELIVERED);
+	free(big);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_timeout_kills_group)
+{
+	char			*sh = script("slow.sh", "#!/bin/sh\nsleep 30 &\necho $! > \"$1\"\nsleep 30\n");
+	char			 pid_path[512], *pid_text;
+	struct conf_str		 argv[2];
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s;
+	time_t			 t0 = time(NULL);
+	pid_t			 child;
+
+	snprintf(pid_path, sizeof(pid_path), "%s/child.pid", tmp);
+	argv[0].s = sh;
+	argv[1].s = pid_path;
+	s = open_exec(&cs, argv, 2, 1);
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_RETRY);
+	ck_assert_msg(strstr(out.error, "longer than 1s") != NULL, "%s", out.error);
+	ck_assert_int_lt(time(NULL) - t0, 5);
+	/* The grandchild went with it. */
+	pid_text = tu_read_file(pid_path, NULL);
+	child = (pid_t)atoi(pid_text);
+	free(pid_text);
+	ck_assert_int_gt(child, 0);
+	for (int i = 0; i < 100 && kill(child, 0) == 0; i++)
+		usleep(10000);
+	ck_assert_int_ne(kill(child, 0), 0);
+	sink_free(s);
+	free(sh);
+}
+END_TEST
+
+START_TEST(test_missing_program)
+{
+	struct conf_str		 argv[1] = { { .s = "/nonexistent/feedwatch-hook" } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s = open_exec(&cs, argv, 1, 5);
+
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_PERMANENT);
+	ck_assert_msg(strstr(out.error, "cannot run '/nonexistent/feedwatch-hook': "
+	    "No such file or directory") != NULL, "%s", out.error);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_killed_by_signal)
+{
+	char			*sh = script("kill.sh", "#!/bin/sh\nkill -TERM $$\n");
+	struct conf_str		 argv[1] = { { .s = sh } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s = open_exec(&cs, argv, 1, 5);
+	sigset_t		 block;
+
+	/* Blocked here (as in the daemon) but not in the command. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_RETRY);
+	ck_assert_msg(strstr(out.error, "killed by signal 15") != NULL, "%s", out.error);
+	sink_free(s);
+	free(sh);
+}
+END_TEST
+
+static Suite *
+exec_suite(void)
+{
+	Suite	*s = suite_create("sink_exec");
+	TCase	*tc = tcase_create("run");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_records_stdin);
+	tcase_add_test(tc, test_failing_command);
+	tcase_add_test(tc, test_ignores_stdin);
+	tcase_add_test(tc, test_timeout_kills_group);
+	tcase_add_test(tc, test_missing_program);
+	tcase_add_test(tc, test_killed_by_signal);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(exec_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,245 @@
+/* test_sink_mail.c — the RFC 5322 message the mail sink sends: headers,
+ * a stable Message-ID, RFC 2047 subjects split on character boundaries,
+ * a quoted-printable body with lines of at most 76 characters, digests;
+ * and the outcome when no server listens. A real SMTP exchange (aiosmtpd)
+ * is in tests/cli/test_deliver.py. */
+#include <check.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sink.h"
+#include "testutil.h"
+
+static const char alert_json[] =
+	"{\"id\":\"0123abcd\",\"severity\":\"high\",\"topics\":[\"sma\"],"
+	"\"hits\":[{\"topic\":\"sma\",\"term\":\"cost-sharing\",\"field\":\"title\"}],"
+	"\"feed\":\"http://feeds.example/w.xml\",\"feed_name\":\"wire\","
+	"\"item\":{\"id\":\"g1\",\"title\":\"한미 방위비 분담금 협상 — cost-sharing talks resume\","
+	"\"link\":\"http://news.example/1\",\"published\":\"2025-03-01T09:00:00Z\","
+	"\"summary\":\"A=B; a very long summary line that goes on and on and on and on and on "
+	"beyond seventy-six characters for sure.\"}}";
+
+static struct conf_str to[2] = { { .s = "Ops <ops@example.org>" }, { .s = "desk@example.net" } };
+
+static void
+mail_conf(struct conf_sink *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->name = "mail";
+	cs->type = SINK_MAIL;
+	cs->url = "smtp://127.0.0.1:1";
+	cs->from = "feedwatch <alerts@watch.example>";
+	cs->to.v = to;
+	cs->to.n = 2;
+	cs->timeout = 3;
+	cs->quiet_start_min = cs->quiet_end_min = -1;
+}
+
+/* Decodes "=?UTF-8?B?...?=" words (folded with CRLF SP) back to UTF-8. */
+static char *
+decode_words(const char *v)
+{
+	char		*out = calloc(1, strlen(v) + 1);
+	size_t		 n = 0;
+	const char	*p = v;
+
+	while ((p = strstr(p, "=?UTF-8?B?")) != NULL) {
+		const char	*end = strstr(p + 10, "?=");
+		unsigned char	 buf[128];
+		int		 len, pad = 0;
+
+		ck_assert_ptr_nonnull(end);
+		ck_assert_int_le(end + 2 - p, 75);
+		len = EVP_DecodeBlock(buf, (const unsigned char *)p + 10, (int)(end - p - 10));
+		ck_assert_int_ge(len, 0);
+		for (const char *q = end - 1; *q == '='; q--)
+			pad++;
+		memcpy(out + n, buf, (size_t)(len - pad));
+		n += (size_t)(len - pad);
+		p = end + 2;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static char *
+header(const char *msg, const char *name)
+{
+	const char	*p = msg, *end;
+	size_t		 nlen = strlen(name);
+
+	for (;;) {
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == ':')
+			break;
+		p = strstr(p, "\r\n");
+		ck_assert_ptr_nonnull(p);
+		p += 2;
+		ck_assert_msg(strncmp(p, "\r\n", 2) != 0, "no header %s", name);
+	}
+	p += nlen + 2;
+	end = p;
+	/* Folded lines continue with a blank. */
+	while ((end = strstr(end, "\r\n")) != NULL && (end[2] == ' ' || end[2] == '\t'))
+		end += 2;
+	return strndup(p, (size_t)(end - p));
+}
+
+START_TEST(test_message)
+{
+	struct conf_sink	 cs;
+	struct sink_msg		 m = { .id = "0123abcd", .json = alert_json };
+	char			*msg = NULL, *msg2 = NULL, *v, *subj;
+	const char		*body;
+
+	mail_conf(&cs);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1740819600, &msg), 0);
+	v = header(msg, "Date");
+	ck_assert_str_eq(v, "Sat, 01 Mar 2025 09:00:00 +0000");
+	free(v);
+	v = header(msg, "From");
+	ck_assert_str_eq(v, "feedwatch <alerts@watch.example>");
+	free(v);
+	v = header(msg, "To");
+	ck_assert_str_eq(v, "Ops <ops@example.org>,\r\n desk@example.net");
+	free(v);
+	v = header(msg, "Message-ID");
+	ck_assert_str_eq(v, "<feedwatch.0123abcd@watch.example>");
+	free(v);
+	v = header(msg, "Content-Type");
+	ck_assert_str_eq(v, "text/plain; charset=utf-8");
+	free(v);
+	v = header(msg, "Subject");
+	subj = decode_words(v);
+	ck_assert_str_eq(subj, "[sma] 한미 방위비 분담금 협상 — cost-sharing talks resume");
+	free(subj);
+	free(v);
+	/* The same alert a minute later: same Message-ID. */
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1740819660, &msg2), 0);
+	v = header(msg2, "Message-ID");
+	ck_assert_str_eq(v, "<feedwatch.0123abcd@watch.example>");
+	free(v);
+	free(msg2);
+
+	body = strstr(msg, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	body += 4;
+	/* Quoted-printable: ASCII only, no line over 76, "=" encoded. */
+	for (const char *l = body; *l != '\0';) {
+		const char *e = strstr(l, "\r\n");
+
+		if (e == NULL)
+			e = l + strlen(l);
+		ck_assert_int_le(e - l, 76);
+		for (const char *c = l; c < e; c++)
+			ck_assert_int_lt((unsigned char)*c, 0x80);
+		l = *e ? e + 2 : e;
+	}
+	ck_assert_ptr_nonnull(strstr(body, "http://news.example/1"));
+	ck_assert_ptr_nonnull(strstr(body, "feed: wire"));
+	ck_assert_ptr_nonnull(strstr(body, "matched: sma: \"cost-sharing\" in title"));
+	ck_assert_ptr_nonnull(strstr(body, "A=3DB;"));
+	ck_assert_ptr_nonnull(strstr(body, "=ED=95=9C"));	/* 한 */
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_subject_encoding)
+{
+	struct buf	 b;
+	char		*dec;
+	char		 longs[400];
+
+	buf_init(&b, 1 << 16);
+	ck_assert_int_eq(sink_mail_encode_header("plain ascii", &b), 0);
+	ck_assert_str_eq(b.data, "plain ascii");
+	buf_reset(&b);
+	/* 100 three-byte characters: several words, none splitting one. */
+	longs[0] = '\0';
+	for (int i = 0; i < 100; i++)
+		strcat(longs, "가");
+	ck_assert_int_eq(sink_mail_encode_header(longs, &b), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "?=\r\n =?UTF-8?B?"));
+	dec = decode_words(b.data);
+	ck_assert_str_eq(dec, longs);
+	free(dec);
+	buf_done(&b);
+}
+END_TEST
+
+START_TEST(test_digest_message)
+{
+	struct conf_sink	 cs;
+	char			 digest[2048];
+	struct sink_msg		 m = { .id = "d1", .json = digest, .digest = true };
+	char			*msg = NULL, *v, *subj;
+
+	snprintf(digest, sizeof(digest), "{\"id\":\"d1\",\"digest\":true,\"count\":2,"
+	    "\"alerts\":[%s,%s]}", alert_json, alert_json);
+	mail_conf(&cs);
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1740819600, &msg), 0);
+	v = header(msg, "Subject");
+	subj = decode_words(v);
+	ck_assert_str_eq(subj, "2 feedwatch alerts: 한미 방위비 분담금 협상 — cost-sharing talks resume …");
+	free(subj);
+	free(v);
+	v = header(msg, "Message-ID");
+	ck_assert_str_eq(v, "<feedwatch.d1@watch.example>");
+	free(v);
+	ck_assert_ptr_nonnull(strstr(msg, "feedwatch digest d1: 2 alerts"));
+	free(msg);
+	m.json = "{broken";
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1, &msg), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_no_server)
+{
+	struct conf_sink	 cs;
+	struct sink_msg		 m = { .id = "0123abcd", .json = alert_json };
+	struct sink_outcome	 out;
+	struct sink		*s = NULL;
+	struct fw_error		 e;
+
+	mail_conf(&cs);
+	ck_assert_int_eq(sink_new(&cs, &s, &e), 0);
+	ck_assert_int_eq(sink_deliver(s, &m, &out), 0);
+	ck_assert_int_eq(out.result, SINK_RETRY);
+	ck_assert_msg(strstr(out.error, "SMTP smtp://127.0.0.1:1") != NULL, "%s", out.error);
+	sink_free(s);
+
+	cs.from = "no address here";
+	ck_assert_int_eq(sink_new(&cs, &s, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'from' has no mail address"));
+}
+END_TEST
+
+static Suite *
+mail_suite(void)
+{
+	Suite	*s = suite_create("sink_mail");
+	TCase	*tc = tcase_create("message");
+
+	tcase_add_test(tc, test_message);
+	tcase_add_test(tc, test_subject_encoding);
+	tcase_add_test(tc, test_digest_message);
+	tcase_add_test(tc, test_no_server);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(mail_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
