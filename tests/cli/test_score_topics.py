@@ -4,7 +4,9 @@
 Runs tests/score_topics.py with config/feedwatch.yaml over tests/data/dev.jsonl
 and fails when micro-F1 < 0.90 or any topic's F1 < 0.85. Also checks that
 config/demo.yaml carries exactly the same topics block as
-config/feedwatch.yaml, as both files promise. Standard library only; env:
+config/feedwatch.yaml, as both files promise, and that `classify --stored`
+runs the rules over what `once` stored from the demo samples. Standard
+library only; env:
 FW_BIN, FW_SOURCE_ROOT, FW_TEST_DATA.
 """
 import os
@@ -29,6 +31,46 @@ def topics_block(path):
     while block and (not block[-1].strip() or block[-1].startswith("#")):
         block.pop()
     return "\n".join(block)
+
+
+def check_stored(root):
+    """classify --stored over the state `once` leaves from the demo."""
+    import json
+    import tempfile
+    fw = os.environ["FW_BIN"]
+    demo = os.path.join(root, "config", "demo.yaml")
+    fails = []
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([fw, "classify", "--stored", "-c", demo], cwd=d,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode == 0 or os.path.exists(os.path.join(d, "demo-state.db")):
+            fails.append("classify --stored without a state file must fail "
+                         "and create nothing")
+        r = subprocess.run([fw, "once", "-c", demo], cwd=d,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            return fails + ["once -c config/demo.yaml failed: " + r.stderr.decode()]
+        r = subprocess.run([fw, "classify", "--stored", "-c", demo, "--since", "1h",
+                            "--json"], cwd=d, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            return fails + ["classify --stored failed: " + r.stderr.decode()]
+        lines = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+        by_id = {l["id"]: l for l in lines}
+        if len(lines) < 20 or not all("feed" in l for l in lines):
+            fails.append("classify --stored printed %d lines" % len(lines))
+        want = {"sample-yonhap-en-0001": ["sma"],
+                "sample-yonhap-en-0005": [],
+                "sample-yonhap-ko-1002": ["drills"]}
+        for k, v in want.items():
+            if by_id.get(k, {}).get("topics") != v:
+                fails.append("classify --stored: %s has topics %s, want %s" %
+                             (k, by_id.get(k, {}).get("topics"), v))
+        r = subprocess.run([fw, "classify", "--stored", "-c", demo], cwd=d,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 0 or "with a topic" not in r.stdout.decode():
+            fails.append("classify --stored without --json is not a listing")
+    return fails
 
 
 def main():
@@ -65,6 +107,7 @@ def main():
                 fails.append("topic %s: F1 %.3f is below %.2f" % (t, v[2], TOPIC_FLOOR))
         if len(pred) != len(items):
             fails.append("classify printed %d items for %d in the set" % (len(pred), len(items)))
+    fails += check_stored(root)
     for f in fails:
         print("FAIL: " + f)
     return 1 if fails else 0
