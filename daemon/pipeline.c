@@ -11,6 +11,8 @@
 
 #include "alert.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "parse.h"
 #include "pipeline.h"
 
@@ -311,6 +313,8 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 		if (sink_accepts(p->sinks[i]->conf, feed->name, feed->url, topics, 1, sev))
 			sinks[ns++] = p->sinks[i]->conf->name;
 	r = store_alert_add(p->store, hex, key, json, now, sinks, ns, err);
+	for (size_t i = 0; r > 0 && i < ns; i++)
+		metrics_alert_queued(sinks[i]);
 	if (r > 0)
 		stats->health_alerts++;
 out:
@@ -437,6 +441,8 @@ queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_
 		if (sink_accepts(p->sinks[i]->conf, feed->name, feed->url, topics, nt, a.severity))
 			sinks[ns++] = p->sinks[i]->conf->name;
 	r = store_alert_add(p->store, a.id, a.dedup_key, a.json, now, sinks, ns, err);
+	for (size_t i = 0; r > 0 && i < ns; i++)
+		metrics_alert_queued(sinks[i]);
 	if (r == 0)
 		log_debug("feed '%s': item '%s' was already alerted through another feed",
 		    feed->name, item->id);
@@ -578,6 +584,12 @@ pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed, int fetch_r
 		log_errx("%s", e.msg);
 		return r;
 	}
+	/* Every finished transfer counts for /metrics and shows the service
+	 * manager's watchdog that the loop is making progress. */
+	metrics_poll_observe(fetch_rc < 0 ? 0 : res->status);
+	if (fetch_rc == 0)
+		metrics_latency_observe(res->seconds);
+	(void)notify_watchdog();
 	first = st.last_poll == 0;
 	never_ok = st.last_success == 0;
 	polled = pipeline_feed_url(p, feed, &st);
@@ -625,11 +637,14 @@ pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed, int fetch_r
 		feed_failed(p, feed, &st, res->status, reason, ra, now, stats, &hc);
 		goto save;
 	}
-	feed_redirects(p, feed, &st, polled, res);
+	/* NOTE: feed_redirects() may replace st.redirect_url, which polled
+	 * points to when the held URL moved again: it runs only once polled
+	 * is no longer needed. */
 	/* A server without validators sends the same body again: skip it. */
 	alert_hash_hex(res->body, hash);
 	if (st.body_hash != NULL && strcmp(st.body_hash, hash) == 0 &&
 	    st.last_success != 0) {
+		feed_redirects(p, feed, &st, polled, res);
 		(void)replace_str(&st.etag, res->etag);
 		(void)replace_str(&st.last_modified, res->last_modified);
 		goto success;
@@ -639,6 +654,7 @@ pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed, int fetch_r
 		lim.max_bytes = feed->max_bytes;
 	r = parse_feed(res->body, res->len, res->effective_url ? res->effective_url : polled,
 	    res->content_type, &lim, &doc, &e);
+	feed_redirects(p, feed, &st, polled, res);
 	if (r < 0) {
 		snprintf(reason, sizeof(reason), "%s", e.msg);
 		feed_failed(p, feed, &st, res->status, reason, -1, now, stats, &hc);
