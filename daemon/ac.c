@@ -7,11 +7,12 @@
  * logic lives in rule.c.
  *
  * Layout: while patterns are added, each state keeps a sorted edge list.
- * ac_compile() computes failure links breadth-first and then turns the
- * goto function into a full transition table (a DFA) for the root, its
- * children and every state with many edges, where a scan spends most of
- * its time, so the hot loop mostly does one load per
- * byte; other states keep their short edge list and fall back along the
+ * ac_compile() computes failure links breadth-first. When the automaton is
+ * small enough (states x byte classes <= AC_DFA_MAX_ENTRIES: bytes that no
+ * pattern uses share one class) it becomes a full DFA, and the hot loop is
+ * one table load per byte. Otherwise the root, its children and every state
+ * with many edges get a 256-entry table, where a scan spends most of its
+ * time, and other states keep their short edge list and fall back along the
  * failure links. */
 #include <errno.h>
 #include <stdbool.h>
@@ -50,6 +51,12 @@ struct ac {
 	uint32_t	*dense;		/* blocks of 256 next states */
 	size_t		 n_dense;
 	size_t		 cap_dense;	/* in entries */
+	/* Full DFA, or NULL: delta[state * n_class + cls[byte]]. */
+	uint32_t	*delta;
+	uint8_t		 cls[256];
+	unsigned	 n_class;
+	uint32_t	*emit;		/* first state with output on the
+					 * fail chain, itself included */
 	bool		 compiled;
 };
 
@@ -116,6 +123,8 @@ ac_free(struct ac *a)
 	free(a->st);
 	free(a->pat_len);
 	free(a->dense);
+	free(a->delta);
+	free(a->emit);
 	free(a);
 	return NULL;
 }
@@ -210,17 +219,69 @@ ac_next(const struct ac *a, uint32_t s, uint8_t b)
 	}
 }
 
+/* Assigns byte classes; returns whether a full DFA fits max_entries. */
+static bool
+dfa_fits(struct ac *a, size_t max_entries)
+{
+	bool		 used[256] = { false };
+	size_t		 i, q;
+	unsigned	 b, k = 1;
+
+	for (i = 0; i < a->n_st; i++)
+		for (q = 0; q < a->st[i].n_edges; q++)
+			used[a->st[i].edges[q].byte] = true;
+	for (b = 0; b < 256; b++)
+		a->cls[b] = used[b] ? (uint8_t)k++ : 0;
+	a->n_class = k;
+	return k <= 256 && (size_t)k * a->n_st <= max_entries;
+}
+
+/* Builds the full DFA over byte classes, states in BFS order (queue). */
+static int
+build_dfa(struct ac *a, const uint32_t *queue)
+{
+	size_t		 i, q;
+	unsigned	 k = a->n_class;
+
+	a->delta = calloc((size_t)k * a->n_st, sizeof(*a->delta));
+	if (a->delta == NULL)
+		return -ENOMEM;
+	/* A state's row is its fail state's row plus its own edges; the fail
+	 * state comes earlier in breadth-first order. */
+	for (q = 0; q < a->n_st; q++) {
+		uint32_t		 s = queue[q];
+		const struct ac_state	*st = &a->st[s];
+		uint32_t		*row = a->delta + (size_t)s * k;
+
+		if (s != 0)
+			memcpy(row, a->delta + (size_t)st->fail * k,
+			    k * sizeof(*row));
+		for (i = 0; i < st->n_edges; i++)
+			row[a->cls[st->edges[i].byte]] = st->edges[i].to;
+	}
+	return 0;
+}
+
 int
 ac_compile(struct ac *a)
 {
+	return ac_compile_limit(a, AC_DFA_MAX_ENTRIES);
+}
+
+int
+ac_compile_limit(struct ac *a, size_t max_dfa_entries)
+{
 	uint32_t	*queue = NULL;
 	size_t		 head = 0, tail = 0, i;
+	bool		 dfa;
 	int		 r = -ENOMEM;
 
 	if (a->compiled)
 		return 0;
+	dfa = max_dfa_entries > 0 && dfa_fits(a, max_dfa_entries);
 	queue = reallocarray(NULL, a->n_st, sizeof(*queue));
-	if (queue == NULL)
+	a->emit = reallocarray(NULL, a->n_st, sizeof(*a->emit));
+	if (queue == NULL || a->emit == NULL)
 		goto out;
 	a->st[0].fail = 0;
 	queue[tail++] = 0;
@@ -241,7 +302,7 @@ ac_compile(struct ac *a)
 			    ac_next(a, st->fail, st->edges[i].byte);
 			queue[tail++] = to;
 		}
-		if (st->depth <= 1 || st->n_edges >= AC_DENSE_MIN) {
+		if (!dfa && (st->depth <= 1 || st->n_edges >= AC_DENSE_MIN)) {
 			uint32_t	*blk;
 			unsigned	 b;
 
@@ -256,6 +317,11 @@ ac_compile(struct ac *a)
 			a->st[s].dense = (uint32_t)a->n_dense++;
 		}
 	}
+	for (i = 0; i < a->n_st; i++)
+		a->emit[i] = a->st[i].out != AC_NONE ? (uint32_t)i : a->st[i].dict;
+	a->emit[0] = AC_NONE;
+	if (dfa && build_dfa(a, queue) < 0)
+		goto out;
 	a->compiled = true;
 	r = 0;
 out:
@@ -285,13 +351,28 @@ ac_scan(const struct ac *a, const char *text, size_t len, ac_hit_fn fn,
 
 	if (!a->compiled)
 		return -EINVAL;
+	if (a->delta != NULL) {
+		const uint32_t	*delta = a->delta;
+		const uint8_t	*cls = a->cls;
+		size_t		 k = a->n_class;
+
+		for (i = 0; i < len; i++) {
+			uint32_t o;
+
+			s = delta[(size_t)s * k + cls[(uint8_t)text[i]]];
+			for (o = a->emit[s]; o != AC_NONE; o = a->st[o].dict) {
+				r = fn(userdata, a->st[o].out, i + 1);
+				if (r != 0)
+					return r;
+			}
+		}
+		return 0;
+	}
 	for (i = 0; i < len; i++) {
 		uint32_t o;
 
 		s = ac_next(a, s, (uint8_t)text[i]);
-		if (s == 0)
-			continue;
-		o = a->st[s].out != AC_NONE ? s : a->st[s].dict;
+		o = a->emit[s];
 		while (o != AC_NONE) {
 			r = fn(userdata, a->st[o].out, i + 1);
 			if (r != 0)

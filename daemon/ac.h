@@ -22,8 +22,12 @@ struct ac *ac_free(struct ac *a);
  * (already compiled). */
 int ac_add(struct ac *a, const char *p, size_t len, uint32_t *ret_id) _must_check_;
 
-/* Builds the failure links. Returns 0 or -ENOMEM. */
+/* Builds the failure links and, when it takes at most AC_DFA_MAX_ENTRIES
+ * table entries, a full transition table. Returns 0 or -ENOMEM. */
+#define AC_DFA_MAX_ENTRIES	(8u << 20)	/* 32 MiB */
 int ac_compile(struct ac *a) _must_check_;
+/* The same with another limit; 0 never builds the full table (tests). */
+int ac_compile_limit(struct ac *a, size_t max_dfa_entries) _must_check_;
 
 size_t ac_pattern_count(const struct ac *a);
 /* Length in bytes of pattern id. */
