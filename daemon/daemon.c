@@ -181,12 +181,6 @@ cmd_once(int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
-/* A feed's last poll time as the loop saw it last, to count polls. */
-struct seen_poll {
-	char	*url;
-	int64_t	 last_poll;
-};
-
 /* What the loop knows about itself, for STATUS= and the gauges. */
 struct daemon_state {
 	struct pipeline	*p;
@@ -199,51 +193,7 @@ struct daemon_state {
 	int64_t		 pending;
 	int64_t		 dead;
 	bool		 writable;
-	struct seen_poll *polls;	/* from the previous refresh */
-	size_t		 n_polls;
-	bool		 have_polls;
 };
-
-static void
-seen_polls_free(struct seen_poll *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].url);
-	free(v);
-}
-
-/* Counts the polls that happened since the last refresh: a feed whose
- * last_poll moved was polled once, with last_status as its outcome. The
- * store is the record, so no stage has to report to us. */
-static void
-daemon_count_polls(struct daemon_state *d, const struct store_feed *v, size_t n)
-{
-	struct seen_poll *now = calloc(n ? n : 1, sizeof(*now));
-
-	if (now == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		int64_t prev = 0;
-
-		for (size_t j = 0; j < d->n_polls; j++)
-			if (strcmp(d->polls[j].url, v[i].url) == 0) {
-				prev = d->polls[j].last_poll;
-				break;
-			}
-		if (d->have_polls && v[i].last_poll > prev)
-			metrics_poll_observe(v[i].last_status);
-		now[i].url = strdup(v[i].url);
-		now[i].last_poll = v[i].last_poll;
-		if (now[i].url == NULL) {
-			seen_polls_free(now, i);
-			return;
-		}
-	}
-	seen_polls_free(d->polls, d->n_polls);
-	d->polls = now;
-	d->n_polls = n;
-	d->have_polls = true;
-}
 
 /* Reads the feed states and the outbox size from the store. */
 static void
@@ -272,7 +222,6 @@ daemon_refresh(struct daemon_state *d)
 			}
 			d->feeds[st]++;
 		}
-		daemon_count_polls(d, v, n);
 		for (size_t j = 0; j < n; j++)
 			store_feed_done(&v[j]);
 		free(v);
@@ -505,7 +454,6 @@ cmd_run(int argc, char **argv)
 	log_notice("stopping%s", failed ? " after a state-file error" : "");
 	metrics_stop();
 	metrics_reset();
-	seen_polls_free(d.polls, d.n_polls);
 	pipeline_free(d.p);
 	alarm(0);
 	return failed ? 1 : 0;

@@ -438,6 +438,7 @@ fetch_transfer_finish(struct fetch_transfer *t, int curl_code,
 		goto oom;
 	(void)curl_easy_getinfo(t->curl, CURLINFO_HTTP_VERSION, &ver);
 	t->res.http2 = ver == CURL_HTTP_VERSION_2_0;
+	(void)curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME, &t->res.seconds);
 	t->res.max_age = freshness_lifetime(t);
 	t->res.len = t->body.len;
 	t->res.body = buf_take(&t->body);

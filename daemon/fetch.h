@@ -38,6 +38,7 @@ struct fetch_result {
 	 * Date, in seconds; -1 when the response gives none. */
 	int64_t	 max_age;
 	bool	 http2;		/* the response came over HTTP/2 */
+	double	 seconds;	/* transfer time (0 for files and stdin) */
 };
 
 /* Fetches source (URL, path or "-"). Returns 0 and fills *ret (release with

@@ -17,6 +17,8 @@
 #include "buf.h"
 #include "flood.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "outbox.h"
 #include "parse.h"
 
@@ -150,6 +152,11 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 		    what, sink, out->error);
 		break;
 	}
+	for (size_t i = 0; i < n; i++)
+		metrics_delivery_observe(v[i].sink, out->result == SINK_DELIVERED ?
+		    METRICS_DELIVERED : state == DELIVERY_PENDING || state == DELIVERY_HELD ?
+		    METRICS_DELIVERY_RETRY : METRICS_DELIVERY_FAILED);
+	(void)notify_watchdog();
 	if (n > 1 && (r = store_begin(p->store, e)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
