@@ -462,6 +462,7 @@ sink_webhook_sign(const unsigned char *key, size_t key_len, const char *id,
 	/* base64 of 32 bytes is 44 characters, plus "v1," and the NUL. */
 	if (out_size < 3 + 4 * ((mac_len + 2) / 3) + 1)
 		return -ENOBUFS;
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): EVP_EncodeBlock adds the NUL. */
 	memcpy(out, "v1,", 3);
 	(void)EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mac_len);
 	return 0;
@@ -506,6 +507,7 @@ ntfy_split(const char *url, char **ret_root, char **ret_topic)
 		return -ENOMEM;
 	if ((*ret_root = strndup(url, (size_t)(slash - url + 1))) == NULL) {
 		free(*ret_topic);
+		*ret_topic = NULL;	/* webhook_close() frees it again */
 		return -ENOMEM;
 	}
 	return 0;
