@@ -98,11 +98,14 @@ struct parser {
 	int			 depth;
 };
 
-static int perr(struct parser *p, size_t off, const char *fmt, ...)
+static void perr_set(struct parser *p, size_t off, const char *fmt, ...)
     _printf_(3, 4);
+/* Records a syntax error and yields -EINVAL. A macro, so that static
+ * analysis sees the value (it does not follow variadic calls). */
+#define perr(p, off, ...)	(perr_set((p), (off), __VA_ARGS__), -EINVAL)
 
-static int
-perr(struct parser *p, size_t off, const char *fmt, ...)
+static void
+perr_set(struct parser *p, size_t off, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -112,7 +115,6 @@ perr(struct parser *p, size_t off, const char *fmt, ...)
 		vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
 		va_end(ap);
 	}
-	return -EINVAL;
 }
 
 static bool
