@@ -51,7 +51,7 @@ classifier_free(struct classifier *c)
 
 	if (c == NULL)
 		return NULL;
-	for (i = 0; i < c->n_entries; i++)
+	for (i = 0; c->entries != NULL && i < c->n_entries; i++)
 		rule_free(c->entries[i].expr);
 	free(c->entries);
 	for (i = 0; i < c->n_topics; i++) {
@@ -76,7 +76,7 @@ rule_position(const struct conf_str *cs, size_t off, unsigned *ret_line,
 	unsigned	 line = cs->line, col = cs->col + (cs->quoted ? 1 : 0);
 	size_t		 i;
 
-	for (i = 0; i < off && cs->s[i] != '\0'; i++) {
+	for (i = 0; cs->s != NULL && i < off && cs->s[i] != '\0'; i++) {
 		if (cs->s[i] == '\n') {
 			line++;
 			col = 1;

@@ -73,7 +73,7 @@ pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return NULL;
-	for (size_t i = 0; i < p->n_sinks; i++)
+	for (size_t i = 0; p->sinks != NULL && i < p->n_sinks; i++)
 		sink_free(p->sinks[i]);
 	free(p->sinks);
 	classifier_free(p->classifier);
@@ -735,7 +735,7 @@ pipeline_poll_feed(struct pipeline *p, const struct conf_feed *feed, int64_t now
 	pipeline_fetch_opts(p, feed, &st, &opts);
 	fr = fetch_source(pipeline_feed_url(p, feed, &st), &opts, &res, &fe);
 	store_feed_done(&st);
-	r = pipeline_feed_done(p, feed, fr, &fe, fr == 0 ? &res : NULL, now, stats);
+	r = pipeline_feed_done(p, feed, fr, &fe, fr >= 0 ? &res : NULL, now, stats);
 	fetch_result_done(&res);
 	return r;
 }

@@ -73,7 +73,7 @@ static void
 log_reopen(struct sink *s)
 {
 	struct log_state	*st = s->state;
-	int			 fd;
+	int			 fd = -1;
 
 	if (!st->owned)
 		return;

@@ -207,7 +207,7 @@ sink_mail_message(const struct conf_sink *cs, const struct sink_msg *msg, int64_
 	    "Auto-Submitted: auto-generated\r\n"
 	    "X-Feedwatch-Alert: %s\r\n\r\n", msg->id);
 	r |= qp_encode(body.data, &b);
-	if (r < 0)
+	if (r != 0)
 		r = -ENOMEM;
 out:
 	if (r == 0)
