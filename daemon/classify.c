@@ -530,7 +530,6 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 			goto out;
 		base += (uint32_t)nt.n_tok;
 	}
-	r = 0;
 	if (hv.n == 0)
 		goto done;
 	sort_hits(hv.v, hv.n);
