@@ -39,8 +39,16 @@ stderr_is_journal(void)
 	const char		*e = getenv("JOURNAL_STREAM");
 	unsigned long long	 dev, ino;
 	struct stat		 st;
+	char			*end;
 
-	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+	if (e == NULL)
+		return 0;
+	dev = strtoull(e, &end, 10);
+	if (end == e || *end != ':')
+		return 0;
+	e = end + 1;
+	ino = strtoull(e, &end, 10);
+	if (end == e)
 		return 0;
 	if (fstat(fileno(stderr), &st) < 0)
 		return 0;
