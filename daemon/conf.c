@@ -771,12 +771,20 @@ sink_password_env(struct walker *w, yaml_node_t *v, void *obj)
 static int
 parse_hhmm(const char *s, int *ret_min)
 {
-	int h, m, n = 0;
+	const char	*p;
+	char		*end;
+	long		 h, m;
 
-	if (sscanf(s, "%d:%d%n", &h, &m, &n) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+	/* strtol, not sscanf: an out-of-range number is caught, not UB. */
+	h = strtol(s, &end, 10);
+	if (end == s || *end != ':' || h < 0 || h > 23)
 		return -EINVAL;
-	*ret_min = h * 60 + m;
-	return n;
+	p = end + 1;
+	m = strtol(p, &end, 10);
+	if (end == p || m < 0 || m > 59)
+		return -EINVAL;
+	*ret_min = (int)(h * 60 + m);
+	return (int)(end - s);
 }
 
 static void

@@ -204,7 +204,7 @@ START_TEST(deep_nesting)
 	struct rule_error	 e;
 
 	memset(src, '(', 100);
-	strcpy(src + 100, "a");
+	src[100] = 'a';
 	memset(src + 101, ')', 100);
 	src[201] = '\0';
 	ck_assert_int_eq(rule_parse(&rs, src, &n, &e), -EINVAL);
