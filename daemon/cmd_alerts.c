@@ -1,6 +1,7 @@
 /* cmd_alerts.c — `feedwatch alerts`: recent alerts and their delivery state
  * per sink, the dead letters (--failed), and requeueing them (--retry). */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,17 @@ print_delivery(const struct store_delivery *d, int json)
 	const char	*title = json_string_value(json_object_get(item, "title"));
 	char		 created[40], next[40];
 
+	bool		 waiting = d->state == DELIVERY_PENDING || d->state == DELIVERY_HELD;
+
 	fw_time_format(d->created, created, sizeof(created));
 	fw_time_format(d->next_attempt, next, sizeof(next));
 	if (json) {
-		json_t	*o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s?, s:s?, s:O?}",
+		json_t	*o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:O?}",
 		    "alert", d->alert_id, "sink", d->sink,
 		    "state", delivery_state_to_string(d->state), "attempts", d->attempts,
-		    "created", created, "next_attempt", d->state == DELIVERY_PENDING ? next : NULL,
-		    "last_error", d->last_error, "topics", json_object_get(a, "topics"));
+		    "created", created, "next_attempt", waiting ? next : NULL,
+		    "last_error", d->last_error, "digest", d->digest_id,
+		    "title", title, "topics", json_object_get(a, "topics"));
 		char	*s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 		if (s != NULL)
@@ -39,7 +43,12 @@ print_delivery(const struct store_delivery *d, int json)
 		printf("%s  %-10s %-9s %2d  %s  %s\n", d->alert_id, d->sink,
 		    delivery_state_to_string(d->state), d->attempts, created,
 		    title ? title : "(no title)");
-		if (d->last_error != NULL && d->state != DELIVERY_DELIVERED)
+		if (d->state == DELIVERY_HELD)
+			printf("    held for a digest (flood control), sent %s%s%s\n", next,
+			    d->last_error != NULL ? "; last error: " : "",
+			    d->last_error != NULL ? d->last_error : "");
+		else if (d->last_error != NULL && d->state != DELIVERY_DELIVERED &&
+		    d->state != DELIVERY_DIGESTED)
 			printf("    %s%s%s\n", d->last_error,
 			    d->state == DELIVERY_PENDING ? "; next attempt " : "",
 			    d->state == DELIVERY_PENDING ? next : "");

@@ -286,6 +286,10 @@ sinks:
             check(recv.on("/digest") == [] or all(d_["body"].get("digest") for d_ in recv.on("/digest")),
                   "digest mode sends no single alerts")
             check(st("ok", "digest") == "held", "digest mode holds alerts (%s)" % st("ok", "digest"))
+            r = run("alerts", "-c", conf)
+            check(r.returncode == 0 and "held for a digest" in r.stdout and
+                  "; next attempt " in r.stdout and "HTTP 500" in r.stdout,
+                  "alerts shows held ones, and why and when pending ones are retried")
 
             # --- mail
             msgs = handler.messages
@@ -358,6 +362,8 @@ sinks:
                 check(dig[0]["sig_ok"] and dig[0]["id"] == body.get("id"),
                       "the digest is signed under its own id")
             check(st("ok", "digest") == "digested", "held alerts are digested")
+            check(dig and all(x["digest"] == dig[0]["id"] for x in rows if x["sink"] == "digest"),
+                  "alerts --json names the digest each alert went out in")
             check(st("ok", "log") == "delivered", "the log sink is not retried")
             check(len(read_jsonl(jsonl)) == 7, "no alert is logged twice")
 
