@@ -1157,6 +1157,7 @@ conf_finish(struct walker *w, struct conf *c)
 	for (size_t i = 0; i < c->n_sinks; i++) {
 		struct conf_sink *s = &c->sinks[i];
 
+		s->ca_path = c->ca_path;
 		for (size_t j = 0; j < s->feeds.n; j++)
 			if (conf_find_feed(c, s->feeds.v[j].s) == NULL) {
 				struct fw_error e;

@@ -106,6 +106,8 @@ struct conf_sink {
 	enum severity		 bypass_severity;
 	int			 quiet_start_min;	/* minutes after midnight, -1 = none */
 	int			 quiet_end_min;
+	/* borrowed: the top-level ca_path, for webhook and mail TLS */
+	const char		*ca_path;
 };
 
 struct conf {
