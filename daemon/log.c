@@ -19,7 +19,10 @@
 #include "log.h"
 
 #if HAVE_LIBSYSTEMD
+/* CODE_FILE= would name log.c for every message: leave location out. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 #endif
 
 #define LOG_MAX_FIELDS	16
@@ -147,6 +150,10 @@ journal_send(enum log_level level, const struct log_field *fields, const char *m
 	size_t		 n = 0;
 	int		 r = -ENOMEM;
 
+	/* sd_journal_sendv() drops messages silently when journald's socket
+	 * is missing; stderr is better than nothing then. */
+	if (access("/run/systemd/journal/socket", F_OK) < 0)
+		return -errno;
 	if (asprintf(&owned[n], "MESSAGE=%s", msg) < 0)
 		return -ENOMEM;
 	n++;

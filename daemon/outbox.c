@@ -103,6 +103,9 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 {
 	enum delivery_state	 state;
 	const char		*sink = v[0].sink;
+	/* journalctl ALERT_ID=... finds what happened to one alert. */
+	const struct log_field	*ids = LOG_FIELDS({ "ALERT_ID", n == 1 ? v[0].alert_id : NULL },
+				    { "SINK", sink });
 	int64_t			 next = now, delay;
 	int			 attempts = 0, r;
 
@@ -125,7 +128,8 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 		if (delay < 0) {
 			state = DELIVERY_FAILED;
 			stats->failed += n;
-			log_warnx("%s to sink '%s': %s; giving up after %d attempts "
+			log_struct(LOG_LEVEL_WARNING, ids,
+			    "%s to sink '%s': %s; giving up after %d attempts "
 			    "(see feedwatch alerts --failed)", what, sink, out->error, attempts);
 			break;
 		}
@@ -135,20 +139,23 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 		next = now + delay;
 		state = digest ? DELIVERY_HELD : DELIVERY_PENDING;
 		stats->retrying += n;
-		log_warnx("%s to sink '%s': %s; retry %d in %llds", what, sink, out->error,
+		log_struct(LOG_LEVEL_WARNING, ids,
+		    "%s to sink '%s': %s; retry %d in %llds", what, sink, out->error,
 		    attempts, (long long)delay);
 		break;
 	case SINK_GONE:
 		state = DELIVERY_GONE;
 		stats->failed += n;
-		log_warnx("%s to sink '%s': %s: the receiver no longer wants it; "
+		log_struct(LOG_LEVEL_WARNING, ids,
+		    "%s to sink '%s': %s: the receiver no longer wants it; "
 		    "not retrying (see feedwatch alerts --failed)", what, sink, out->error);
 		break;
 	case SINK_PERMANENT:
 	default:
 		state = DELIVERY_FAILED;
 		stats->failed += n;
-		log_warnx("%s to sink '%s': %s; not retrying (see feedwatch alerts --failed)",
+		log_struct(LOG_LEVEL_WARNING, ids,
+		    "%s to sink '%s': %s; not retrying (see feedwatch alerts --failed)",
 		    what, sink, out->error);
 		break;
 	}

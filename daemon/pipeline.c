@@ -396,7 +396,8 @@ feed_failed(struct pipeline *p, const struct conf_feed *feed, struct store_feed 
 	else
 		st->next_poll = now + pipeline_backoff_delay(base, st->consecutive_errors,
 		    p->conf->backoff_cap);
-	log_warnx("feed '%s': %s; error %d in a row, next try in %llds",
+	log_struct(LOG_LEVEL_WARNING, LOG_FIELDS({ "FEED_URL", feed->url }),
+	    "feed '%s': %s; error %d in a row, next try in %llds",
 	    feed->name, reason, st->consecutive_errors,
 	    (long long)(st->next_poll - now));
 	if (st->consecutive_errors >= (int)p->conf->health_failures &&
