@@ -99,7 +99,7 @@ month_lookup(const char *w, size_t n)
 	for (i = 13; i < sizeof(months) / sizeof(months[0]); i++)
 		if (strlen(months[i].name) == n &&
 		    strncasecmp(w, months[i].name, n) == 0)
-			return (int)months[i].month;
+			return (int)months[i].month + 100;	/* not English */
 	return 0;
 }
 
@@ -155,6 +155,7 @@ is_day_name(const char *w, size_t n)
 struct date_parts {
 	long	year, month, day, hour, min, sec;
 	int	have_time, have_zone;
+	int	foreign;	/* a month name that is not English */
 	int	offset;		/* minutes east of UTC */
 };
 
@@ -354,13 +355,14 @@ zone:
 static int
 parse_loose(const char *s, struct date_parts *p)
 {
-	const char	*q = s;
+	const char	*q = s, *first;
 	long		 nums[4];
 	int		 ndig[4], nn = 0, nd, have_month = 0, i;
 	int		 day_set = 0, year_set = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->year = p->day = -1;
+	first = q;
 	while (*q != '\0') {
 		unsigned char c = (unsigned char)*q;
 
@@ -426,6 +428,8 @@ parse_loose(const char *s, struct date_parts *p)
 			if (strncmp(q, "월", 3) == 0 || strncmp(q, "月", 3) == 0) {
 				p->month = v;
 				have_month = 1;
+				if (strncmp(q, "월", 3) == 0 && year_set == 0)
+					p->foreign = 1;	/* "07 1월 2025": RFC 822 shape */
 				q += 3;
 				continue;
 			}
@@ -459,7 +463,8 @@ parse_loose(const char *s, struct date_parts *p)
 				q++;
 			n = (size_t)(q - w);
 			if (!have_month && (m = month_lookup(w, n)) > 0) {
-				p->month = m;
+				p->month = m % 100;
+				p->foreign = m > 100;
 				have_month = 1;
 			} else if (zone_lookup(w, n, &off)) {
 				p->offset = off;
@@ -470,8 +475,11 @@ parse_loose(const char *s, struct date_parts *p)
 						return 0;
 					p->offset += off;
 				}
-			} else if (is_day_name(w, n)) {
-				/* The day name is redundant and often wrong. */
+			} else if (is_day_name(w, n) ||
+			    (w == first && *q == ',')) {
+				/* The day name is redundant and often wrong;
+				 * any word before the first comma is one
+				 * ("Di,", "화,"). */
 			} else if ((n == 2 && (strncasecmp(w, "at", 2) == 0 ||
 			    strncasecmp(w, "th", 2) == 0 ||
 			    strncasecmp(w, "st", 2) == 0 ||
@@ -526,5 +534,5 @@ date_parse(const char *s, int64_t *ret)
 	if (!ok)
 		return -EINVAL;
 	*ret = t;
-	return 0;
+	return p.foreign ? 1 : 0;
 }

@@ -7,8 +7,10 @@
 
 #include "error.h"
 
-/* Parses s. Returns 0 and *ret (Unix seconds, UTC), or -EINVAL when s is
- * not a date this parser understands (*ret untouched). */
+/* Parses s. Returns 0 and *ret (Unix seconds, UTC); 1 and *ret when the
+ * date was read through a month name that is not English ("Januar", "1월"
+ * in an RFC 822 shape), which callers report as a warning; or -EINVAL when
+ * s is not a date this parser understands (*ret untouched). */
 int date_parse(const char *s, int64_t *ret) _must_check_;
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */

@@ -10,7 +10,7 @@ const struct px_rule px_atom_rules[] = {
 	{ AT_FEED, NS_ATOM, "link", PF_LINK, 0, HOW_ATOMLINK, 0 },
 	{ AT_FEED, NS_ATOM, "subtitle", PF_SUMMARY, 1, HOW_TEXTCONS, 0 },
 	{ AT_FEED, NS_ATOM, "tagline", PF_SUMMARY, 2, HOW_TEXTCONS, 0 },
-	{ AT_FEED, NS_ATOM, "author", 0, 0, HOW_SKIP, 0 },
+	{ AT_FEED, NS_ATOM, "author", 0, 0, HOW_CONTAINER, AT_AUTHOR },
 	{ AT_FEED, NS_ATOM, "contributor", 0, 0, HOW_SKIP, 0 },
 
 	{ AT_ITEM, NS_ATOM, "title", PF_TITLE, 1, HOW_TEXTCONS, 0 },

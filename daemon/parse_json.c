@@ -48,6 +48,9 @@ jf_date(struct parse_ctx *pc, json_t *obj, const char *key, size_t n,
 	*ret = FW_TIME_NONE;
 	if (!json_is_string(v))
 		return 0;
+	if (date_parse(json_string_value(v), ret) > 0)
+		return pc_warn(pc, "item %zu: date \"%.64s\" has a month name "
+		    "that is not English", n, json_string_value(v));
 	if (date_parse(json_string_value(v), ret) < 0) {
 		*ret = FW_TIME_NONE;
 		return pc_warn(pc, "item %zu: cannot parse date \"%.64s\"", n,

@@ -39,6 +39,8 @@
 /* Declared entities kept from an internal subset, at most. */
 #define PX_MAX_DECLARED_ENTITIES 64
 #define PX_MAX_ENTITY_LEN 1024
+/* Total bytes entity references may expand to in one document. */
+#define PX_MAX_ENTITY_TOTAL (256 * 1024)
 /* Bytes handed to libxml2's push parser at a time. */
 #define PX_CHUNK ((size_t)256 * 1024)
 
@@ -87,14 +89,19 @@ struct px {
 	uint8_t			 item_prio[_PF_MAX];
 	size_t			 item_no;	/* 1-based, for warnings */
 	uint8_t			 feed_prio[_PF_MAX];
+	char			*feed_author;	/* Atom: inherited by entries */
 	long			 sy_freq;
 	int64_t			 sy_period;
+
+	char			 force_enc[64];	/* encoding to force, if any */
 
 	/* libxml2's error reports. */
 	unsigned		 xml_errors;
 	struct px_ent		*ents;
 	unsigned		 n_declared;
 	unsigned		 n_ents;
+	size_t			 ent_bytes;
+	bool			 ent_budget_warned;
 	bool			 ent_warned;
 
 	/* Rule lookups by (name, namespace, prefix, where): libxml2 interns
@@ -295,7 +302,11 @@ px_offer(struct px *x, enum px_field f, uint8_t prio, char *val)
 			free(val);
 		return;
 	}
-	if (x->in_item) {
+	if (!x->in_item && f == PF_AUTHOR) {
+		/* RFC 4287 4.2.1: the feed's atom:author applies to entries
+		 * that have none. */
+		slot = &x->feed_author;
+	} else if (x->in_item) {
 		switch (f) {
 		case PF_TITLE:   slot = &x->item.title; break;
 		case PF_LINK:    slot = &x->item.link; break;
@@ -445,9 +456,13 @@ px_capture_end(struct px *x)
 		px_offer(x, PF_ID, r->prio, val);
 		return;
 	case HOW_DATE:
-		if (date_parse(val, &t) == 0)
+		rr = date_parse(val, &t);
+		if (rr >= 0)
 			px_offer_time(x, (enum px_field)r->field, r->prio, t);
-		else if (x->in_item)
+		if (rr > 0 && x->in_item)
+			px_warn(x, "item %zu: date \"%.64s\" has a month name "
+			    "that is not English", x->item_no, val);
+		else if (rr < 0 && x->in_item)
 			px_warn(x, "item %zu: cannot parse date \"%.64s\"",
 			    x->item_no, val);
 		free(val);
@@ -514,6 +529,14 @@ static void
 px_item_end(struct px *x)
 {
 	x->in_item = false;
+	if (x->item.author == NULL && x->feed_author != NULL) {
+		x->item.author = strdup(x->feed_author);
+		if (x->item.author == NULL) {
+			feed_item_done(&x->item);
+			px_oom(x);
+			return;
+		}
+	}
 	if (pc_add_item(x->pc, &x->item) < 0)
 		px_oom(x);
 }
@@ -527,11 +550,14 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 	char		*tmp, *abs = NULL;
 	int		 r;
 
+	static const char iana_alt[] =
+	    "http://www.iana.org/assignments/relation/alternate";
+
 	rel = px_attr(attrs, nattrs, "rel", NULL, &rel_len);
 	if (rel != NULL && !(rel_len == 9 &&
 	    strncasecmp((const char *)rel, "alternate", 9) == 0) &&
-	    !(rel_len == 41 && strncmp((const char *)rel,
-	    "http://www.iana.org/assignments/relation/alternate", 41) == 0))
+	    !(rel_len == sizeof(iana_alt) - 1 &&
+	    strncmp((const char *)rel, iana_alt, rel_len) == 0))
 		return;
 	href = px_attr(attrs, nattrs, "href", NULL, &href_len);
 	if (href == NULL)
@@ -909,8 +935,20 @@ px_get_entity(void *ctx, const xmlChar *name)
 	xmlEntityPtr	 e;
 
 	for (pe = x->ents; pe != NULL; pe = pe->next)
-		if (strcmp((const char *)pe->e.name, (const char *)name) == 0)
+		if (strcmp((const char *)pe->e.name, (const char *)name) == 0) {
+			/* Bound what references can expand to in total (a
+			 * document of many references to a 1 KiB entity). */
+			x->ent_bytes += (size_t)pe->e.length;
+			if (x->ent_bytes > PX_MAX_ENTITY_TOTAL) {
+				if (!x->ent_budget_warned)
+					px_warn(x, "entity references expand to more "
+					    "than %d bytes; the rest are dropped",
+					    PX_MAX_ENTITY_TOTAL);
+				x->ent_budget_warned = true;
+				return NULL;
+			}
 			return &pe->e;
+		}
 	/* Bound the cache against a document of endless distinct names. */
 	if (x->n_ents >= 1024)
 		return NULL;
@@ -992,6 +1030,135 @@ static xmlParserInputPtr
 px_refuse_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 {
 	return NULL;	/* no external entity, DTD or XInclude is ever read */
+}
+
+/* Bytes the pre-scan looks at: '<', '&' and the C0 controls XML 1.0 does
+ * not allow (all but tab, newline and carriage return). */
+static const uint8_t px_scan_class[256] = {
+	[0x00 ... 0x08] = 1, [0x0B] = 1, [0x0C] = 1, [0x0E ... 0x1F] = 1,
+	['<'] = 2, ['&'] = 3,
+};
+
+static bool
+px_name_start(unsigned char c)
+{
+	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? true :
+	    c == '_' || c == ':' || c >= 0x80;
+}
+
+static bool
+px_name_char(unsigned char c)
+{
+	return px_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
+	    c == '.';
+}
+
+/* Whether the '&' at p starts a well-formed reference. */
+static bool
+px_good_ref(const char *p, const char *end)
+{
+	const unsigned char *q = (const unsigned char *)p + 1;
+	const unsigned char *e = (const unsigned char *)end;
+
+	if (q < e && *q == '#') {
+		q++;
+		if (q < e && (*q == 'x' || *q == 'X')) {
+			q++;
+			if (q >= e || !isxdigit(*q))
+				return false;
+			while (q < e && isxdigit(*q))
+				q++;
+		} else {
+			if (q >= e || !isdigit(*q))
+				return false;
+			while (q < e && isdigit(*q))
+				q++;
+		}
+		return q < e && *q == ';';
+	}
+	if (q >= e || !px_name_start(*q))
+		return false;
+	while (q < e && px_name_char(*q) && q - (const unsigned char *)p < 64)
+		q++;
+	return q < e && *q == ';';
+}
+
+/* The pre-scan: feeds in the wild carry a bare '<' ("a < b") or '&'
+ * ("Tom & Jerry", "?a=1&b=2"), and control characters. libxml2's recover
+ * mode stops at the first and drops the second and third with what follows,
+ * so they are escaped (or dropped) before parsing; CDATA sections and
+ * comments are left alone. With out NULL it only counts; otherwise it
+ * writes the repaired document to out (room for len + 4 * count bytes).
+ * Returns the
+ * number of repairs. ASCII-compatible encodings only. */
+static size_t
+px_prescan(const char *buf, size_t len, char *out, size_t *ret_len)
+{
+	const char	*p = buf, *end = buf + len, *q, *run = buf;
+	char		*o = out;
+	size_t		 fixes = 0;
+
+#define EMIT(s, n) do {							\
+	if (out != NULL) {						\
+		memcpy(o, run, (size_t)(p - run));			\
+		o += p - run;						\
+		memcpy(o, (s), (n));					\
+		o += (n);						\
+	}								\
+} while (0)
+	while (p < end) {
+		switch (px_scan_class[(unsigned char)*p]) {
+		case 0:
+			p++;
+			continue;
+		case 1:
+			fixes++;
+			EMIT("", 0);
+			run = ++p;
+			continue;
+		case 3:
+			if (!px_good_ref(p, end)) {
+				fixes++;
+				EMIT("&amp;", 5);
+				run = ++p;
+				continue;
+			}
+			p++;
+			continue;
+		default:
+			break;
+		}
+		/* '<' */
+		if (end - p >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
+			q = memmem(p + 9, (size_t)(end - p - 9), "]]>", 3);
+			p = q != NULL ? q + 3 : end;
+			continue;
+		}
+		if (end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
+			q = memmem(p + 4, (size_t)(end - p - 4), "-->", 3);
+			p = q != NULL ? q + 3 : end;
+			continue;
+		}
+		if (p + 1 < end && (px_name_start((unsigned char)p[1]) ||
+		    p[1] == '/' || p[1] == '!' || p[1] == '?')) {
+			p++;
+			continue;
+		}
+		if (p + 1 >= end) {
+			p++;	/* a truncated document: leave it */
+			continue;
+		}
+		fixes++;
+		EMIT("&lt;", 4);
+		run = ++p;
+	}
+	if (out != NULL) {
+		memcpy(o, run, (size_t)(end - run));
+		o += end - run;
+		*ret_len = (size_t)(o - out);
+	}
+#undef EMIT
+	return fixes;
 }
 
 /* Charset names as labelled → what to decode with (the WHATWG mapping of
@@ -1095,6 +1262,33 @@ px_decl_encoding(const char *buf, size_t len, char *out, size_t size)
 	return false;
 }
 
+/* Runs the pre-scan and, when something needs repair, replaces the input
+ * with a repaired copy (*fixed, freeing an earlier one). */
+static int
+px_repair_markup(struct px *x, const char **pbuf, size_t *plen, char **fixed)
+{
+	size_t	 n, newlen;
+	char	*out;
+
+	n = px_prescan(*pbuf, *plen, NULL, NULL);
+	if (n == 0)
+		return 0;
+	/* Each repair adds at most four bytes ("&" -> "&amp;"). */
+	if (n > (SIZE_MAX - *plen - 1) / 4)
+		return -E2BIG;
+	out = malloc(*plen + n * 4 + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	(void)px_prescan(*pbuf, *plen, out, &newlen);
+	free(*fixed);
+	*fixed = out;
+	*pbuf = out;
+	*plen = newlen;
+	px_warn(x, "%zu bare '<', '&' or control character%s escaped before "
+	    "parsing", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 /* Decides the encoding. Returns the name to force (with
  * XML_PARSE_IGNORE_ENC), NULL to let libxml2 read the document as it is,
  * and may replace the input with a repaired UTF-8 copy (*fixed). */
@@ -1151,8 +1345,12 @@ px_encoding(struct px *x, const char **pbuf, size_t *plen,
 		h = xmlFindCharEncodingHandler(use);
 		if (h != NULL) {
 			xmlCharEncCloseFunc(h);
-			*ret_force = use;
-			return 0;
+			/* use may point into this frame's buffers. */
+			snprintf(x->force_enc, sizeof(x->force_enc), "%s", use);
+			*ret_force = x->force_enc;
+			/* Legacy charsets are ASCII-compatible: '<' and '&'
+			 * never occur inside a multibyte character. */
+			return px_repair_markup(x, pbuf, plen, fixed);
 		}
 		px_warn(x, "unknown encoding \"%.32s\"%s; read as UTF-8", label,
 		    from_header ? " in Content-Type" : "");
@@ -1169,7 +1367,7 @@ px_encoding(struct px *x, const char **pbuf, size_t *plen,
 	}
 	if (from_header || use != NULL || *fixed != NULL)
 		*ret_force = "UTF-8";
-	return 0;
+	return px_repair_markup(x, pbuf, plen, fixed);
 }
 
 int
@@ -1317,6 +1515,7 @@ out:
 			if (x.stack[i].base_owned)
 				free((char *)x.stack[i].base);
 	free(x.stack);
+	free(x.feed_author);
 	buf_done(&x.text);
 	if (ctxt != NULL) {
 		if (ctxt->myDoc != NULL)

@@ -428,7 +428,8 @@ text_collapse(const char *s, size_t len, size_t max, char **ret)
 	size_t			 i = 0, n;
 	int			 pending = 0;
 
-	out = malloc(len + 1);
+	/* A two-byte C1 control may become a three-byte character. */
+	out = malloc(len + len / 2 + 1);
 	if (out == NULL)
 		return -ENOMEM;
 	p = out;
@@ -472,6 +473,18 @@ text_collapse(const char *s, size_t len, size_t max, char **ret)
 					if (u[i] == 0xC2 && i + 1 < len &&
 					    u[i + 1] == 0xA0)
 						break;
+					/* C1 controls (from &#147; and the
+					 * like) are windows-1252, as HTML5
+					 * reads them. */
+					if (u[i] == 0xC2 && i + 1 < len &&
+					    u[i + 1] >= 0x80 && u[i + 1] < 0xA0) {
+						uint16_t c = cp1252_c1[u[i + 1] - 0x80];
+
+						if (c != 0)
+							p += text_utf8_put(p, c);
+						i += 2;
+						continue;
+					}
 					n = text_utf8_valid_seq(u + i, len - i);
 					if (n == 0) {
 						free(out);

@@ -38,12 +38,13 @@ static const struct {
 	{ "Thu, 02 Jan 2025 03:04:05 -0500", "2025-01-02T08:04:05Z" },
 	{ "  Thu, 02 Jan 2025 03:04:05 GMT  ", "2025-01-02T03:04:05Z" },
 	{ "Thu, 29 Feb 2024 00:00:00 GMT", "2024-02-29T00:00:00Z" },
-	{ "Do, 02 Jan 2025 03:04:05 +0100", NULL },	/* unknown day word */
+	{ "Do, 02 Jan 2025 03:04:05 +0100", "2025-01-02T02:04:05Z" },	/* any day word */
+	{ "Do 02 Jan 2025 03:04:05 +0100", NULL },	/* an unknown word */
 	{ "02 Januar 2025 03:04:05 +0100", "2025-01-02T02:04:05Z" },
 	{ "02 janv 2025 03:04:05 +0100", "2025-01-02T02:04:05Z" },
 	{ "2025년 1월 2일 12:04:05 +0900", "2025-01-02T03:04:05Z" },
 	{ "2025年1月2日 12:04", "2025-01-02T12:04:00Z" },
-	{ "화, 02 1월 2025 12:04:05 +0900", NULL },	/* a warning, not a crash */
+	{ "화, 02 1월 2025 12:04:05 +0900", "2025-01-02T03:04:05Z" },
 	/* RFC 3339 / ISO 8601 */
 	{ "2025-01-02T03:04:05Z", "2025-01-02T03:04:05Z" },
 	{ "2025-01-02T03:04:05.123456Z", "2025-01-02T03:04:05Z" },
@@ -87,8 +88,19 @@ START_TEST(test_date_table)
 		ck_assert_int_eq(t, 42);
 		return;
 	}
-	ck_assert_msg(r == 0, "\"%s\" refused", cases[_i].in);
+	ck_assert_msg(r >= 0, "\"%s\" refused", cases[_i].in);
 	ck_assert_str_eq(date_format_rfc3339(t, buf, sizeof(buf)), cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_foreign_flag)
+{
+	int64_t t;
+
+	ck_assert_int_eq(date_parse("02 janvier 2025 03:04:05 +0100", &t), 1);
+	ck_assert_int_eq(date_parse("화, 02 1월 2025 12:04:05 +0900", &t), 1);
+	ck_assert_int_eq(date_parse("2025년 1월 2일 12:04:05 +0900", &t), 0);
+	ck_assert_int_eq(date_parse("Thu, 02 Jan 2025 03:04:05 GMT", &t), 0);
 }
 END_TEST
 
@@ -116,6 +128,7 @@ main(void)
 	tcase_add_loop_test(tc, test_date_table, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_foreign_flag);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
