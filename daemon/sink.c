@@ -2,9 +2,11 @@
  * renderings of an alert that several sink types share (the text log, the
  * mail body and subject). The sink types themselves live in sink_*.c; flood
  * control state is created here with each sink and used by the outbox. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "flood.h"
 #include "sink.h"
@@ -190,4 +192,17 @@ sink_render_subject(const struct sink_msg *msg, struct buf *b)
 		r = buf_append_str(b, title);
 	json_decref(o);
 	return r;
+}
+
+void
+sink_curl_ca(void *curl, const char *ca_path)
+{
+	struct stat st;
+
+	if (ca_path == NULL)
+		return;
+	if (stat(ca_path, &st) == 0 && S_ISDIR(st.st_mode))
+		(void)curl_easy_setopt((CURL *)curl, CURLOPT_CAPATH, ca_path);
+	else
+		(void)curl_easy_setopt((CURL *)curl, CURLOPT_CAINFO, ca_path);
 }

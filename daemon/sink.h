@@ -81,6 +81,10 @@ int sink_render_msg_text(const struct sink_msg *msg, struct buf *b) _must_check_
 /* A one-line summary: the alert's title, or "N feedwatch alerts: first title…". */
 int sink_render_subject(const struct sink_msg *msg, struct buf *b) _must_check_;
 
+/* Makes the libcurl handle curl trust ca_path (a file or a directory of
+ * CA certificates; NULL leaves the system's). */
+void sink_curl_ca(void *curl, const char *ca_path);
+
 /* Webhook internals, exposed for the tests. */
 /* Renders the POST body for format; ntfy_topic is used by the ntfy format.
  * Returns 0 and an owned string, -EINVAL for a message that is not JSON. */

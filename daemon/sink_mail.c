@@ -324,6 +324,7 @@ mail_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *ou
 	(void)curl_easy_setopt(st->curl, CURLOPT_URL, cs->url);
 	(void)curl_easy_setopt(st->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	(void)curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
+	sink_curl_ca(st->curl, s->conf->ca_path);
 	(void)curl_easy_setopt(st->curl, CURLOPT_MAIL_FROM, st->mail_from);
 	(void)curl_easy_setopt(st->curl, CURLOPT_MAIL_RCPT, st->rcpt);
 	(void)curl_easy_setopt(st->curl, CURLOPT_UPLOAD, 1L);

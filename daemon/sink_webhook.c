@@ -731,6 +731,7 @@ webhook_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome 
 	(void)curl_easy_setopt(st->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
 	(void)curl_easy_setopt(st->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	sink_curl_ca(st->curl, s->conf->ca_path);
 	(void)curl_easy_setopt(st->curl, CURLOPT_USERAGENT, "feedwatch/" FW_VERSION);
 	(void)curl_easy_setopt(st->curl, CURLOPT_HTTPHEADER, hdrs);
 	(void)curl_easy_setopt(st->curl, CURLOPT_POSTFIELDS, body);

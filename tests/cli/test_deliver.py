@@ -9,6 +9,7 @@
 - digest mode collecting alerts into one signed message;
 - `feedwatch alerts` (--json, --failed, --retry all)."""
 import base64
+import warnings
 import email
 import email.header
 import email.policy
@@ -141,12 +142,14 @@ def free_port():
     return port
 
 
-def alerts_json(conf, *extra):
-    r = run("alerts", "-c", conf, "--json", *extra)
+def alerts_json(conf, *extra, env=None):
+    r = run("alerts", "-c", conf, "--json", *extra, env=env)
     return r, [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
 
 def main():
+    # aiosmtpd itself touches its own deprecated Session.login_data.
+    warnings.simplefilter("ignore", DeprecationWarning)
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
@@ -395,7 +398,94 @@ sinks:
     finally:
         smtp.stop()
     shutil.rmtree(d)
+    tls_and_auth()
     finish()
+
+
+def tls_and_auth():
+    """STARTTLS with AUTH (good and bad password), implicit TLS (smtps://)
+    and an https webhook, all trusting a private CA through ca_path."""
+    import ssl
+    import subprocess
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    d = tmpdir()
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True)
+    if not check(r.returncode == 0, "a test certificate for 127.0.0.1"):
+        return
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((mechanism, auth_data.login, auth_data.password))
+        # handled=False: aiosmtpd then answers 535 itself on failure.
+        return AuthResult(success=auth_data.login == b"feedwatch" and
+                          auth_data.password == b"s3cret pw", handled=False)
+
+    starttls, smtps = MailHandler(), MailHandler()
+    p1, p2 = free_port(), free_port()
+    c1 = Controller(starttls, hostname="127.0.0.1", port=p1, tls_context=ctx,
+                    require_starttls=True, authenticator=authenticator, auth_required=True)
+    c2 = Controller(smtps, hostname="127.0.0.1", port=p2, ssl_context=ctx)
+    c1.start()
+    c2.start()
+    recv = Receiver()
+    recv.httpd.socket = ctx.wrap_socket(recv.httpd.socket, server_side=True)
+    write(os.path.join(d, "secret"), SECRET)
+    try:
+        with FeedServer() as feeds, recv:
+            feeds.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss([
+                {"guid": "t1", "title": "Cost-sharing: 방위비 talks", "link": "http://n.example/t1",
+                 "pubDate": email.utils.formatdate(time.time() - 60, usegmt=True)}]))
+            conf = write(os.path.join(d, "feedwatch.yaml"), """
+state: %(state)s
+ca_path: "%(cert)s"
+feeds: [{url: "%(feed)s", name: f}]
+topics: [{name: sma, terms: ["cost-sharing"]}]
+sinks:
+  - {type: mail, name: tls, url: "smtp://127.0.0.1:%(p1)d", starttls: true,
+     username: feedwatch, password_env: FW_TEST_SMTP_PW, from: a@watch.example, to: [b@example.org]}
+  - {type: mail, name: badpw, url: "smtp://127.0.0.1:%(p1)d", starttls: true,
+     username: feedwatch, password_env: FW_TEST_SMTP_BAD, from: a@watch.example, to: [b@example.org]}
+  - {type: mail, name: smtps, url: "smtps://127.0.0.1:%(p2)d", from: a@watch.example,
+     to: [c@example.org]}
+  - {type: webhook, name: https, url: "https://127.0.0.1:%(hp)d/hook", secret_env: FW_TEST_HOOK}
+""" % {"state": os.path.join(d, "state.db"), "cert": cert, "feed": feeds.url("/f.xml"),
+                "p1": p1, "p2": p2, "hp": recv.httpd.server_address[1]})
+            env = {"FW_TEST_SMTP_PW": "s3cret pw", "FW_TEST_SMTP_BAD": "wrong",
+                   "FW_TEST_HOOK": SECRET}
+            r = run("once", "-c", conf, env=env)
+            check(r.returncode == 0, "once with TLS sinks exits 0" +
+                  ("" if r.returncode == 0 else ": " + r.stderr[-600:]))
+            r, rows = alerts_json(conf, env=env)
+            state = {x["sink"]: x for x in rows}
+            check(state.get("tls", {}).get("state") == "delivered" and len(starttls.messages) == 1,
+                  "STARTTLS with AUTH delivers (%s)" % state.get("tls"))
+            check(any(l[1] == b"feedwatch" and l[2] == b"s3cret pw" for l in logins),
+                  "the password comes from the environment")
+            bad = state.get("badpw", {})
+            check(bad.get("state") == "failed" and "535" in (bad.get("last_error") or ""),
+                  "a refused password is a permanent failure (%s)" % bad.get("last_error"))
+            check(state.get("smtps", {}).get("state") == "delivered" and len(smtps.messages) == 1,
+                  "smtps:// delivers (%s)" % state.get("smtps"))
+            if starttls.messages:
+                m = email.message_from_bytes(starttls.messages[0][2], policy=email.policy.default)
+                check(str(m["Subject"]) == "[sma] Cost-sharing: 방위비 talks",
+                      "a UTF-8 subject survives the trip (%s)" % m["Subject"])
+            hook = recv.on("/hook")
+            check(len(hook) == 1 and hook[0]["sig_ok"] and
+                  state.get("https", {}).get("state") == "delivered",
+                  "an https webhook trusts ca_path and is signed (secret from the environment)")
+    finally:
+        c1.stop()
+        c2.stop()
+    shutil.rmtree(d)
 
 
 main()
