@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alert.h"
 #include "buf.h"
@@ -24,6 +25,30 @@
 
 #define OUTBOX_DELIVERY_BATCH	100
 #define OUTBOX_DIGEST_MAX	500	/* alerts in one digest message */
+/* One call delivers for at most this long, so a slow receiver cannot keep
+ * the daemon from polling (or from noticing SIGTERM) for long; what is left
+ * stays due for the next call. */
+#define OUTBOX_ROUND_BUDGET_MS	20000
+
+/* One call of outbox_deliver_due(). */
+struct round {
+	int64_t			 now;
+	int64_t			 deadline_ms;	/* CLOCK_MONOTONIC */
+	/* Sinks that failed once this round: not tried again until the next,
+	 * so an unreachable receiver costs one timeout per round, not one
+	 * per alert. Indexed like p->sinks. */
+	bool			*down;
+	struct deliver_stats	*stats;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int64_t
 outbox_retry_delay(int attempt)
@@ -54,13 +79,14 @@ out:
 	buf_done(&b);
 }
 
-static struct sink *
-sink_by_name(struct pipeline *p, const char *name)
+/* The index of the sink named name in p->sinks, or -1. */
+static ssize_t
+sink_index(struct pipeline *p, const char *name)
 {
 	for (size_t i = 0; i < p->n_sinks; i++)
 		if (strcmp(p->sinks[i]->conf->name, name) == 0)
-			return p->sinks[i];
-	return NULL;
+			return (ssize_t)i;
+	return -1;
 }
 
 static enum severity
@@ -178,15 +204,16 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 	return n > 1 ? store_commit(p->store, e) : 0;
 }
 
-/* Sends one alert, or a digest of n held alerts, and records the outcome. */
+/* Sends one alert, or a digest of n held alerts, to sink number si (or to
+ * no sink, si < 0) and records the outcome. */
 static int
-send_msg(struct pipeline *p, struct sink *s, struct store_delivery *v, size_t n,
-    const struct sink_msg *msg, int64_t now, struct deliver_stats *stats,
-    struct fw_error *e)
+send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
+    const struct sink_msg *msg, struct round *rd, struct fw_error *e)
 {
-	struct sink_outcome	out = { .result = SINK_PERMANENT };
-	char			what[80];
-	int			r;
+	struct sink		*s = si >= 0 ? p->sinks[si] : NULL;
+	struct sink_outcome	 out = { .result = SINK_PERMANENT };
+	char			 what[80];
+	int			 r;
 
 	snprintf(what, sizeof(what), "%s %s", msg->digest ? "digest" : "alert", msg->id);
 	if (s == NULL)
@@ -196,7 +223,9 @@ send_msg(struct pipeline *p, struct sink *s, struct store_delivery *v, size_t n,
 		out.result = SINK_RETRY;
 		snprintf(out.error, sizeof(out.error), "%s", strerror(-r));
 	}
-	return record_outcome(p, s, v, n, msg->digest, what, &out, now, stats, e);
+	if (si >= 0 && out.result == SINK_RETRY)
+		rd->down[si] = true;
+	return record_outcome(p, s, v, n, msg->digest, what, &out, rd->now, rd->stats, e);
 }
 
 /* Leaves a delivery for later without counting an attempt. */
@@ -208,15 +237,21 @@ postpone(struct pipeline *p, struct store_delivery *d, enum delivery_state state
 	    when, d->last_error, now, e);
 }
 
+/* Returns 1 when the delivery was left due (its sink is down this round),
+ * 0 when it was dealt with, or a negative errno. */
 static int
-deliver_pending(struct pipeline *p, struct store_delivery *d, int64_t now,
-    struct deliver_stats *stats, struct fw_error *e)
+deliver_pending(struct pipeline *p, struct store_delivery *d, struct round *rd,
+    struct fw_error *e)
 {
-	struct sink		*s = sink_by_name(p, d->sink);
+	ssize_t			 si = sink_index(p, d->sink);
+	struct sink		*s = si >= 0 ? p->sinks[si] : NULL;
 	struct sink_msg		 msg = { .id = d->alert_id, .json = d->json };
 	enum flood_verdict	 verdict = FLOOD_SEND;
-	int64_t			 when = now;
+	int64_t			 now = rd->now, when = now;
 	int			 r;
+
+	if (si >= 0 && rd->down[si])
+		return 1;
 
 	if (s != NULL && flood_active(s->conf)) {
 		if ((r = flood_prime(p, s, now, e)) < 0)
@@ -227,12 +262,12 @@ deliver_pending(struct pipeline *p, struct store_delivery *d, int64_t now,
 	case FLOOD_WAIT:
 		return postpone(p, d, DELIVERY_PENDING, when, now, e);
 	case FLOOD_HOLD:
-		stats->held++;
+		rd->stats->held++;
 		log_debug("alert %s to sink '%s': held for a digest at %lld", d->alert_id,
 		    d->sink, (long long)when);
 		return postpone(p, d, DELIVERY_HELD, when, now, e);
 	default:
-		return send_msg(p, s, d, 1, &msg, now, stats, e);
+		return send_msg(p, si, d, 1, &msg, rd, e);
 	}
 }
 
@@ -268,9 +303,10 @@ out:
  * (and more may be due), 0 when there is nothing (more) to do now, or a
  * negative errno. */
 static int
-flush_digest(struct pipeline *p, struct sink *s, int64_t now, struct deliver_stats *stats,
-    struct fw_error *e)
+flush_digest(struct pipeline *p, size_t si, struct round *rd, struct fw_error *e)
 {
+	struct sink		*s = p->sinks[si];
+	int64_t			 now = rd->now;
 	struct store_delivery	*v = NULL;
 	struct sink_msg		 msg = { 0 };
 	const char		**ids = NULL;
@@ -279,6 +315,8 @@ flush_digest(struct pipeline *p, struct sink *s, int64_t now, struct deliver_sta
 	int64_t			 when;
 	int			 r;
 
+	if (rd->down[si])
+		return 0;
 	r = store_deliveries_held(p->store, s->conf->name, now, OUTBOX_DIGEST_MAX, &v, &n, e);
 	if (r < 0 || n == 0)
 		goto out;
@@ -300,7 +338,7 @@ flush_digest(struct pipeline *p, struct sink *s, int64_t now, struct deliver_sta
 		/* A digest of one is just the alert. */
 		msg.id = v[0].alert_id;
 		msg.json = v[0].json;
-		r = send_msg(p, s, v, 1, &msg, now, stats, e);
+		r = send_msg(p, (ssize_t)si, v, 1, &msg, rd, e);
 		r = r < 0 ? r : 1;
 		goto out;
 	}
@@ -334,7 +372,7 @@ flush_digest(struct pipeline *p, struct sink *s, int64_t now, struct deliver_sta
 	msg.id = id;
 	msg.json = json;
 	msg.digest = true;
-	r = send_msg(p, s, v, batch, &msg, now, stats, e);
+	r = send_msg(p, (ssize_t)si, v, batch, &msg, rd, e);
 	r = r < 0 ? r : 1;
 out:
 	for (size_t i = 0; i < n; i++)
@@ -350,43 +388,57 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 {
 	struct store_delivery	*v = NULL;
 	struct fw_error		 e = { .msg = "" };
-	size_t			 n = 0, moved;
+	struct round		 rd = { .now = now, .stats = stats };
+	size_t			 n = 0, skipped = 0;
 	int			 r = 0;
 
+	rd.deadline_ms = mono_ms() + OUTBOX_ROUND_BUDGET_MS;
+	if ((rd.down = calloc(p->n_sinks + 1, sizeof(*rd.down))) == NULL)
+		return -ENOMEM;
 	/* Due digests first: they hold the oldest alerts. */
 	for (size_t i = 0; i < p->n_sinks && r >= 0; i++) {
-		for (int rounds = 0; rounds < 100; rounds++)
-			if ((r = flush_digest(p, p->sinks[i], now, stats, &e)) <= 0)
+		for (int rounds = 0; rounds < 100 && mono_ms() < rd.deadline_ms; rounds++)
+			if ((r = flush_digest(p, i, &rd, &e)) <= 0)
 				break;
 	}
-	while (r >= 0) {
-		r = store_deliveries_due(p->store, now, OUTBOX_DELIVERY_BATCH, &v, &n, &e);
+	/* Then the due deliveries in order. Those left due on purpose (their
+	 * sink is down this round, or held for a digest not due) keep their
+	 * place at the front of the due list: skip over them. */
+	while (r >= 0 && mono_ms() < rd.deadline_ms) {
+		r = store_deliveries_due_page(p->store, now, skipped, OUTBOX_DELIVERY_BATCH,
+		    &v, &n, &e);
 		if (r < 0)
 			break;
-		moved = 0;
 		for (size_t i = 0; i < n && r >= 0; i++) {
-			struct sink *s = sink_by_name(p, v[i].sink);
-
+			if (mono_ms() >= rd.deadline_ms) {
+				log_notice("delivery round over its time budget; the rest "
+				    "goes in the next one");
+				break;
+			}
 			if (v[i].state == DELIVERY_PENDING) {
-				r = deliver_pending(p, &v[i], now, stats, &e);
-				moved++;
-			} else if (s == NULL) {
+				r = deliver_pending(p, &v[i], &rd, &e);
+				if (r == 1) {
+					skipped++;
+					r = 0;
+				}
+			} else if (sink_index(p, v[i].sink) < 0) {
 				/* Held for a sink that is gone from the config. */
 				struct sink_msg msg = { .id = v[i].alert_id, .json = v[i].json };
 
-				r = send_msg(p, NULL, &v[i], 1, &msg, now, stats, &e);
-				moved++;
-			}
-			/* Else held for a sink whose digest was just flushed
-			 * or postponed: nothing to do now. */
+				r = send_msg(p, -1, &v[i], 1, &msg, &rd, &e);
+			} else
+				/* Held for a sink whose digest was just flushed
+				 * or postponed: nothing to do now. */
+				skipped++;
 		}
 		for (size_t i = 0; i < n; i++)
 			store_delivery_done(&v[i]);
 		free(v);
 		v = NULL;
-		if (n < OUTBOX_DELIVERY_BATCH || moved == 0)
+		if (n < OUTBOX_DELIVERY_BATCH)
 			break;
 	}
+	free(rd.down);
 	if (r < 0) {
 		log_errx("%s", e.msg[0] ? e.msg : strerror(-r));
 		return r;

@@ -614,7 +614,7 @@ deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
 	" FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
 
 int
-store_deliveries_due(struct store *s, int64_t now, size_t limit,
+store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
 {
 	sqlite3_stmt	*st;
@@ -622,12 +622,20 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
 
 	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
 	    " WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
-	    " ORDER BY d.next_attempt, a.created, a.id, d.sink LIMIT ?2", -1, &st, NULL);
+	    " ORDER BY d.next_attempt, a.created, a.id, d.sink LIMIT ?2 OFFSET ?3", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
 	(void)sqlite3_bind_int64(st, 1, now);
 	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)offset);
 	return deliveries_query(s, st, ret, ret_n, reterr);
+}
+
+int
+store_deliveries_due(struct store *s, int64_t now, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	return store_deliveries_due_page(s, now, 0, limit, ret, ret_n, reterr);
 }
 
 int

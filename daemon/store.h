@@ -102,6 +102,10 @@ void store_delivery_done(struct store_delivery *d);
  * store_delivery_done() and the array. */
 int store_deliveries_due(struct store *s, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
+/* The same, skipping the first offset due deliveries (those the caller
+ * left due on purpose). */
+int store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t limit,
+    struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
 /* The held deliveries of sink due at now (at most limit): those already
  * put in a digest first (by digest id), then the oldest. */
 int store_deliveries_held(struct store *s, const char *sink, int64_t now, size_t limit,

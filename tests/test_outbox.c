@@ -21,7 +21,7 @@ struct sent {
 	bool	 digest;
 };
 
-static struct sent		 sent[64];
+static struct sent		 sent[512];
 static size_t			 n_sent;
 static struct sink_outcome	 script[16];	/* outcomes to return, in order */
 static size_t			 n_script, script_pos;
@@ -40,7 +40,7 @@ rec_close(struct sink *s)
 static int
 rec_deliver(struct sink *s, const struct sink_msg *m, struct sink_outcome *out)
 {
-	ck_assert_uint_lt(n_sent, 64);
+	ck_assert_uint_lt(n_sent, 512);
 	sent[n_sent].id = strdup(m->id);
 	sent[n_sent].json = strdup(m->json);
 	sent[n_sent].digest = m->digest;
@@ -304,6 +304,44 @@ START_TEST(test_sink_removed)
 }
 END_TEST
 
+START_TEST(test_down_sink_skipped_for_the_round)
+{
+	struct deliver_stats	 ds;
+	struct store_delivery	*v = NULL;
+	struct fw_error		 e;
+	size_t			 n = 0, hook_sent = 0, fresh = 0;
+
+	/* More than one batch of due deliveries, both sinks interleaved. */
+	for (int i = 0; i < 150; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "a%03d", i);
+		add_alert(name, "normal", T0 + i, 2);
+	}
+	script[n_script++] = (struct sink_outcome){ .result = SINK_RETRY, .error = "timeout" };
+	deliver(T0 + 200, &ds);
+	for (size_t i = 0; i < n_sent; i++)
+		hook_sent += strcmp(sent[i].id, "a000") == 0 && i == 0;
+	/* The hook failed once and was left alone; mail got everything. */
+	ck_assert_uint_eq(hook_sent, 1);
+	ck_assert_uint_eq(n_sent, 151);
+	ck_assert_uint_eq(ds.delivered, 150);
+	ck_assert_uint_eq(ds.retrying, 1);
+	ck_assert_int_eq(store_deliveries_due(p.store, T0 + 200, 1000, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 149);
+	for (size_t i = 0; i < n; i++) {
+		fresh += v[i].attempts == 0 && strcmp(v[i].sink, "hook") == 0;
+		store_delivery_done(&v[i]);
+	}
+	free(v);
+	ck_assert_uint_eq(fresh, 149);
+	/* Next round the receiver is back: all of them go. */
+	deliver(T0 + 201, &ds);
+	ck_assert_uint_eq(ds.delivered, 149);
+	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 201), 4);
+}
+END_TEST
+
 START_TEST(test_rate_limit)
 {
 	struct deliver_stats	ds;
@@ -515,6 +553,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_retry_after_honoured);
 	tcase_add_test(tc, test_gone_permanent_and_requeue);
 	tcase_add_test(tc, test_sink_removed);
+	tcase_add_test(tc, test_down_sink_skipped_for_the_round);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flood");
