@@ -5,6 +5,7 @@
 
 const struct px_rule px_atom_rules[] = {
 	{ AT_FEED, NS_ATOM, "entry", 0, 0, HOW_ITEM, 0 },
+	{ AT_ITEM, NS_ATOM, "entry", 0, 0, HOW_ITEM, 0 },
 	/* RFC 4287 4.2.14: "atom:title ... conveys a human-readable title". */
 	{ AT_FEED, NS_ATOM, "title", PF_TITLE, 1, HOW_TEXTCONS, 0 },
 	{ AT_FEED, NS_ATOM, "link", PF_LINK, 0, HOW_ATOMLINK, 0 },

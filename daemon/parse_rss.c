@@ -12,6 +12,8 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ROOT, NS_RSS, "channel", 0, 0, HOW_CHANNEL, 0 },
 	{ AT_ROOT, NS_RSS, "item", 0, 0, HOW_ITEM, 0 },
 	{ AT_FEED, NS_RSS, "item", 0, 0, HOW_ITEM, 0 },
+	/* Only in broken feeds: an item left unclosed. */
+	{ AT_ITEM, NS_RSS, "item", 0, 0, HOW_ITEM, 0 },
 
 	/* The channel. */
 	{ AT_FEED, NS_RSS, "title", PF_TITLE, 1, HOW_HTML, 0 },

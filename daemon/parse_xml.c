@@ -39,6 +39,8 @@
 /* Declared entities kept from an internal subset, at most. */
 #define PX_MAX_DECLARED_ENTITIES 64
 #define PX_MAX_ENTITY_LEN 1024
+/* Distinct entity names looked up per document (each lookup scans them). */
+#define PX_MAX_ENTITY_NAMES 128
 /* Total bytes entity references may expand to in one document. */
 #define PX_MAX_ENTITY_TOTAL (256 * 1024)
 /* Bytes handed to libxml2's push parser at a time. */
@@ -702,6 +704,40 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 	}
 }
 
+/* Whether an element met inside a captured field says that the field was
+ * left unclosed: an item start inside a feed-level field, or a sibling
+ * field inside a short one (title, link, id, date, author, language),
+ * which never holds markup of that name. */
+static bool
+px_unclosed(struct px *x, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	const struct px_rule	*r;
+	uint8_t			 outer = x->stack[x->cap_depth - 1].where;
+
+	switch (x->cap_rule->field) {
+	case PF_TITLE:
+	case PF_LINK:
+	case PF_ID:
+	case PF_PUBLISHED:
+	case PF_UPDATED:
+	case PF_AUTHOR:
+	case PF_LANGUAGE:
+		break;
+	default:
+		if (x->in_item)
+			return false;
+		break;
+	}
+	if (x->cap_depth == 0 || outer == AT_IGNORE || outer == AT_CAPTURE)
+		return false;
+	r = px_lookup(outer, px_ns(x, prefix, uri), (const char *)local);
+	if (r == NULL)
+		return false;
+	/* In a feed-level description only an item start counts. */
+	return x->cap_rule->field != PF_SUMMARY || r->how == HOW_ITEM;
+}
+
 /* Recover mode goes on after an error, but libxml2 then stops expanding
  * even &amp; (xmlParseReference returns early once wellFormed is 0). The
  * errors are recorded as warnings already, so let it read on as if the
@@ -755,6 +791,14 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		}
 	}
 
+	if (x->cap && px_unclosed(x, local, prefix, uri)) {
+		/* The field was never closed (<title>News<item>..., or
+		 * <title>T<link>...): end it here and read this element as
+		 * its sibling. */
+		x->stack[x->cap_depth].where = x->stack[x->cap_depth - 1].where;
+		px_capture_end(x);
+		parent->where = x->stack[x->cap_depth].where;
+	}
 	if (x->cap) {
 		/* Markup inside a captured field: XHTML content, or HTML a
 		 * feed forgot to escape. Keep the text and word boundaries. */
@@ -803,8 +847,10 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		f->where = AT_FEED;
 		return;
 	case HOW_ITEM:
+		/* Items never nest: one inside another means the first was
+		 * left unclosed. */
 		if (x->in_item)
-			return;		/* an item inside an item: ignored */
+			px_item_end(x);
 		px_item_begin(x, attrs, nattrs);
 		f->where = AT_ITEM;
 		return;
@@ -950,7 +996,7 @@ px_get_entity(void *ctx, const xmlChar *name)
 			return &pe->e;
 		}
 	/* Bound the cache against a document of endless distinct names. */
-	if (x->n_ents >= 1024)
+	if (x->n_ents >= PX_MAX_ENTITY_NAMES)
 		return NULL;
 	x->n_ents++;
 	cp = text_entity_lookup((const char *)name, strlen((const char *)name));
