@@ -74,6 +74,22 @@ def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())))
 
 
+def children(pid):
+    """PIDs whose parent is pid (from /proc)."""
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(e))
+    return out
+
+
 def wait_until(pred, seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -252,6 +268,45 @@ sinks:
         proc.wait(timeout=10)
         check(time.monotonic() - t0 < 5 and proc.returncode == 0,
               "SIGINT stops it too (exit %s)" % proc.returncode)
+
+        # A delivery that does not end (an exec sink that sleeps): the stop
+        # deadline ends the process anyway, and the alert stays queued.
+        state3 = os.path.join(d, "state3.db")
+        conf3 = write(os.path.join(d, "stuck.yaml"), """
+state: %s
+feeds:
+  - {url: "%s", name: wire}
+topics:
+  - {name: drills, terms: ["drills"]}
+sinks:
+  - {type: exec, name: stuck, command: ["/bin/sh", "-c", "exec sleep 20"], timeout: 60s}
+""" % (state3, srv.url("/wire.xml")))
+        proc = start(conf3)
+        check(wait_until(lambda: children(proc.pid), 10),
+              "the exec sink's command is running (a delivery in flight)")
+        kids = children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        took = time.monotonic() - t0
+        err = proc.stderr.read()
+        check(took < 5.0 and proc.returncode == 0,
+              "a delivery that hangs: stopped by the deadline in %.2f s (< 5), exit %s"
+              % (took, proc.returncode))
+        check("still busy" in err, "and says so: %r" % err[-200:])
+        r = subprocess.run([FW_BIN, "alerts", "-c", conf3, "--json"], capture_output=True,
+                           text=True)
+        check(r.stdout.count('"pending"') == 1,
+              "the alert whose delivery was cut short is still queued: %r" % r.stdout[-300:])
+        for pid in kids:        # the orphaned sleep, by its own pid
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
         # A port that is taken: run refuses to start.
         blocker = socket.socket()
