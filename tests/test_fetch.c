@@ -116,9 +116,9 @@ START_TEST(test_retry_after)
 
 	ck_assert_int_eq(fetch_retry_after_seconds("120", now), 120);
 	ck_assert_int_eq(fetch_retry_after_seconds("0", now), 0);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime(&(time_t){ now + 3600 }));
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&(time_t){ now + 3600 }, &(struct tm){ 0 }));
 	ck_assert_int_eq(fetch_retry_after_seconds(date, now), 3600);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime(&(time_t){ now - 60 }));
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&(time_t){ now - 60 }, &(struct tm){ 0 }));
 	ck_assert_int_eq(fetch_retry_after_seconds(date, now), 0);
 	ck_assert_int_eq(fetch_retry_after_seconds("soon", now), -1);
 	ck_assert_int_eq(fetch_retry_after_seconds("12abc", now), -1);

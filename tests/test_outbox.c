@@ -128,7 +128,7 @@ add_alert(const char *id, const char *severity, int64_t now, size_t n_sinks)
 static struct store_delivery
 get(const char *alert, const char *sink)
 {
-	struct store_delivery	*v = NULL, d;
+	struct store_delivery	*v = NULL, d = { 0 };
 	struct fw_error		 e;
 	size_t			 n = 0;
 	bool			 found = false;

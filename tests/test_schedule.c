@@ -232,7 +232,7 @@ START_TEST(test_retry_after)
 	ck_assert_int_eq(st.last_status, 429);
 	ck_assert_ptr_nonnull(strstr(st.last_error, "Retry-After"));
 	store_feed_done(&st);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime(&later));
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&later, &(struct tm){ 0 }));
 	r.retry_after = date;
 	done(1, 503, NULL, now, &r);
 	st = feed_state(1);

@@ -84,7 +84,7 @@ header(const char *msg, const char *name)
 	/* Folded lines continue with a blank. */
 	while ((end = strstr(end, "\r\n")) != NULL && (end[2] == ' ' || end[2] == '\t'))
 		end += 2;
-	return strndup(p, (size_t)(end - p));
+	return end != NULL ? strndup(p, (size_t)(end - p)) : strdup(p);
 }
 
 START_TEST(test_message)
