@@ -23,7 +23,7 @@ jf_text(struct parse_ctx *pc, json_t *obj, const char *key,
 	if (!json_is_string(v))
 		return 0;
 	s = json_string_value(v);
-	return text_clean(pc->tc, s, json_string_length(v), kind,
+	return text_clean_valid(pc->tc, s, json_string_length(v), kind,
 	    pc->lim.max_field_bytes, ret);
 }
 
@@ -91,7 +91,7 @@ jf_item(struct parse_ctx *pc, json_t *o, size_t n, const char *base)
 	 * string." */
 	v = json_object_get(o, "id");
 	if (json_is_string(v)) {
-		r = text_clean(pc->tc, json_string_value(v), json_string_length(v),
+		r = text_clean_valid(pc->tc, json_string_value(v), json_string_length(v),
 		    TEXT_PLAIN, pc->lim.max_field_bytes, &it.id);
 	} else if (json_is_integer(v)) {
 		r = asprintf(&it.id, "%lld", (long long)json_integer_value(v)) < 0 ?
@@ -122,7 +122,7 @@ jf_item(struct parse_ctx *pc, json_t *o, size_t n, const char *base)
 		json_array_foreach(tag, i, v) {
 			if (!json_is_string(v))
 				continue;
-			r = text_clean(pc->tc, json_string_value(v),
+			r = text_clean_valid(pc->tc, json_string_value(v),
 			    json_string_length(v), TEXT_PLAIN,
 			    pc->lim.max_field_bytes, &s);
 			if (r < 0)

@@ -5,10 +5,25 @@
  * the memory and the time. Items can be written one at a time
  * (parse_out_item), so the streaming path never holds them all. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "parse_internal.h"
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* Whether one of the eight bytes of w needs escaping: below 0x20, '"' or
+ * a backslash (exact: the "has a zero byte" test of Bit Twiddling Hacks). */
+static inline int
+swar_needs_escape(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	    ((b - ONES) & ~b)) & HIGHS) != 0;
+}
 
 /* Writes s as a JSON string (or null). Input is valid UTF-8: the parser
  * guarantees it, so only the JSON escapes are needed. */
@@ -16,21 +31,35 @@ static void
 json_str(FILE *out, const char *s)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	const char		*run;
+	size_t			 len, i = 0, run = 0;
 
 	if (s == NULL) {
 		fputs_unlocked("null", out);
 		return;
 	}
+	len = strlen(s);
 	putc_unlocked('"', out);
-	for (run = s; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (i < len) {
+		unsigned char c;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (swar_needs_escape(w))
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
 			continue;
-		if (s > run)
-			fwrite_unlocked(run, 1, (size_t)(s - run), out);
-		run = s + 1;
+		}
+		if (i > run)
+			fwrite_unlocked(s + run, 1, i - run, out);
+		run = ++i;
 		putc_unlocked('\\', out);
 		switch (c) {
 		case '"':  putc_unlocked('"', out); break;
@@ -45,8 +74,8 @@ json_str(FILE *out, const char *s)
 			break;
 		}
 	}
-	if (s > run)
-		fwrite_unlocked(run, 1, (size_t)(s - run), out);
+	if (len > run)
+		fwrite_unlocked(s + run, 1, len - run, out);
 	putc_unlocked('"', out);
 }
 

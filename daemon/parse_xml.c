@@ -186,6 +186,8 @@ px_lookup(uint8_t where, uint8_t ns, const char *name)
 {
 	size_t	i;
 
+	if (name == NULL)	/* libxml2 names every element; never here */
+		return NULL;
 	for (i = 0; i < px_rss_rules_n; i++) {
 		const struct px_rule *r = &px_rss_rules[i];
 
@@ -426,7 +428,7 @@ px_capture_end(struct px *x)
 	default:
 		break;
 	}
-	rr = text_clean(x->pc->tc, raw, rawlen, kind, x->pc->lim.max_field_bytes,
+	rr = text_clean_valid(x->pc->tc, raw, rawlen, kind, x->pc->lim.max_field_bytes,
 	    &val);
 	if (rr < 0) {
 		px_oom(x);
@@ -600,6 +602,8 @@ px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
 		v = px_attr(attrs, nattrs, "label", NULL, &len);
 	if (v == NULL)
 		return;
+	/* Validating: libxml2 puts only the first byte of an entity's text
+	 * into an attribute value, so a multibyte one comes out broken. */
 	if (text_clean(x->pc->tc, (const char *)v, len, TEXT_PLAIN,
 	    x->pc->lim.max_field_bytes, &val) < 0) {
 		px_oom(x);

@@ -420,8 +420,22 @@ static const uint8_t byte_class[256] = {
  * collapsed to single spaces, control characters dropped and the ends
  * trimmed, cut to max bytes on a character boundary. Returns 1 (and
  * nothing) when s is not valid UTF-8. */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* Whether any of the eight bytes of w is below 0x21 or above 0x7E (white
+ * space, controls, non-ASCII). */
+static inline int
+swar_special(uint64_t w)
+{
+	uint64_t lt = (w - ONES * 0x21) & ~w & HIGHS;
+	uint64_t gt = ((w + ONES * (127 - 0x7E)) | w) & HIGHS;
+
+	return (lt | gt) != 0;
+}
+
 static int
-text_collapse(const char *s, size_t len, size_t max, char **ret)
+text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 {
 	const unsigned char	*u = (const unsigned char *)s;
 	char			*out, *p;
@@ -436,6 +450,14 @@ text_collapse(const char *s, size_t len, size_t max, char **ret)
 	while (i < len) {
 		size_t start = i;
 
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, u + i, 8);
+			if (swar_special(w))
+				break;
+			i += 8;
+		}
 		while (i < len && byte_class[u[i]] == C_COPY)
 			i++;
 		if (i > start) {
@@ -465,6 +487,11 @@ text_collapse(const char *s, size_t len, size_t max, char **ret)
 			pending = 0;
 			/* A run of non-ASCII characters (Hangul, kana). */
 			while (i < len && u[i] >= 0x80) {
+				if (trusted && u[i] != 0xC2) {
+					/* Valid UTF-8 by contract: copy. */
+					*p++ = (char)u[i++];
+					continue;
+				}
 				if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
 				    (u[i + 1] & 0xC0) == 0x80 &&
 				    (u[i + 2] & 0xC0) == 0x80) {
@@ -662,9 +689,9 @@ text_strip_fast(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
-int
-text_clean(struct text_ctx *tc, const char *s, size_t len,
-    enum text_kind kind, size_t max, char **ret)
+static int
+text_clean_impl(struct text_ctx *tc, const char *s, size_t len,
+    enum text_kind kind, size_t max, int trusted, char **ret)
 {
 	struct text_ctx	*own = NULL;
 	char		*fixed = NULL;
@@ -673,14 +700,14 @@ text_clean(struct text_ctx *tc, const char *s, size_t len,
 
 	if (kind == TEXT_PLAIN ||
 	    (memchr(s, '&', len) == NULL && memchr(s, '<', len) == NULL)) {
-		r = text_collapse(s, len, max, ret);
+		r = text_collapse(s, len, max, trusted, ret);
 		if (r <= 0)
 			return r;
 		/* Not UTF-8: repair, then the same again. */
 		r = text_utf8_repair(s, len, &fixed, &fixed_len);
 		if (r < 0)
 			return r;
-		r = text_collapse(fixed, fixed_len, max, ret);
+		r = text_collapse(fixed, fixed_len, max, 0, ret);
 		free(fixed);
 		return r;
 	}
@@ -712,7 +739,7 @@ text_clean(struct text_ctx *tc, const char *s, size_t len,
 	if (r < 0)
 		goto out;
 	r = text_collapse(tc->scratch.data != NULL ? tc->scratch.data : "",
-	    tc->scratch.len, max, ret);
+	    tc->scratch.len, max, trusted, ret);
 	if (r > 0 && fixed == NULL) {
 		/* The input was not UTF-8 (only possible for callers other
 		 * than the parsers): repair it and start over. */
@@ -720,7 +747,8 @@ text_clean(struct text_ctx *tc, const char *s, size_t len,
 		if (r < 0)
 			goto out;
 		text_ctx_free(own);
-		r = text_clean(tc == own ? NULL : tc, fixed, fixed_len, kind, max, ret);
+		r = text_clean_impl(tc == own ? NULL : tc, fixed, fixed_len, kind,
+		    max, 0, ret);
 		free(fixed);
 		return r;
 	}
@@ -730,4 +758,18 @@ out:
 	text_ctx_free(own);
 	free(fixed);
 	return r;
+}
+
+int
+text_clean(struct text_ctx *tc, const char *s, size_t len,
+    enum text_kind kind, size_t max, char **ret)
+{
+	return text_clean_impl(tc, s, len, kind, max, 0, ret);
+}
+
+int
+text_clean_valid(struct text_ctx *tc, const char *s, size_t len,
+    enum text_kind kind, size_t max, char **ret)
+{
+	return text_clean_impl(tc, s, len, kind, max, 1, ret);
 }

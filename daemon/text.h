@@ -30,6 +30,12 @@ struct text_ctx *text_ctx_free(struct text_ctx *tc);
 int text_clean(struct text_ctx *tc, const char *s, size_t len,
     enum text_kind kind, size_t max, char **ret) _must_check_;
 
+/* text_clean() for input the caller knows to be valid UTF-8 (what libxml2
+ * and jansson hand out): the same result without checking every byte.
+ * Invalid input gives invalid output, never a crash. */
+int text_clean_valid(struct text_ctx *tc, const char *s, size_t len,
+    enum text_kind kind, size_t max, char **ret) _must_check_;
+
 /* Decodes one entity reference name (without '&' and ';'), "amp", "eacute",
  * "#233", "#xE9", into its code point. Returns the code point, or -1 when the
  * name is unknown. */
