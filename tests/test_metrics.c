@@ -172,7 +172,7 @@ http_get(const char *addr, const char *path)
 	int			 s;
 
 	ck_assert_ptr_nonnull(colon);
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_port = htons((uint16_t)strtol(colon + 1, NULL, 10));
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	s = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -199,7 +199,7 @@ START_TEST(test_endpoint)
 	addr = metrics_listen_address();
 	ck_assert_ptr_nonnull(addr);
 	ck_assert_int_eq(strncmp(addr, "127.0.0.1:", 10), 0);
-	ck_assert_int_gt(atoi(addr + 10), 0);
+	ck_assert_int_gt(strtol(addr + 10, NULL, 10), 0);
 
 	r = http_get(addr, "/healthz");
 	ck_assert_msg(strncmp(r, "HTTP/1.0 503", 12) == 0 || strncmp(r, "HTTP/1.1 503", 12) == 0,

@@ -82,7 +82,7 @@ START_TEST(test_reloading_stopping)
 	m = next_msg();
 	ck_assert_ptr_nonnull(strstr(m, "RELOADING=1\n"));
 	ck_assert_ptr_nonnull(strstr(m, "MONOTONIC_USEC="));
-	ck_assert_int_eq(sscanf(strstr(m, "MONOTONIC_USEC=") + 15, "%llu", &usec), 1);
+	usec = strtoull(strstr(m, "MONOTONIC_USEC=") + 15, NULL, 10);
 	ck_assert_uint_gt(usec, 0);
 	ck_assert_int_eq(notify_stopping(), 1);
 	ck_assert_ptr_nonnull(strstr(next_msg(), "STOPPING=1"));
