@@ -124,6 +124,13 @@ text_utf8_is_valid(const char *s, size_t len)
 			i++;
 			continue;
 		}
+		/* The common three-byte case (Hangul, kana, CJK, punctuation)
+		 * without the overlong and surrogate lead bytes. */
+		if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
+		    (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
+			i += 3;
+			continue;
+		}
 		n = text_utf8_valid_seq(u + i, len - i);
 		if (n == 0)
 			return 0;
@@ -450,16 +457,37 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 	while (i < len) {
 		size_t start = i;
 
-		while (i + 8 <= len) {
-			uint64_t w;
+		if (trusted) {
+			/* Everything but white space, controls and 0xC2 (the
+			 * lead byte of U+00A0 and the C1 controls) is copied
+			 * as it is, ASCII or not. */
+			while (i + 8 <= len) {
+				uint64_t w, c2;
 
-			memcpy(&w, u + i, 8);
-			if (swar_special(w))
-				break;
-			i += 8;
+				memcpy(&w, u + i, 8);
+				c2 = w ^ (ONES * 0xC2);
+				if ((((w - ONES * 0x21) & ~w) | ((c2 - ONES) & ~c2)) &
+				    HIGHS)
+					break;
+				if (memchr(u + i, 0x7F, 8) != NULL)
+					break;
+				i += 8;
+			}
+			while (i < len && (byte_class[u[i]] == C_COPY ||
+			    (u[i] >= 0x80 && u[i] != 0xC2)))
+				i++;
+		} else {
+			while (i + 8 <= len) {
+				uint64_t w;
+
+				memcpy(&w, u + i, 8);
+				if (swar_special(w))
+					break;
+				i += 8;
+			}
+			while (i < len && byte_class[u[i]] == C_COPY)
+				i++;
 		}
-		while (i < len && byte_class[u[i]] == C_COPY)
-			i++;
 		if (i > start) {
 			if (pending && p != out)
 				*p++ = ' ';
@@ -588,6 +616,17 @@ text_strip_fast(struct buf *b, const char *s, size_t len)
 	while (p < end) {
 		if (*p != '<' && *p != '&') {
 			p++;
+			while (end - p >= 8) {
+				uint64_t w, lt, amp;
+
+				memcpy(&w, p, 8);
+				lt = w ^ (ONES * '<');
+				amp = w ^ (ONES * '&');
+				if ((((lt - ONES) & ~lt) | ((amp - ONES) & ~amp)) &
+				    HIGHS)
+					break;
+				p += 8;
+			}
 			continue;
 		}
 		if (*p == '&') {
