@@ -11,7 +11,8 @@
  *   last hour is an hour old (then one digest carries them all);
  *   the rate limit makes the alert wait for a token.
  * The rate limit applies to every message, digests and urgent alerts too:
- * it protects the receiver (Slack asks for about one message a second). */
+ * it protects the receiver (Slack asks for about one message a second).
+ * So does a pause the receiver asked for with Retry-After (flood_block()). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,7 @@ struct flood {
 	int64_t			*sent;
 	size_t			 head, n, cap;
 	bool			 loaded;
+	int64_t			 blocked_until;	/* Retry-After of the receiver */
 };
 
 bool
@@ -195,11 +197,29 @@ flood_quiet_now(const struct conf_sink *cs, int64_t now, int64_t *ret_end)
 	return quiet;
 }
 
+void
+flood_block(struct flood *f, int64_t until)
+{
+	if (until > f->blocked_until)
+		f->blocked_until = until;
+}
+
+bool
+flood_blocked(const struct flood *f, int64_t now)
+{
+	return now < f->blocked_until;
+}
+
 enum flood_verdict
 flood_check(struct flood *f, enum severity sev, int64_t now, int64_t *ret_when)
 {
 	const struct conf_sink	*cs = f->conf;
 	int64_t			 iv = cs->digest_interval;
+
+	if (flood_blocked(f, now)) {
+		*ret_when = f->blocked_until;
+		return FLOOD_WAIT;
+	}
 
 	if (sev < cs->bypass_severity) {
 		if (iv > 0) {
@@ -224,6 +244,10 @@ flood_check(struct flood *f, enum severity sev, int64_t now, int64_t *ret_when)
 enum flood_verdict
 flood_check_digest(struct flood *f, int64_t now, int64_t *ret_when)
 {
+	if (flood_blocked(f, now)) {
+		*ret_when = f->blocked_until;
+		return FLOOD_WAIT;
+	}
 	if (flood_quiet_now(f->conf, now, ret_when))
 		return FLOOD_WAIT;
 	return bucket_check(f, now, ret_when);

@@ -42,6 +42,11 @@ enum flood_verdict flood_check(struct flood *f, enum severity sev, int64_t now,
 /* The verdict on sending the held digest at now: FLOOD_SEND or FLOOD_WAIT
  * (quiet hours, rate limit). The budget does not apply to digests. */
 enum flood_verdict flood_check_digest(struct flood *f, int64_t now, int64_t *ret_when);
+/* The receiver asked for a pause (Retry-After): every message to the sink
+ * waits until then, whatever the other settings. */
+void flood_block(struct flood *f, int64_t until);
+/* Whether the sink is paused at now (see flood_block()). */
+bool flood_blocked(const struct flood *f, int64_t now);
 /* Records a message sent at now: takes a token, counts against the budget. */
 void flood_note_sent(struct flood *f, int64_t now);
 

@@ -223,8 +223,12 @@ send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
 		out.result = SINK_RETRY;
 		snprintf(out.error, sizeof(out.error), "%s", strerror(-r));
 	}
-	if (si >= 0 && out.result == SINK_RETRY)
+	if (si >= 0 && out.result == SINK_RETRY) {
 		rd->down[si] = true;
+		/* "Retry-After" speaks for the receiver, not for one alert. */
+		if (out.retry_after > 0)
+			flood_block(s->flood, rd->now + out.retry_after);
+	}
 	return record_outcome(p, s, v, n, msg->digest, what, &out, rd->now, rd->stats, e);
 }
 
@@ -253,7 +257,7 @@ deliver_pending(struct pipeline *p, struct store_delivery *d, struct round *rd,
 	if (si >= 0 && rd->down[si])
 		return 1;
 
-	if (s != NULL && flood_active(s->conf)) {
+	if (s != NULL && (flood_active(s->conf) || flood_blocked(s->flood, now))) {
 		if ((r = flood_prime(p, s, now, e)) < 0)
 			return r;
 		verdict = flood_check(s->flood, alert_severity(d->json), now, &when);

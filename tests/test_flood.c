@@ -211,6 +211,26 @@ START_TEST(test_digest_slots)
 }
 END_TEST
 
+START_TEST(test_receiver_pause)
+{
+	struct conf_sink	 cs = base();
+	struct flood		*f = flood_new(&cs);
+	int64_t			 when = 0;
+
+	ck_assert(!flood_blocked(f, T0));
+	flood_block(f, T0 + 120);
+	flood_block(f, T0 + 60);	/* a shorter pause does not shorten it */
+	ck_assert(flood_blocked(f, T0 + 119));
+	ck_assert_int_eq(flood_check(f, SEVERITY_CRITICAL, T0, &when), FLOOD_WAIT);
+	ck_assert_int_eq(when, T0 + 120);
+	ck_assert_int_eq(flood_check_digest(f, T0 + 5, &when), FLOOD_WAIT);
+	ck_assert_int_eq(when, T0 + 120);
+	ck_assert(!flood_blocked(f, T0 + 120));
+	ck_assert_int_eq(flood_check(f, SEVERITY_LOW, T0 + 120, &when), FLOOD_SEND);
+	flood_free(f);
+}
+END_TEST
+
 static Suite *
 flood_suite(void)
 {
@@ -221,6 +241,7 @@ flood_suite(void)
 	tcase_add_test(tc, test_inactive);
 	tcase_add_test(tc, test_rate_one_per_second);
 	tcase_add_test(tc, test_rate_burst_and_slow);
+	tcase_add_test(tc, test_receiver_pause);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");

@@ -254,6 +254,29 @@ START_TEST(test_retry_after_honoured)
 }
 END_TEST
 
+START_TEST(test_retry_after_pauses_the_sink)
+{
+	struct deliver_stats	ds;
+	struct store_delivery	d;
+
+	script[n_script++] = (struct sink_outcome){ .result = SINK_RETRY, .retry_after = 120 };
+	add_alert("a1", "normal", T0, 1);
+	deliver(T0, &ds);
+	add_alert("a2", "critical", T0 + 10, 1);
+	deliver(T0 + 10, &ds);
+	/* The receiver asked for two minutes: a2 waits too, no attempt spent. */
+	ck_assert_uint_eq(n_sent, 1);
+	d = get("a2", "hook");
+	ck_assert_int_eq(d.state, DELIVERY_PENDING);
+	ck_assert_int_eq(d.attempts, 0);
+	ck_assert_int_eq(d.next_attempt, T0 + 120);
+	store_delivery_done(&d);
+	deliver(T0 + 140, &ds);
+	ck_assert_uint_eq(n_sent, 3);
+	ck_assert_int_eq(state_of("a2", "hook"), DELIVERY_DELIVERED);
+}
+END_TEST
+
 START_TEST(test_gone_permanent_and_requeue)
 {
 	struct deliver_stats	 ds;
@@ -551,6 +574,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_delivered_once);
 	tcase_add_test(tc, test_retries_then_dead_letter);
 	tcase_add_test(tc, test_retry_after_honoured);
+	tcase_add_test(tc, test_retry_after_pauses_the_sink);
 	tcase_add_test(tc, test_gone_permanent_and_requeue);
 	tcase_add_test(tc, test_sink_removed);
 	tcase_add_test(tc, test_down_sink_skipped_for_the_round);
