@@ -68,6 +68,32 @@ sink_mail_encode_header(const char *value, struct buf *b)
 	return r;
 }
 
+/* "Name <addr>" with a non-ASCII name as an RFC 2047 encoded word (an
+ * encoded word may stand for a phrase, RFC 2047 5(3)); else as it is. */
+static int
+address_header(const char *v, struct buf *b)
+{
+	const char	*lt = strrchr(v, '<');
+	char		*name;
+	size_t		 len;
+	int		 r;
+
+	if (lt == NULL)
+		return buf_append_str(b, v);
+	len = (size_t)(lt - v);
+	while (len > 0 && v[len - 1] == ' ')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] >= 0x80) {
+			if ((name = strndup(v, len)) == NULL)
+				return -ENOMEM;
+			r = sink_mail_encode_header(name, b);
+			free(name);
+			return r < 0 ? r : buf_printf(b, " %s", lt);
+		}
+	return buf_append_str(b, v);
+}
+
 /* Quoted-printable (RFC 2045 6.7) of text with \n line ends, into CRLF lines. */
 static int
 qp_encode(const char *text, struct buf *b)
@@ -196,9 +222,13 @@ sink_mail_message(const struct conf_sink *cs, const struct sink_msg *msg, int64_
 	if ((r = mail_subject(msg, &subject)) < 0 || (r = mail_body(msg, &body)) < 0)
 		goto out;
 	mail_date(now, date, sizeof(date));
-	r |= buf_printf(&b, "Date: %s\r\nFrom: %s\r\nTo: ", date, cs->from);
-	for (size_t i = 0; i < cs->to.n; i++)
-		r |= buf_printf(&b, "%s%s", i ? ",\r\n " : "", cs->to.v[i].s);
+	r |= buf_printf(&b, "Date: %s\r\nFrom: ", date);
+	r |= address_header(cs->from, &b);
+	r |= buf_append_str(&b, "\r\nTo: ");
+	for (size_t i = 0; i < cs->to.n; i++) {
+		r |= buf_append_str(&b, i ? ",\r\n " : "");
+		r |= address_header(cs->to.v[i].s, &b);
+	}
 	r |= buf_printf(&b, "\r\nMessage-ID: <feedwatch.%s@%s>\r\nSubject: ", msg->id, domain);
 	r |= sink_mail_encode_header(subject.data, &b);
 	r |= buf_printf(&b, "\r\nMIME-Version: 1.0\r\n"

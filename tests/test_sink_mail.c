@@ -148,6 +148,34 @@ START_TEST(test_message)
 }
 END_TEST
 
+START_TEST(test_utf8_display_names)
+{
+	struct conf_sink	 cs;
+	struct conf_str		 to_kr[1] = { { .s = "국방부 당직 <duty@example.kr>" } };
+	struct sink_msg		 m = { .id = "0123abcd", .json = alert_json };
+	char			*msg = NULL, *v, *dec;
+
+	mail_conf(&cs);
+	cs.from = "Żaneta Alerts <alerts@watch.example>";
+	cs.to.v = to_kr;
+	cs.to.n = 1;
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1740819600, &msg), 0);
+	v = header(msg, "From");
+	ck_assert_ptr_nonnull(strstr(v, "?= <alerts@watch.example>"));
+	dec = decode_words(v);
+	ck_assert_str_eq(dec, "Żaneta Alerts");
+	free(dec);
+	free(v);
+	v = header(msg, "To");
+	dec = decode_words(v);
+	ck_assert_str_eq(dec, "국방부 당직");
+	ck_assert_ptr_nonnull(strstr(v, "?= <duty@example.kr>"));
+	free(dec);
+	free(v);
+	free(msg);
+}
+END_TEST
+
 START_TEST(test_subject_encoding)
 {
 	struct buf	 b;
@@ -226,6 +254,7 @@ mail_suite(void)
 
 	tcase_add_test(tc, test_message);
 	tcase_add_test(tc, test_subject_encoding);
+	tcase_add_test(tc, test_utf8_display_names);
 	tcase_add_test(tc, test_digest_message);
 	tcase_add_test(tc, test_no_server);
 	suite_add_tcase(s, tc);

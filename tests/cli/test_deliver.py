@@ -214,7 +214,7 @@ sinks:
     name: mail
     url: "smtp://127.0.0.1:%(smtp)d"
     from: "feedwatch <alerts@watch.example>"
-    to: ["desk@example.org", "Duty Officer <duty@example.org>"]
+    to: ["desk@example.org", "당직 Officer <duty@example.org>"]
   - type: mail
     name: badmail
     url: "smtp://127.0.0.1:%(smtp)d"
@@ -315,7 +315,9 @@ sinks:
                 check(sorted(rcpts) == ["desk@example.org", "duty@example.org"],
                       "every recipient gets it (%s)" % rcpts)
                 check(m["From"] == "feedwatch <alerts@watch.example>", "From header")
-                check("desk@example.org" in m["To"] and "duty@example.org" in m["To"], "To header")
+                check("desk@example.org" in m["To"] and
+                      "당직 Officer <duty@example.org>" in str(m["To"]),
+                      "To header, a UTF-8 name encoded (%s)" % m["To"])
                 check(email.utils.parsedate_to_datetime(m["Date"]) is not None, "Date header")
                 body = m.get_content()
                 title = None
