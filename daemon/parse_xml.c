@@ -1180,7 +1180,11 @@ px_prescan(const char *buf, size_t len, char *out, size_t *ret_len)
 		}
 		/* '<' */
 		if (end - p >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-			q = memmem(p + 9, (size_t)(end - p - 9), "]]>", 3);
+			/* memchr is much faster than memmem for this. */
+			for (q = p + 9; (q = memchr(q, ']', (size_t)(end - q))) != NULL;
+			    q++)
+				if (end - q >= 3 && q[1] == ']' && q[2] == '>')
+					break;
 			p = q != NULL ? q + 3 : end;
 			continue;
 		}
