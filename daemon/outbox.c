@@ -29,6 +29,10 @@
  * the daemon from polling (or from noticing SIGTERM) for long; what is left
  * stays due for the next call. */
 #define OUTBOX_ROUND_BUDGET_MS	20000
+/* Settled alerts are kept this long for `feedwatch alerts`, then pruned
+ * (at most once an hour), so the outbox does not grow for ever. */
+#define OUTBOX_RETENTION	(90 * 86400)
+#define OUTBOX_PRUNE_EVERY	3600
 
 /* One call of outbox_deliver_due(). */
 struct round {
@@ -387,6 +391,22 @@ out:
 	return r;
 }
 
+static int
+outbox_prune(struct pipeline *p, int64_t now, struct fw_error *e)
+{
+	static int64_t	last;
+	int		r;
+
+	if (last != 0 && now - last < OUTBOX_PRUNE_EVERY && now >= last)
+		return 0;
+	last = now;
+	r = store_alerts_prune(p->store, now - OUTBOX_RETENTION, e);
+	if (r > 0)
+		log_info("forgot %d alerts settled more than %d days ago", r,
+		    OUTBOX_RETENTION / 86400);
+	return r < 0 ? r : 0;
+}
+
 int
 outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 {
@@ -443,6 +463,8 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 			break;
 	}
 	free(rd.down);
+	if (r >= 0)
+		r = outbox_prune(p, now, &e);
 	if (r < 0) {
 		log_errx("%s", e.msg[0] ? e.msg : strerror(-r));
 		return r;

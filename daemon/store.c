@@ -94,6 +94,7 @@ static const char schema_v1[] =
 	"  created INTEGER NOT NULL,"
 	"  json TEXT NOT NULL"
 	");"
+	"CREATE INDEX alerts_created ON alerts(created);"
 	"CREATE TABLE deliveries ("
 	"  alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"
 	"  sink TEXT NOT NULL,"
@@ -771,6 +772,26 @@ store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, rc, reterr, "cannot requeue deliveries");
+	return sqlite3_changes(s->db);
+}
+
+int
+store_alerts_prune(struct store *s, int64_t before, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	/* Deliveries go with their alert (ON DELETE CASCADE). */
+	rc = sqlite3_prepare_v2(s->db, "DELETE FROM alerts WHERE created < ?1 AND NOT EXISTS"
+	    " (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.id AND d.state IN (0, 4))",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot prune old alerts");
+	(void)sqlite3_bind_int64(st, 1, before);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, reterr, "cannot prune old alerts");
 	return sqlite3_changes(s->db);
 }
 

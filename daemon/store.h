@@ -130,6 +130,10 @@ int store_delivery_update(struct store *s, const char *alert_id, const char *sin
  * alert_id is NULL. Returns how many were requeued. */
 int store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
     struct fw_error *reterr) _must_check_;
+/* Forgets alerts created before before whose deliveries are all settled
+ * (none pending or held), with their deliveries. Returns how many. */
+int store_alerts_prune(struct store *s, int64_t before,
+    struct fw_error *reterr) _must_check_;
 /* Counts deliveries in a state (all sinks). */
 int store_deliveries_count(struct store *s, enum delivery_state state,
     int64_t *ret, struct fw_error *reterr) _must_check_;

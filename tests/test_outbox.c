@@ -562,6 +562,35 @@ START_TEST(test_quiet_hours_digest)
 }
 END_TEST
 
+START_TEST(test_prune_settled)
+{
+	struct deliver_stats	 ds;
+	struct fw_error		 e;
+	int64_t			 old = T0 - 100 * 86400;
+
+	add_alert("old-done", "normal", old, 1);
+	add_alert("old-pending", "normal", old, 2);
+	add_alert("new-done", "normal", T0, 1);
+	ck_assert_int_eq(store_delivery_update(p.store, "old-done", "hook", DELIVERY_DELIVERED,
+	    1, old, NULL, old, &e), 0);
+	ck_assert_int_eq(store_delivery_update(p.store, "old-pending", "hook", DELIVERY_DELIVERED,
+	    1, old, NULL, old, &e), 0);
+	ck_assert_int_eq(store_delivery_update(p.store, "old-pending", "mail", DELIVERY_PENDING,
+	    3, T0 + 9999, "down", old, &e), 0);
+	ck_assert_int_eq(store_delivery_update(p.store, "new-done", "hook", DELIVERY_DELIVERED,
+	    1, T0, NULL, T0, &e), 0);
+	ck_assert_int_eq(store_alerts_prune(p.store, T0 - 90 * 86400, &e), 1);
+	/* Gone with its deliveries; the unsettled one and the recent one stay. */
+	ck_assert_int_eq(state_of("old-pending", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("new-done", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(store_alerts_prune(p.store, T0 - 90 * 86400, &e), 0);
+	/* The same story again after that is news again. */
+	add_alert("old-done", "normal", T0 + 1, 1);
+	deliver(T0 + 1, &ds);
+	ck_assert_uint_eq(ds.delivered, 1);
+}
+END_TEST
+
 static Suite *
 outbox_suite(void)
 {
@@ -577,6 +606,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_retry_after_pauses_the_sink);
 	tcase_add_test(tc, test_gone_permanent_and_requeue);
 	tcase_add_test(tc, test_sink_removed);
+	tcase_add_test(tc, test_prune_settled);
 	tcase_add_test(tc, test_down_sink_skipped_for_the_round);
 	suite_add_tcase(s, tc);
 
