@@ -16,7 +16,7 @@ packages=(
 	gcc pkg-config meson ninja-build
 	libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev
 	libjansson-dev libssl-dev libutf8proc-dev libsystemd-dev libmicrohttpd-dev
-	check python3 python3-aiosmtpd sqlite3 ca-certificates scdoc
+	check python3 python3-aiosmtpd sqlite3 ca-certificates openssl scdoc
 )
 
 missing=()
