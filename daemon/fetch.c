@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "buf.h"
@@ -364,8 +365,15 @@ fetch_transfer_new(const char *url, const struct fetch_opts *opts,
 	(void)curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	(void)curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
 	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
-	if (opts->ca_path != NULL)
-		(void)curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_path);
+	if (opts->ca_path != NULL) {
+		struct stat sb;
+
+		/* A directory of hashed certificates, or one bundle file. */
+		if (stat(opts->ca_path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			(void)curl_easy_setopt(c, CURLOPT_CAPATH, opts->ca_path);
+		else
+			(void)curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_path);
+	}
 	if (opts->proxy != NULL)
 		(void)curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
 	if (opts->etag != NULL && header_add(&t->hdrs, "If-None-Match", opts->etag) < 0)

@@ -566,6 +566,46 @@ def test_restart(srv):
           "restart: an abandoned transfer leaves its feed due")
 
 
+def test_tls(srv):
+    """TLS verification is on; ca_path (a bundle or a hashed directory)
+    trusts a private CA. Skipped without the openssl command."""
+    import shutil
+    import ssl
+    if shutil.which("openssl") is None:
+        print("skip - TLS: no openssl command")
+        return
+    d = tmpdir()
+    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
+                   capture_output=True)
+    cadir = os.path.join(d, "ca")
+    os.mkdir(cadir)
+    shutil.copy(cert, os.path.join(cadir, "test.pem"))
+    subprocess.run(["openssl", "rehash", cadir], check=True, capture_output=True)
+    tls = FeedServer()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    tls.httpd.socket = ctx.wrap_socket(tls.httpd.socket, server_side=True)
+    with tls:
+        tls.routes["/tls.xml"] = (200, {}, FEED)
+        url = tls.url("/tls.xml").replace("http://", "https://")
+        runs = {}
+        for name, extra in (("untrusted", ""), ("bundle", "ca_path: %s" % cert),
+                            ("directory", "ca_path: %s" % cadir)):
+            dd = tmpdir()
+            conf = config(dd, ['{url: "%s", name: tls}' % url], extra=extra)
+            run("once", "-c", conf)
+            runs[name] = status(conf)["tls"]
+    check(runs["untrusted"]["state"] == "failing" and runs["untrusted"]["items_seen"] == 0,
+          "TLS: an untrusted certificate is refused (%s)" % runs["untrusted"]["last_error"])
+    check(runs["bundle"]["state"] == "ok" and runs["bundle"]["items_seen"] == 3,
+          "TLS: ca_path as a bundle file is trusted (%s)" % runs["bundle"]["last_error"])
+    check(runs["directory"]["state"] == "ok",
+          "TLS: ca_path as a hashed directory is trusted (%s)" % runs["directory"]["last_error"])
+
+
 def main():
     d = tmpdir()
     local = write(os.path.join(d, "local.xml"), FEED)
@@ -573,7 +613,7 @@ def main():
         for t in (test_validators, test_unchanged_body, test_gzip_bomb, test_moved,
                   test_moved_not_held, test_gone, test_retry_after, test_backoff,
                   test_slow_drip, test_concurrency, test_headers_and_agent,
-                  test_progress, test_adaptive, test_restart):
+                  test_progress, test_adaptive, test_restart, test_tls):
             srv.requests.clear()
             t(srv)
         srv.requests.clear()
