@@ -6,7 +6,9 @@
 - a real SMTP server (aiosmtpd) that records messages and refuses one
   recipient with 550;
 - an exec sink whose script records its stdin, and one that fails;
-- digest mode collecting alerts into one signed message;
+- digest mode collecting alerts into one signed message; a rate limit,
+  an hourly budget, quiet hours and the bypass severity under `run`;
+- TLS: STARTTLS with AUTH, smtps://, an https webhook, trusting ca_path;
 - `feedwatch alerts` (--json, --failed, --retry all)."""
 import base64
 import calendar
@@ -68,7 +70,7 @@ class Receiver:
                     if steps:
                         behaviour = steps.pop(0)
                     recv.requests.append({
-                        "path": self.path, "id": msg_id, "ts": ts,
+                        "t": time.time(), "path": self.path, "id": msg_id, "ts": ts,
                         "sig_ok": hmac.compare_digest(sig, want), "body": doc,
                         "behaviour": behaviour, "custom": self.headers.get("X-Team"),
                         "ctype": self.headers.get("Content-Type")})
@@ -420,7 +422,70 @@ sinks:
         smtp.stop()
     shutil.rmtree(d)
     tls_and_auth()
+    flood_control()
     finish()
+
+
+def flood_control():
+    """`feedwatch run` with a rate limit, an hourly budget, quiet hours and
+    the bypass severity, against one receiver."""
+    import signal
+    import subprocess
+    from fwtest import FW_BIN
+
+    d = tmpdir()
+    now = time.time()
+    items = [{"guid": "f%d" % k, "title": "Cost-sharing round %d" % k,
+              "link": "http://n.example/f%d" % k,
+              "pubDate": email.utils.formatdate(now - 60, usegmt=True)} for k in range(6)]
+    start = time.strftime("%H:%M", time.gmtime(now - 3600))
+    end_t = now + 3600
+    end = time.strftime("%H:%M", time.gmtime(end_t))
+    with FeedServer() as feeds, Receiver() as recv:
+        feeds.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+        conf = write(os.path.join(d, "feedwatch.yaml"), """
+state: %(state)s
+feeds: [{url: "%(feed)s", name: f}]
+topics: [{name: sma, terms: ["cost-sharing"]}]
+sinks:
+  - {type: webhook, name: rated, url: "%(u)s/rated", rate_per_second: 2}
+  - {type: webhook, name: budget, url: "%(u)s/budget", hourly_budget: 2}
+  - {type: webhook, name: quiet, url: "%(u)s/quiet", quiet_hours: "%(start)s-%(end)s"}
+  - {type: webhook, name: urgent, url: "%(u)s/urgent", quiet_hours: "%(start)s-%(end)s",
+     bypass_severity: normal}
+""" % {"state": os.path.join(d, "state.db"), "feed": feeds.url("/f.xml"),
+            "u": recv.url(""),
+            "start": start, "end": end})
+        env = dict(os.environ, TZ="UTC")
+        p = subprocess.Popen([FW_BIN, "run", "-c", conf], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        while time.time() < deadline and len(recv.on("/rated")) < 6:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=15)
+        rated = recv.on("/rated")
+        check(len(rated) == 6, "the rate-limited sink gets every alert (%d)" % len(rated))
+        r, rows = alerts_json(conf, env={"TZ": "UTC"})
+        by = {}
+        for x in rows:
+            by.setdefault(x["sink"], []).append(x)
+        check(len(recv.on("/budget")) == 2 and
+              len([x for x in by.get("budget", []) if x["state"] == "held"]) == 4,
+              "an hourly budget of 2 sends 2 and holds the rest for a digest")
+        check(recv.on("/quiet") == [] and
+              all(x["state"] == "held" for x in by.get("quiet", [])) and
+              all(x["next_attempt"] == time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(end_t))
+                  for x in by.get("quiet", [])),
+              "quiet hours hold everything until they end (%s)"
+              % [x["next_attempt"] for x in by.get("quiet", [])][:1])
+        check(len(recv.on("/urgent")) == 6, "the bypass severity goes through quiet hours")
+    # Timing last, from the receiver's log: 6 alerts at 2/s take 2 s at least.
+    ts = sorted(float(r["t"]) for r in rated)
+    check(len(ts) == 6 and ts[-1] - ts[0] >= 1.5,
+          "the rate limit spreads them out (%.1fs)" % (ts[-1] - ts[0] if ts else 0))
+    shutil.rmtree(d)
 
 
 def tls_and_auth():
