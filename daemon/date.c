@@ -272,6 +272,10 @@ parse_iso(const char *s, struct date_parts *p)
 	}
 	if (nd != 4)
 		return 0;
+	if (*q == '\0') {
+		p->month = p->day = 1;	/* "2025": W3C-DTF allows a year alone */
+		return 1;
+	}
 	if (*q == '-' || *q == '/' || *q == '.') {
 		char sep = *q++;
 

@@ -181,6 +181,8 @@ px_ns(struct px *x, const xmlChar *prefix, const xmlChar *uri)
 	return ns;
 }
 
+/* Element names match without regard to case, as other readers do:
+ * feeds write <pubdate>, <PubDate> and <Title>. */
 static const struct px_rule *
 px_lookup(uint8_t where, uint8_t ns, const char *name)
 {
@@ -191,13 +193,13 @@ px_lookup(uint8_t where, uint8_t ns, const char *name)
 	for (i = 0; i < px_rss_rules_n; i++) {
 		const struct px_rule *r = &px_rss_rules[i];
 
-		if (r->where == where && r->ns == ns && strcmp(r->name, name) == 0)
+		if (r->where == where && r->ns == ns && strcasecmp(r->name, name) == 0)
 			return r;
 	}
 	for (i = 0; i < px_atom_rules_n; i++) {
 		const struct px_rule *r = &px_atom_rules[i];
 
-		if (r->where == where && r->ns == ns && strcmp(r->name, name) == 0)
+		if (r->where == where && r->ns == ns && strcasecmp(r->name, name) == 0)
 			return r;
 	}
 	return NULL;
@@ -660,7 +662,7 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 	size_t		 len;
 
 	x->root_seen = true;
-	if (strcmp(name, "rss") == 0) {
+	if (strcasecmp(name, "rss") == 0) {
 		x->native = NS_RSS;
 		x->format = FEED_FORMAT_RSS20;
 		v = px_attr(attrs, nattrs, "version", NULL, &len);
@@ -671,7 +673,7 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 		x->native = NS_RSS;
 		x->format = FEED_FORMAT_RSS10;
 		f->where = AT_ROOT;
-	} else if (strcmp(name, "feed") == 0) {
+	} else if (strcasecmp(name, "feed") == 0) {
 		x->native = NS_ATOM;
 		x->format = FEED_FORMAT_ATOM10;
 		v = px_attr(attrs, nattrs, "version", NULL, &len);
@@ -681,7 +683,7 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 		    strncmp((const char *)v, "0.3", 3) == 0))
 			x->format = FEED_FORMAT_ATOM03;
 		f->where = AT_FEED;
-	} else if (strcmp(name, "channel") == 0) {
+	} else if (strcasecmp(name, "channel") == 0) {
 		/* An RSS channel without its <rss> wrapper. */
 		x->native = NS_RSS;
 		x->format = FEED_FORMAT_RSS20;
