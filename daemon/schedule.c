@@ -3,7 +3,12 @@
  * pipeline as soon as it ends. Feed failures are the pipeline's business
  * (logged, backed off); only a state-file failure ends the cycle with an
  * error. A stop request abandons the transfers in flight: their feeds keep
- * their stored next poll, so the next start resumes the schedule. */
+ * their stored next poll, so the next start resumes the schedule.
+ *
+ * Finished transfers are handed to the pipeline in the order of the
+ * configuration, held back (a bounded number of them) while an earlier one
+ * is still running: which feed is credited with a story that two feeds
+ * carry must not depend on which server answered first. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,7 @@
 
 #define SCHEDULE_MAX_WAIT	60
 #define PROGRESS_EVERY_MS	100
+#define HOLD_MIN		16	/* finished transfers held back, at least */
 
 struct cycle {
 	struct pipeline		*p;
@@ -26,11 +32,20 @@ struct cycle {
 	size_t			 done, total;
 	bool			 progress;	/* stderr is a terminal, `once` */
 	int64_t			 last_progress;
+	struct cycle_job	**order;	/* queued jobs, in config order */
+	size_t			 n_order;
+	size_t			 next;		/* first not yet handed over */
+	size_t			 held, max_held;
 };
 
 struct cycle_job {
 	struct cycle		*cycle;
 	const struct conf_feed	*feed;
+	bool			 finished;	/* its transfer ended: held */
+	bool			 handed;	/* given to the pipeline */
+	int			 rc;
+	char			*error;		/* when rc < 0 */
+	struct fetch_result	 res;		/* when rc == 0 */
 };
 
 static int64_t
@@ -55,18 +70,78 @@ progress_show(struct cycle *c, bool last)
 	fflush(stderr);
 }
 
+static void
+job_release(struct cycle_job *j)
+{
+	fetch_result_done(&j->res);
+	free(j->error);
+	j->error = NULL;
+}
+
+static int
+job_hand_over(struct cycle *c, struct cycle_job *j)
+{
+	struct fw_error	 e = { .msg = "" };
+	int64_t		 now = c->now + (int64_t)(time(NULL) - c->t0);
+	int		 r;
+
+	if (j->rc < 0)
+		snprintf(e.msg, sizeof(e.msg), "%s", j->error ? j->error : strerror(-j->rc));
+	r = pipeline_feed_done(c->p, j->feed, j->rc, &e, j->rc == 0 ? &j->res : NULL, now,
+	    c->stats);
+	job_release(j);
+	j->handed = true;
+	c->held--;
+	c->done++;
+	progress_show(c, false);
+	return r;
+}
+
+/* Hands over the held transfers whose turn has come; when too many wait
+ * behind a slow one, the oldest held goes first. */
+static int
+cycle_flush(struct cycle *c)
+{
+	struct cycle_job	*j;
+	int			 r;
+
+	for (;;) {
+		while (c->next < c->n_order && c->order[c->next]->handed)
+			c->next++;
+		if (c->next == c->n_order)
+			return 0;
+		j = c->order[c->next];
+		if (!j->finished) {
+			if (c->held <= c->max_held)
+				return 0;
+			for (size_t k = c->next + 1; k < c->n_order; k++) {
+				j = c->order[k];
+				if (j->finished && !j->handed)
+					break;
+			}
+		}
+		if ((r = job_hand_over(c, j)) < 0)
+			return r;
+	}
+}
+
 static int
 on_feed_done(void *userdata, int rc, const struct fw_error *err, struct fetch_result *res)
 {
 	struct cycle_job	*j = userdata;
 	struct cycle		*c = j->cycle;
-	int64_t			 now = c->now + (int64_t)(time(NULL) - c->t0);
-	int			 r;
 
-	r = pipeline_feed_done(c->p, j->feed, rc, err, res, now, c->stats);
-	c->done++;
-	progress_show(c, false);
-	return r;
+	j->finished = true;
+	j->rc = rc;
+	if (rc < 0) {
+		j->error = strdup(err->msg);
+	} else {
+		/* Taken over: the driver frees what is left in *res. */
+		j->res = *res;
+		memset(res, 0, sizeof(*res));
+	}
+	c->held++;
+	return cycle_flush(c);
 }
 
 int
@@ -84,7 +159,9 @@ schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
 
 	stats->next_poll = 0;
 	jobs = calloc(p->conf->n_feeds ? p->conf->n_feeds : 1, sizeof(*jobs));
-	if (jobs == NULL || fetch_multi_new(&mo, &m) < 0) {
+	c.order = calloc(p->conf->n_feeds ? p->conf->n_feeds : 1, sizeof(*c.order));
+	c.max_held = 2 * (size_t)mo.concurrency > HOLD_MIN ? 2 * (size_t)mo.concurrency : HOLD_MIN;
+	if (jobs == NULL || c.order == NULL || fetch_multi_new(&mo, &m) < 0) {
 		r = -ENOMEM;
 		log_errx("cannot start a polling cycle: out of memory");
 		goto out;
@@ -119,6 +196,7 @@ schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
 				log_errx("cannot queue feed '%s': out of memory", f->name);
 				goto out;
 			}
+			c.order[c.n_order++] = &jobs[i];
 			c.total++;
 		}
 		store_feed_done(&st);
@@ -126,9 +204,14 @@ schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
 	c.progress = all && c.total > 0 && isatty(STDERR_FILENO);
 	progress_show(&c, false);
 	r = fetch_multi_run(m, stop);
+	if (r == 0) {
+		/* Everything ended: nothing is left to wait for. */
+		c.max_held = 0;
+		r = cycle_flush(&c);
+	}
 	if (r == -EINTR) {
 		log_info("cycle interrupted: %zu feeds left unpolled",
-		    fetch_multi_pending(m));
+		    fetch_multi_pending(m) + c.held);
 		r = 0;
 	} else if (r < 0)
 		log_errx("polling cycle stopped: %s", strerror(-r));
@@ -143,6 +226,11 @@ out:
 	if (r == 0 && ret_wait != NULL)
 		*ret_wait = wait;
 	fetch_multi_free(m);
+	/* Held results of an interrupted cycle are dropped: those feeds
+	 * keep their schedule, as if never polled. */
+	for (size_t i = 0; jobs != NULL && i < p->conf->n_feeds; i++)
+		job_release(&jobs[i]);
+	free(c.order);
 	free(jobs);
 	return r;
 }

@@ -566,6 +566,30 @@ def test_restart(srv):
           "restart: an abandoned transfer leaves its feed due")
 
 
+def test_order(srv):
+    d = tmpdir()
+    same = rss(items(1, prefix="dup"))
+
+    def slow(h):
+        time.sleep(0.6)
+        body = same.encode()
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    srv.routes["/first-slow.xml"] = slow
+    srv.routes["/second-fast.xml"] = (200, {}, same)
+    conf = config(d, ['{url: "%s", name: first}' % srv.url("/first-slow.xml"),
+                      '{url: "%s", name: second}' % srv.url("/second-fast.xml")])
+    run("once", "-c", conf)
+    alerts = [a for a in read_jsonl(os.path.join(d, "alerts.jsonl"))
+              if a.get("topics") != ["feed_health"]]
+    check([a["feed_name"] for a in alerts] == ["first"],
+          "order: a story on two feeds is credited to the first in the config, "
+          "even when the other answers first (%r)" % [a["feed_name"] for a in alerts])
+
+
 def test_tls(srv):
     """TLS verification is on; ca_path (a bundle or a hashed directory)
     trusts a private CA. Skipped without the openssl command."""
@@ -613,7 +637,7 @@ def main():
         for t in (test_validators, test_unchanged_body, test_gzip_bomb, test_moved,
                   test_moved_not_held, test_gone, test_retry_after, test_backoff,
                   test_slow_drip, test_concurrency, test_headers_and_agent,
-                  test_progress, test_adaptive, test_restart, test_tls):
+                  test_progress, test_adaptive, test_restart, test_order, test_tls):
             srv.requests.clear()
             t(srv)
         srv.requests.clear()
