@@ -144,6 +144,8 @@ metrics_poll_observe(long http_status)
 		m.statuses[m.n_statuses++] = (struct status_counter){ .status = http_status };
 	if (i < m.n_statuses)
 		m.statuses[i].count++;
+	/* A poll ending, failed or not, is progress: the loop is alive. */
+	alive_at_least(now_unix() + METRICS_LOOP_GRACE);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -334,6 +336,8 @@ metrics_render(void)
 	buf_init(&b, METRICS_MAX_BODY);
 	header(&b, "feedwatch_up", "gauge", "1 while the daemon runs.");
 	out(&b, "feedwatch_up 1\n");
+	header(&b, "feedwatch_build_info", "gauge", "The running version.");
+	out(&b, "feedwatch_build_info{version=\"%s\"} 1\n", FW_VERSION);
 	header(&b, "feedwatch_start_time_seconds", "gauge",
 	    "Unix time the daemon started.");
 	out(&b, "feedwatch_start_time_seconds %lld\n", (long long)c.started);

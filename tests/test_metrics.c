@@ -69,6 +69,7 @@ START_TEST(test_render_counters)
 	t = metrics_render();
 	ck_assert_ptr_nonnull(t);
 	has_line(t, "# TYPE feedwatch_polls_total counter");
+	has_line(t, "feedwatch_build_info{version=\"" FW_VERSION "\"} 1");
 	has_line(t, "feedwatch_polls_total{status=\"200\"} 2");
 	has_line(t, "feedwatch_polls_total{status=\"404\"} 1");
 	has_line(t, "feedwatch_polls_total{status=\"error\"} 1");
@@ -135,9 +136,13 @@ START_TEST(test_healthy)
 	/* Late by more than the grace: stuck. */
 	ck_assert(!metrics_healthy(now + 30 + 61, &why));
 	ck_assert_ptr_nonnull(strstr(why, "stuck"));
-	/* A transfer ending mid-cycle is progress. */
+	/* A transfer or a poll ending mid-cycle is progress. */
 	metrics_latency_observe(0.2);
 	ck_assert(metrics_healthy((int64_t)time(NULL) + 59, NULL));
+	metrics_reset();
+	metrics_poll_observe(0);
+	ck_assert(metrics_healthy((int64_t)time(NULL) + 59, NULL));
+	ck_assert(!metrics_healthy((int64_t)time(NULL) + 62, NULL));
 	metrics_loop_alive(now, 30, false);
 	ck_assert(!metrics_healthy(now, &why));
 	ck_assert_ptr_nonnull(strstr(why, "not writable"));
