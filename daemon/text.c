@@ -441,6 +441,24 @@ swar_special(uint64_t w)
 	return (lt | gt) != 0;
 }
 
+/* For trusted text: whether w holds a control character, 0x7F, 0xC2, two
+ * adjacent spaces, or a space in its last byte (which the next word may
+ * double). */
+static inline int
+swar_trusted_special(uint64_t w)
+{
+	uint64_t lo = 0x7F7F7F7F7F7F7F7FULL;
+	uint64_t c2 = w ^ (ONES * 0xC2), x7f = w ^ (ONES * 0x7F);
+	uint64_t sp = w ^ (ONES * ' '), m;
+
+	if ((((w - ONES * 0x20) & ~w) | ((c2 - ONES) & ~c2) |
+	    ((x7f - ONES) & ~x7f)) & HIGHS)
+		return 1;
+	/* The exact mask of the bytes that are spaces. */
+	m = ~(((sp & lo) + lo) | sp | lo);
+	return ((m & (m << 8)) | (m & (HIGHS & ~lo & (0x80ULL << 56)))) != 0;
+}
+
 static int
 text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 {
@@ -457,26 +475,32 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 	while (i < len) {
 		size_t start = i;
 
-		if (trusted) {
-			/* Everything but white space, controls and 0xC2 (the
-			 * lead byte of U+00A0 and the C1 controls) is copied
-			 * as it is, ASCII or not. */
+		if (trusted && u[i] != ' ') {
+			/* Everything but controls, 0xC2 (the lead byte of
+			 * U+00A0 and the C1 controls) and a space next to a
+			 * space is copied as it is, ASCII or not, eight bytes
+			 * at a time. A run never starts with a space. */
 			while (i + 8 <= len) {
-				uint64_t w, c2;
+				uint64_t w;
 
 				memcpy(&w, u + i, 8);
-				c2 = w ^ (ONES * 0xC2);
-				if ((((w - ONES * 0x21) & ~w) | ((c2 - ONES) & ~c2)) &
-				    HIGHS)
-					break;
-				if (memchr(u + i, 0x7F, 8) != NULL)
+				if (swar_trusted_special(w))
 					break;
 				i += 8;
 			}
-			while (i < len && (byte_class[u[i]] == C_COPY ||
-			    (u[i] >= 0x80 && u[i] != 0xC2)))
+			while (i < len) {
+				unsigned char c = u[i];
+
+				if (c == ' ') {
+					if (u[i - 1] == ' ')
+						break;
+				} else if (byte_class[c] != C_COPY &&
+				    (c < 0x80 || c == 0xC2)) {
+					break;
+				}
 				i++;
-		} else {
+			}
+		} else if (!trusted) {
 			while (i + 8 <= len) {
 				uint64_t w;
 
@@ -494,6 +518,12 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 			pending = 0;
 			memcpy(p, u + start, i - start);
 			p += i - start;
+			if (p[-1] == ' ') {
+				/* A run ending in a space: the space waits, so
+				 * that it is never doubled or trailing. */
+				p--;
+				pending = 1;
+			}
 			continue;
 		}
 		switch (byte_class[u[i]]) {

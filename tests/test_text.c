@@ -1,6 +1,7 @@
 /* test_text.c — the text normalizer: entity decoding (HTML named ones
  * included), markup stripping, white space, UTF-8 repair, the length cap. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,45 @@ START_TEST(test_fast_matches_libxml2)
 }
 END_TEST
 
+/* The trusted fast path (text_clean_valid) must agree with the checking
+ * one on any valid UTF-8: random strings over the bytes that matter. */
+START_TEST(test_valid_matches_checked)
+{
+	static const char *const atoms[] = {
+		" ", "  ", "\n", "\t", "\r\n", "a", "bc", "\xc2\xa0", "\xc2\x93",
+		"\xc2\xa9", "\xed\x95\x9c", "\xe3\x81\x82", "\xf0\x9f\x98\x80", "\x7f",
+		"\x01", "<p>", "&amp;", "&nbsp;", "x y", "<br>", "</p>", "&#150;",
+	};
+	uint32_t	 seed = 12345;
+	char		 in[256], *a, *b;
+	int		 n, k, kind;
+
+	for (n = 0; n < 4000; n++) {
+		size_t len = 0;
+
+		for (k = 0; k < 24; k++) {
+			const char *t;
+
+			seed = seed * 1103515245 + 12345;
+			t = atoms[(seed >> 16) % (sizeof(atoms) / sizeof(atoms[0]))];
+			if (len + strlen(t) >= sizeof(in))
+				break;
+			memcpy(in + len, t, strlen(t));
+			len += strlen(t);
+		}
+		kind = n % 2 ? TEXT_HTML : TEXT_PLAIN;
+		ck_assert_int_eq(text_clean(NULL, in, len, kind, 0, &a), 0);
+		ck_assert_int_eq(text_clean_valid(NULL, in, len, kind, 0, &b), 0);
+		ck_assert_msg((a == NULL) == (b == NULL), "case %d", n);
+		if (a != NULL)
+			ck_assert_msg(strcmp(a, b) == 0, "case %d: \"%s\" vs \"%s\"",
+			    n, a, b);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_clean_reuse)
 {
 	struct text_ctx	*tc = text_ctx_new();
@@ -161,6 +201,7 @@ main(void)
 	tcase_add_loop_test(tc, test_clean_table, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_clean_reuse);
+	tcase_add_test(tc, test_valid_matches_checked);
 	tcase_add_loop_test(tc, test_fast_matches_libxml2, 0,
 	    (int)(sizeof(html_inputs) / sizeof(html_inputs[0])));
 	tcase_add_test(tc, test_clean_cap);
