@@ -187,9 +187,12 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 	(void)sqlite3_extended_result_codes(s->db, 1);
 	/* WAL lets `status` and `alerts` read while the daemon writes;
 	 * synchronous=NORMAL in WAL keeps every commit across a crash of the
-	 * process (only power loss may lose the last transactions). */
+	 * process (only power loss may lose the last transactions). A
+	 * 512 KiB page cache (SQLite's default is 2 MiB) keeps a 500-feed
+	 * cycle under 20 MiB of RSS at no cost in time (bench/poll). */
 	if ((r = store_exec(s, "PRAGMA journal_mode = WAL", reterr)) < 0 ||
 	    (r = store_exec(s, "PRAGMA synchronous = NORMAL", reterr)) < 0 ||
+	    (r = store_exec(s, "PRAGMA cache_size = -512", reterr)) < 0 ||
 	    (r = store_exec(s, "PRAGMA foreign_keys = ON", reterr)) < 0)
 		goto fail;
 	if ((r = store_migrate(s, reterr)) < 0)
