@@ -288,6 +288,38 @@ cmp_str(const void *a, const void *b)
 static int
 is_block(const char *name)
 {
+	/* The common inline ones first, without a search. */
+	switch (name[0]) {
+	case 'a':
+		if (name[1] == '\0')
+			return 0;
+		break;
+	case 'b':
+		if (name[1] == '\0')
+			return 0;
+		if (name[1] == 'r' && name[2] == '\0')
+			return 1;
+		break;
+	case 'p':
+		if (name[1] == '\0')
+			return 1;
+		break;
+	case 'i':
+	case 'u':
+		if (name[1] == '\0')
+			return 0;
+		break;
+	case 's':
+		if (strcmp(name, "span") == 0 || strcmp(name, "strong") == 0)
+			return 0;
+		break;
+	case 'e':
+		if (name[1] == 'm' && name[2] == '\0')
+			return 0;
+		break;
+	default:
+		break;
+	}
 	return bsearch(&name, block_elements,
 	    sizeof(block_elements) / sizeof(block_elements[0]),
 	    sizeof(block_elements[0]), cmp_str) != NULL;
@@ -296,6 +328,8 @@ is_block(const char *name)
 static int
 is_skipped(const char *name)
 {
+	if (name[0] != 's' && name[0] != 't')
+		return 0;
 	return strcmp(name, "script") == 0 || strcmp(name, "style") == 0 ||
 	    strcmp(name, "template") == 0;
 }
