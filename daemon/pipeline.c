@@ -421,6 +421,28 @@ within_backlog(const struct conf_feed *feed, const struct feed_item *item, int64
 	return t >= now - feed->backlog;
 }
 
+/* One line per queued alert, with journal fields, so that `journalctl
+ * TOPIC=sma` or `ALERT_ID=...` finds it (journald keeps repeated fields). */
+static void
+log_alert_queued(const struct conf_feed *feed, const char *id,
+    const char *const *topics, size_t nt, size_t n_sinks)
+{
+	struct log_field	f[2 + 8 + 1] = { { "FEED_URL", feed->url }, { "ALERT_ID", id } };
+	char			list[256] = "";
+	size_t			nf = 2, len = 0;
+
+	for (size_t i = 0; i < nt && nf < 10; i++) {
+		f[nf++] = (struct log_field){ "TOPIC", topics[i] };
+		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0,
+		    "%s%s", i > 0 ? ", " : "", topics[i]);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	f[nf] = (struct log_field){ NULL, NULL };
+	log_struct(LOG_LEVEL_INFO, f, "feed '%s': alert %s queued for %zu sinks (topics: %s)",
+	    feed->name, id, n_sinks, list);
+}
+
 static int
 queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_item *item,
     const struct classify_result *cls, int64_t now, struct fw_error *err)
@@ -444,6 +466,8 @@ queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_
 	r = store_alert_add(p->store, a.id, a.dedup_key, a.json, now, sinks, ns, err);
 	for (size_t i = 0; r > 0 && i < ns; i++)
 		metrics_alert_queued(sinks[i]);
+	if (r > 0)
+		log_alert_queued(feed, a.id, topics, nt, ns);
 	if (r == 0)
 		log_debug("feed '%s': item '%s' was already alerted through another feed",
 		    feed->name, item->id);

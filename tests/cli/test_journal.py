@@ -157,6 +157,35 @@ feeds:
             plain = f.read()
         check(any(l.startswith("<6>") for l in plain.split("\n")),
               "other lines still go to stderr with priorities")
+
+        # A queued alert: ALERT_ID=, FEED_URL= and one TOPIC= per topic.
+        recent = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() - 60))
+        srv.routes["/t.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss([
+            {"guid": "t1", "title": "Drills and tariffs", "pubDate": recent,
+             "description": "d"}]))
+        tconf = write(os.path.join(d, "topics.yaml"), """state: %s
+feeds:
+  - {url: "%s", name: t}
+topics:
+  - {name: drills, terms: ["drills"]}
+  - {name: tariffs, terms: ["tariffs"]}
+sinks:
+  - {type: log, path: "%s", format: jsonl}
+""" % (os.path.join(d, "topics.db"), srv.url("/t.xml"), os.path.join(d, "t.jsonl")))
+        script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s once -c %s"
+                  % (sys.executable, helper, os.path.join(d, "err3.txt"), FW_BIN, tconf))
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=60)
+        try:
+            out = json.loads(r.stdout.strip().split("\n")[-1])
+        except (ValueError, IndexError):
+            out = {"rc": None, "messages": []}
+        queued = [m.split("\n") for m in out["messages"] if "ALERT_ID=" in m]
+        topics = sorted(l[6:] for l in (queued[0] if queued else []) if l.startswith("TOPIC="))
+        check(len(queued) == 1 and topics == ["drills", "tariffs"] and
+              "FEED_URL=%s" % srv.url("/t.xml") in queued[0],
+              "a queued alert reaches journald with ALERT_ID=, FEED_URL= and TOPIC= for each "
+              "topic: %r" % (queued[:1],))
         check(not any("in a row" in l for l in plain.split("\n")),
               "the structured warning is not duplicated on stderr: %r" % plain[-300:])
     finish()
