@@ -181,6 +181,7 @@ cmd_once(int argc, char **argv)
 	    ps.feeds_ok, ps.feeds_failed, ps.new_items, ps.alerts,
 	    ds.delivered, ds.retrying, ds.failed);
 	pipeline_free(p);
+	metrics_reset();	/* the pipeline fed the counters: free sink names */
 	return r < 0 ? 1 : 0;
 }
 
