@@ -3,7 +3,8 @@ are there with the install paths filled in, and `systemd-analyze security
 --offline=true` rates its overall exposure at 1.5 or lower. Then the unit's
 system-call filter is put to work without systemd: the allow-list systemd
 would build from SystemCallFilter= (groups expanded by systemd-analyze),
-with RestrictAddressFamilies= and SystemCallErrorNumber=EPERM, is loaded
+with RestrictAddressFamilies=, MemoryDenyWriteExecute= and
+SystemCallErrorNumber=EPERM, is loaded
 with libseccomp in front of feedwatch, which must still fetch feeds over
 HTTP (libcurl), parse them (libxml2), keep state (SQLite), deliver alerts,
 serve /metrics (libmicrohttpd's thread), notify, reload and stop. Skipped
@@ -158,7 +159,7 @@ ctx = lib.seccomp_init(EPERM)
 n = 0
 for name in names:
     nr = lib.seccomp_syscall_resolve_name(name.encode())
-    if nr < 0 or name == "socket":
+    if nr < 0 or name in ("socket", "mmap", "mprotect", "pkey_mprotect", "shmat"):
         continue
     if lib.seccomp_rule_add_array(ctx, ALLOW, nr, 0, None) == 0:
         n += 1
@@ -167,6 +168,24 @@ sock = lib.seccomp_syscall_resolve_name(b"socket")
 for fam in (1, 2, 10):
     arg = Arg(0, 4, fam, 0)   # SCMP_CMP_EQ
     lib.seccomp_rule_add_array(ctx, ALLOW, sock, 1, ctypes.byref(arg))
+# MemoryDenyWriteExecute=yes, as systemd words it in seccomp: no mmap()
+# both writable and executable, no mprotect()/pkey_mprotect() adding
+# PROT_EXEC, no shmat() with SHM_EXEC.
+W, X, SHM_EXEC = 2, 4, 0o100000
+MASKED_EQ = 7
+def allow_masked(name, argno, mask, values):
+    nr = lib.seccomp_syscall_resolve_name(name)
+    for v in values:
+        arg = Arg(argno, MASKED_EQ, mask, v)
+        lib.seccomp_rule_add_array(ctx, ALLOW, nr, 1, ctypes.byref(arg))
+if "mmap" in names:
+    allow_masked(b"mmap", 2, W | X, (0, W, X))
+if "mprotect" in names:
+    allow_masked(b"mprotect", 2, X, (0,))
+if "pkey_mprotect" in names:
+    allow_masked(b"pkey_mprotect", 2, X, (0,))
+if "shmat" in names:
+    allow_masked(b"shmat", 2, SHM_EXEC, (0,))
 if lib.seccomp_load(ctx) != 0:
     sys.exit("seccomp_load failed")
 os.execv(sys.argv[2], sys.argv[2:])
@@ -200,6 +219,12 @@ def run_under_filter(exe, d_unit):
     check(probe.returncode != 0 and ("PermissionError" in probe.stderr or
                                      "Operation not permitted" in probe.stderr),
           "the emulated filter bites: AF_PACKET sockets are refused")
+    probe = subprocess.run(wrap + [sys.executable, "-c", "import mmap; mmap.mmap(-1, 4096, "
+                                   "prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)"],
+                           capture_output=True, text=True)
+    check(probe.returncode != 0 and "Operation not permitted" in probe.stderr,
+          "MemoryDenyWriteExecute is emulated: a writable+executable mapping is refused (%r)"
+          % probe.stderr[-120:])
     recent = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() - 600))
     with FeedServer() as srv:
         srv.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss([
