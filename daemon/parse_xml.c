@@ -20,6 +20,7 @@
  * are repaired as windows-1252 before parsing. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1217,6 +1218,15 @@ px_prescan(const char *buf, size_t len, char *out, size_t *ret_len)
 	return fixes;
 }
 
+static pthread_once_t px_once = PTHREAD_ONCE_INIT;
+
+static void
+px_global_init(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(px_refuse_loader);
+}
+
 /* Charset names as labelled → what to decode with (the WHATWG mapping of
  * legacy labels to their supersets, as browsers do). */
 static const struct {
@@ -1464,7 +1474,11 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 		goto out;
 	}
 
-	xmlSetExternalEntityLoader(px_refuse_loader);
+	/* Process-wide set-up once (libxml2 wants xmlInitParser() before
+	 * threads use it); the error hook is per thread. */
+	(void)pthread_once(&px_once, px_global_init);
+	if (xmlGetExternalEntityLoader() != px_refuse_loader)
+		xmlSetExternalEntityLoader(px_refuse_loader);
 	xmlSetGenericErrorFunc(NULL, px_generic_error);
 	memset(&sax, 0, sizeof(sax));
 	sax.initialized = XML_SAX2_MAGIC;
