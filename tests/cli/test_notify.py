@@ -114,9 +114,11 @@ sinks:
         pings = [t for t, m in lis.messages if m.strip() == "WATCHDOG=1"]
         check(len(pings) >= 4, "WATCHDOG=1 pings keep coming while idle (%d in ~4 s)" % len(pings))
         gaps = [b - a for a, b in zip(pings, pings[1:])]
-        check(gaps and max(gaps) < 0.75,
-              "pings come at least every WATCHDOG_USEC/2 (largest gap %.2f s)"
-              % (max(gaps) if gaps else -1))
+        # Nominally every WATCHDOG_USEC/2 (0.5 s); a loaded CI machine gets
+        # slack, but a gap must never reach the interval itself.
+        check(gaps and max(gaps) < 0.9 and sorted(gaps)[len(gaps) // 2] < 0.6,
+              "pings come about every WATCHDOG_USEC/2 (median gap %.2f s, largest %.2f s)"
+              % (sorted(gaps)[len(gaps) // 2] if gaps else -1, max(gaps) if gaps else -1))
 
         n_before = len(lis.messages)
         proc.send_signal(signal.SIGHUP)
