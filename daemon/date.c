@@ -80,6 +80,15 @@ static const struct {
 	{ "diciembre", 12 }, { "gen", 1 }, { "mag", 5 }, { "giu", 6 },
 	{ "lug", 7 }, { "ott", 10 }, { "fev", 2 }, { "out", 10 }, { "dez.", 12 },
 	{ "mei", 5 }, { "okt.", 10 },
+	/* Greek and Hungarian, as feedparser's corpus has them. */
+	{ "Ιαν", 1 }, { "Φεβ", 2 }, { "Μάώ", 3 }, { "Μαρ", 3 }, { "Απρ", 4 },
+	{ "Μάι", 5 }, { "Μαϊ", 5 }, { "Μαι", 5 }, { "Ιούν", 6 }, { "Ιον", 6 },
+	{ "Ιούλ", 7 }, { "Ιολ", 7 }, { "Αύγ", 8 }, { "Αυγ", 8 }, { "Σεπ", 9 },
+	{ "Οκτ", 10 }, { "Νοέ", 11 }, { "Νοε", 11 }, { "Δεκ", 12 },
+	{ "január", 1 }, { "február", 2 }, { "március", 3 }, { "április", 4 },
+	{ "május", 5 }, { "június", 6 }, { "július", 7 }, { "augusztus", 8 },
+	{ "szeptember", 9 }, { "október", 10 }, { "november", 11 },
+	{ "december", 12 },
 };
 
 static int
@@ -156,6 +165,7 @@ struct date_parts {
 	long	year, month, day, hour, min, sec;
 	int	have_time, have_zone;
 	int	foreign;	/* a month name that is not English */
+	int	cjk;		/* Korean/Japanese words: local time is +09:00 */
 	int	offset;		/* minutes east of UTC */
 };
 
@@ -362,7 +372,7 @@ parse_loose(const char *s, struct date_parts *p)
 	const char	*q = s, *first;
 	long		 nums[4];
 	int		 ndig[4], nn = 0, nd, have_month = 0, i;
-	int		 day_set = 0, year_set = 0;
+	int		 day_set = 0, year_set = 0, ampm = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->year = p->day = -1;
@@ -424,6 +434,7 @@ parse_loose(const char *s, struct date_parts *p)
 			/* Korean and Japanese numeric forms: 2025년 1월 2일,
 			 * 2025年1月2日. */
 			if (strncmp(q, "년", 3) == 0 || strncmp(q, "年", 3) == 0) {
+				p->cjk = 1;
 				p->year = v;
 				year_set = 1;
 				q += 3;
@@ -443,10 +454,32 @@ parse_loose(const char *s, struct date_parts *p)
 				q += 3;
 				continue;
 			}
+			if (strncmp(q, "시", 3) == 0 || strncmp(q, "時", 3) == 0) {
+				/* 09시 30분: hours and minutes in words. */
+				p->hour = v;
+				p->have_time = 1;
+				q += 3;
+				while (*q == ' ')
+					q++;
+				if (isdigit((unsigned char)*q)) {
+					long mi = num(&q, &nd);
+
+					if (strncmp(q, "분", 3) == 0 ||
+					    strncmp(q, "分", 3) == 0)
+						q += 3;
+					p->min = mi;
+				}
+				continue;
+			}
 			if (nn == 4)
 				return 0;
 			nums[nn] = v;
 			ndig[nn++] = nd;
+			continue;
+		}
+		if (c == '-' && q > s && isdigit((unsigned char)q[-1]) &&
+		    isdigit((unsigned char)q[1]) && !p->have_time) {
+			q++;	/* "2004-05-25": a separator, not an offset */
 			continue;
 		}
 		if (c == '+' || c == '-') {
@@ -455,6 +488,15 @@ parse_loose(const char *s, struct date_parts *p)
 			if (!parse_offset(&q, &p->offset))
 				return 0;
 			p->have_zone = 1;
+			continue;
+		}
+		if (strncmp(q, "오전", 6) == 0 || strncmp(q, "오후", 6) == 0 ||
+		    strncmp(q, "午前", 6) == 0 || strncmp(q, "午後", 6) == 0) {
+			/* Korean/Japanese AM and PM, written before the time
+			 * ("2004-05-25 오후 11:23:17"). */
+			ampm = (q[3] == '\xed' || strncmp(q, "午後", 6) == 0) ? 2 : 1;
+			p->cjk = 1;
+			q += 6;
 			continue;
 		}
 		if (isalpha(c) || c >= 0x80) {
@@ -498,6 +540,21 @@ parse_loose(const char *s, struct date_parts *p)
 		}
 		return 0;
 	}
+	if (ampm != 0 && p->have_time) {
+		if (p->hour > 12)
+			return 0;
+		if (p->hour == 12)
+			p->hour = 0;
+		if (ampm == 2)
+			p->hour += 12;
+	}
+	if (!have_month && !year_set && !day_set && nn >= 3 && ndig[0] == 4) {
+		/* Year first, all numbers: "2006/09/15", "2004-05-25". */
+		p->year = nums[0];
+		p->month = nums[1];
+		p->day = nums[2];
+		return nn == 3;
+	}
 	if (!have_month)
 		return 0;
 	/* Assign the bare numbers: a four-digit (or > 31) one is the year;
@@ -534,6 +591,10 @@ date_parse(const char *s, int64_t *ret)
 		return -EINVAL;
 	if (!parse_iso(s, &p) && !parse_loose(s, &p))
 		return -EINVAL;
+	/* A date written with Korean or Japanese words and no zone is local
+	 * time there (KST and JST are both +09:00), as feedparser reads it. */
+	if (p.cjk && !p.have_zone)
+		p.offset = 540;
 	t = date_finish(&p, &ok);
 	if (!ok)
 		return -EINVAL;
