@@ -144,6 +144,7 @@ enum px_how {
 	HOW_ATOMLINK,	/* attributes rel/href/type */
 	HOW_ATOMCAT,	/* attributes term/label */
 	HOW_MEDIACAT,	/* text, a category */
+	HOW_KEYWORDS,	/* text, comma-separated categories */
 	HOW_CONTAINER,	/* opens a nested context (enter) */
 	HOW_ITEM,	/* starts an item */
 	HOW_CHANNEL,	/* RSS <channel> */

@@ -426,6 +426,7 @@ px_capture_end(struct px *x)
 	case HOW_DATE:
 	case HOW_PLAIN:
 	case HOW_MEDIACAT:
+	case HOW_KEYWORDS:
 		kind = TEXT_PLAIN;
 		break;
 	default:
@@ -462,6 +463,28 @@ px_capture_end(struct px *x)
 		}
 		px_offer(x, PF_ID, r->prio, val);
 		return;
+	case HOW_KEYWORDS: {
+		/* "tariffs, trade,  Korea": one category each. */
+		char	*save = NULL, *tok, *one;
+
+		for (tok = strtok_r(val, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save)) {
+			while (*tok == ' ')
+				tok++;
+			if (*tok == '\0')
+				continue;
+			one = strdup(tok);
+			if (one == NULL) {
+				px_oom(x);
+				break;
+			}
+			for (size_t n = strlen(one); n > 0 && one[n - 1] == ' '; n--)
+				one[n - 1] = '\0';
+			px_offer(x, PF_CATEGORY, 1, one);
+		}
+		free(val);
+		return;
+	}
 	case HOW_DATE:
 		rr = date_parse(val, &t);
 		if (rr >= 0)
