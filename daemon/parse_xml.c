@@ -56,6 +56,11 @@ struct px_frame {
 struct px_ent {
 	struct px_ent	*next;
 	xmlEntity	 e;
+	/* The same as a general entity, for attribute values: libxml2 puts
+	 * only the first byte of a predefined entity there, but keeps a
+	 * general one as "&name;" for the reader to decode. Shares e's
+	 * strings. */
+	xmlEntity	 in_attr;
 };
 
 struct px {
@@ -268,6 +273,30 @@ px_attr(const xmlChar **attrs, int n, const char *name, const char *uri,
 	return NULL;
 }
 
+/* Copies an attribute value. Without entity substitution libxml2 hands
+ * out "&amp;" in attribute values as "&#38;" (so a tree could be written
+ * back); this turns it into the '&' the document meant. */
+static char *
+px_attr_strndup(const xmlChar *v, size_t len)
+{
+	char	*out, *o;
+	size_t	 i;
+
+	out = malloc(len + 1);
+	if (out == NULL)
+		return NULL;
+	for (i = 0, o = out; i < len; i++) {
+		if (v[i] == '&' && len - i >= 5 && memcmp(v + i, "&#38;", 5) == 0) {
+			*o++ = '&';
+			i += 4;
+		} else {
+			*o++ = (char)v[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 static char *
 px_attr_dup(const xmlChar **attrs, int n, const char *name, const char *uri)
 {
@@ -277,7 +306,7 @@ px_attr_dup(const xmlChar **attrs, int n, const char *name, const char *uri)
 	v = px_attr(attrs, n, name, uri, &len);
 	if (v == NULL)
 		return NULL;
-	return strndup((const char *)v, len);
+	return px_attr_strndup(v, len);
 }
 
 static bool
@@ -602,7 +631,7 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 		prio = 3;
 	if (x->native == NS_RSS)
 		prio += 2;
-	tmp = strndup((const char *)href, href_len);
+	tmp = px_attr_strndup(href, href_len);
 	if (tmp == NULL) {
 		px_oom(x);
 		return;
@@ -628,9 +657,9 @@ px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
 		v = px_attr(attrs, nattrs, "label", NULL, &len);
 	if (v == NULL)
 		return;
-	/* Validating: libxml2 puts only the first byte of an entity's text
-	 * into an attribute value, so a multibyte one comes out broken. */
-	if (text_clean(x->pc->tc, (const char *)v, len, TEXT_PLAIN,
+	/* HTML: an HTML entity in an attribute arrives as "&eacute;" (see
+	 * px_ent_for_context). Validating, to be safe with attribute bytes. */
+	if (text_clean(x->pc->tc, (const char *)v, len, TEXT_HTML,
 	    x->pc->lim.max_field_bytes, &val) < 0) {
 		px_oom(x);
 		return;
@@ -807,7 +836,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	f->where = AT_IGNORE;
 	v = px_attr(attrs, nattrs, "base", XML_NS_URI, &len);
 	if (v != NULL) {
-		char	*tmp = strndup((const char *)v, len), *abs = NULL;
+		char	*tmp = px_attr_strndup(v, len), *abs = NULL;
 
 		if (tmp == NULL || url_resolve(parent->base, tmp, &abs) < 0) {
 			free(tmp);
@@ -1002,6 +1031,19 @@ px_ent_new(struct px *x, const char *name, const char *content, size_t len)
 }
 
 static xmlEntityPtr
+px_ent_for_context(struct px *x, struct px_ent *pe)
+{
+	if (x->ctxt->instate != XML_PARSER_ATTRIBUTE_VALUE || pe->e.length <= 1)
+		return &pe->e;
+	if (pe->in_attr.name == NULL) {
+		pe->in_attr = pe->e;
+		pe->in_attr.etype = XML_INTERNAL_GENERAL_ENTITY;
+		pe->in_attr.orig = NULL;
+	}
+	return &pe->in_attr;
+}
+
+static xmlEntityPtr
 px_get_entity(void *ctx, const xmlChar *name)
 {
 	struct px	*x = ctx;
@@ -1023,7 +1065,7 @@ px_get_entity(void *ctx, const xmlChar *name)
 				x->ent_budget_warned = true;
 				return NULL;
 			}
-			return &pe->e;
+			return px_ent_for_context(x, pe);
 		}
 	/* Bound the cache against a document of endless distinct names. */
 	if (x->n_ents >= PX_MAX_ENTITY_NAMES)
@@ -1046,9 +1088,11 @@ px_get_entity(void *ctx, const xmlChar *name)
 		e = px_ent_new(x, (const char *)name, lit, (size_t)n);
 		free(lit);
 	}
-	if (e == NULL)
+	if (e == NULL) {
 		px_oom(x);
-	return e;
+		return NULL;
+	}
+	return px_ent_for_context(x, x->ents);
 }
 
 static void
@@ -1598,6 +1642,8 @@ out:
 		 * getEntity returns. */
 		if (x.ents->e.orig != NULL)
 			xmlFree(x.ents->e.orig);
+		if (x.ents->in_attr.orig != NULL)
+			xmlFree(x.ents->in_attr.orig);
 		free(x.ents);
 		x.ents = n;
 	}
