@@ -698,17 +698,23 @@ success:
 		    st.consecutive_errors);
 	if (st.health_alerted & HEALTH_FAILING)
 		hc.recover |= HEALTH_FAILING;
+	/* The publishing rate is remembered, so that silence is noticed
+	 * through 304s and unchanged bodies too. */
 	gap = pipeline_publish_gap(doc, &newest);
-	if (doc != NULL && gap > 0) {
-		int64_t silence = gap * PIPELINE_SILENCE_FACTOR;
+	if (gap > 0)
+		st.publish_gap = gap;
+	if (newest != FW_TIME_NONE && newest > st.newest_item)
+		st.newest_item = newest;
+	if (st.publish_gap > 0 && st.newest_item > 0) {
+		int64_t silence = st.publish_gap * PIPELINE_SILENCE_FACTOR;
 
 		if (silence < 86400)
 			silence = 86400;
-		if (now - newest > silence && !(st.health_alerted & HEALTH_SILENT)) {
+		if (now - st.newest_item > silence && !(st.health_alerted & HEALTH_SILENT)) {
 			hc.raise |= HEALTH_SILENT;
-			hc.gap = gap;
-			hc.newest = newest;
-		} else if (now - newest <= silence && (st.health_alerted & HEALTH_SILENT))
+			hc.gap = st.publish_gap;
+			hc.newest = st.newest_item;
+		} else if (now - st.newest_item <= silence && (st.health_alerted & HEALTH_SILENT))
 			hc.recover |= HEALTH_SILENT;
 	}
 	st.last_poll = st.last_success = now;

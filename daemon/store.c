@@ -33,7 +33,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_FEED_GET] =
 	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
 	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
-	    " disabled, redirect_url, redirect_count, interval, health_alerted"
+	    " disabled, redirect_url, redirect_count, interval, health_alerted,"
+	    " newest_item, publish_gap"
 	    " FROM feeds WHERE url = ?1",
 	[STMT_FEED_INSERT] =
 	    "INSERT INTO feeds(url) VALUES (?1)",
@@ -42,7 +43,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	    " last_poll = ?5, last_success = ?6, next_poll = ?7, last_status = ?8,"
 	    " last_error = ?9, consecutive_errors = ?10, items_seen = ?11,"
 	    " disabled = ?12, redirect_url = ?13, redirect_count = ?14,"
-	    " interval = ?15, health_alerted = ?16 WHERE id = ?1",
+	    " interval = ?15, health_alerted = ?16, newest_item = ?17, publish_gap = ?18"
+	    " WHERE id = ?1",
 	[STMT_ALERT_INSERT] =
 	    "INSERT OR IGNORE INTO alerts(id, dedup_key, created, json)"
 	    " VALUES (?1, ?2, ?3, ?4)",
@@ -77,7 +79,9 @@ static const char schema_v1[] =
 	"  redirect_url TEXT,"
 	"  redirect_count INTEGER NOT NULL DEFAULT 0,"
 	"  interval INTEGER NOT NULL DEFAULT 0,"
-	"  health_alerted INTEGER NOT NULL DEFAULT 0"
+	"  health_alerted INTEGER NOT NULL DEFAULT 0,"
+	"  newest_item INTEGER NOT NULL DEFAULT 0,"
+	"  publish_gap INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE TABLE items ("
 	"  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
@@ -330,6 +334,8 @@ feed_from_row(sqlite3_stmt *st, struct store_feed *f)
 	f->redirect_count = sqlite3_column_int(st, 14);
 	f->interval = sqlite3_column_int64(st, 15);
 	f->health_alerted = sqlite3_column_int(st, 16);
+	f->newest_item = sqlite3_column_int64(st, 17);
+	f->publish_gap = sqlite3_column_int64(st, 18);
 	if (oom) {
 		store_feed_done(f);
 		return -ENOMEM;
@@ -390,6 +396,8 @@ store_feed_save(struct store *s, const struct store_feed *f, struct fw_error *re
 	(void)sqlite3_bind_int(st, 14, f->redirect_count);
 	(void)sqlite3_bind_int64(st, 15, f->interval);
 	(void)sqlite3_bind_int(st, 16, f->health_alerted);
+	(void)sqlite3_bind_int64(st, 17, f->newest_item);
+	(void)sqlite3_bind_int64(st, 18, f->publish_gap);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot save feed state");
@@ -407,7 +415,8 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 	rc = sqlite3_prepare_v2(s->db,
 	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
 	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
-	    " disabled, redirect_url, redirect_count, interval, health_alerted"
+	    " disabled, redirect_url, redirect_count, interval, health_alerted,"
+	    " newest_item, publish_gap"
 	    " FROM feeds ORDER BY url", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot list feeds");

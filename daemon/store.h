@@ -30,6 +30,8 @@ struct store_feed {
 	int	 redirect_count;
 	int64_t	 interval;		/* current adaptive interval, 0 = unset */
 	int	 health_alerted;	/* a feed-health alert is outstanding */
+	int64_t	 newest_item;		/* date of its newest item seen, 0 = none */
+	int64_t	 publish_gap;		/* usual seconds between items, 0 = unknown */
 };
 
 /* Opens (creating or migrating) the state file. ":memory:" works too. */

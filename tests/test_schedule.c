@@ -341,6 +341,41 @@ START_TEST(test_backoff_and_health)
 }
 END_TEST
 
+START_TEST(test_silence_through_304)
+{
+	/* feed_xml: hourly items, the newest on 2025-11-01 10:00 UTC. */
+	const int64_t		 t0 = 1761991200;
+	struct store_feed	 st;
+	int64_t			 before = pending_alerts();
+	char			 fresh[512], date[64];
+	time_t			 later = (time_t)(t0 + 3 * 86400 - 600);
+
+	done(0, 200, feed_xml, t0 + 3600, NULL);
+	st = feed_state(0);
+	ck_assert_int_eq(st.publish_gap, 3600);
+	ck_assert_int_eq(st.newest_item, t0);
+	store_feed_done(&st);
+	ck_assert_int_eq(pending_alerts(), before);
+	/* Not modified for two days, for a feed that posts hourly: silent. */
+	done(0, 304, NULL, t0 + 2 * 86400, NULL);
+	ck_assert_int_eq(pending_alerts(), before + 1);
+	done(0, 304, NULL, t0 + 2 * 86400 + 60, NULL);
+	ck_assert_int_eq(pending_alerts(), before + 1);
+	/* A new item: recovered. */
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime(&later));
+	snprintf(fresh, sizeof(fresh), "<rss version=\"2.0\"><channel><title>T</title>"
+	    "<item><guid>new</guid><title>n</title><pubDate>%s</pubDate></item>"
+	    "</channel></rss>", date);
+	done(0, 200, fresh, t0 + 3 * 86400, NULL);
+	ck_assert_int_eq(pending_alerts(), before + 2);
+	st = feed_state(0);
+	ck_assert_int_eq(st.health_alerted, 0);
+	ck_assert_int_eq(st.newest_item, (int64_t)later);
+	ck_assert_int_eq(st.publish_gap, 3600);
+	store_feed_done(&st);
+}
+END_TEST
+
 START_TEST(test_backoff_delay)
 {
 	for (int k = 0; k < 50; k++) {
@@ -458,6 +493,7 @@ schedule_suite(void)
 	tcase_add_test(tc, test_redirect_hold);
 	tcase_add_test(tc, test_backoff_and_health);
 	tcase_add_test(tc, test_fetch_opts_headers);
+	tcase_add_test(tc, test_silence_through_304);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("interval");
