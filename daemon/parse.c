@@ -417,6 +417,34 @@ looks_like_html(const char *p, size_t avail)
 	    starts_ci(p, (size_t)(end - p), "<html");
 }
 
+/* Junk before the document (a PHP warning, a stray line of HTML): the
+ * offset of "<?xml", or else of a feed's root element, when one appears in
+ * the first 4 KiB after something else; 0 when the document starts as it
+ * should. ASCII-compatible input only. */
+static size_t
+junk_prefix(const char *p, size_t avail)
+{
+	static const char *const roots[] = { "<rss", "<feed", "<rdf:RDF", "<RDF" };
+	size_t	n = avail < 4096 ? avail : 4096, i;
+	char	*q;
+
+	if (starts_ci(p, avail, "<?xml") || starts_ci(p, avail, "<!") ||
+	    starts_ci(p, avail, "<?"))
+		return 0;
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (starts_ci(p, avail, roots[i]))
+			return 0;
+	q = memmem(p, n, "<?xml", 5);
+	if (q != NULL)
+		return (size_t)(q - p);
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		q = memmem(p, n, roots[i], strlen(roots[i]));
+		if (q != NULL)
+			return (size_t)(q - p);
+	}
+	return 0;
+}
+
 int
 parse_feed_ex(const char *buf, size_t len, const char *base_url,
     const char *content_type, const struct parse_limits *lim,
@@ -477,7 +505,21 @@ parse_feed_ex(const char *buf, size_t len, const char *base_url,
 			    "not a feed: found an HTML page");
 			goto out;
 		}
-		r = parse_xml_run(&pc, buf, len, content_type, reterr);
+		size_t junk = *p == '<' || skip > 0 ? junk_prefix(p, avail) : 0;
+
+		/* Leading white space is dropped silently (libxml2 would
+		 * object to it before "<?xml"); other junk with a warning. */
+		if (junk > 0 && pc_warn(&pc, "%zu bytes before the XML document "
+		    "skipped", junk) < 0)
+			goto oom;
+		if (skip > 0 && (unsigned char)buf[0] != 0xEF && junk == 0 &&
+		    starts_ci(p, avail, "<?xml"))
+			r = parse_xml_run(&pc, p, avail, content_type, reterr);
+		else if (junk > 0)
+			r = parse_xml_run(&pc, p + junk, avail - junk, content_type,
+			    reterr);
+		else
+			r = parse_xml_run(&pc, buf, len, content_type, reterr);
 	} else if (*p == '[') {
 		r = -EBADMSG;
 		fw_error_set(reterr, NULL, 0, 0,
