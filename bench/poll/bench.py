@@ -14,7 +14,8 @@ for `feedwatch once`, Debian's `sfeed_update` (its default parallel jobs),
 `r2e run --no-send` (rss2email) and `feed2exec fetch`. It reports the
 median wall time, CPU time (user + system, child processes included) and
 peak RSS (the largest single process), and the number of requests nginx
-answered 200 and 304 in each cycle (from its access log). Then one cold
+answered 200 and 304 in each cycle and over how many connections (from its
+access log). Then one cold
 and one warm `feedwatch once` over --big feeds (the same files under
 distinct URLs).
 
@@ -166,7 +167,7 @@ pid %(p)s/nginx.pid;
 error_log %(p)s/logs/error.log warn;
 events { worker_connections 4096; }
 http {
-    log_format st '$status $request_uri';
+    log_format st '$status $connection $request_uri';
     access_log %(log)s st;
     client_body_temp_path %(p)s/tmp;
     proxy_temp_path %(p)s/tmp;
@@ -196,12 +197,17 @@ http {
         return os.path.getsize(self.log) if os.path.exists(self.log) else 0
 
     def counts(self, since):
+        """Requests by status, and connections used, since a mark."""
         c = {"200": 0, "304": 0, "other": 0}
+        conns = set()
         with open(self.log, "rb") as f:
             f.seek(since)
             for line in f:
-                st = line.split(b" ", 1)[0].decode()
+                st, conn = line.split(b" ", 2)[:2]
+                st = st.decode()
                 c[st if st in c else "other"] += 1
+                conns.add(conn)
+        c["conns"] = len(conns)
         return c
 
     def stop(self):
@@ -395,8 +401,9 @@ def report(results, a, size, n_items, big):
     print("## bench/poll: %d feeds, %.1f MB, %d items; medians of %d runs"
           % (a.feeds, size / 1e6, n_items, a.reps))
     print()
-    print("| poller | cycle | wall s | CPU s | peak RSS MiB | nginx 200 | nginx 304 | other |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| poller | cycle | wall s | CPU s | peak RSS MiB | nginx 200 | nginx 304 | other "
+          "| connections |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     med_of = {}
     for tool, res in results.items():
         for cycle, runs in res.items():
@@ -406,11 +413,12 @@ def report(results, a, size, n_items, big):
             c200 = med([r[4]["200"] for r in runs])
             c304 = med([r[4]["304"] for r in runs])
             oth = med([r[4]["other"] for r in runs])
+            conns = med([r[4]["conns"] for r in runs])
             bad = [r[3] for r in runs if r[3] != 0]
             med_of[(tool, cycle)] = (wall, cpu, rss, c200, c304)
-            print("| %s | %s | %.2f | %.2f | %.1f | %d | %d | %d%s |"
+            print("| %s | %s | %.2f | %.2f | %.1f | %d | %d | %d%s | %d |"
                   % (tool, cycle, wall, cpu, rss, c200, c304, oth,
-                     " (exit %s)" % bad[0] if bad else ""))
+                     " (exit %s)" % bad[0] if bad else "", conns))
     print()
     fw = "feedwatch"
     targets = [("cold", "sfeed_update", 0.25), ("warm", "rss2email", 0.2),
@@ -439,8 +447,9 @@ def report(results, a, size, n_items, big):
     if big:
         for cycle, (wall, cpu, rss, rc, c) in big.items():
             print("- %d feeds, %s cycle: wall %.2fs, CPU %.2fs, peak RSS %.1f MiB, "
-                  "nginx %d x 200, %d x 304, %d other, exit %d"
-                  % (a.big, cycle, wall, cpu, rss / 1024, c["200"], c["304"], c["other"], rc))
+                  "nginx %d x 200, %d x 304, %d other over %d connections, exit %d"
+                  % (a.big, cycle, wall, cpu, rss / 1024, c["200"], c["304"], c["other"],
+                     c["conns"], rc))
 
 
 if __name__ == "__main__":
