@@ -528,8 +528,8 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 				if (c == ' ') {
 					if (u[i - 1] == ' ')
 						break;
-				} else if (byte_class[c] != C_COPY &&
-				    (c < 0x80 || c == 0xC2)) {
+				} else if ((c < 0x80 || c == 0xC2) &&
+				    byte_class[c] != C_COPY) {
 					break;
 				}
 				i++;
