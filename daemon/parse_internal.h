@@ -54,6 +54,10 @@ int parse_feed_ex(const char *buf, size_t len, const char *base_url,
     parse_head_fn on_head, parse_item_fn on_item, void *userdata,
     struct feed_doc **ret_doc, struct fw_error *reterr) _must_check_;
 
+/* How parse_xml_run() uses threads: -1 (the default) decides by size
+ * when items are streamed; 0 never; 1 always when streamed (tests). */
+extern int parse_threads_mode;
+
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */
 int pc_warn(struct parse_ctx *pc, const char *fmt, ...) _printf_(2, 3) _must_check_;

@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/entities.h>
 #include <libxml/parser.h>
@@ -105,6 +106,8 @@ struct px {
 
 	/* libxml2's error reports. */
 	unsigned		 xml_errors;
+	unsigned		 sax_errors;	/* counted where libxml2 runs */
+	struct px_rec		*rec;		/* non-NULL: two threads */
 	struct px_ent		*ents;
 	unsigned		 n_declared;
 	unsigned		 n_ents;
@@ -211,12 +214,14 @@ px_lookup(uint8_t where, uint8_t ns, const char *name)
 	return NULL;
 }
 
+static void px_request_stop(struct px *x);
+
 static void
 px_oom(struct px *x)
 {
 	x->oom = 1;
 	x->stopped = true;
-	xmlStopParser(x->ctxt);
+	px_request_stop(x);
 }
 
 static void
@@ -248,7 +253,7 @@ px_fatal(struct px *x, int r, const char *fmt, ...)
 	va_end(ap);
 	x->fatal = r;
 	x->stopped = true;
-	xmlStopParser(x->ctxt);
+	px_request_stop(x);
 }
 
 /* Looks up attribute (localname, namespace) in a SAX2 attribute array
@@ -802,7 +807,7 @@ px_unclosed(struct px *x, const xmlChar *local, const xmlChar *prefix,
  * errors are recorded as warnings already, so let it read on as if the
  * document were well-formed. */
 #define PX_KEEP_READING(x) do {						\
-	if ((x)->xml_errors > 0)					\
+	if ((x)->rec == NULL && (x)->sax_errors > 0)			\
 		(x)->ctxt->wellFormed = 1;				\
 } while (0)
 
@@ -1006,6 +1011,422 @@ px_chars(void *ctx, const xmlChar *ch, int len)
 
 /* Entities: only HTML's named ones and short, reference-free internal
  * declarations are ever expanded. */
+/*
+ * Two threads for large streamed documents: libxml2 runs in the calling
+ * thread and records its SAX events (start, end, text, errors) into blocks;
+ * a worker replays them through the very callbacks above, which clean the
+ * text and write the items. The output is the same as in one thread (the
+ * fixtures are run both ways); only the time is shared out. Element and
+ * attribute names are libxml2 dictionary strings, valid until the parser
+ * context is freed after the worker is joined; values and text are copied.
+ */
+enum { EV_START = 1, EV_END, EV_CHARS, EV_ERROR, EV_WARN };
+
+#define PX_BLOCK_SIZE	((size_t)64 * 1024)
+#define PX_MAX_QUEUED	8
+/* Documents at least this large are parsed on two threads when streamed. */
+#define PX_THREAD_MIN	((size_t)2 << 20)
+
+struct px_block {
+	struct px_block	*next;
+	size_t		 len, cap;
+	unsigned char	 data[];
+};
+
+struct px_rec {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 more, room;
+	struct px_block	*head, *tail, *cur;
+	unsigned	 queued;
+	bool		 done;
+	bool		 oom;		/* recording failed */
+	volatile int	 stop;		/* the worker asks libxml2 to stop */
+	pthread_t	 thread;
+	const xmlChar	**attrv;	/* worker's scratch */
+	size_t		 attrv_cap;
+};
+
+int parse_threads_mode = -1;
+
+static void
+px_request_stop(struct px *x)
+{
+	if (x->rec != NULL)
+		__atomic_store_n(&x->rec->stop, 1, __ATOMIC_RELEASE);
+	else
+		xmlStopParser(x->ctxt);
+}
+
+static void
+px_oom_sax(struct px *x)
+{
+	if (x->rec == NULL) {
+		px_oom(x);
+		return;
+	}
+	x->rec->oom = true;
+	xmlStopParser(x->ctxt);
+}
+
+/* Hands the current block to the worker, waiting while too many are
+ * queued. */
+static void
+rec_flush(struct px_rec *rec)
+{
+	if (rec->cur == NULL)
+		return;
+	pthread_mutex_lock(&rec->mu);
+	while (rec->queued >= PX_MAX_QUEUED)
+		pthread_cond_wait(&rec->room, &rec->mu);
+	if (rec->tail != NULL)
+		rec->tail->next = rec->cur;
+	else
+		rec->head = rec->cur;
+	rec->tail = rec->cur;
+	rec->queued++;
+	pthread_cond_signal(&rec->more);
+	pthread_mutex_unlock(&rec->mu);
+	rec->cur = NULL;
+}
+
+/* Room for n more bytes in the current block, or NULL on OOM. */
+static unsigned char *
+rec_room(struct px *x, size_t n)
+{
+	struct px_rec	*rec = x->rec;
+	unsigned char	*p;
+
+	if (rec->oom)
+		return NULL;
+	if (rec->cur != NULL && rec->cur->cap - rec->cur->len < n)
+		rec_flush(rec);
+	if (rec->cur == NULL) {
+		size_t cap = n > PX_BLOCK_SIZE ? n : PX_BLOCK_SIZE;
+
+		rec->cur = malloc(sizeof(*rec->cur) + cap);
+		if (rec->cur == NULL) {
+			px_oom_sax(x);
+			return NULL;
+		}
+		rec->cur->next = NULL;
+		rec->cur->len = 0;
+		rec->cur->cap = cap;
+	}
+	p = rec->cur->data + rec->cur->len;
+	rec->cur->len += n;
+	return p;
+}
+
+static bool
+rec_active(struct px *x)
+{
+	if (x->rec->oom)
+		return false;
+	if (__atomic_load_n(&x->rec->stop, __ATOMIC_ACQUIRE)) {
+		xmlStopParser(x->ctxt);
+		return false;
+	}
+	if (x->sax_errors > 0)
+		x->ctxt->wellFormed = 1;	/* as PX_KEEP_READING */
+	return true;
+}
+
+#define PUT(p, v) do { memcpy((p), &(v), sizeof(v)); (p) += sizeof(v); } while (0)
+#define GET(p, v) do { memcpy(&(v), (p), sizeof(v)); (p) += sizeof(v); } while (0)
+
+static void
+rec_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+    int nattrs, int nb_defaulted, const xmlChar **attrs)
+{
+	struct px	*x = ctx;
+	unsigned char	*p;
+	size_t		 n = 1 + 3 * sizeof(void *) + sizeof(int32_t);
+	int32_t		 na = nattrs;
+	int		 i;
+
+	if (!rec_active(x))
+		return;
+	for (i = 0; i < nattrs; i++)
+		n += 3 * sizeof(void *) + sizeof(uint32_t) +
+		    (size_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]);
+	if ((p = rec_room(x, n)) == NULL)
+		return;
+	*p++ = EV_START;
+	PUT(p, local);
+	PUT(p, prefix);
+	PUT(p, uri);
+	PUT(p, na);
+	for (i = 0; i < nattrs; i++) {
+		uint32_t vlen = (uint32_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]);
+
+		PUT(p, attrs[i * 5]);
+		PUT(p, attrs[i * 5 + 1]);
+		PUT(p, attrs[i * 5 + 2]);
+		PUT(p, vlen);
+		memcpy(p, attrs[i * 5 + 3], vlen);
+		p += vlen;
+	}
+}
+
+static void
+rec_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct px	*x = ctx;
+	unsigned char	*p;
+
+	if (!rec_active(x))
+		return;
+	if ((p = rec_room(x, 1 + 3 * sizeof(void *))) == NULL)
+		return;
+	*p++ = EV_END;
+	PUT(p, local);
+	PUT(p, prefix);
+	PUT(p, uri);
+}
+
+static void
+rec_chars(void *ctx, const xmlChar *ch, int len)
+{
+	struct px	*x = ctx;
+	unsigned char	*p;
+	uint32_t	 n = (uint32_t)len;
+
+	if (!rec_active(x) || len <= 0)
+		return;
+	if ((p = rec_room(x, 1 + sizeof(n) + n)) == NULL)
+		return;
+	*p++ = EV_CHARS;
+	PUT(p, n);
+	memcpy(p, ch, n);
+}
+
+static void
+rec_text_event(struct px *x, int type, int32_t line, const char *msg)
+{
+	unsigned char	*p;
+	uint32_t	 n = (uint32_t)strlen(msg) + 1;
+
+	if ((p = rec_room(x, 1 + sizeof(line) + sizeof(n) + n)) == NULL)
+		return;
+	*p++ = (unsigned char)type;
+	PUT(p, line);
+	PUT(p, n);
+	memcpy(p, msg, n);
+}
+
+static void
+rec_serror(void *ctx, xmlErrorPtr err)
+{
+	struct px	*x = ctx;
+
+	if (err == NULL || err->level == XML_ERR_WARNING)
+		return;
+	x->sax_errors++;
+	if (x->rec->oom)
+		return;
+	rec_text_event(x, EV_ERROR, err->line,
+	    err->message != NULL ? err->message : "error");
+}
+
+/* A warning raised where libxml2 runs: recorded in two-thread mode, so it
+ * keeps its place among the others. */
+static void
+px_warn_sax(struct px *x, const char *fmt, ...) _printf_(2, 3);
+
+static void
+px_warn_sax(struct px *x, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (x->rec == NULL)
+		px_warn(x, "%s", msg);
+	else
+		rec_text_event(x, EV_WARN, 0, msg);
+}
+
+static void px_serror(void *ctx, xmlErrorPtr err);
+
+/* Replays one block of events. */
+static void
+px_replay(struct px *x, const struct px_block *b)
+{
+	struct px_rec		*rec = x->rec;
+	const unsigned char	*p = b->data, *end = b->data + b->len;
+
+	while (p < end) {
+		const xmlChar	*local, *prefix, *uri;
+		int		 type = *p++;
+		int32_t		 na, line;
+		uint32_t	 n;
+
+		switch (type) {
+		case EV_START:
+			GET(p, local);
+			GET(p, prefix);
+			GET(p, uri);
+			GET(p, na);
+			if ((size_t)na * 5 > rec->attrv_cap) {
+				const xmlChar **v = realloc(rec->attrv,
+				    (size_t)na * 5 * sizeof(*v));
+
+				if (v == NULL) {
+					px_oom(x);
+					return;
+				}
+				rec->attrv = v;
+				rec->attrv_cap = (size_t)na * 5;
+			}
+			for (int32_t i = 0; i < na; i++) {
+				GET(p, rec->attrv[i * 5]);
+				GET(p, rec->attrv[i * 5 + 1]);
+				GET(p, rec->attrv[i * 5 + 2]);
+				GET(p, n);
+				rec->attrv[i * 5 + 3] = p;
+				rec->attrv[i * 5 + 4] = p + n;
+				p += n;
+			}
+			px_start(x, local, prefix, uri, 0, NULL, na, 0, rec->attrv);
+			break;
+		case EV_END:
+			GET(p, local);
+			GET(p, prefix);
+			GET(p, uri);
+			px_end(x, local, prefix, uri);
+			break;
+		case EV_CHARS:
+			GET(p, n);
+			px_chars(x, p, (int)n);
+			p += n;
+			break;
+		case EV_ERROR:
+		case EV_WARN: {
+			xmlError e;
+
+			GET(p, line);
+			GET(p, n);
+			if (type == EV_WARN) {
+				px_warn(x, "%s", (const char *)p);
+			} else {
+				memset(&e, 0, sizeof(e));
+				e.level = XML_ERR_ERROR;
+				e.line = line;
+				e.message = (char *)p;
+				px_serror(x, &e);
+			}
+			p += n;
+			break;
+		}
+		default:
+			return;		/* cannot happen */
+		}
+	}
+}
+
+static void *
+px_worker(void *arg)
+{
+	struct px	*x = arg;
+	struct px_rec	*rec = x->rec;
+	struct px_block	*b;
+
+	for (;;) {
+		pthread_mutex_lock(&rec->mu);
+		while (rec->head == NULL && !rec->done)
+			pthread_cond_wait(&rec->more, &rec->mu);
+		b = rec->head;
+		if (b == NULL) {
+			pthread_mutex_unlock(&rec->mu);
+			break;
+		}
+		rec->head = b->next;
+		if (rec->head == NULL)
+			rec->tail = NULL;
+		rec->queued--;
+		pthread_cond_signal(&rec->room);
+		pthread_mutex_unlock(&rec->mu);
+		if (!x->stopped)
+			px_replay(x, b);
+		free(b);
+	}
+	return NULL;
+}
+
+/* Whether parsing should stop, as seen from the thread libxml2 runs in. */
+static bool
+px_parse_stopped(struct px *x)
+{
+	if (x->rec == NULL)
+		return x->stopped;
+	return x->rec->oom || __atomic_load_n(&x->rec->stop, __ATOMIC_ACQUIRE);
+}
+
+/* Whether this document is parsed on two threads. */
+static bool
+px_use_threads(const struct parse_ctx *pc, size_t len)
+{
+	if (parse_threads_mode >= 0)
+		return parse_threads_mode > 0 && pc->on_item != NULL;
+	return pc->on_item != NULL && len >= PX_THREAD_MIN &&
+	    sysconf(_SC_NPROCESSORS_ONLN) > 1;
+}
+
+static int
+px_rec_start(struct px *x)
+{
+	struct px_rec *rec = calloc(1, sizeof(*rec));
+
+	if (rec == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&rec->mu, NULL);
+	pthread_cond_init(&rec->more, NULL);
+	pthread_cond_init(&rec->room, NULL);
+	x->rec = rec;
+	if (pthread_create(&rec->thread, NULL, px_worker, x) != 0) {
+		pthread_mutex_destroy(&rec->mu);
+		pthread_cond_destroy(&rec->more);
+		pthread_cond_destroy(&rec->room);
+		free(rec);
+		x->rec = NULL;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* Sends what is left, waits for the worker, and goes back to one thread. */
+static void
+px_rec_finish(struct px *x)
+{
+	struct px_rec	*rec = x->rec;
+	struct px_block	*b;
+
+	if (rec == NULL)
+		return;
+	rec_flush(rec);
+	pthread_mutex_lock(&rec->mu);
+	rec->done = true;
+	pthread_cond_signal(&rec->more);
+	pthread_mutex_unlock(&rec->mu);
+	pthread_join(rec->thread, NULL);
+	while ((b = rec->head) != NULL) {
+		rec->head = b->next;
+		free(b);
+	}
+	if (rec->oom)
+		x->oom = 1;
+	pthread_mutex_destroy(&rec->mu);
+	pthread_cond_destroy(&rec->more);
+	pthread_cond_destroy(&rec->room);
+	free(rec->attrv);
+	free(rec);
+	x->rec = NULL;
+}
+
 static xmlEntityPtr
 px_ent_new(struct px *x, const char *name, const char *content, size_t len)
 {
@@ -1059,8 +1480,8 @@ px_get_entity(void *ctx, const xmlChar *name)
 			x->ent_bytes += (size_t)pe->e.length;
 			if (x->ent_bytes > PX_MAX_ENTITY_TOTAL) {
 				if (!x->ent_budget_warned)
-					px_warn(x, "entity references expand to more "
-					    "than %d bytes; the rest are dropped",
+					px_warn_sax(x, "entity references expand to "
+					    "more than %d bytes; the rest are dropped",
 					    PX_MAX_ENTITY_TOTAL);
 				x->ent_budget_warned = true;
 				return NULL;
@@ -1082,14 +1503,14 @@ px_get_entity(void *ctx, const xmlChar *name)
 		int	 n = asprintf(&lit, "&%s;", (const char *)name);
 
 		if (n < 0) {
-			px_oom(x);
+			px_oom_sax(x);
 			return NULL;
 		}
 		e = px_ent_new(x, (const char *)name, lit, (size_t)n);
 		free(lit);
 	}
 	if (e == NULL) {
-		px_oom(x);
+		px_oom_sax(x);
 		return NULL;
 	}
 	return px_ent_for_context(x, x->ents);
@@ -1111,11 +1532,11 @@ px_entity_decl(void *ctx, const xmlChar *name, int type,
 		x->n_declared++;
 		if (px_ent_new(x, (const char *)name, (const char *)content,
 		    len) == NULL)
-			px_oom(x);
+			px_oom_sax(x);
 		return;
 	}
 	if (!x->ent_warned)
-		px_warn(x, "entity declaration '%.64s' ignored (external, "
+		px_warn_sax(x, "entity declaration '%.64s' ignored (external, "
 		    "recursive or too large)", (const char *)name);
 	x->ent_warned = true;
 }
@@ -1129,6 +1550,8 @@ px_serror(void *ctx, xmlErrorPtr err)
 
 	if (err == NULL || err->level == XML_ERR_WARNING)
 		return;
+	if (x->rec == NULL)
+		x->sax_errors++;
 	x->xml_errors++;
 	if (x->xml_errors > 3)
 		return;
@@ -1515,6 +1938,7 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 	char				*fixed = NULL;
 	int				 r, opts;
 	size_t				 i, first, off, chunk;
+	bool				 threads;
 
 	memset(&x, 0, sizeof(x));
 	x.pc = pc;
@@ -1547,15 +1971,16 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 	if (xmlGetExternalEntityLoader() != px_refuse_loader)
 		xmlSetExternalEntityLoader(px_refuse_loader);
 	xmlSetGenericErrorFunc(NULL, px_generic_error);
+	threads = px_use_threads(pc, len);
 	memset(&sax, 0, sizeof(sax));
 	sax.initialized = XML_SAX2_MAGIC;
-	sax.startElementNs = px_start;
-	sax.endElementNs = px_end;
-	sax.characters = px_chars;
-	sax.cdataBlock = px_chars;
+	sax.startElementNs = threads ? rec_start : px_start;
+	sax.endElementNs = threads ? rec_end : px_end;
+	sax.characters = threads ? rec_chars : px_chars;
+	sax.cdataBlock = threads ? rec_chars : px_chars;
 	sax.getEntity = px_get_entity;
 	sax.entityDecl = px_entity_decl;
-	sax.serror = px_serror;
+	sax.serror = threads ? rec_serror : px_serror;
 	/* The push parser reads the buffer in chunks where it lies; the
 	 * memory parser would first copy all of it. Its first four bytes are
 	 * what libxml2 detects a BOM or UTF-16 from, unless we force an
@@ -1582,12 +2007,18 @@ parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
 		if (h != NULL)
 			(void)xmlSwitchToEncoding(ctxt, h);
 	}
-	for (off = first; off < len && !x.stopped; off += chunk) {
+	if (threads && px_rec_start(&x) < 0) {
+		r = -ENOMEM;
+		fw_error_set(reterr, NULL, 0, 0, "cannot start a thread");
+		goto out;
+	}
+	for (off = first; off < len && !px_parse_stopped(&x); off += chunk) {
 		chunk = len - off < PX_CHUNK ? len - off : PX_CHUNK;
 		(void)xmlParseChunk(ctxt, buf + off, (int)chunk, 0);
 	}
-	if (!x.stopped)
+	if (!px_parse_stopped(&x))
 		(void)xmlParseChunk(ctxt, NULL, 0, 1);
+	px_rec_finish(&x);
 
 	if (x.oom) {
 		r = -ENOMEM;

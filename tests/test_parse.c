@@ -19,9 +19,12 @@
 #include <jansson.h>
 
 #include "parse.h"
+#include "parse_internal.h"
 #include "testutil.h"
 
 static char	**fixtures;
+static char *big_feed(size_t items, size_t field_len, size_t depth);
+#define big_feed_public(n, f) big_feed((n), (f), 0)
 static size_t	  n_fixtures;
 
 static int
@@ -172,6 +175,95 @@ done:
 	free(data);
 	free(ct);
 	free(feed_path);
+}
+END_TEST
+
+/* The two-thread path (large streamed documents) must print exactly what
+ * one thread prints: every fixture, streamed both ways. */
+struct stream_out {
+	FILE	*f;
+	size_t	 n;
+};
+
+static int
+st_head(void *u, const struct feed_doc *doc)
+{
+	return parse_out_head(((struct stream_out *)u)->f, doc);
+}
+
+static int
+st_item(void *u, struct feed_item *it)
+{
+	struct stream_out *so = u;
+
+	if (so->n++ > 0)
+		fputc(',', so->f);
+	return parse_out_item(so->f, it);
+}
+
+static char *
+stream_fixture(const char *data, size_t len, const char *ct, int threads,
+    int *ret)
+{
+	struct stream_out	 so = { 0 };
+	struct feed_doc		*doc = NULL;
+	struct fw_error		 err;
+	char			*out = NULL;
+	size_t			 outlen = 0;
+
+	so.f = open_memstream(&out, &outlen);
+	ck_assert_ptr_nonnull(so.f);
+	parse_threads_mode = threads;
+	*ret = parse_feed_ex(data, len, "https://example.com/feeds/x", ct, NULL,
+	    st_head, st_item, &so, &doc, &err);
+	parse_threads_mode = -1;
+	if (*ret == 0) {
+		if (so.n == 0)
+			(void)parse_out_head(so.f, doc);
+		(void)parse_out_tail(so.f, doc);
+	} else {
+		fprintf(so.f, "error: %s", err.msg);
+	}
+	feed_doc_free(doc);
+	fclose(so.f);
+	return out;
+}
+
+START_TEST(test_fixture_threads)
+{
+	const char	*name = fixtures[_i];
+	char		*feed_path, *data, *one, *two;
+	size_t		 len;
+	int		 r1, r2;
+
+	feed_path = find_feed(name);
+	ck_assert_ptr_nonnull(feed_path);
+	data = tu_read_file(feed_path, &len);
+	one = stream_fixture(data, len, NULL, 0, &r1);
+	two = stream_fixture(data, len, NULL, 1, &r2);
+	ck_assert_int_eq(r1, r2);
+	ck_assert_msg(strcmp(one, two) == 0, "%s: one thread:\n%s\ntwo threads:\n%s",
+	    name, one, two);
+	free(one);
+	free(two);
+	free(data);
+	free(feed_path);
+}
+END_TEST
+
+START_TEST(test_big_threads)
+{
+	char	*s = big_feed_public(3000, 2000), *one, *two;
+	int	 r1, r2;
+
+	one = stream_fixture(s, strlen(s), NULL, 0, &r1);
+	two = stream_fixture(s, strlen(s), NULL, 1, &r2);
+	ck_assert_int_eq(r1, 0);
+	ck_assert_int_eq(r2, 0);
+	ck_assert(strcmp(one, two) == 0);
+	free(one);
+	free(two);
+	free(s);
 }
 END_TEST
 
@@ -488,6 +580,11 @@ parse_suite(void)
 
 	tc = tcase_create("fixtures");
 	tcase_add_loop_test(tc, test_fixture, 0, (int)n_fixtures);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_add_loop_test(tc, test_fixture_threads, 0, (int)n_fixtures);
+	tcase_add_test(tc, test_big_threads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api");
