@@ -1145,6 +1145,11 @@ rec_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	int32_t		 na = nattrs;
 	int		 i;
 
+	if (x->rec == NULL) {
+		px_start(ctx, local, prefix, uri, nb_namespaces, namespaces,
+		    nattrs, nb_defaulted, attrs);
+		return;
+	}
 	if (!rec_active(x))
 		return;
 	for (i = 0; i < nattrs; i++)
@@ -1176,6 +1181,10 @@ rec_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	struct px	*x = ctx;
 	unsigned char	*p;
 
+	if (x->rec == NULL) {
+		px_end(ctx, local, prefix, uri);
+		return;
+	}
 	if (!rec_active(x))
 		return;
 	if ((p = rec_room(x, 1 + 3 * sizeof(void *))) == NULL)
@@ -1193,6 +1202,10 @@ rec_chars(void *ctx, const xmlChar *ch, int len)
 	unsigned char	*p;
 	uint32_t	 n = (uint32_t)len;
 
+	if (x->rec == NULL) {
+		px_chars(ctx, ch, len);
+		return;
+	}
 	if (!rec_active(x) || len <= 0)
 		return;
 	if ((p = rec_room(x, 1 + sizeof(n) + n)) == NULL)
@@ -1216,11 +1229,19 @@ rec_text_event(struct px *x, int type, int32_t line, const char *msg)
 	memcpy(p, msg, n);
 }
 
+static void px_serror(void *ctx, xmlErrorPtr err);
+
 static void
 rec_serror(void *ctx, xmlErrorPtr err)
 {
 	struct px	*x = ctx;
 
+	if (x->rec == NULL) {
+		/* Before the worker starts (libxml2 can complain while the
+		 * context is set up): as in one thread. */
+		px_serror(ctx, err);
+		return;
+	}
 	if (err == NULL || err->level == XML_ERR_WARNING)
 		return;
 	x->sax_errors++;
@@ -1249,8 +1270,6 @@ px_warn_sax(struct px *x, const char *fmt, ...)
 	else
 		rec_text_event(x, EV_WARN, 0, msg);
 }
-
-static void px_serror(void *ctx, xmlErrorPtr err);
 
 /* Replays one block of events. */
 static void
