@@ -635,7 +635,7 @@ store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t li
 
 	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
 	    " WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
-	    " ORDER BY d.next_attempt, a.created, a.id, d.sink LIMIT ?2 OFFSET ?3", -1, &st, NULL);
+	    " ORDER BY d.next_attempt, a.created, a.rowid, d.sink LIMIT ?2 OFFSET ?3", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
 	(void)sqlite3_bind_int64(st, 1, now);
@@ -659,8 +659,8 @@ store_deliveries_list(struct store *s, bool failed_only, size_t limit,
 	int		 rc;
 
 	rc = sqlite3_prepare_v2(s->db, failed_only
-	    ? DELIVERY_COLUMNS " WHERE d.state IN (2, 5) ORDER BY a.created DESC, a.id, d.sink LIMIT ?1"
-	    : DELIVERY_COLUMNS " ORDER BY a.created DESC, a.id, d.sink LIMIT ?1", -1, &st, NULL);
+	    ? DELIVERY_COLUMNS " WHERE d.state IN (2, 5) ORDER BY a.created DESC, a.rowid DESC, d.sink LIMIT ?1"
+	    : DELIVERY_COLUMNS " ORDER BY a.created DESC, a.rowid DESC, d.sink LIMIT ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
 	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
@@ -676,7 +676,7 @@ store_deliveries_held(struct store *s, const char *sink, int64_t now, size_t lim
 
 	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
 	    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
-	    " ORDER BY d.digest_id IS NULL, d.digest_id, a.created, a.id LIMIT ?3",
+	    " ORDER BY d.digest_id IS NULL, d.digest_id, a.created, a.rowid LIMIT ?3",
 	    -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot read the outbox");
