@@ -439,7 +439,7 @@ log_alert_queued(const struct conf_feed *feed, const char *id,
 			len = sizeof(list) - 1;
 	}
 	f[nf] = (struct log_field){ NULL, NULL };
-	log_struct(LOG_LEVEL_DEBUG, f, "feed '%s': alert %s queued for %zu sinks (topics: %s)",
+	log_struct(LOG_LEVEL_INFO, f, "feed '%s': alert %s queued for %zu sinks (topics: %s)",
 	    feed->name, id, n_sinks, list);
 }
 
