@@ -23,5 +23,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 		--no-install-recommends "${missing[@]}"
 fi
 for tool in clang clang-tidy cppcheck valgrind; do
-	printf '%s: %s\n' "$tool" "$("$tool" --version 2>&1 | grep -m1 -i version)"
+	printf '%s: %s\n' "$tool" "$("$tool" --version 2>&1 | grep -m1 -iE 'version|[0-9]+\.[0-9]+')"
 done
