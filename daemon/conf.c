@@ -30,8 +30,9 @@ struct walker {
 	int			 oom;
 };
 
-static void _printf_(3, 4)
-werr(struct walker *w, const yaml_node_t *node, const char *fmt, ...)
+/* Records an error at line:col of the file being loaded. */
+static void _printf_(4, 5)
+werr_at(struct walker *w, unsigned line, unsigned col, const char *fmt, ...)
 {
 	struct fw_error	e;
 	va_list		ap;
@@ -40,12 +41,16 @@ werr(struct walker *w, const yaml_node_t *node, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fw_error_set(&e, w->path, node ? (unsigned)node->start_mark.line + 1 : 0,
-	    node ? (unsigned)node->start_mark.column + 1 : 0, "%s", msg);
+	fw_error_set(&e, w->path, line, col, "%s", msg);
 	if (fw_errors_add(w->errs, &e) < 0)
 		w->oom = 1;
 	w->failed = 1;
 }
+
+/* Records an error at the start of node (libyaml marks are 0-based). */
+#define werr(w, node, ...) \
+	werr_at((w), (node) ? (unsigned)(node)->start_mark.line + 1 : 0, \
+	    (node) ? (unsigned)(node)->start_mark.column + 1 : 0, __VA_ARGS__)
 
 static yaml_node_t *
 node_at(struct walker *w, int idx)
@@ -1073,35 +1078,18 @@ conf_finish(struct walker *w, struct conf *c)
 			f->max_bytes = c->max_bytes;
 		if (f->backlog < 0)
 			f->backlog = c->backlog;
-		if (f->interval < 1) {
-			struct fw_error e;
-
-			fw_error_set(&e, w->path, f->line, f->col,
+		if (f->interval < 1)
+			werr_at(w, f->line, f->col,
 			    "feed '%s': interval must be at least 1s", f->name);
-			if (fw_errors_add(w->errs, &e) < 0)
-				w->oom = 1;
-			w->failed = 1;
-		}
 		for (size_t j = 0; j < i; j++) {
-			if (c->feeds[j].url != NULL && strcmp(c->feeds[j].url, f->url) == 0) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, f->line, f->col,
+			if (c->feeds[j].url != NULL && strcmp(c->feeds[j].url, f->url) == 0)
+				werr_at(w, f->line, f->col,
 				    "feed '%s' is listed twice (first at line %u)",
 				    f->url, c->feeds[j].line);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			} else if (c->feeds[j].name != NULL && strcmp(c->feeds[j].name, f->name) == 0) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, f->line, f->col,
+			else if (c->feeds[j].name != NULL && strcmp(c->feeds[j].name, f->name) == 0)
+				werr_at(w, f->line, f->col,
 				    "feed name '%s' is used twice (first at line %u)",
 				    f->name, c->feeds[j].line);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			}
 		}
 	}
 	for (size_t i = 0; i < c->n_topics; i++) {
@@ -1110,26 +1098,14 @@ conf_finish(struct walker *w, struct conf *c)
 		if (t->name.s == NULL)
 			continue;
 		for (size_t j = 0; j < i; j++)
-			if (c->topics[j].name.s != NULL && strcmp(c->topics[j].name.s, t->name.s) == 0) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, t->name.line, t->name.col,
+			if (c->topics[j].name.s != NULL && strcmp(c->topics[j].name.s, t->name.s) == 0)
+				werr_at(w, t->name.line, t->name.col,
 				    "topic '%s' is defined twice", t->name.s);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			}
 		for (size_t j = 0; j < t->feeds.n; j++)
-			if (conf_find_feed(c, t->feeds.v[j].s) == NULL) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, t->feeds.v[j].line, t->feeds.v[j].col,
+			if (conf_find_feed(c, t->feeds.v[j].s) == NULL)
+				werr_at(w, t->feeds.v[j].line, t->feeds.v[j].col,
 				    "topic '%s' names feed '%s', which is not in 'feeds'",
 				    t->name.s, t->feeds.v[j].s);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			}
 	}
 	/* Feeds, topics and sinks that name topics must name real ones. */
 	for (size_t i = 0; i < c->n_feeds + c->n_sinks; i++) {
@@ -1143,15 +1119,9 @@ conf_finish(struct walker *w, struct conf *c)
 				if (c->topics[k].name.s != NULL &&
 				    strcmp(c->topics[k].name.s, l->v[j].s) == 0)
 					break;
-			if (k == c->n_topics) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, l->v[j].line, l->v[j].col,
+			if (k == c->n_topics)
+				werr_at(w, l->v[j].line, l->v[j].col,
 				    "unknown topic '%s'", l->v[j].s);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			}
 		}
 	}
 	for (size_t i = 0; i < c->n_sinks; i++) {
@@ -1159,15 +1129,9 @@ conf_finish(struct walker *w, struct conf *c)
 
 		s->ca_path = c->ca_path;
 		for (size_t j = 0; j < s->feeds.n; j++)
-			if (conf_find_feed(c, s->feeds.v[j].s) == NULL) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, s->feeds.v[j].line, s->feeds.v[j].col,
+			if (conf_find_feed(c, s->feeds.v[j].s) == NULL)
+				werr_at(w, s->feeds.v[j].line, s->feeds.v[j].col,
 				    "sink names feed '%s', which is not in 'feeds'", s->feeds.v[j].s);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			}
 		if (s->name == NULL) {
 			static const char *tn[] = { "log", "webhook", "mail", "exec" };
 
@@ -1178,15 +1142,9 @@ conf_finish(struct walker *w, struct conf *c)
 		}
 		for (size_t j = 0; j < i; j++)
 			if (s->name != NULL && c->sinks[j].name != NULL &&
-			    strcmp(s->name, c->sinks[j].name) == 0) {
-				struct fw_error e;
-
-				fw_error_set(&e, w->path, s->line, s->col,
+			    strcmp(s->name, c->sinks[j].name) == 0)
+				werr_at(w, s->line, s->col,
 				    "sink name '%s' is used twice", s->name);
-				if (fw_errors_add(w->errs, &e) < 0)
-					w->oom = 1;
-				w->failed = 1;
-			}
 	}
 }
 
