@@ -4,11 +4,14 @@
  * Exit status: 0 parsed (warnings included), 1 unreadable or not a feed,
  * 2 usage. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "fetch.h"
@@ -17,7 +20,7 @@
 
 /* --json output is streamed: each item is written as soon as the parser
  * finishes it and freed, so a 20 MB feed never sits in memory twice. */
-struct parse_stream {
+struct json_out {
 	FILE	*out;
 	size_t	 n;
 	bool	 head;
@@ -26,7 +29,7 @@ struct parse_stream {
 static int
 stream_head(void *userdata, const struct feed_doc *doc)
 {
-	struct parse_stream *st = userdata;
+	struct json_out *st = userdata;
 
 	st->head = true;
 	return parse_out_head(st->out, doc);
@@ -35,7 +38,7 @@ stream_head(void *userdata, const struct feed_doc *doc)
 static int
 stream_item(void *userdata, struct feed_item *it)
 {
-	struct parse_stream *st = userdata;
+	struct json_out *st = userdata;
 
 	if (st->n++ > 0)
 		putc_unlocked(',', st->out);
@@ -94,6 +97,80 @@ print_listing(FILE *out, const struct feed_doc *doc)
 		    doc->warnings[i]);
 }
 
+/* parse_path() found the file unreadable (and said so). */
+#define PARSE_PATH_UNREADABLE	1
+
+static bool
+is_url(const char *s)
+{
+	return strstr(s, "://") != NULL;
+}
+
+/* Parses a path, or "-" for standard input, as it is read: the document is
+ * never held whole (parse_feed_fd). Fails as fetch_source() would for a
+ * file it cannot open or one over the size limit, before any output. */
+static int
+parse_path(const char *source, const struct parse_limits *lim,
+    parse_head_fn on_head, parse_item_fn on_item, void *userdata,
+    struct feed_doc **ret_doc, struct fw_error *err)
+{
+	const char	*name = strcmp(source, "-") == 0 ? "<stdin>" : source;
+	struct stat	 sb;
+	int		 fd = 0, r;
+
+	if (strcmp(source, "-") != 0) {
+		fd = open(source, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fw_error_set(err, source, 0, 0, "cannot open: %s",
+			    strerror(errno));
+			goto unreadable;
+		}
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size > lim->max_bytes) {
+		fw_error_set(err, name, 0, 0, "larger than the limit of %llu bytes",
+		    (unsigned long long)lim->max_bytes);
+		goto unreadable;
+	}
+	r = parse_feed_fd_ex(fd, NULL, NULL, lim, on_head, on_item, userdata,
+	    ret_doc, err);
+	if (fd > 0)
+		(void)close(fd);
+	return r;
+unreadable:
+	fprintf(stderr, "feedwatch: parse: %s: ", source);
+	fw_error_print(stderr, err);
+	if (fd > 0)
+		(void)close(fd);
+	return PARSE_PATH_UNREADABLE;
+}
+
+/* Fetches a URL whole. Returns 0, or 1 after saying why there is nothing
+ * to parse. */
+static int
+fetch_body(const char *source, const struct parse_limits *lim,
+    struct fetch_opts *fo, struct fetch_result *res, struct fw_error *err)
+{
+	fo->max_bytes = lim->max_bytes;
+	if (fetch_source(source, fo, res, err) < 0) {
+		fprintf(stderr, "feedwatch: parse: %s: ", source);
+		fw_error_print(stderr, err);
+		return 1;
+	}
+	if (res->status >= 400) {
+		fprintf(stderr, "feedwatch: parse: %s: HTTP status %ld\n",
+		    source, res->status);
+		return 1;
+	}
+	return 0;
+}
+
+static const char *
+body_base(const char *source, const struct fetch_result *res)
+{
+	return res->effective_url != NULL ? res->effective_url : source;
+}
+
 int
 cmd_parse(int argc, char **argv)
 {
@@ -107,7 +184,8 @@ cmd_parse(int argc, char **argv)
 	struct parse_limits	 lim;
 	struct fw_error		 err;
 	struct feed_doc		*doc = NULL;
-	const char		*source, *base;
+	struct json_out		 st = { .out = stdout };
+	const char		*source;
 	int			 json = 0, c, r, rc = 1;
 
 	optind = 1;
@@ -134,28 +212,21 @@ cmd_parse(int argc, char **argv)
 	memset(&fo, 0, sizeof(fo));
 	memset(&res, 0, sizeof(res));
 	memset(&err, 0, sizeof(err));
-	fo.max_bytes = lim.max_bytes;
-	r = fetch_source(source, &fo, &res, &err);
-	if (r < 0) {
-		fprintf(stderr, "feedwatch: parse: %s: ", source);
-		fw_error_print(stderr, &err);
-		return 1;
-	}
-	if (res.status >= 400) {
-		fprintf(stderr, "feedwatch: parse: %s: HTTP status %ld\n",
-		    source, res.status);
-		goto out;
-	}
-	base = res.effective_url != NULL ? res.effective_url :
-	    strstr(source, "://") != NULL ? source : NULL;
 	if (json) {
-		struct parse_stream st = { .out = stdout };
-
 		(void)setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-
-		r = parse_feed_ex(res.body != NULL ? res.body : "", res.len,
-		    base, res.content_type, &lim, stream_head, stream_item, &st,
-		    &doc, &err);
+		if (!is_url(source)) {
+			r = parse_path(source, &lim, stream_head, stream_item, &st,
+			    &doc, &err);
+			if (r == PARSE_PATH_UNREADABLE)
+				return 1;
+		} else {
+			r = fetch_body(source, &lim, &fo, &res, &err);
+			if (r != 0)
+				goto out;
+			r = parse_feed_ex(res.body != NULL ? res.body : "",
+			    res.len, body_base(source, &res), res.content_type,
+			    &lim, stream_head, stream_item, &st, &doc, &err);
+		}
 		if (r == 0) {
 			if (!st.head)
 				r = parse_out_head(stdout, doc);
@@ -167,8 +238,18 @@ cmd_parse(int argc, char **argv)
 			fputs("\n", stdout);
 		}
 	} else {
-		r = parse_feed(res.body != NULL ? res.body : "", res.len, base,
-		    res.content_type, &lim, &doc, &err);
+		if (!is_url(source)) {
+			r = parse_path(source, &lim, NULL, NULL, NULL, &doc, &err);
+			if (r == PARSE_PATH_UNREADABLE)
+				return 1;
+		} else {
+			r = fetch_body(source, &lim, &fo, &res, &err);
+			if (r != 0)
+				goto out;
+			r = parse_feed(res.body != NULL ? res.body : "", res.len,
+			    body_base(source, &res), res.content_type, &lim, &doc,
+			    &err);
+		}
 		if (r == 0)
 			print_listing(stdout, doc);
 	}

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -445,6 +446,212 @@ junk_prefix(const char *p, size_t avail)
 	return 0;
 }
 
+/* What the start of a document is. */
+enum sniff {
+	SNIFF_MORE,	/* too little of it yet */
+	SNIFF_XML,
+	SNIFF_JSON,
+};
+
+static void
+pc_init(struct parse_ctx *pc, const char *base_url,
+    const struct parse_limits *lim, parse_head_fn on_head,
+    parse_item_fn on_item, void *userdata)
+{
+	memset(pc, 0, sizeof(*pc));
+	parse_limits_default(&pc->lim);
+	if (lim != NULL) {
+		if (lim->max_bytes > 0)
+			pc->lim.max_bytes = lim->max_bytes;
+		if (lim->max_items > 0)
+			pc->lim.max_items = lim->max_items;
+		if (lim->max_depth > 0)
+			pc->lim.max_depth = lim->max_depth;
+		if (lim->max_field_bytes > 0)
+			pc->lim.max_field_bytes = lim->max_field_bytes;
+	}
+	pc->base_url = base_url;
+	pc->on_head = on_head;
+	pc->on_item = on_item;
+	pc->on_item_data = userdata;
+}
+
+static int
+pc_alloc(struct parse_ctx *pc, struct fw_error *reterr)
+{
+	pc->doc = calloc(1, sizeof(*pc->doc));
+	pc->tc = text_ctx_new();
+	if (pc->doc == NULL || pc->tc == NULL) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+pc_done(struct parse_ctx *pc)
+{
+	pc->doc = feed_doc_free(pc->doc);
+	text_ctx_free(pc->tc);
+	pc->tc = NULL;
+	free(pc->ids);
+	pc->ids = NULL;
+}
+
+/* Whether the start of an XML document in p[0..avail) is enough for
+ * looks_like_html(), junk_prefix() and the encoding (the XML declaration
+ * within 512 bytes of where the document starts). */
+static bool
+sniff_xml_enough(const char *p, size_t avail)
+{
+	const char *end = p + avail, *q;
+
+	if (avail < 8192)
+		return false;
+	while (p < end && starts_ci(p, (size_t)(end - p), "<!--")) {
+		q = memmem(p, (size_t)(end - p), "-->", 3);
+		if (q == NULL)
+			return false;
+		p = q + 3;
+		while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+			p++;
+	}
+	return end - p >= 16;
+}
+
+/* Reads the start of the document, buf[0..len) (all of it when eof), as
+ * parse_feed() does: SNIFF_XML with *ret_start where libxml2 is to begin
+ * (after a warning for junk before the document), SNIFF_JSON with
+ * *ret_start after white space, SNIFF_MORE when more bytes are needed, or
+ * a negative errno and *reterr for what is no feed. */
+static int
+parse_sniff(struct parse_ctx *pc, const char *buf, size_t len, bool eof,
+    size_t *ret_start, struct fw_error *reterr)
+{
+	const char	*p;
+	size_t		 skip, avail, junk;
+
+	p = sniff_start(buf, len, &skip);
+	avail = len - skip;
+	if (avail == 0) {
+		if (!eof)
+			return SNIFF_MORE;
+		fw_error_set(reterr, NULL, 0, 0, "not a feed: empty document");
+		return -EBADMSG;
+	}
+	if (*p == '{') {
+		*ret_start = skip;
+		return SNIFF_JSON;
+	}
+	if (*p == '<' || (unsigned char)*p == 0xFE ||
+	    (unsigned char)*p == 0xFF || *p == '\0') {
+		if (!eof && !sniff_xml_enough(p, avail))
+			return SNIFF_MORE;
+		if (looks_like_html(p, avail)) {
+			fw_error_set(reterr, NULL, 0, 0,
+			    "not a feed: found an HTML page");
+			return -EBADMSG;
+		}
+		junk = *p == '<' || skip > 0 ? junk_prefix(p, avail) : 0;
+		/* Leading white space is dropped silently (libxml2 would
+		 * object to it before "<?xml"); other junk with a warning. */
+		if (junk > 0 && pc_warn(pc, "%zu bytes before the XML document "
+		    "skipped", junk) < 0) {
+			fw_error_set(reterr, NULL, 0, 0, "out of memory");
+			return -ENOMEM;
+		}
+		if (skip > 0 && (unsigned char)buf[0] != 0xEF && junk == 0 &&
+		    starts_ci(p, avail, "<?xml"))
+			*ret_start = skip;
+		else if (junk > 0)
+			*ret_start = skip + junk;
+		else
+			*ret_start = 0;
+		return SNIFF_XML;
+	}
+	if (*p == '[') {
+		fw_error_set(reterr, NULL, 0, 0,
+		    "not a feed: found a JSON array, not a JSON Feed");
+		return -EBADMSG;
+	} else {
+		char	 shown[24];
+		size_t	 i, n = avail < 16 ? avail : 16;
+
+		if (!eof && avail < 16)
+			return SNIFF_MORE;
+		for (i = 0; i < n; i++)
+			shown[i] = (p[i] >= 0x20 && p[i] < 0x7F) ? p[i] : '.';
+		shown[n] = '\0';
+		fw_error_set(reterr, NULL, 0, 0,
+		    "not a feed: found neither XML nor JSON (starts with \"%s\")",
+		    shown);
+		return -EBADMSG;
+	}
+}
+
+/* After the reader: the warnings about what was dropped, then the document
+ * moves to *ret_doc. */
+static int
+pc_end(struct parse_ctx *pc, struct feed_doc **ret_doc, struct fw_error *reterr)
+{
+	int	r;
+
+	if (pc->items_seen - pc->dup_dropped > pc->n_kept &&
+	    pc->n_kept >= pc->lim.max_items) {
+		r = pc_warn(pc, "feed has %zu items; kept the first %zu",
+		    pc->items_seen - pc->dup_dropped, pc->lim.max_items);
+		if (r < 0)
+			goto oom;
+	}
+	if (pc->dup_dropped > 0) {
+		r = pc_warn(pc, "%zu repeated item%s dropped", pc->dup_dropped,
+		    pc->dup_dropped == 1 ? "" : "s");
+		if (r < 0)
+			goto oom;
+	}
+	if (pc->warnings_dropped > 0) {
+		/* The cap leaves room for exactly this one. */
+		char **w = realloc(pc->doc->warnings,
+		    (pc->doc->n_warnings + 1) * sizeof(*w));
+
+		if (w == NULL)
+			goto oom;
+		pc->doc->warnings = w;
+		if (asprintf(&w[pc->doc->n_warnings], "%zu more warnings",
+		    pc->warnings_dropped) < 0)
+			goto oom;
+		pc->doc->n_warnings++;
+	}
+	*ret_doc = pc->doc;
+	pc->doc = NULL;
+	return 0;
+oom:
+	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+	return -ENOMEM;
+}
+
+/* The whole document at once: sniff, read, end. */
+static int
+parse_whole(struct parse_ctx *pc, const char *buf, size_t len,
+    const char *content_type, struct feed_doc **ret_doc,
+    struct fw_error *reterr)
+{
+	size_t	start = 0;
+	int	r;
+
+	r = parse_sniff(pc, buf, len, true, &start, reterr);
+	if (r == SNIFF_JSON) {
+		pc->doc->format = FEED_FORMAT_JSONFEED1;
+		r = parse_json_run(pc, buf + start, len - start, reterr);
+	} else if (r == SNIFF_XML) {
+		r = parse_xml_run(pc, buf + start, len - start, content_type,
+		    reterr);
+	}
+	if (r < 0)
+		return r;
+	return pc_end(pc, ret_doc, reterr);
+}
+
 int
 parse_feed_ex(const char *buf, size_t len, const char *base_url,
     const char *content_type, const struct parse_limits *lim,
@@ -452,27 +659,9 @@ parse_feed_ex(const char *buf, size_t len, const char *base_url,
     struct feed_doc **ret_doc, struct fw_error *reterr)
 {
 	struct parse_ctx	 pc;
-	const char		*p;
-	size_t			 skip, avail;
 	int			 r;
 
-	memset(&pc, 0, sizeof(pc));
-	parse_limits_default(&pc.lim);
-	if (lim != NULL) {
-		if (lim->max_bytes > 0)
-			pc.lim.max_bytes = lim->max_bytes;
-		if (lim->max_items > 0)
-			pc.lim.max_items = lim->max_items;
-		if (lim->max_depth > 0)
-			pc.lim.max_depth = lim->max_depth;
-		if (lim->max_field_bytes > 0)
-			pc.lim.max_field_bytes = lim->max_field_bytes;
-	}
-	pc.base_url = base_url;
-	pc.on_head = on_head;
-	pc.on_item = on_item;
-	pc.on_item_data = userdata;
-
+	pc_init(&pc, base_url, lim, on_head, on_item, userdata);
 	if (len > pc.lim.max_bytes) {
 		r = -E2BIG;
 		fw_error_set(reterr, NULL, 0, 0,
@@ -480,101 +669,11 @@ parse_feed_ex(const char *buf, size_t len, const char *base_url,
 		    pc.lim.max_bytes);
 		goto out;
 	}
-	pc.doc = calloc(1, sizeof(*pc.doc));
-	pc.tc = text_ctx_new();
-	if (pc.doc == NULL || pc.tc == NULL) {
-		r = -ENOMEM;
-		fw_error_set(reterr, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	p = sniff_start(buf, len, &skip);
-	avail = len - skip;
-	if (avail == 0) {
-		r = -EBADMSG;
-		fw_error_set(reterr, NULL, 0, 0, "not a feed: empty document");
-		goto out;
-	}
-	if (*p == '{') {
-		pc.doc->format = FEED_FORMAT_JSONFEED1;
-		r = parse_json_run(&pc, buf + skip, avail, reterr);
-	} else if (*p == '<' || (unsigned char)*p == 0xFE ||
-	    (unsigned char)*p == 0xFF || *p == '\0') {
-		if (looks_like_html(p, avail)) {
-			r = -EBADMSG;
-			fw_error_set(reterr, NULL, 0, 0,
-			    "not a feed: found an HTML page");
-			goto out;
-		}
-		size_t junk = *p == '<' || skip > 0 ? junk_prefix(p, avail) : 0;
-
-		/* Leading white space is dropped silently (libxml2 would
-		 * object to it before "<?xml"); other junk with a warning. */
-		if (junk > 0 && pc_warn(&pc, "%zu bytes before the XML document "
-		    "skipped", junk) < 0)
-			goto oom;
-		if (skip > 0 && (unsigned char)buf[0] != 0xEF && junk == 0 &&
-		    starts_ci(p, avail, "<?xml"))
-			r = parse_xml_run(&pc, p, avail, content_type, reterr);
-		else if (junk > 0)
-			r = parse_xml_run(&pc, p + junk, avail - junk, content_type,
-			    reterr);
-		else
-			r = parse_xml_run(&pc, buf, len, content_type, reterr);
-	} else if (*p == '[') {
-		r = -EBADMSG;
-		fw_error_set(reterr, NULL, 0, 0,
-		    "not a feed: found a JSON array, not a JSON Feed");
-	} else {
-		char	 shown[24];
-		size_t	 i, n = avail < 16 ? avail : 16;
-
-		for (i = 0; i < n; i++)
-			shown[i] = (p[i] >= 0x20 && p[i] < 0x7F) ? p[i] : '.';
-		shown[n] = '\0';
-		r = -EBADMSG;
-		fw_error_set(reterr, NULL, 0, 0,
-		    "not a feed: found neither XML nor JSON (starts with \"%s\")",
-		    shown);
-	}
-	if (r < 0)
-		goto out;
-	if (pc.items_seen - pc.dup_dropped > pc.n_kept &&
-	    pc.n_kept >= pc.lim.max_items) {
-		r = pc_warn(&pc, "feed has %zu items; kept the first %zu",
-		    pc.items_seen - pc.dup_dropped, pc.lim.max_items);
-		if (r < 0)
-			goto oom;
-	}
-	if (pc.dup_dropped > 0) {
-		r = pc_warn(&pc, "%zu repeated item%s dropped", pc.dup_dropped,
-		    pc.dup_dropped == 1 ? "" : "s");
-		if (r < 0)
-			goto oom;
-	}
-	if (pc.warnings_dropped > 0) {
-		/* The cap leaves room for exactly this one. */
-		char **w = realloc(pc.doc->warnings,
-		    (pc.doc->n_warnings + 1) * sizeof(*w));
-
-		if (w == NULL)
-			goto oom;
-		pc.doc->warnings = w;
-		if (asprintf(&w[pc.doc->n_warnings], "%zu more warnings",
-		    pc.warnings_dropped) < 0)
-			goto oom;
-		pc.doc->n_warnings++;
-	}
-	*ret_doc = pc.doc;
-	pc.doc = NULL;
-	r = 0;
-	goto out;
-oom:
-	r = -ENOMEM;
-	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+	r = pc_alloc(&pc, reterr);
+	if (r == 0)
+		r = parse_whole(&pc, buf, len, content_type, ret_doc, reterr);
 out:
-	feed_doc_free(pc.doc);
-	text_ctx_free(pc.tc);
-	free(pc.ids);
+	pc_done(&pc);
 	return r;
 }
 
@@ -584,5 +683,208 @@ parse_feed(const char *buf, size_t len, const char *base_url,
     struct feed_doc **ret_doc, struct fw_error *reterr)
 {
 	return parse_feed_ex(buf, len, base_url, content_type, lim, NULL, NULL,
+	    NULL, ret_doc, reterr);
+}
+
+/*
+ * The stream: the start of the document is gathered until parse_sniff()
+ * can tell what it is; an XML document then goes to the XML reader piece
+ * by piece (px_stream_*), anything else is gathered whole and read at the
+ * end, exactly as parse_feed() would.
+ */
+struct parse_stream {
+	struct parse_ctx	 pc;
+	const char		*content_type;
+	struct px_stream	*xs;
+	char			*head;		/* gathered input */
+	size_t			 head_len, head_cap;
+	size_t			 total;		/* bytes pushed */
+	bool			 whole;		/* gather all of it */
+	int			 failed;	/* negative errno */
+	struct fw_error		 err;
+};
+
+int
+parse_stream_new_ex(const char *base_url, const char *content_type,
+    const struct parse_limits *lim, parse_head_fn on_head,
+    parse_item_fn on_item, void *userdata, struct parse_stream **ret,
+    struct fw_error *reterr)
+{
+	struct parse_stream	*ps;
+	int			 r;
+
+	ps = calloc(1, sizeof(*ps));
+	if (ps == NULL) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	pc_init(&ps->pc, base_url, lim, on_head, on_item, userdata);
+	ps->content_type = content_type;
+	r = pc_alloc(&ps->pc, reterr);
+	if (r < 0) {
+		parse_stream_free(ps);
+		return r;
+	}
+	*ret = ps;
+	return 0;
+}
+
+int
+parse_stream_new(const char *base_url, const char *content_type,
+    const struct parse_limits *lim, struct parse_stream **ret,
+    struct fw_error *reterr)
+{
+	return parse_stream_new_ex(base_url, content_type, lim, NULL, NULL,
+	    NULL, ret, reterr);
+}
+
+struct parse_stream *
+parse_stream_free(struct parse_stream *ps)
+{
+	if (ps == NULL)
+		return NULL;
+	px_stream_free(ps->xs);
+	pc_done(&ps->pc);
+	free(ps->head);
+	free(ps);
+	return NULL;
+}
+
+static int
+ps_fail(struct parse_stream *ps, int r, struct fw_error *reterr)
+{
+	ps->failed = r;
+	if (reterr != NULL)
+		ps->err = *reterr;
+	return r;
+}
+
+int
+parse_stream_push(struct parse_stream *ps, const char *buf, size_t len,
+    struct fw_error *reterr)
+{
+	size_t	start = 0;
+	int	r;
+
+	if (ps->failed < 0) {
+		*reterr = ps->err;
+		return ps->failed;
+	}
+	if (len > ps->pc.lim.max_bytes - ps->total) {
+		fw_error_set(reterr, NULL, 0, 0,
+		    "feed is larger than the limit of %zu bytes",
+		    ps->pc.lim.max_bytes);
+		return ps_fail(ps, -E2BIG, reterr);
+	}
+	ps->total += len;
+	if (ps->xs != NULL) {
+		r = px_stream_write(ps->xs, buf, len, reterr);
+		return r < 0 ? ps_fail(ps, r, reterr) : 0;
+	}
+	if (ps->head_cap - ps->head_len < len) {
+		size_t	 cap = ps->head_cap ? ps->head_cap : 16384;
+		char	*v;
+
+		while (cap - ps->head_len < len)
+			cap *= 2;
+		v = realloc(ps->head, cap);
+		if (v == NULL) {
+			fw_error_set(reterr, NULL, 0, 0, "out of memory");
+			return ps_fail(ps, -ENOMEM, reterr);
+		}
+		ps->head = v;
+		ps->head_cap = cap;
+	}
+	if (len > 0)
+		memcpy(ps->head + ps->head_len, buf, len);
+	ps->head_len += len;
+	if (ps->whole)
+		return 0;
+	r = parse_sniff(&ps->pc, ps->head, ps->head_len, false, &start, reterr);
+	if (r < 0)
+		return ps_fail(ps, r, reterr);
+	if (r == SNIFF_JSON)
+		ps->whole = true;
+	if (r != SNIFF_XML)
+		return 0;
+	r = px_stream_new(&ps->pc, ps->head + start, ps->head_len - start,
+	    ps->content_type, &ps->xs, reterr);
+	if (r < 0)
+		return ps_fail(ps, r, reterr);
+	free(ps->head);
+	ps->head = NULL;
+	ps->head_len = ps->head_cap = 0;
+	return 0;
+}
+
+int
+parse_stream_finish(struct parse_stream *ps, struct feed_doc **ret_doc,
+    struct fw_error *reterr)
+{
+	int	r;
+
+	if (ps->failed < 0) {
+		*reterr = ps->err;
+		return ps->failed;
+	}
+	if (ps->xs == NULL) {
+		r = parse_whole(&ps->pc, ps->head != NULL ? ps->head : "",
+		    ps->head_len, ps->content_type, ret_doc, reterr);
+		return r < 0 ? ps_fail(ps, r, reterr) : 0;
+	}
+	r = px_stream_finish(ps->xs, reterr);
+	if (r == 0)
+		r = pc_end(&ps->pc, ret_doc, reterr);
+	return r < 0 ? ps_fail(ps, r, reterr) : 0;
+}
+
+/* Bytes read from a file descriptor at a time. */
+#define PARSE_READ_SIZE	((size_t)128 * 1024)
+
+int
+parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
+    const struct parse_limits *lim, parse_head_fn on_head,
+    parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
+    struct fw_error *reterr)
+{
+	struct parse_stream	*ps = NULL;
+	char			*buf;
+	ssize_t			 n;
+	int			 r;
+
+	buf = malloc(PARSE_READ_SIZE);
+	if (buf == NULL) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	r = parse_stream_new_ex(base_url, content_type, lim, on_head, on_item,
+	    userdata, &ps, reterr);
+	while (r == 0) {
+		n = read(fd, buf, PARSE_READ_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			fw_error_set(reterr, NULL, 0, 0, "read error: %s",
+			    strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			r = parse_stream_finish(ps, ret_doc, reterr);
+			break;
+		}
+		r = parse_stream_push(ps, buf, (size_t)n, reterr);
+	}
+	parse_stream_free(ps);
+	free(buf);
+	return r;
+}
+
+int
+parse_feed_fd(int fd, const char *base_url, const char *content_type,
+    const struct parse_limits *lim, struct feed_doc **ret_doc,
+    struct fw_error *reterr)
+{
+	return parse_feed_fd_ex(fd, base_url, content_type, lim, NULL, NULL,
 	    NULL, ret_doc, reterr);
 }

@@ -28,6 +28,40 @@ int parse_feed(const char *buf, size_t len, const char *base_url,
     const char *content_type, const struct parse_limits *lim,
     struct feed_doc **ret_doc, struct fw_error *reterr) _must_check_;
 
+/* The same parse, fed in pieces (a file or a pipe read in chunks), so a
+ * large document is never held whole: items are handed on as they
+ * complete and the input is scanned and dropped as it arrives. The result
+ * is exactly parse_feed()'s on the concatenated pieces, however the
+ * document was cut. JSON Feed is the exception that is kept whole (jansson
+ * parses from memory), and so is an XML document labelled windows-1252 or
+ * ISO-8859-1, because only all of it tells whether it is really UTF-8.
+ *
+ * parse_stream_new() borrows base_url and content_type (both may be NULL)
+ * until parse_stream_free(); lim may be NULL. parse_stream_push() takes
+ * len bytes of the document (copied as needed; buf may be reused at once)
+ * and fails with -E2BIG once more than lim->max_bytes arrived, or with the
+ * error that makes the input unreadable ("not a feed: ...") as soon as it
+ * shows; after a failure the stream only waits to be freed.
+ * parse_stream_finish() ends the input and returns 0 and *ret_doc (owned
+ * by the caller), or a negative errno and *reterr as parse_feed() does.
+ * parse_stream_free() accepts NULL and returns NULL. */
+struct parse_stream;
+int parse_stream_new(const char *base_url, const char *content_type,
+    const struct parse_limits *lim, struct parse_stream **ret,
+    struct fw_error *reterr) _must_check_;
+int parse_stream_push(struct parse_stream *ps, const char *buf, size_t len,
+    struct fw_error *reterr) _must_check_;
+int parse_stream_finish(struct parse_stream *ps, struct feed_doc **ret_doc,
+    struct fw_error *reterr) _must_check_;
+struct parse_stream *parse_stream_free(struct parse_stream *ps);
+
+/* Reads fd to its end in chunks through a parse_stream (fd stays open).
+ * Returns as parse_stream_finish(); a read error is -errno with "read
+ * error: ..." in *reterr. */
+int parse_feed_fd(int fd, const char *base_url, const char *content_type,
+    const struct parse_limits *lim, struct feed_doc **ret_doc,
+    struct fw_error *reterr) _must_check_;
+
 /* NULL is a no-op; returns NULL. */
 struct feed_doc *feed_doc_free(struct feed_doc *doc);
 

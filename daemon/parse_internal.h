@@ -54,9 +54,26 @@ int parse_feed_ex(const char *buf, size_t len, const char *base_url,
     parse_head_fn on_head, parse_item_fn on_item, void *userdata,
     struct feed_doc **ret_doc, struct fw_error *reterr) _must_check_;
 
+/* parse_stream_new() with streaming, as parse_feed_ex(). */
+int parse_stream_new_ex(const char *base_url, const char *content_type,
+    const struct parse_limits *lim, parse_head_fn on_head,
+    parse_item_fn on_item, void *userdata, struct parse_stream **ret,
+    struct fw_error *reterr) _must_check_;
+
+/* parse_feed_fd() with streaming, as parse_feed_ex(). */
+int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
+    const struct parse_limits *lim, parse_head_fn on_head,
+    parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
+    struct fw_error *reterr) _must_check_;
+
 /* How parse_xml_run() uses threads: -1 (the default) decides by size
  * when items are streamed; 0 never; 1 always when streamed (tests). */
 extern int parse_threads_mode;
+
+/* Bytes the XML reader scans and hands to libxml2 per round; 0 (the
+ * default) means 256 KiB. Tests make it small to put round boundaries
+ * everywhere. */
+extern size_t parse_round_size;
 
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */
@@ -78,6 +95,19 @@ int pc_item_add_category(struct feed_item *it, char *s) _must_check_;
  * ("not a feed: ..."). */
 int parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
     const char *content_type, struct fw_error *reterr) _must_check_;
+/* The XML reader fed in pieces: px_stream_new() takes the start of the
+ * document (at least its first 520 bytes, or all of it), px_stream_write()
+ * the rest in pieces of any size, px_stream_finish() ends it. The result
+ * does not depend on how the document was cut. content_type is borrowed
+ * until px_stream_free(). Each returns 0 or a negative errno with *reterr. */
+struct px_stream;
+int px_stream_new(struct parse_ctx *pc, const char *head, size_t len,
+    const char *content_type, struct px_stream **ret,
+    struct fw_error *reterr) _must_check_;
+int px_stream_write(struct px_stream *s, const char *buf, size_t len,
+    struct fw_error *reterr) _must_check_;
+int px_stream_finish(struct px_stream *s, struct fw_error *reterr) _must_check_;
+void px_stream_free(struct px_stream *s);
 int parse_json_run(struct parse_ctx *pc, const char *buf, size_t len,
     struct fw_error *reterr) _must_check_;
 

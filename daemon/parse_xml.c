@@ -15,9 +15,16 @@
  * supplied by getEntity from libxml2's HTML table.
  *
  * Encodings: the choice follows RFC 7303 (BOM, then the charset of the
- * Content-Type, then the XML declaration, then UTF-8); conversion is
- * libxml2's (iconv). Bytes that are not UTF-8 in a document read as UTF-8
- * are repaired as windows-1252 before parsing. */
+ * Content-Type, then the XML declaration, then UTF-8) and is made from the
+ * first bytes; conversion is libxml2's (iconv). Bytes that are not UTF-8 in
+ * a document read as UTF-8 are repaired as windows-1252, and bare '<', '&'
+ * and control characters escaped, before libxml2 sees them.
+ *
+ * Input: the document may arrive in pieces (px_stream_*). It is scanned,
+ * repaired and handed to libxml2's push parser in rounds of 256 KiB, so a
+ * large document is never held whole. A round stops before a construct the
+ * bytes after it could change, and the rest waits for the next one, so the
+ * result never depends on how the input was cut. */
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -1024,7 +1031,8 @@ enum { EV_START = 1, EV_END, EV_CHARS, EV_ERROR, EV_WARN };
 
 #define PX_BLOCK_SIZE	((size_t)64 * 1024)
 #define PX_MAX_QUEUED	8
-/* Documents at least this large are parsed on two threads when streamed. */
+/* Streamed documents go on two threads once this much of them has been
+ * handed to libxml2. */
 #define PX_THREAD_MIN	((size_t)2 << 20)
 
 struct px_block {
@@ -1594,11 +1602,12 @@ px_refuse_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 	return NULL;	/* no external entity, DTD or XInclude is ever read */
 }
 
-/* Bytes the pre-scan looks at: '<', '&' and the C0 controls XML 1.0 does
- * not allow (all but tab, newline and carriage return). */
+/* Bytes the repair scanner looks at: '<', '&', the C0 controls XML 1.0
+ * does not allow (all but tab, newline and carriage return), and the bytes
+ * that are not ASCII (checked as UTF-8 when the document is read as such). */
 static const uint8_t px_scan_class[256] = {
 	[0x00 ... 0x08] = 1, [0x0B] = 1, [0x0C] = 1, [0x0E ... 0x1F] = 1,
-	['<'] = 2, ['&'] = 3,
+	['<'] = 2, ['&'] = 3, [0x80 ... 0xFF] = 4,
 };
 
 static bool
@@ -1615,116 +1624,309 @@ px_name_char(unsigned char c)
 	    c == '.';
 }
 
-/* Whether the '&' at p starts a well-formed reference. */
+/* Whether s[0..len) (len < 4, s[0] >= 0x80) is the start of a UTF-8
+ * sequence that more bytes could complete. */
 static bool
-px_good_ref(const char *p, const char *end)
+px_utf8_partial(const unsigned char *s, size_t len)
 {
-	const unsigned char *q = (const unsigned char *)p + 1;
-	const unsigned char *e = (const unsigned char *)end;
+	size_t	need, i;
 
-	if (q < e && *q == '#') {
+	if (s[0] < 0xC2 || s[0] > 0xF4)
+		return false;
+	need = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+	if (len >= need)
+		return false;
+	for (i = 1; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return false;
+	return true;
+}
+
+/* The length of the valid UTF-8 prefix of s[0..len). */
+static size_t
+px_utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+	size_t	i = 0, n;
+
+	while (i < len) {
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = text_utf8_valid_seq(s + i, len - i);
+		if (n == 0)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+/* Whether the '&' at p starts a well-formed reference: 1 yes, 0 no, -1
+ * when the bytes up to end do not tell and more may follow (!eof). With
+ * utf8, lengths are counted as in the repaired document, where each byte
+ * that is not UTF-8 has become two or three bytes. */
+static int
+px_good_ref(const char *p, const char *end, bool utf8, bool eof)
+{
+	const unsigned char	*q = (const unsigned char *)p + 1;
+	const unsigned char	*e = (const unsigned char *)end;
+	size_t			 count = 1, n, adv;
+	char			 tmp[4];
+
+	if (q >= e)
+		return eof ? 0 : -1;
+	if (*q == '#') {
 		q++;
 		if (q < e && (*q == 'x' || *q == 'X')) {
 			q++;
-			if (q >= e || !isxdigit(*q))
-				return false;
+			if (q < e && !isxdigit(*q))
+				return 0;
 			while (q < e && isxdigit(*q))
 				q++;
 		} else {
-			if (q >= e || !isdigit(*q))
-				return false;
+			if (q < e && !isdigit(*q))
+				return 0;
 			while (q < e && isdigit(*q))
 				q++;
 		}
-		return q < e && *q == ';';
+		if (q >= e)
+			return eof ? 0 : -1;
+		return *q == ';';
 	}
-	if (q >= e || !px_name_start(*q))
-		return false;
-	while (q < e && px_name_char(*q) && q - (const unsigned char *)p < 64)
-		q++;
-	return q < e && *q == ';';
+	if (!px_name_start(*q))
+		return 0;
+	while (q < e && px_name_char(*q) && count < 64) {
+		if (*q < 0x80 || !utf8) {
+			count++;
+			q++;
+			continue;
+		}
+		n = text_utf8_valid_seq(q, (size_t)(e - q));
+		adv = n;
+		if (n == 0) {
+			if (!eof && e - q < 4 && px_utf8_partial(q, (size_t)(e - q)))
+				return -1;
+			n = text_utf8_repair_byte(tmp, *q);
+			adv = 1;
+		}
+		if (count + n > 64)
+			return 0;	/* stops inside a character */
+		count += n;
+		q += adv;
+	}
+	if (q >= e)
+		return eof ? 0 : -1;
+	return *q == ';';
 }
 
-/* The pre-scan: feeds in the wild carry a bare '<' ("a < b") or '&'
- * ("Tom & Jerry", "?a=1&b=2"), and control characters. libxml2's recover
- * mode stops at the first and drops the second and third with what follows,
- * so they are escaped (or dropped) before parsing; CDATA sections and
- * comments are left alone. With out NULL it only counts; otherwise it
- * writes the repaired document to out (room for len + 4 * count bytes).
- * Returns the
- * number of repairs. ASCII-compatible encodings only. */
-static size_t
-px_prescan(const char *buf, size_t len, char *out, size_t *ret_len)
-{
-	const char	*p = buf, *end = buf + len, *q, *run = buf;
-	char		*o = out;
-	size_t		 fixes = 0;
+enum { PXS_TEXT, PXS_CDATA, PXS_COMMENT };
 
-#define EMIT(s, n) do {							\
-	if (out != NULL) {						\
-		memcpy(o, run, (size_t)(p - run));			\
-		o += p - run;						\
-		memcpy(o, (s), (n));					\
-		o += (n);						\
-	}								\
+/* The repair scanner, between rounds. */
+struct px_scan {
+	uint8_t	 in;		/* PXS_*: inside a CDATA section or comment */
+	bool	 utf8;		/* repair bytes that are not UTF-8 */
+	bool	 bad;		/* some byte was not UTF-8 */
+	size_t	 fixes;		/* bare '<', '&' and controls */
+	/* A round's output when it repaired something. */
+	char	*out;
+	size_t	 out_len, out_cap;
+	bool	 changed;
+};
+
+static int
+px_scan_put(struct px_scan *s, const char *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (s->out_cap - s->out_len < n) {
+		size_t	 cap = s->out_cap ? s->out_cap : 4096;
+		char	*v;
+
+		while (cap - s->out_len < n)
+			cap *= 2;
+		v = realloc(s->out, cap);
+		if (v == NULL)
+			return -ENOMEM;
+		s->out = v;
+		s->out_cap = cap;
+	}
+	memcpy(s->out + s->out_len, p, n);
+	s->out_len += n;
+	return 0;
+}
+
+/*
+ * One round of the repairs made before libxml2 sees the text. Feeds in
+ * the wild carry a bare '<' ("a < b") or '&' ("Tom & Jerry", "?a=1&b=2"),
+ * and control characters. libxml2's recover mode stops at the first and
+ * drops the second and third with what follows, so they are escaped (or
+ * dropped); CDATA sections and comments are left alone. With s->utf8, a
+ * byte that is not part of valid UTF-8 is decoded as windows-1252, the usual
+ * mislabelled encoding. ASCII-compatible encodings only.
+ *
+ * Reads buf[0..len); eof says that the document ends there. Decides every
+ * byte it can from what it sees, and stops before a construct that the
+ * bytes after len could change (a reference or a "<![CDATA[" cut short, a
+ * split UTF-8 sequence): *ret_used is what it consumed. So the result
+ * depends only on the document and the round's length, never on how the
+ * input arrived. When something was repaired, s->changed is set and the
+ * repaired bytes are in s->out. Returns 0 or -ENOMEM.
+ */
+static int
+px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
+    size_t *ret_used)
+{
+	const char		*p = buf, *end = buf + len, *run = buf, *q;
+	const unsigned char	*u;
+	char			 rb[4];
+	size_t			 n;
+	int			 g;
+
+	s->out_len = 0;
+	s->changed = false;
+#define FIX(str, slen) do {						\
+	if (px_scan_put(s, run, (size_t)(p - run)) < 0 ||		\
+	    px_scan_put(s, (str), (slen)) < 0)				\
+		return -ENOMEM;						\
+	s->changed = true;						\
+	run = ++p;							\
 } while (0)
 	while (p < end) {
-		switch (px_scan_class[(unsigned char)*p]) {
+		u = (const unsigned char *)p;
+		if (s->in != PXS_TEXT) {
+			/* Skip to the closing "]]>" or "-->", checking
+			 * UTF-8 on the way. */
+			q = memchr(p, s->in == PXS_CDATA ? ']' : '-',
+			    (size_t)(end - p));
+			if (q == NULL)
+				q = end;
+			n = s->utf8 ? px_utf8_valid_prefix(u, (size_t)(q - p)) :
+			    (size_t)(q - p);
+			p += n;
+			if (p < q) {
+				/* A byte that is not UTF-8 (or a split
+				 * sequence) before q. */
+				n = text_utf8_valid_seq((const unsigned char *)p,
+				    (size_t)(end - p));
+				if (n > 0) {
+					p += n;
+					continue;
+				}
+				if (!eof && end - p < 4 && px_utf8_partial(
+				    (const unsigned char *)p, (size_t)(end - p)))
+					break;
+				s->bad = true;
+				FIX(rb, text_utf8_repair_byte(rb, (unsigned char)*p));
+				continue;
+			}
+			if (p >= end)
+				break;
+			if (end - p < 3) {
+				if (!eof)
+					break;
+				p++;
+				continue;
+			}
+			if (s->in == PXS_CDATA ? (p[1] == ']' && p[2] == '>') :
+			    (p[1] == '-' && p[2] == '>')) {
+				p += 3;
+				s->in = PXS_TEXT;
+			} else {
+				p++;
+			}
+			continue;
+		}
+		switch (px_scan_class[*u]) {
 		case 0:
 			p++;
 			continue;
 		case 1:
-			fixes++;
-			EMIT("", 0);
-			run = ++p;
+			s->fixes++;
+			FIX("", 0);
 			continue;
 		case 3:
-			if (!px_good_ref(p, end)) {
-				fixes++;
-				EMIT("&amp;", 5);
-				run = ++p;
+			g = px_good_ref(p, end, s->utf8, eof);
+			if (g < 0)
+				goto cut;
+			if (g == 0) {
+				s->fixes++;
+				FIX("&amp;", 5);
 				continue;
 			}
 			p++;
+			continue;
+		case 4:
+			if (!s->utf8) {
+				p++;
+				continue;
+			}
+			/* The common three-byte case (Hangul, kana, CJK)
+			 * without the overlong and surrogate lead bytes. */
+			if (u[0] >= 0xE1 && u[0] <= 0xEC && end - p >= 3 &&
+			    (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80) {
+				p += 3;
+				continue;
+			}
+			n = text_utf8_valid_seq(u, (size_t)(end - p));
+			if (n > 0) {
+				p += n;
+				continue;
+			}
+			if (!eof && end - p < 4 &&
+			    px_utf8_partial(u, (size_t)(end - p)))
+				goto cut;
+			s->bad = true;
+			FIX(rb, text_utf8_repair_byte(rb, *u));
 			continue;
 		default:
 			break;
 		}
 		/* '<' */
-		if (end - p >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-			/* memchr is much faster than memmem for this. */
-			for (q = p + 9; (q = memchr(q, ']', (size_t)(end - q))) != NULL;
-			    q++)
-				if (end - q >= 3 && q[1] == ']' && q[2] == '>')
-					break;
-			p = q != NULL ? q + 3 : end;
+		n = (size_t)(end - p);
+		if (n >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
+			p += 9;
+			s->in = PXS_CDATA;
 			continue;
 		}
-		if (end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
-			q = memmem(p + 4, (size_t)(end - p - 4), "-->", 3);
-			p = q != NULL ? q + 3 : end;
+		if (!eof && n < 9 && memcmp(p, "<![CDATA[", n) == 0)
+			goto cut;
+		if (n >= 4 && memcmp(p, "<!--", 4) == 0) {
+			p += 4;
+			s->in = PXS_COMMENT;
 			continue;
 		}
-		if (p + 1 < end && (px_name_start((unsigned char)p[1]) ||
+		if (!eof && n < 4 && memcmp(p, "<!--", n) == 0)
+			goto cut;
+		if (n >= 2 && (px_name_start((unsigned char)p[1]) ||
 		    p[1] == '/' || p[1] == '!' || p[1] == '?')) {
 			p++;
 			continue;
 		}
-		if (p + 1 >= end) {
+		if (n < 2) {
+			if (!eof)
+				goto cut;
 			p++;	/* a truncated document: leave it */
 			continue;
 		}
-		fixes++;
-		EMIT("&lt;", 4);
-		run = ++p;
+		s->fixes++;
+		FIX("&lt;", 4);
 	}
-	if (out != NULL) {
-		memcpy(o, run, (size_t)(end - run));
-		o += end - run;
-		*ret_len = (size_t)(o - out);
-	}
-#undef EMIT
-	return fixes;
+cut:
+#undef FIX
+	if (s->changed && px_scan_put(s, run, (size_t)(p - run)) < 0)
+		return -ENOMEM;
+	*ret_used = (size_t)(p - buf);
+	return 0;
 }
 
 static pthread_once_t px_once = PTHREAD_ONCE_INIT;
@@ -1837,280 +2039,558 @@ px_decl_encoding(const char *buf, size_t len, char *out, size_t size)
 	return false;
 }
 
-/* Runs the pre-scan and, when something needs repair, replaces the input
- * with a repaired copy (*fixed, freeing an earlier one). */
-static int
-px_repair_markup(struct px *x, const char **pbuf, size_t *plen, char **fixed)
-{
-	size_t	 n, newlen;
-	char	*out;
+/* How the bytes go to libxml2. */
+enum px_mode {
+	PXM_RAW,	/* as they are (UTF-16: libxml2 decodes) */
+	PXM_UTF8,	/* UTF-8: repaired and pre-scanned */
+	PXM_LEGACY,	/* a legacy ASCII-compatible charset: pre-scanned */
+	PXM_WAIT,	/* labelled windows-1252: decided at the end */
+};
 
-	n = px_prescan(*pbuf, *plen, NULL, NULL);
-	if (n == 0)
-		return 0;
-	/* Each repair adds at most four bytes ("&" -> "&amp;"). */
-	if (n > (SIZE_MAX - *plen - 1) / 4)
-		return -E2BIG;
-	out = malloc(*plen + n * 4 + 1);
-	if (out == NULL)
-		return -ENOMEM;
-	(void)px_prescan(*pbuf, *plen, out, &newlen);
-	free(*fixed);
-	*fixed = out;
-	*pbuf = out;
-	*plen = newlen;
-	px_warn(x, "%zu bare '<', '&' or control character%s escaped before "
-	    "parsing", n, n == 1 ? "" : "s");
-	return 0;
-}
+/* Bytes given to the scanner per round (a longer round only when one
+ * construct fills a whole round). */
+size_t parse_round_size = 0;
+#define PX_ROUND (parse_round_size > 0 ? parse_round_size : PX_CHUNK)
 
-/* Decides the encoding. Returns the name to force (with
- * XML_PARSE_IGNORE_ENC), NULL to let libxml2 read the document as it is,
- * and may replace the input with a repaired UTF-8 copy (*fixed). */
-static int
-px_encoding(struct px *x, const char **pbuf, size_t *plen,
-    const char *content_type, const char **ret_force, char **fixed)
+struct px_stream {
+	struct px		 x;
+	xmlSAXHandler		 sax;
+	struct px_scan		 scan;
+	enum px_mode		 mode;
+	const char		*force;		/* encoding to force, or NULL */
+	char			 label[64];	/* PXM_WAIT: the label */
+	bool			 started;	/* libxml2 has a context */
+	bool			 threads_tried;
+	size_t			 warn_at;	/* where the repair warnings go */
+	size_t			 round;
+	size_t			 fed;		/* bytes handed to libxml2 */
+	/* Input not yet scanned. */
+	char			*in;
+	size_t			 in_len, in_cap;
+	size_t			 skip;		/* bytes still to drop (a BOM) */
+};
+
+/* Decides how the document is read, from its first bytes (at least 520 of
+ * them, or all) and the Content-Type, as RFC 7303 orders it: a BOM, then
+ * the charset of the Content-Type, then the XML declaration, then UTF-8. */
+static void
+px_plan(struct px_stream *s, const char *head, size_t len,
+    const char *content_type)
 {
-	const unsigned char	*u = (const unsigned char *)*pbuf;
-	size_t			 len = *plen, i, fixed_len;
+	struct px		*x = &s->x;
+	const unsigned char	*u = (const unsigned char *)head;
 	char			 cs[64], decl[64];
 	const char		*label = NULL, *use = NULL;
 	bool			 from_header = false;
 	xmlCharEncodingHandlerPtr h;
-	int			 r;
+	size_t			 i;
 
-	*ret_force = NULL;
+	s->mode = PXM_RAW;
+	s->force = NULL;
 	/* RFC 7303 3.3: a BOM takes precedence over everything. */
 	if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
 	    (u[0] == 0xFE && u[1] == 0xFF)))
-		return 0;
+		return;
 	/* UTF-16 without a BOM ("<\0?\0"): libxml2 detects it. */
 	if (len >= 4 && ((u[0] == '<' && u[1] == 0) || (u[0] == 0 && u[1] == '<')))
-		return 0;
+		return;
 	if (!(len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)) {
 		if (px_ct_charset(content_type, cs, sizeof(cs))) {
 			label = cs;
 			from_header = true;
-		} else if (px_decl_encoding(*pbuf, len, decl, sizeof(decl))) {
+		} else if (px_decl_encoding(head, len, decl, sizeof(decl))) {
 			label = decl;
 		}
 	}
 	if (label != NULL && !is_utf8_label(label)) {
 		if (is_utf16_label(label))
-			return 0;	/* libxml2 sorts out UTF-16 itself */
+			return;		/* libxml2 sorts out UTF-16 itself */
 		use = label;
 		for (i = 0; i < sizeof(charset_alias) / sizeof(charset_alias[0]); i++)
 			if (strcasecmp(label, charset_alias[i].label) == 0) {
 				use = charset_alias[i].use;
 				break;
 			}
-		/* A legacy label on what is really UTF-8 (common): believe the
-		 * bytes when they are valid UTF-8 and not plain ASCII. */
-		if (strcmp(use, "WINDOWS-1252") == 0 &&
-		    text_utf8_is_valid(*pbuf, len)) {
-			for (i = 0; i < len && u[i] < 0x80; i++)
-				;
-			if (i < len) {
-				px_warn(x, "document labelled %s is UTF-8; read as UTF-8",
-				    label);
-				*ret_force = "UTF-8";
-				return 0;
-			}
+		if (strcmp(use, "WINDOWS-1252") == 0) {
+			/* A legacy label on what is really UTF-8 is common:
+			 * only the whole document can tell (px_wait_decide). */
+			snprintf(s->label, sizeof(s->label), "%s", label);
+			s->mode = PXM_WAIT;
+			return;
 		}
 		h = xmlFindCharEncodingHandler(use);
 		if (h != NULL) {
 			xmlCharEncCloseFunc(h);
 			/* use may point into this frame's buffers. */
 			snprintf(x->force_enc, sizeof(x->force_enc), "%s", use);
-			*ret_force = x->force_enc;
+			s->force = x->force_enc;
 			/* Legacy charsets are ASCII-compatible: '<' and '&'
 			 * never occur inside a multibyte character. */
-			return px_repair_markup(x, pbuf, plen, fixed);
+			s->mode = PXM_LEGACY;
+			return;
 		}
 		px_warn(x, "unknown encoding \"%.32s\"%s; read as UTF-8", label,
 		    from_header ? " in Content-Type" : "");
-		label = NULL;
 	}
-	/* UTF-8, by label or by default. Repair what is not. */
-	if (!text_utf8_is_valid(*pbuf, len)) {
-		r = text_utf8_repair(*pbuf, len, fixed, &fixed_len);
-		if (r < 0)
-			return r;
-		px_warn(x, "bytes that are not UTF-8 decoded as windows-1252");
-		*pbuf = *fixed;
-		*plen = fixed_len;
-	}
-	if (from_header || use != NULL || *fixed != NULL)
-		*ret_force = "UTF-8";
-	return px_repair_markup(x, pbuf, plen, fixed);
+	/* UTF-8, by label or by default: forced, so that no label in the
+	 * document can change it. libxml2 does not skip a UTF-8 BOM once
+	 * the encoding is forced, so it is dropped here. */
+	s->mode = PXM_UTF8;
+	s->force = "UTF-8";
+	s->scan.utf8 = true;
+	if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
+		s->skip = 3;
 }
 
-int
-parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
-    const char *content_type, struct fw_error *reterr)
+/* PXM_WAIT, with the whole document in s->in: a document labelled
+ * windows-1252 (or ISO-8859-1, US-ASCII) that is valid UTF-8 and not plain
+ * ASCII is UTF-8; anything else is windows-1252. */
+static void
+px_wait_decide(struct px_stream *s)
 {
-	struct px			 x;
-	xmlSAXHandler			 sax;
-	xmlParserCtxtPtr		 ctxt = NULL;
+	const unsigned char	*u = (const unsigned char *)s->in;
+	size_t			 i;
+
+	if (text_utf8_is_valid(s->in, s->in_len)) {
+		for (i = 0; i < s->in_len && u[i] < 0x80; i++)
+			;
+		if (i < s->in_len) {
+			px_warn(&s->x, "document labelled %s is UTF-8; read as UTF-8",
+			    s->label);
+			s->mode = PXM_RAW;
+			s->force = "UTF-8";
+			return;
+		}
+	}
+	snprintf(s->x.force_enc, sizeof(s->x.force_enc), "WINDOWS-1252");
+	s->force = s->x.force_enc;
+	s->mode = PXM_LEGACY;
+}
+
+/* Creates libxml2's push parser; first is the start of the document
+ * (libxml2 detects a BOM or UTF-16 from its first four bytes unless the
+ * encoding is forced). Returns how many bytes of first it took. */
+static int
+px_stream_start(struct px_stream *s, const char *first, size_t len,
+    size_t *ret_took)
+{
+	struct px			*x = &s->x;
 	xmlCharEncodingHandlerPtr	 h;
-	const char			*force = NULL;
-	char				*fixed = NULL;
-	int				 r, opts;
-	size_t				 i, first, off, chunk;
-	bool				 threads;
+	size_t				 n;
+	int				 opts;
 
-	memset(&x, 0, sizeof(x));
-	x.pc = pc;
-	x.native = NS_RSS;
-	x.max_depth = pc->lim.max_depth;
-	buf_init(&x.text, pc->lim.max_field_bytes);
-	x.stack = calloc(x.max_depth + 1, sizeof(*x.stack));
-	if (x.stack == NULL) {
-		r = -ENOMEM;
-		fw_error_set(reterr, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	x.stack[0].base = pc->base_url;
-	x.stack[0].where = AT_IGNORE;
-
-	if (len > INT32_MAX) {
-		r = -E2BIG;
-		fw_error_set(reterr, NULL, 0, 0, "document too large");
-		goto out;
-	}
-	r = px_encoding(&x, &buf, &len, content_type, &force, &fixed);
-	if (r < 0) {
-		fw_error_set(reterr, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-
+	n = s->force == NULL ? (len < 4 ? len : 4) : 0;
 	/* Process-wide set-up once (libxml2 wants xmlInitParser() before
 	 * threads use it); the error hook is per thread. */
 	(void)pthread_once(&px_once, px_global_init);
 	if (xmlGetExternalEntityLoader() != px_refuse_loader)
 		xmlSetExternalEntityLoader(px_refuse_loader);
 	xmlSetGenericErrorFunc(NULL, px_generic_error);
-	threads = px_use_threads(pc, len);
-	memset(&sax, 0, sizeof(sax));
-	sax.initialized = XML_SAX2_MAGIC;
-	sax.startElementNs = threads ? rec_start : px_start;
-	sax.endElementNs = threads ? rec_end : px_end;
-	sax.characters = threads ? rec_chars : px_chars;
-	sax.cdataBlock = threads ? rec_chars : px_chars;
-	sax.getEntity = px_get_entity;
-	sax.entityDecl = px_entity_decl;
-	sax.serror = threads ? rec_serror : px_serror;
-	/* The push parser reads the buffer in chunks where it lies; the
-	 * memory parser would first copy all of it. Its first four bytes are
-	 * what libxml2 detects a BOM or UTF-16 from, unless we force an
-	 * encoding. */
-	first = force == NULL ? (len < 4 ? len : 4) : 0;
-	ctxt = xmlCreatePushParserCtxt(&sax, &x, first > 0 ? buf : NULL,
-	    (int)first, NULL);
-	if (ctxt == NULL) {
-		r = -ENOMEM;
-		fw_error_set(reterr, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	x.ctxt = ctxt;
+	/* The worker may start later (px_stream_feed); until then these
+	 * run the events in this thread. */
+	memset(&s->sax, 0, sizeof(s->sax));
+	s->sax.initialized = XML_SAX2_MAGIC;
+	s->sax.startElementNs = rec_start;
+	s->sax.endElementNs = rec_end;
+	s->sax.characters = rec_chars;
+	s->sax.cdataBlock = rec_chars;
+	s->sax.getEntity = px_get_entity;
+	s->sax.entityDecl = px_entity_decl;
+	s->sax.serror = rec_serror;
+	x->ctxt = xmlCreatePushParserCtxt(&s->sax, x, n > 0 ? first : NULL,
+	    (int)n, NULL);
+	if (x->ctxt == NULL)
+		return -ENOMEM;
 	opts = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING;
-	if (force != NULL)
+	if (s->force != NULL)
 		opts |= XML_PARSE_IGNORE_ENC;
-	(void)xmlCtxtUseOptions(ctxt, opts);
-	ctxt->replaceEntities = 0;
-	ctxt->loadsubset = 0;
-	ctxt->validate = 0;
-	if (force != NULL) {
-		h = xmlFindCharEncodingHandler(force);
+	(void)xmlCtxtUseOptions(x->ctxt, opts);
+	x->ctxt->replaceEntities = 0;
+	x->ctxt->loadsubset = 0;
+	x->ctxt->validate = 0;
+	if (s->force != NULL) {
+		h = xmlFindCharEncodingHandler(s->force);
 		if (h != NULL)
-			(void)xmlSwitchToEncoding(ctxt, h);
+			(void)xmlSwitchToEncoding(x->ctxt, h);
 	}
-	if (threads && px_rec_start(&x) < 0) {
-		r = -ENOMEM;
-		fw_error_set(reterr, NULL, 0, 0, "cannot start a thread");
-		goto out;
-	}
-	for (off = first; off < len && !px_parse_stopped(&x); off += chunk) {
-		chunk = len - off < PX_CHUNK ? len - off : PX_CHUNK;
-		(void)xmlParseChunk(ctxt, buf + off, (int)chunk, 0);
-	}
-	if (!px_parse_stopped(&x))
-		(void)xmlParseChunk(ctxt, NULL, 0, 1);
-	px_rec_finish(&x);
+	s->started = true;
+	s->warn_at = x->pc->doc->n_warnings;
+	s->fed = n;
+	*ret_took = n;
+	return 0;
+}
 
-	if (x.oom) {
-		r = -ENOMEM;
-		fw_error_set(reterr, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	if (x.fatal < 0) {
-		r = x.fatal;
-		fw_error_set(reterr, NULL, 0, 0, "%s", x.fatal_msg);
-		goto out;
-	}
-	if (!x.root_seen) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		char msg[200] = "";
+/* Hands scanned bytes to libxml2, starting the worker thread once a
+ * streamed document proves large. */
+static int
+px_stream_feed(struct px_stream *s, const char *p, size_t n)
+{
+	struct px	*x = &s->x;
 
-		if (e != NULL && e->message != NULL) {
-			snprintf(msg, sizeof(msg), "%s", e->message);
-			for (i = strlen(msg); i > 0 && msg[i - 1] == '\n'; i--)
-				msg[i - 1] = '\0';
+	if (n == 0 || px_parse_stopped(x))
+		return 0;
+	if (!s->threads_tried && (parse_threads_mode > 0 ||
+	    s->fed + n >= PX_THREAD_MIN)) {
+		s->threads_tried = true;
+		if (px_use_threads(x->pc, s->fed + n) && px_rec_start(x) < 0)
+			return -EAGAIN;
+	}
+	s->fed += n;
+	(void)xmlParseChunk(x->ctxt, p, (int)n, 0);
+	return 0;
+}
+
+/* One round over p[0..len): scans (unless raw) and feeds what it decided.
+ * Returns the bytes consumed (0 when one construct fills the round: the
+ * next round is longer), or a negative errno. */
+static int
+px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
+    size_t *ret_used)
+{
+	size_t	used;
+	int	r;
+
+	if (s->mode == PXM_RAW) {
+		used = len;
+		r = px_stream_feed(s, p, len);
+	} else {
+		r = px_scan_round(&s->scan, p, len, eof, &used);
+		if (r == 0)
+			r = s->scan.changed ?
+			    px_stream_feed(s, s->scan.out, s->scan.out_len) :
+			    px_stream_feed(s, p, used);
+	}
+	if (r < 0)
+		return r;
+	s->round = used > 0 ? PX_ROUND : s->round * 2;
+	*ret_used = used;
+	return 0;
+}
+
+static int
+px_in_append(struct px_stream *s, const char *p, size_t n)
+{
+	if (s->in_cap - s->in_len < n) {
+		size_t	 cap = s->in_cap ? s->in_cap : 65536;
+		char	*v;
+
+		while (cap - s->in_len < n)
+			cap *= 2;
+		v = realloc(s->in, cap);
+		if (v == NULL)
+			return -ENOMEM;
+		s->in = v;
+		s->in_cap = cap;
+	}
+	memcpy(s->in + s->in_len, p, n);
+	s->in_len += n;
+	return 0;
+}
+
+/* Takes more of the document. Rounds run only while more than a round's
+ * worth is at hand, so each round knows that the document goes on after
+ * it; what is left waits in s->in for more input or the end. */
+static int
+px_stream_push(struct px_stream *s, const char *p, size_t n)
+{
+	size_t	used, take;
+	int	r;
+
+	if (s->skip > 0) {
+		take = n < s->skip ? n : s->skip;
+		s->skip -= take;
+		p += take;
+		n -= take;
+	}
+	if (s->mode == PXM_WAIT)
+		return px_in_append(s, p, n);
+	while (s->in_len + n > s->round) {
+		if (s->in_len == 0) {
+			/* Straight from the caller's buffer. */
+			r = px_stream_round(s, p, s->round, false, &used);
+			if (r < 0)
+				return r;
+			p += used;
+			n -= used;
+			continue;
 		}
-		r = -EBADMSG;
-		fw_error_set(reterr, NULL, 0, 0, "not a feed: %s%s",
-		    msg[0] != '\0' ? "unreadable XML: " : "no root element",
-		    msg);
-		goto out;
-	}
-	/* A document cut short: keep the item that was being read. */
-	if (x.in_item) {
-		if (x.cap)
-			px_capture_end(&x);
-		px_warn(&x, "document ends inside item %zu; kept what was read",
-		    x.item_no);
-		px_item_end(&x);
-		if (x.oom) {
-			r = -ENOMEM;
-			fw_error_set(reterr, NULL, 0, 0, "out of memory");
-			goto out;
+		if (s->in_len < s->round) {
+			take = s->round - s->in_len;
+			if (take > n)
+				take = n;
+			r = px_in_append(s, p, take);
+			if (r < 0)
+				return r;
+			p += take;
+			n -= take;
+			continue;
 		}
+		r = px_stream_round(s, s->in, s->round, false, &used);
+		if (r < 0)
+			return r;
+		memmove(s->in, s->in + used, s->in_len - used);
+		s->in_len -= used;
 	}
-	if (x.xml_errors > 3)
-		px_warn(&x, "%u more XML errors", x.xml_errors - 3);
-	if (pc->doc->ttl_seconds == 0 && x.sy_period > 0)
-		pc->doc->ttl_seconds = x.sy_period / (x.sy_freq > 0 ? x.sy_freq : 1);
-	r = 0;
-out:
-	while (x.ents != NULL) {
-		struct px_ent *n = x.ents->next;
+	return px_in_append(s, p, n);
+}
 
-		free((char *)x.ents->e.name);
-		free(x.ents->e.content);
+/* The end of the input: the rest, as the last rounds. */
+static int
+px_stream_drain(struct px_stream *s)
+{
+	size_t	off = 0, used, took = 0;
+	int	r;
+
+	if (s->mode == PXM_WAIT) {
+		px_wait_decide(s);
+		r = px_stream_start(s, s->in, s->in_len, &took);
+		if (r < 0)
+			return r;
+		off = took;
+	}
+	while (off < s->in_len) {
+		bool last = s->in_len - off <= s->round;
+
+		r = px_stream_round(s, s->in + off,
+		    last ? s->in_len - off : s->round, last, &used);
+		if (r < 0)
+			return r;
+		off += used;
+	}
+	s->in_len = 0;
+	return 0;
+}
+
+/* Puts a warning at position at among the document's warnings, as if it
+ * had been added then: the bound on their number still keeps the first
+ * ones. */
+static int
+px_warn_insert(struct parse_ctx *pc, size_t at, const char *msg)
+{
+	struct feed_doc	 *doc = pc->doc;
+	char		**w, *s;
+
+	if (at >= PARSE_MAX_WARNINGS) {
+		pc->warnings_dropped++;
+		return 0;
+	}
+	s = strdup(msg);
+	if (s == NULL)
+		return -ENOMEM;
+	if (doc->n_warnings >= PARSE_MAX_WARNINGS) {
+		free(doc->warnings[--doc->n_warnings]);
+		pc->warnings_dropped++;
+	}
+	w = realloc(doc->warnings, (doc->n_warnings + 1) * sizeof(*w));
+	if (w == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	doc->warnings = w;
+	memmove(w + at + 1, w + at, (doc->n_warnings - at) * sizeof(*w));
+	w[at] = s;
+	doc->n_warnings++;
+	return 0;
+}
+
+static void
+px_stream_done(struct px_stream *s)
+{
+	struct px	*x = &s->x;
+	size_t		 i;
+
+	px_rec_finish(x);
+	while (x->ents != NULL) {
+		struct px_ent *n = x->ents->next;
+
+		free((char *)x->ents->e.name);
+		free(x->ents->e.content);
 		/* xmlParseEntityDecl hands the raw value to the entity that
 		 * getEntity returns. */
-		if (x.ents->e.orig != NULL)
-			xmlFree(x.ents->e.orig);
-		if (x.ents->in_attr.orig != NULL)
-			xmlFree(x.ents->in_attr.orig);
-		free(x.ents);
-		x.ents = n;
+		if (x->ents->e.orig != NULL)
+			xmlFree(x->ents->e.orig);
+		if (x->ents->in_attr.orig != NULL)
+			xmlFree(x->ents->in_attr.orig);
+		free(x->ents);
+		x->ents = n;
 	}
-	if (x.in_item)
-		feed_item_done(&x.item);
-	if (x.stack != NULL)
-		for (i = 0; i <= x.max_depth && i <= x.depth; i++)
-			if (x.stack[i].base_owned)
-				free((char *)x.stack[i].base);
-	free(x.stack);
-	free(x.feed_author);
-	buf_done(&x.text);
-	if (ctxt != NULL) {
-		if (ctxt->myDoc != NULL)
-			xmlFreeDoc(ctxt->myDoc);
-		xmlFreeParserCtxt(ctxt);
+	if (x->in_item)
+		feed_item_done(&x->item);
+	if (x->stack != NULL)
+		for (i = 0; i <= x->max_depth && i <= x->depth; i++)
+			if (x->stack[i].base_owned)
+				free((char *)x->stack[i].base);
+	free(x->stack);
+	free(x->feed_author);
+	buf_done(&x->text);
+	if (x->ctxt != NULL) {
+		if (x->ctxt->myDoc != NULL)
+			xmlFreeDoc(x->ctxt->myDoc);
+		xmlFreeParserCtxt(x->ctxt);
 	}
-	free(fixed);
+	free(s->scan.out);
+	free(s->in);
+	free(s);
+}
+
+void
+px_stream_free(struct px_stream *s)
+{
+	if (s != NULL)
+		px_stream_done(s);
+}
+
+int
+px_stream_new(struct parse_ctx *pc, const char *head, size_t len,
+    const char *content_type, struct px_stream **ret,
+    struct fw_error *reterr)
+{
+	struct px_stream	*s;
+	struct px		*x;
+	size_t			 took = 0;
+	int			 r;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto oom;
+	x = &s->x;
+	x->pc = pc;
+	x->native = NS_RSS;
+	x->max_depth = pc->lim.max_depth;
+	buf_init(&x->text, pc->lim.max_field_bytes);
+	s->round = PX_ROUND;
+	x->stack = calloc(x->max_depth + 1, sizeof(*x->stack));
+	if (x->stack == NULL)
+		goto oom;
+	x->stack[0].base = pc->base_url;
+	x->stack[0].where = AT_IGNORE;
+	px_plan(s, head, len, content_type);
+	if (s->mode != PXM_WAIT) {
+		r = px_stream_start(s, head + s->skip, len - s->skip, &took);
+		if (r < 0)
+			goto oom;
+		took += s->skip;
+		s->skip = 0;
+	}
+	r = px_stream_push(s, head + took, len - took);
+	if (r < 0) {
+		px_stream_free(s);
+		fw_error_set(reterr, NULL, 0, 0, "%s", r == -EAGAIN ?
+		    "cannot start a thread" : "out of memory");
+		return r;
+	}
+	*ret = s;
+	return 0;
+oom:
+	px_stream_free(s);
+	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+	return -ENOMEM;
+}
+
+int
+px_stream_write(struct px_stream *s, const char *buf, size_t len,
+    struct fw_error *reterr)
+{
+	int	r;
+
+	r = px_stream_push(s, buf, len);
+	if (r < 0)
+		fw_error_set(reterr, NULL, 0, 0, "%s", r == -EAGAIN ?
+		    "cannot start a thread" : "out of memory");
+	return r;
+}
+
+int
+px_stream_finish(struct px_stream *s, struct fw_error *reterr)
+{
+	struct px		*x = &s->x;
+	struct parse_ctx	*pc = x->pc;
+	size_t			 i, at;
+	char			 msg[128];
+	int			 r;
+
+	r = px_stream_drain(s);
+	if (r < 0) {
+		fw_error_set(reterr, NULL, 0, 0, "%s", r == -EAGAIN ?
+		    "cannot start a thread" : "out of memory");
+		return r;
+	}
+	if (!px_parse_stopped(x))
+		(void)xmlParseChunk(x->ctxt, NULL, 0, 1);
+	px_rec_finish(x);
+
+	/* The repairs are reported before what parsing found, as they were
+	 * made before it. */
+	at = s->warn_at;
+	if (s->scan.bad) {
+		if (px_warn_insert(pc, at++, "bytes that are not UTF-8 decoded "
+		    "as windows-1252") < 0)
+			x->oom = 1;
+	}
+	if (s->scan.fixes > 0) {
+		snprintf(msg, sizeof(msg), "%zu bare '<', '&' or control "
+		    "character%s escaped before parsing", s->scan.fixes,
+		    s->scan.fixes == 1 ? "" : "s");
+		if (px_warn_insert(pc, at, msg) < 0)
+			x->oom = 1;
+	}
+	if (x->oom) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	if (x->fatal < 0) {
+		fw_error_set(reterr, NULL, 0, 0, "%s", x->fatal_msg);
+		return x->fatal;
+	}
+	if (!x->root_seen) {
+		const xmlError *e = xmlCtxtGetLastError(x->ctxt);
+		char emsg[200] = "";
+
+		if (e != NULL && e->message != NULL) {
+			snprintf(emsg, sizeof(emsg), "%s", e->message);
+			for (i = strlen(emsg); i > 0 && emsg[i - 1] == '\n'; i--)
+				emsg[i - 1] = '\0';
+		}
+		fw_error_set(reterr, NULL, 0, 0, "not a feed: %s%s",
+		    emsg[0] != '\0' ? "unreadable XML: " : "no root element",
+		    emsg);
+		return -EBADMSG;
+	}
+	/* A document cut short: keep the item that was being read. */
+	if (x->in_item) {
+		if (x->cap)
+			px_capture_end(x);
+		px_warn(x, "document ends inside item %zu; kept what was read",
+		    x->item_no);
+		px_item_end(x);
+		if (x->oom) {
+			fw_error_set(reterr, NULL, 0, 0, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	if (x->xml_errors > 3)
+		px_warn(x, "%u more XML errors", x->xml_errors - 3);
+	if (pc->doc->ttl_seconds == 0 && x->sy_period > 0)
+		pc->doc->ttl_seconds = x->sy_period / (x->sy_freq > 0 ? x->sy_freq : 1);
+	return 0;
+}
+
+int
+parse_xml_run(struct parse_ctx *pc, const char *buf, size_t len,
+    const char *content_type, struct fw_error *reterr)
+{
+	struct px_stream	*s = NULL;
+	int			 r;
+
+	if (len > INT32_MAX) {
+		fw_error_set(reterr, NULL, 0, 0, "document too large");
+		return -E2BIG;
+	}
+	r = px_stream_new(pc, buf, len, content_type, &s, reterr);
+	if (r < 0)
+		return r;
+	r = px_stream_finish(s, reterr);
+	px_stream_free(s);
 	return r;
 }

@@ -139,6 +139,14 @@ text_utf8_is_valid(const char *s, size_t len)
 	return 1;
 }
 
+size_t
+text_utf8_repair_byte(char *p, unsigned char c)
+{
+	if (c >= 0x80 && c < 0xA0 && cp1252_c1[c - 0x80] != 0)
+		return text_utf8_put(p, cp1252_c1[c - 0x80]);
+	return text_utf8_put(p, c);
+}
+
 int
 text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len)
 {
@@ -163,10 +171,7 @@ text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len)
 			i += n;
 			continue;
 		}
-		if (u[i] >= 0x80 && u[i] < 0xA0 && cp1252_c1[u[i] - 0x80] != 0)
-			p += text_utf8_put(p, cp1252_c1[u[i] - 0x80]);
-		else
-			p += text_utf8_put(p, u[i]);
+		p += text_utf8_repair_byte(p, u[i]);
 		i++;
 	}
 	*p = '\0';

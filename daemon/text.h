@@ -57,6 +57,11 @@ int text_utf8_is_valid(const char *s, size_t len);
  * windows-1252, the usual mislabelled encoding. Returns 0 or -ENOMEM. */
 int text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len) _must_check_;
 
+/* Writes byte c, read as windows-1252, as UTF-8 to p (room for 4 bytes):
+ * what text_utf8_repair() makes of one byte that is not UTF-8. Returns the
+ * byte count (2 or 3). */
+size_t text_utf8_repair_byte(char *p, unsigned char c);
+
 /* Turns the fast HTML stripper off (1: on, the default), so tests can check
  * that it agrees with libxml2's HTML parser. Process-wide. */
 void text_set_fast_html(int on);

@@ -12,9 +12,11 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -217,6 +219,31 @@ stream_fixture(const char *data, size_t len, const char *ct, int threads,
 	*ret = parse_feed_ex(data, len, "https://example.com/feeds/x", ct, NULL,
 	    st_head, st_item, &so, &doc, &err);
 	parse_threads_mode = -1;
+	if (*ret == 0) {
+		if (so.n == 0)
+			(void)parse_out_head(so.f, doc);
+		(void)parse_out_tail(so.f, doc);
+	} else {
+		fprintf(so.f, "error: %s", err.msg);
+	}
+	feed_doc_free(doc);
+	fclose(so.f);
+	return out;
+}
+
+static char *
+stream_fd(int fd, int *ret)
+{
+	struct stream_out	 so = { 0 };
+	struct feed_doc		*doc = NULL;
+	struct fw_error		 err;
+	char			*out = NULL;
+	size_t			 outlen = 0;
+
+	so.f = open_memstream(&out, &outlen);
+	ck_assert_ptr_nonnull(so.f);
+	*ret = parse_feed_fd_ex(fd, "https://example.com/feeds/x", NULL, NULL,
+	    st_head, st_item, &so, &doc, &err);
 	if (*ret == 0) {
 		if (so.n == 0)
 			(void)parse_out_head(so.f, doc);
@@ -572,6 +599,313 @@ START_TEST(test_external_dtd)
 }
 END_TEST
 
+/* ---- Chunks: parse_stream_* and parse_feed_fd give what parse_feed gives,
+ * however the document is cut. ---- */
+
+static void
+load_fixture(const char *name, char **ret_data, size_t *ret_len, char **ret_ct)
+{
+	char	*feed_path, ctpath[4096];
+	size_t	 ctlen;
+	FILE	*f;
+
+	feed_path = find_feed(name);
+	ck_assert_msg(feed_path != NULL, "%s: no feed file", name);
+	*ret_data = tu_read_file(feed_path, ret_len);
+	free(feed_path);
+	*ret_ct = NULL;
+	snprintf(ctpath, sizeof(ctpath), "%s/%s.content-type",
+	    tu_data_path("feeds"), name);
+	if ((f = fopen(ctpath, "r")) != NULL) {
+		fclose(f);
+		*ret_ct = tu_read_file(ctpath, &ctlen);
+		while (ctlen > 0 && ((*ret_ct)[ctlen - 1] == '\n' ||
+		    (*ret_ct)[ctlen - 1] == '\r'))
+			(*ret_ct)[--ctlen] = '\0';
+	}
+}
+
+/* The result as text: the JSON object, or "error: ..." */
+static char *
+render(int r, struct feed_doc *doc, const struct fw_error *err)
+{
+	char	*out = NULL;
+	size_t	 outlen = 0;
+	FILE	*f = open_memstream(&out, &outlen);
+
+	ck_assert_ptr_nonnull(f);
+	if (r == 0)
+		ck_assert_int_eq(parse_doc_write_json(f, doc), 0);
+	else
+		fprintf(f, "error %d: %s", r, err->msg);
+	fclose(f);
+	feed_doc_free(doc);
+	return out;
+}
+
+static char *
+whole_text(const char *data, size_t len, const char *ct,
+    const struct parse_limits *lim)
+{
+	struct feed_doc	*doc = NULL;
+	struct fw_error	 err;
+	int		 r;
+
+	memset(&err, 0, sizeof(err));
+	r = parse_feed(data, len, "https://example.com/feeds/x", ct, lim, &doc,
+	    &err);
+	return render(r, doc, &err);
+}
+
+/* Pushes data in pieces of chunk bytes. */
+static char *
+chunked_text(const char *data, size_t len, const char *ct, size_t chunk,
+    const struct parse_limits *lim)
+{
+	struct parse_stream	*ps = NULL;
+	struct feed_doc		*doc = NULL;
+	struct fw_error		 err;
+	size_t			 off, n;
+	int			 r;
+
+	memset(&err, 0, sizeof(err));
+	r = parse_stream_new("https://example.com/feeds/x", ct, lim, &ps, &err);
+	ck_assert_int_eq(r, 0);
+	for (off = 0; r == 0 && off < len; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		r = parse_stream_push(ps, data + off, n, &err);
+	}
+	if (r == 0)
+		r = parse_stream_finish(ps, &doc, &err);
+	ps = parse_stream_free(ps);
+	return render(r, doc, &err);
+}
+
+static void
+assert_same(const char *name, const char *what, const char *want,
+    const char *got)
+{
+	size_t	i = 0, from;
+
+	while (want[i] != '\0' && want[i] == got[i])
+		i++;
+	from = i > 300 ? i - 300 : 0;
+	ck_assert_msg(want[i] == got[i], "%s: %s differs at byte %zu\n"
+	    "--- parse_feed\n%.600s\n--- %s\n%.600s", name, what, i,
+	    want + from, what, got + from);
+}
+
+static const size_t chunk_sizes[] = { 1, 7, 4096, (size_t)1 << 30 };
+
+START_TEST(test_fixture_chunks)
+{
+	const char	*name = fixtures[_i];
+	char		*data, *ct, *want, *got, what[64];
+	size_t		 len, i;
+
+	load_fixture(name, &data, &len, &ct);
+	want = whole_text(data, len, ct, NULL);
+	for (i = 0; i < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); i++) {
+		got = chunked_text(data, len, ct, chunk_sizes[i], NULL);
+		snprintf(what, sizeof(what), "chunks of %zu", chunk_sizes[i]);
+		assert_same(name, what, want, got);
+		free(got);
+	}
+	free(want);
+	free(data);
+	free(ct);
+}
+END_TEST
+
+/* Rounds (what the scanner decides and libxml2 is handed at a time) of a
+ * few bytes put their boundaries everywhere: the result must be the one of
+ * a single round over the whole document. */
+static const size_t round_sizes[] = { 16, 61, 509 };
+
+START_TEST(test_fixture_rounds)
+{
+	const char	*name = fixtures[_i];
+	char		*data, *ct, *want, *got, what[64];
+	size_t		 len, i;
+
+	load_fixture(name, &data, &len, &ct);
+	parse_round_size = (size_t)1 << 30;
+	want = whole_text(data, len, ct, NULL);
+	for (i = 0; i < sizeof(round_sizes) / sizeof(round_sizes[0]); i++) {
+		parse_round_size = round_sizes[i];
+		got = chunked_text(data, len, ct, 7, NULL);
+		snprintf(what, sizeof(what), "rounds of %zu", round_sizes[i]);
+		assert_same(name, what, want, got);
+		free(got);
+	}
+	parse_round_size = 0;
+	free(want);
+	free(data);
+	free(ct);
+}
+END_TEST
+
+/* parse_feed_fd on the fixture file, and the streaming writer fed in
+ * chunks, against parse_feed_ex streaming the whole buffer. */
+START_TEST(test_fixture_fd)
+{
+	const char	*name = fixtures[_i];
+	char		*data, *ct, *path, *want, *got, *one, *two;
+	struct feed_doc	*doc = NULL;
+	struct fw_error	 err;
+	size_t		 len;
+	int		 fd, r, r1, r2;
+
+	load_fixture(name, &data, &len, &ct);
+	want = whole_text(data, len, NULL, NULL);
+	path = find_feed(name);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	memset(&err, 0, sizeof(err));
+	r = parse_feed_fd(fd, "https://example.com/feeds/x", NULL, NULL, &doc,
+	    &err);
+	close(fd);
+	got = render(r, doc, &err);
+	assert_same(name, "parse_feed_fd", want, got);
+	free(got);
+	free(want);
+
+	one = stream_fixture(data, len, NULL, 0, &r1);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	two = stream_fd(fd, &r2);
+	close(fd);
+	ck_assert_int_eq(r1, r2);
+	assert_same(name, "streamed from a file", one, two);
+	free(one);
+	free(two);
+	free(path);
+	free(data);
+	free(ct);
+}
+END_TEST
+
+/* A large document with every construct the scanner decides, many times
+ * over, so that round and chunk boundaries fall inside each of them. */
+static char *
+tricky_feed(size_t items, size_t *ret_len)
+{
+	static const char *const bodies[] = {
+		"Tom & Jerry, a < b, ?a=1&b=2 &amp; &#x41; &#65; &eacute;",
+		"<![CDATA[ raw & <b>bold</b> ]] ] ]]> after",
+		"<!-- a comment & < -- - --> text",
+		"caf\xe9 na\xefve \x93quoted\x94 \xed\x95\x9c\xea\xb8\x80 \xf0\x9f\x98\x80",
+		"ctl\x01\x02\x1f here &#0000000000000000000000000000000000000065; x",
+		"&abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghi\xe9\xe9;",
+		"&abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij\xc3\xa9; y",
+		"&nbsp;&rsquo;&#xZZ; &; &#; <1 <= << >",
+		"<![CDATA[\xe9\xe9 unclosed-looking ]]]]><![CDATA[>]]>",
+	};
+	char	*s = NULL;
+	size_t	 len = 0, i;
+	FILE	*f = open_memstream(&s, &len);
+
+	ck_assert_ptr_nonnull(f);
+	fputs("<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>"
+	    "<title>Tricky</title><link>https://example.com/</link>\n", f);
+	for (i = 0; i < items; i++)
+		fprintf(f, "<item><title>Item %zu %s</title><guid>g%zu</guid>"
+		    "<description>%s</description></item>\n", i,
+		    bodies[i % 9], i, bodies[(i * 7 + 3) % 9]);
+	fputs("</channel></rss>\n", f);
+	fclose(f);
+	*ret_len = len;
+	return s;
+}
+
+START_TEST(test_big_chunks)
+{
+	char	*data, *want, *got, what[64];
+	size_t	 len, i;
+
+	/* Under valgrind (FW_TEST_TIME_SCALE set) a smaller one: the rounds
+	 * below still cut it everywhere. */
+	data = tricky_feed(getenv("FW_TEST_TIME_SCALE") != NULL ? 600 : 6000,
+	    &len);
+	ck_assert_uint_gt(len, (size_t)100 << 10);
+	parse_round_size = (size_t)1 << 30;
+	want = whole_text(data, len, NULL, NULL);
+	parse_round_size = 0;
+	ck_assert(strstr(want, "\"Tricky\"") != NULL);
+	got = whole_text(data, len, NULL, NULL);
+	assert_same("tricky", "rounds of 256 KiB", want, got);
+	free(got);
+	for (i = 0; i < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); i++) {
+		got = chunked_text(data, len, NULL, chunk_sizes[i], NULL);
+		snprintf(what, sizeof(what), "chunks of %zu", chunk_sizes[i]);
+		assert_same("tricky", what, want, got);
+		free(got);
+	}
+	for (i = 0; i < sizeof(round_sizes) / sizeof(round_sizes[0]); i++) {
+		parse_round_size = round_sizes[i] * 97;
+		got = chunked_text(data, len, NULL, 4093, NULL);
+		snprintf(what, sizeof(what), "rounds of %zu", round_sizes[i] * 97);
+		assert_same("tricky", what, want, got);
+		free(got);
+	}
+	parse_round_size = 0;
+	free(want);
+	free(data);
+
+	/* Every round length from 1 to 96 bytes on a smaller one. */
+	data = tricky_feed(30, &len);
+	parse_round_size = (size_t)1 << 30;
+	want = whole_text(data, len, NULL, NULL);
+	for (i = 1; i <= 96; i++) {
+		parse_round_size = i;
+		got = chunked_text(data, len, NULL, 1 + i % 5, NULL);
+		snprintf(what, sizeof(what), "rounds of %zu", i);
+		assert_same("tricky", what, want, got);
+		free(got);
+	}
+	parse_round_size = 0;
+	free(want);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_stream_limits)
+{
+	struct parse_limits	 lim = { .max_bytes = 1000 };
+	struct parse_stream	*ps = NULL;
+	struct feed_doc		*doc = NULL;
+	struct fw_error		 err;
+	char			*s = big_feed(50, 10, 0);
+	size_t			 off;
+	int			 r = 0;
+
+	ck_assert_int_eq(parse_stream_new(NULL, NULL, &lim, &ps, &err), 0);
+	for (off = 0; r == 0 && off < strlen(s); off += 100)
+		r = parse_stream_push(ps, s + off, 100, &err);
+	ck_assert_int_eq(r, -E2BIG);
+	ck_assert_uint_eq(off, 1100);	/* bytes read are counted */
+	ck_assert(strstr(err.msg, "limit of 1000") != NULL);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(parse_stream_finish(ps, &doc, &err), -E2BIG);
+	ck_assert(strstr(err.msg, "limit of 1000") != NULL);
+	ck_assert_ptr_null(doc);
+	ps = parse_stream_free(ps);
+	ck_assert_ptr_null(parse_stream_free(NULL));
+	free(s);
+
+	/* An HTML page is refused as soon as its start shows. */
+	s = malloc(20000);
+	ck_assert_ptr_nonnull(s);
+	memset(s, ' ', 20000);
+	memcpy(s + 100, "<!DOCTYPE html><html>", 21);
+	ck_assert_int_eq(parse_stream_new(NULL, NULL, NULL, &ps, &err), 0);
+	ck_assert_int_eq(parse_stream_push(ps, s, 20000, &err), -EBADMSG);
+	ck_assert(strstr(err.msg, "HTML page") != NULL);
+	ps = parse_stream_free(ps);
+	free(s);
+}
+END_TEST
+
 static Suite *
 parse_suite(void)
 {
@@ -585,6 +919,15 @@ parse_suite(void)
 	tc = tcase_create("threads");
 	tcase_add_loop_test(tc, test_fixture_threads, 0, (int)n_fixtures);
 	tcase_add_test(tc, test_big_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chunks");
+	tcase_add_loop_test(tc, test_fixture_chunks, 0, (int)n_fixtures);
+	tcase_add_loop_test(tc, test_fixture_rounds, 0, (int)n_fixtures);
+	tcase_add_loop_test(tc, test_fixture_fd, 0, (int)n_fixtures);
+	tcase_add_test(tc, test_big_chunks);
+	tcase_add_test(tc, test_stream_limits);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api");
