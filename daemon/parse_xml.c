@@ -1642,6 +1642,16 @@ px_utf8_partial(const unsigned char *s, size_t len)
 	return true;
 }
 
+/* The common valid three-byte sequences (Hangul, kana, CJK, punctuation):
+ * lead bytes E1-EF without the overlong E0 and the surrogates of ED. */
+static inline bool
+px_utf8_three(const unsigned char *s, size_t len)
+{
+	return len >= 3 && s[0] >= 0xE1 && s[0] <= 0xEF &&
+	    (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
+	    (s[0] != 0xED || s[1] < 0xA0);
+}
+
 /* The length of the valid UTF-8 prefix of s[0..len). */
 static size_t
 px_utf8_valid_prefix(const unsigned char *s, size_t len)
@@ -1661,6 +1671,10 @@ px_utf8_valid_prefix(const unsigned char *s, size_t len)
 			break;
 		if (s[i] < 0x80) {
 			i++;
+			continue;
+		}
+		if (px_utf8_three(s + i, len - i)) {
+			i += 3;
 			continue;
 		}
 		n = text_utf8_valid_seq(s + i, len - i);
@@ -1727,6 +1741,21 @@ px_good_ref(const char *p, const char *end, bool utf8, bool eof)
 	if (q >= e)
 		return eof ? 0 : -1;
 	return *q == ';';
+}
+
+#define PX_ONES		0x0101010101010101ULL
+#define PX_HIGHS	0x8080808080808080ULL
+
+/* Whether one of the eight bytes of w may need the scanner's attention: a
+ * byte below 0x20 or from 0x80, '<' or '&' (the "has a zero byte" tests of
+ * Bit Twiddling Hacks; a false alarm only sends the bytes the slow way). */
+static inline bool
+px_swar_special(uint64_t w)
+{
+	uint64_t lt = w ^ (PX_ONES * '<'), amp = w ^ (PX_ONES * '&');
+
+	return ((w | ((w - PX_ONES * 0x20) & ~w) | ((lt - PX_ONES) & ~lt) |
+	    ((amp - PX_ONES) & ~amp)) & PX_HIGHS) != 0;
 }
 
 enum { PXS_TEXT, PXS_CDATA, PXS_COMMENT };
@@ -1846,6 +1875,18 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 			}
 			continue;
 		}
+		/* Eight plain ASCII bytes at a time. */
+		while (end - p >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p, 8);
+			if (px_swar_special(w))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		u = (const unsigned char *)p;
 		switch (px_scan_class[*u]) {
 		case 0:
 			p++;
@@ -1870,10 +1911,7 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 				p++;
 				continue;
 			}
-			/* The common three-byte case (Hangul, kana, CJK)
-			 * without the overlong and surrogate lead bytes. */
-			if (u[0] >= 0xE1 && u[0] <= 0xEC && end - p >= 3 &&
-			    (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80) {
+			if (px_utf8_three(u, (size_t)(end - p))) {
 				p += 3;
 				continue;
 			}
@@ -2271,6 +2309,8 @@ px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
 static int
 px_in_append(struct px_stream *s, const char *p, size_t n)
 {
+	if (n == 0)	/* s->in may still be NULL: no NULL + 0 */
+		return 0;
 	if (s->in_cap - s->in_len < n) {
 		size_t	 cap = s->in_cap ? s->in_cap : 65536;
 		char	*v;
