@@ -770,6 +770,8 @@ parse_stream_push(struct parse_stream *ps, const char *buf, size_t len,
 		*reterr = ps->err;
 		return ps->failed;
 	}
+	if (len == 0)
+		return 0;	/* nothing new to look at */
 	if (len > ps->pc.lim.max_bytes - ps->total) {
 		fw_error_set(reterr, NULL, 0, 0,
 		    "feed is larger than the limit of %zu bytes",

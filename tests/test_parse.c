@@ -893,6 +893,18 @@ START_TEST(test_stream_limits)
 	ck_assert_ptr_null(parse_stream_free(NULL));
 	free(s);
 
+	/* Empty pieces are no-ops, before and after the start. */
+	ck_assert_int_eq(parse_stream_new(NULL, NULL, NULL, &ps, &err), 0);
+	ck_assert_int_eq(parse_stream_push(ps, NULL, 0, &err), 0);
+	ck_assert_int_eq(parse_stream_push(ps, "<rss><channel><title>T</title>",
+	    30, &err), 0);
+	ck_assert_int_eq(parse_stream_push(ps, NULL, 0, &err), 0);
+	ck_assert_int_eq(parse_stream_push(ps, "</channel></rss>", 16, &err), 0);
+	ck_assert_int_eq(parse_stream_finish(ps, &doc, &err), 0);
+	ck_assert_str_eq(doc->title, "T");
+	doc = feed_doc_free(doc);
+	ps = parse_stream_free(ps);
+
 	/* An HTML page is refused as soon as its start shows. */
 	s = malloc(20000);
 	ck_assert_ptr_nonnull(s);
