@@ -304,6 +304,30 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 	return buf_take(&b);
 }
 
+enum secret_source {
+	SECRET_INLINE,		/* the value itself */
+	SECRET_FILE,		/* a file holding it */
+	SECRET_ENV,		/* an environment variable holding it */
+};
+
+/* A value that exactly one of several keys may give (value, value_file,
+ * value_env; secret_file, secret_env; ...): *count says how many did. */
+static void
+get_secret_once(struct walker *w, yaml_node_t *v, const char *key,
+    enum secret_source from, const char *alternatives, int *count, char **dst)
+{
+	if ((*count)++) {
+		werr(w, v, "give only one of %s", alternatives);
+		return;
+	}
+	if (from == SECRET_INLINE)
+		get_string(w, v, key, dst);
+	else
+		*dst = read_secret(w, v, key, from == SECRET_ENV);
+}
+
+#define HDR_VALUE_KEYS	"value, value_file, value_env"
+
 /* One key of a mapping and the handler that takes its value. */
 struct key_handler {
 	const char	*key;
@@ -441,11 +465,8 @@ hdr_value(struct walker *w, yaml_node_t *v, void *obj)
 {
 	struct header_ctx *c = obj;
 
-	if (c->have_value++) {
-		werr(w, v, "give only one of value, value_file, value_env");
-		return;
-	}
-	get_string(w, v, "value", &c->h->value);
+	get_secret_once(w, v, "value", SECRET_INLINE, HDR_VALUE_KEYS,
+	    &c->have_value, &c->h->value);
 }
 
 static void
@@ -453,11 +474,8 @@ hdr_value_file(struct walker *w, yaml_node_t *v, void *obj)
 {
 	struct header_ctx *c = obj;
 
-	if (c->have_value++) {
-		werr(w, v, "give only one of value, value_file, value_env");
-		return;
-	}
-	c->h->value = read_secret(w, v, "value_file", 0);
+	get_secret_once(w, v, "value_file", SECRET_FILE, HDR_VALUE_KEYS,
+	    &c->have_value, &c->h->value);
 }
 
 static void
@@ -465,11 +483,8 @@ hdr_value_env(struct walker *w, yaml_node_t *v, void *obj)
 {
 	struct header_ctx *c = obj;
 
-	if (c->have_value++) {
-		werr(w, v, "give only one of value, value_file, value_env");
-		return;
-	}
-	c->h->value = read_secret(w, v, "value_env", 1);
+	get_secret_once(w, v, "value_env", SECRET_ENV, HDR_VALUE_KEYS,
+	    &c->have_value, &c->h->value);
 }
 
 static const struct key_handler header_keys[] = {
@@ -725,52 +740,43 @@ sink_headers(struct walker *w, yaml_node_t *v, void *obj)
 	get_headers(w, v, &s->headers, &s->n_headers);
 }
 
-static void
-sink_secret_any(struct walker *w, yaml_node_t *v, void *obj, const char *key, int env)
-{
-	struct sink_ctx *c = obj;
-
-	if (c->n_secret++) {
-		werr(w, v, "give only one of secret_file, secret_env");
-		return;
-	}
-	c->s->secret = read_secret(w, v, key, env);
-}
+#define SINK_SECRET_KEYS	"secret_file, secret_env"
+#define SINK_PASSWORD_KEYS	"password_file, password_env"
 
 static void
 sink_secret_file(struct walker *w, yaml_node_t *v, void *obj)
 {
-	sink_secret_any(w, v, obj, "secret_file", 0);
+	struct sink_ctx *c = obj;
+
+	get_secret_once(w, v, "secret_file", SECRET_FILE, SINK_SECRET_KEYS,
+	    &c->n_secret, &c->s->secret);
 }
 
 static void
 sink_secret_env(struct walker *w, yaml_node_t *v, void *obj)
 {
-	sink_secret_any(w, v, obj, "secret_env", 1);
-}
-
-static void
-sink_password_any(struct walker *w, yaml_node_t *v, void *obj, const char *key, int env)
-{
 	struct sink_ctx *c = obj;
 
-	if (c->n_password++) {
-		werr(w, v, "give only one of password_file, password_env");
-		return;
-	}
-	c->s->password = read_secret(w, v, key, env);
+	get_secret_once(w, v, "secret_env", SECRET_ENV, SINK_SECRET_KEYS,
+	    &c->n_secret, &c->s->secret);
 }
 
 static void
 sink_password_file(struct walker *w, yaml_node_t *v, void *obj)
 {
-	sink_password_any(w, v, obj, "password_file", 0);
+	struct sink_ctx *c = obj;
+
+	get_secret_once(w, v, "password_file", SECRET_FILE, SINK_PASSWORD_KEYS,
+	    &c->n_password, &c->s->password);
 }
 
 static void
 sink_password_env(struct walker *w, yaml_node_t *v, void *obj)
 {
-	sink_password_any(w, v, obj, "password_env", 1);
+	struct sink_ctx *c = obj;
+
+	get_secret_once(w, v, "password_env", SECRET_ENV, SINK_PASSWORD_KEYS,
+	    &c->n_password, &c->s->password);
 }
 
 static int

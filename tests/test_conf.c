@@ -232,6 +232,13 @@ START_TEST(test_sinks)
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: http://x/\n"
 	    "    secret_env: FW_TEST_SURELY_UNSET_VAR\n", 6, 17, "is not set");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: exec\n", 4, 5, "needs 'command'");
+	/* A secret comes from exactly one place. */
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: http://x/\n"
+	    "    secret_env: HOME\n    secret_file: /etc/hostname\n", 7, 18,
+	    "give only one of secret_file, secret_env");
+	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n    headers:\n"
+	    "      - {name: A, value: x, value_env: HOME}\n", 5, 40,
+	    "give only one of value, value_file, value_env");
 }
 END_TEST
 
