@@ -29,7 +29,7 @@ usage(FILE *f)
 "                                   until SIGTERM/SIGINT (SIGHUP reloads)\n"
 "  check-config -c CONFIG           validate the configuration\n"
 "  status -c CONFIG [--json]        every feed: last poll, errors, next poll\n"
-"  alerts -c CONFIG [--failed] [--retry ID|all]\n"
+"  alerts -c CONFIG [--failed] [--retry ID|all] [--json]\n"
 "                                   recent alerts and their delivery state\n"
 "\n"
 "Options:\n"
