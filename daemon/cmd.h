@@ -12,3 +12,7 @@ int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+
+/* feedwatch-core.so's entry point, called by main.c through dlsym() with
+ * the whole argv (argv[1] is one of the verbs above). */
+int fw_core_main(int argc, char **argv);

@@ -2,7 +2,14 @@
  * "-" or URL), parse it with exactly the code the daemon uses, and print it:
  * the JSON object of the contract with --json, a readable listing without.
  * Exit status: 0 parsed (warnings included), 1 unreadable or not a feed,
- * 2 usage. */
+ * 2 usage.
+ *
+ * Compiled twice: into the executable with FW_PARSE_FETCH 0 for paths and
+ * standard input (main.c sends URLs to the core module), and into the core
+ * module with FW_PARSE_FETCH 1 for everything. */
+#ifndef FW_PARSE_FETCH
+#define FW_PARSE_FETCH 1
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,9 +21,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "fetch.h"
 #include "parse.h"
 #include "parse_internal.h"
+#if FW_PARSE_FETCH
+#include "fetch.h"
+#endif
 
 /* --json output is streamed: each item is written as soon as the parser
  * finishes it and freed, so a 20 MB feed never sits in memory twice. */
@@ -145,6 +154,7 @@ unreadable:
 	return PARSE_PATH_UNREADABLE;
 }
 
+#if FW_PARSE_FETCH
 /* Fetches a URL whole. Returns 0, or 1 after saying why there is nothing
  * to parse. */
 static int
@@ -170,6 +180,7 @@ body_base(const char *source, const struct fetch_result *res)
 {
 	return res->effective_url != NULL ? res->effective_url : source;
 }
+#endif
 
 int
 cmd_parse(int argc, char **argv)
@@ -179,14 +190,16 @@ cmd_parse(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+#if FW_PARSE_FETCH
 	struct fetch_opts	 fo;
 	struct fetch_result	 res;
+#endif
 	struct parse_limits	 lim;
 	struct fw_error		 err;
 	struct feed_doc		*doc = NULL;
 	struct json_out		 st = { .out = stdout };
 	const char		*source;
-	int			 json = 0, c, r, rc = 1;
+	int			 json = 0, c, r = -1, rc = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
@@ -209,8 +222,16 @@ cmd_parse(int argc, char **argv)
 	source = argv[optind];
 
 	parse_limits_default(&lim);
+#if FW_PARSE_FETCH
 	memset(&fo, 0, sizeof(fo));
 	memset(&res, 0, sizeof(res));
+#else
+	if (is_url(source)) {
+		fprintf(stderr, "feedwatch: parse: %s: URLs are fetched by the "
+		    "core module\n", source);
+		return 1;
+	}
+#endif
 	memset(&err, 0, sizeof(err));
 	if (json) {
 		(void)setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -220,12 +241,14 @@ cmd_parse(int argc, char **argv)
 			if (r == PARSE_PATH_UNREADABLE)
 				return 1;
 		} else {
+#if FW_PARSE_FETCH
 			r = fetch_body(source, &lim, &fo, &res, &err);
 			if (r != 0)
 				goto out;
 			r = parse_feed_ex(res.body != NULL ? res.body : "",
 			    res.len, body_base(source, &res), res.content_type,
 			    &lim, stream_head, stream_item, &st, &doc, &err);
+#endif
 		}
 		if (r == 0) {
 			if (!st.head)
@@ -243,12 +266,14 @@ cmd_parse(int argc, char **argv)
 			if (r == PARSE_PATH_UNREADABLE)
 				return 1;
 		} else {
+#if FW_PARSE_FETCH
 			r = fetch_body(source, &lim, &fo, &res, &err);
 			if (r != 0)
 				goto out;
 			r = parse_feed(res.body != NULL ? res.body : "", res.len,
 			    body_base(source, &res), res.content_type, &lim, &doc,
 			    &err);
+#endif
 		}
 		if (r == 0)
 			print_listing(stdout, doc);
@@ -265,6 +290,8 @@ cmd_parse(int argc, char **argv)
 	rc = 0;
 out:
 	feed_doc_free(doc);
+#if FW_PARSE_FETCH
 	fetch_result_done(&res);
+#endif
 	return rc;
 }

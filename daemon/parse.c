@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "date.h"
 #include "parse_internal.h"
@@ -152,36 +152,28 @@ pc_item_add_category(struct feed_item *it, char *s)
 }
 
 /* SHA-256 of the given strings, each followed by a 0x1F separator (NULL
- * counts as empty), as lowercase hex cut to hexlen digits. */
-static int
+ * counts as empty), as lowercase hex cut to hexlen digits. Nettle's plain
+ * functions need no context allocation and no library initialisation: with
+ * OpenSSL's EVP the first hash loaded libcrypto's configuration, a cost
+ * `feedwatch parse` paid on every start (see docs/architecture.md). */
+static void
 hash_fields(char *out, size_t hexlen, const char *const *v, size_t n)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
-	EVP_MD_CTX		*md_ctx;
+	uint8_t			 md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx	 md_ctx;
 	size_t			 i;
-	int			 ok;
 
-	md_ctx = EVP_MD_CTX_new();
-	if (md_ctx == NULL)
-		return -ENOMEM;
-	ok = EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL);
-	for (i = 0; ok && i < n; i++) {
+	sha256_init(&md_ctx);
+	for (i = 0; i < n; i++) {
 		if (v[i] != NULL)
-			ok = EVP_DigestUpdate(md_ctx, v[i], strlen(v[i]));
-		if (ok)
-			ok = EVP_DigestUpdate(md_ctx, "\x1f", 1);
+			sha256_update(&md_ctx, strlen(v[i]), (const uint8_t *)v[i]);
+		sha256_update(&md_ctx, 1, (const uint8_t *)"\x1f");
 	}
-	if (ok)
-		ok = EVP_DigestFinal_ex(md_ctx, md, &mdlen);
-	EVP_MD_CTX_free(md_ctx);
-	if (!ok)
-		return -EIO;
-	for (i = 0; i < hexlen && i / 2 < mdlen; i++)
+	sha256_digest(&md_ctx, sizeof(md), md);
+	for (i = 0; i < hexlen && i / 2 < sizeof(md); i++)
 		out[i] = hex[(md[i / 2] >> ((i % 2) ? 0 : 4)) & 15];
 	out[i] = '\0';
-	return 0;
 }
 
 /* FNV-1a, for the in-memory id set only. */
@@ -304,9 +296,7 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 	if (it->id == NULL) {
 		const char *v[] = { it->title, it->summary, it->content };
 
-		r = hash_fields(hex, 32, v, 3);
-		if (r < 0)
-			goto fail;
+		hash_fields(hex, 32, v, 3);
 		if (asprintf(&it->id, "sha256:%s", hex) < 0) {
 			it->id = NULL;
 			r = -ENOMEM;
@@ -324,9 +314,7 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 			feed_item_done(it);
 			return 0;
 		}
-		r = hash_fields(hex, 16, v, 4);
-		if (r < 0)
-			goto fail;
+		hash_fields(hex, 16, v, 4);
 		if (asprintf(&id, "%s#%s", it->id, hex) < 0) {
 			r = -ENOMEM;
 			goto fail;

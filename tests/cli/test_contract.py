@@ -2,13 +2,51 @@
 parse --json's object, classify --json's lines, check-config, -c default."""
 import json
 import os
+import re
 import shutil
+import subprocess
 
-from fwtest import SOURCE_ROOT, check, finish, rss, run, tmpdir, write
+from fwtest import FW_BIN, SOURCE_ROOT, check, finish, rss, run, tmpdir, write
 
 ITEM_KEYS = {"id", "title", "link", "summary", "content", "author", "published",
              "updated", "categories"}
 DOC_KEYS = {"format", "title", "link", "description", "language", "items", "warnings"}
+
+
+def module_split(d, feed):
+    """`parse` of a file runs in the executable alone; every other command
+    loads feedwatch-core.so, and says so clearly when it cannot."""
+    want = run("parse", "--json", feed).stdout
+    lone = os.path.join(d, "lone")
+    os.mkdir(lone)
+    shutil.copy(FW_BIN, lone)
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    exe = os.path.join(lone, os.path.basename(FW_BIN))
+    r = subprocess.run([exe, "parse", "--json", feed], capture_output=True,
+                       text=True, env=env)
+    check(r.returncode == 0 and r.stdout == want,
+          "parse of a file needs no core module, and prints the same JSON (%s)"
+          % r.stderr.strip())
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True, env=env)
+    check(r.returncode == 0, "--version needs no core module")
+    r = subprocess.run([exe, "check-config", "-c", "/nonexistent.yaml"],
+                       capture_output=True, text=True, env=env)
+    check(r.returncode == 1 and "cannot load the check-config command" in r.stderr
+          and "feedwatch-core.so" in r.stderr,
+          "without the module, other commands fail with a clear error (%s)"
+          % r.stderr.strip())
+    r = subprocess.run([exe, "parse", "--json", "http://127.0.0.1:9/f.xml"],
+                       capture_output=True, text=True, env=env)
+    check(r.returncode == 1 and "feedwatch-core.so" in r.stderr,
+          "parse of a URL goes to the module")
+    # The executable's verb list and the module's verb table are the same.
+    daemon = os.path.join(SOURCE_ROOT, "daemon")
+    front = re.search(r"verbs\[\] = \{([^}]*)\}", open(os.path.join(daemon, "main.c")).read())
+    front = re.findall(r'"([a-z-]+)"', front.group(1)) if front else []
+    core = re.findall(r'\{\s*"([a-z-]+)"\s*,\s*cmd_\w+\s*\}',
+                      open(os.path.join(daemon, "core_main.c")).read())
+    check(len(core) >= 7 and sorted(front) == sorted(core),
+          "main.c and core_main.c know the same commands (%s / %s)" % (front, core))
 
 
 def main():
@@ -62,6 +100,8 @@ def main():
               "classify finds the tariffs item and names its terms")
     r = run("classify", "-c", conf, feed)
     check(r.returncode == 0 and "tariffs" in r.stdout, "classify without --json is readable")
+
+    module_split(d, feed)
     shutil.rmtree(d)
     finish()
 

@@ -1,0 +1,47 @@
+/* core_main.c — the entry point of feedwatch-core.so, the module main.c
+ * loads for every command but `parse` of a file: verb dispatch, nothing
+ * else. The verbs live in cmd_*.c and pipeline.c/daemon.c, so `once`, `run`
+ * and the dry-run verbs share the code the daemon uses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "cmd.h"
+#include "fetch.h"
+#include "log.h"
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+} verbs[] = {
+	{ "parse", cmd_parse },
+	{ "classify", cmd_classify },
+	{ "once", cmd_once },
+	{ "run", cmd_run },
+	{ "check-config", cmd_check_config },
+	{ "status", cmd_status },
+	{ "alerts", cmd_alerts },
+};
+
+/* The only symbol the module exports (core.map). argv[1] is a verb main.c
+ * has already recognised; help, version and usage errors stay in main.c. */
+int
+fw_core_main(int argc, char **argv)
+{
+	int r;
+
+	log_init();
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		if (fetch_global_init() < 0) {
+			log_errx("cannot initialise libcurl");
+			return 1;
+		}
+		r = verbs[i].fn(argc - 1, argv + 1);
+		fetch_global_cleanup();
+		return r;
+	}
+	log_errx("unknown command '%s'", argv[1]);
+	return 2;
+}
