@@ -101,6 +101,7 @@ run_core(int argc, char **argv)
 	}
 	/* The module stays loaded until exit: libcurl, OpenSSL and the
 	 * journal client register exit-time clean-ups inside it. */
+	// cppcheck-suppress resourceLeak
 	return core_main(argc, argv);
 }
 
