@@ -2247,7 +2247,12 @@ px_stream_start(struct px_stream *s, const char *first, size_t len,
 	x->ctxt->replaceEntities = 0;
 	x->ctxt->loadsubset = 0;
 	x->ctxt->validate = 0;
-	if (s->force != NULL) {
+	if (s->force != NULL && strcmp(s->force, "UTF-8") == 0) {
+		/* libxml2 reads UTF-8 natively. A UTF-8 "handler" would
+		 * only copy every byte once more (into a raw buffer, then
+		 * into the parser's). */
+		(void)xmlSwitchEncoding(x->ctxt, XML_CHAR_ENCODING_UTF8);
+	} else if (s->force != NULL) {
 		h = xmlFindCharEncodingHandler(s->force);
 		if (h != NULL)
 			(void)xmlSwitchToEncoding(x->ctxt, h);
