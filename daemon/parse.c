@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nettle/sha2.h>
@@ -771,6 +772,18 @@ parse_stream_push(struct parse_stream *ps, const char *buf, size_t len,
 		r = px_stream_write(ps->xs, buf, len, reterr);
 		return r < 0 ? ps_fail(ps, r, reterr) : 0;
 	}
+	if (ps->head_len == 0 && !ps->whole) {
+		/* A first piece that tells what the document is goes to the
+		 * reader as it is, without being gathered first. */
+		r = parse_sniff(&ps->pc, buf, len, false, &start, reterr);
+		if (r < 0)
+			return ps_fail(ps, r, reterr);
+		if (r == SNIFF_XML) {
+			r = px_stream_new(&ps->pc, buf + start, len - start,
+			    ps->content_type, &ps->xs, reterr);
+			return r < 0 ? ps_fail(ps, r, reterr) : 0;
+		}
+	}
 	if (ps->head_cap - ps->head_len < len) {
 		size_t	 cap = ps->head_cap ? ps->head_cap : 16384;
 		char	*v;
@@ -828,7 +841,8 @@ parse_stream_finish(struct parse_stream *ps, struct feed_doc **ret_doc,
 	return r < 0 ? ps_fail(ps, r, reterr) : 0;
 }
 
-/* Bytes read from a file descriptor at a time. */
+/* Bytes read from a file descriptor at a time, at most. A smaller file is
+ * read whole into a buffer of its own size, in one read. */
 #define PARSE_READ_SIZE	((size_t)128 * 1024)
 
 int
@@ -838,11 +852,18 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
     struct fw_error *reterr)
 {
 	struct parse_stream	*ps = NULL;
+	struct stat		 sb;
 	char			*buf;
+	size_t			 size = PARSE_READ_SIZE;
 	ssize_t			 n;
 	int			 r;
 
-	buf = malloc(PARSE_READ_SIZE);
+	/* One byte more than the file, so that its end is seen in the
+	 * first read. */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
+	    (uint64_t)sb.st_size < PARSE_READ_SIZE)
+		size = (size_t)sb.st_size + 1;
+	buf = malloc(size);
 	if (buf == NULL) {
 		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 		return -ENOMEM;
@@ -850,7 +871,7 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 	r = parse_stream_new_ex(base_url, content_type, lim, on_head, on_item,
 	    userdata, &ps, reterr);
 	while (r == 0) {
-		n = read(fd, buf, PARSE_READ_SIZE);
+		n = read(fd, buf, size);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -2089,6 +2089,12 @@ enum px_mode {
  * construct fills a whole round). */
 size_t parse_round_size = 0;
 #define PX_ROUND (parse_round_size > 0 ? parse_round_size : PX_CHUNK)
+/* Pieces shorter than this are gathered before a round runs over them
+ * (libxml2's push parser pays per call). */
+#define PX_MIN_ROUND ((size_t)4096)
+/* libxml2 is handed at most this much at a time: it copies what it gets
+ * into a buffer of its own, which would otherwise grow to a round's size. */
+#define PX_FEED_MAX ((size_t)8 * 1024)
 
 struct px_stream {
 	struct px		 x;
@@ -2280,7 +2286,13 @@ px_stream_feed(struct px_stream *s, const char *p, size_t n)
 			return -EAGAIN;
 	}
 	s->fed += n;
-	(void)xmlParseChunk(x->ctxt, p, (int)n, 0);
+	while (n > PX_FEED_MAX && !px_parse_stopped(x)) {
+		(void)xmlParseChunk(x->ctxt, p, (int)PX_FEED_MAX, 0);
+		p += PX_FEED_MAX;
+		n -= PX_FEED_MAX;
+	}
+	if (!px_parse_stopped(x))
+		(void)xmlParseChunk(x->ctxt, p, (int)n, 0);
 	return 0;
 }
 
@@ -2317,7 +2329,7 @@ px_in_append(struct px_stream *s, const char *p, size_t n)
 	if (n == 0)	/* s->in may still be NULL: no NULL + 0 */
 		return 0;
 	if (s->in_cap - s->in_len < n) {
-		size_t	 cap = s->in_cap ? s->in_cap : 65536;
+		size_t	 cap = s->in_cap ? s->in_cap : 8192;
 		char	*v;
 
 		while (cap - s->in_len < n)
@@ -2333,13 +2345,16 @@ px_in_append(struct px_stream *s, const char *p, size_t n)
 	return 0;
 }
 
-/* Takes more of the document. Rounds run only while more than a round's
- * worth is at hand, so each round knows that the document goes on after
- * it; what is left waits in s->in for more input or the end. */
+/* Takes more of the document. Rounds run straight from the caller's
+ * buffer: only what a round could not decide yet (a construct cut by the
+ * end of a piece) and pieces too small to be worth a round wait in s->in,
+ * so the document is not copied once more on its way to libxml2. A round
+ * never needs the document to end after it (the scanner cuts before what
+ * it cannot decide), so rounds may be shorter than s->round. */
 static int
 px_stream_push(struct px_stream *s, const char *p, size_t n)
 {
-	size_t	used, take;
+	size_t	used, take, old, min;
 	int	r;
 
 	if (s->skip > 0) {
@@ -2350,32 +2365,45 @@ px_stream_push(struct px_stream *s, const char *p, size_t n)
 	}
 	if (s->mode == PXM_WAIT)
 		return px_in_append(s, p, n);
-	while (s->in_len + n > s->round) {
+	while (n > 0) {
+		min = s->round < PX_MIN_ROUND ? s->round : PX_MIN_ROUND;
 		if (s->in_len == 0) {
-			/* Straight from the caller's buffer. */
-			r = px_stream_round(s, p, s->round, false, &used);
+			if (n < min)
+				break;
+			take = n < s->round ? n : s->round;
+			r = px_stream_round(s, p, take, false, &used);
 			if (r < 0)
 				return r;
 			p += used;
 			n -= used;
+			if (used == 0 && take == n)
+				break;	/* undecided up to the end: it waits */
 			continue;
 		}
-		if (s->in_len < s->round) {
-			take = s->round - s->in_len;
-			if (take > n)
-				take = n;
-			r = px_in_append(s, p, take);
-			if (r < 0)
-				return r;
-			p += take;
-			n -= take;
-			continue;
-		}
-		r = px_stream_round(s, s->in, s->round, false, &used);
+		/* A round over what waits and the start of p. */
+		old = s->in_len;
+		take = old < min ? min : old;
+		if (take > n)
+			take = n;
+		r = px_in_append(s, p, take);
 		if (r < 0)
 			return r;
-		memmove(s->in, s->in + used, s->in_len - used);
-		s->in_len -= used;
+		if (s->in_len < min && take == n)
+			return 0;
+		r = px_stream_round(s, s->in, s->in_len, false, &used);
+		if (r < 0)
+			return r;
+		if (used >= old) {
+			/* The rest of s->in is a copy of p's start. */
+			p += used - old;
+			n -= used - old;
+			s->in_len = 0;
+		} else {
+			memmove(s->in, s->in + used, s->in_len - used);
+			s->in_len -= used;
+			p += take;
+			n -= take;
+		}
 	}
 	return px_in_append(s, p, n);
 }
