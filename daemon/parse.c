@@ -860,7 +860,9 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 
 	/* One byte more than the file, so that its end is seen in the
 	 * first read. */
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
+	if (fstat(fd, &sb) != 0)
+		sb.st_mode = 0;
+	if (S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
 	    (uint64_t)sb.st_size < PARSE_READ_SIZE)
 		size = (size_t)sb.st_size + 1;
 	buf = malloc(size);
@@ -870,6 +872,8 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 	}
 	r = parse_stream_new_ex(base_url, content_type, lim, on_head, on_item,
 	    userdata, &ps, reterr);
+	if (r == 0 && size == PARSE_READ_SIZE && S_ISREG(sb.st_mode))
+		ps->pc.size_hint = (size_t)sb.st_size;
 	while (r == 0) {
 		n = read(fd, buf, size);
 		if (n < 0 && errno == EINTR)
