@@ -1760,6 +1760,10 @@ px_swar_special(uint64_t w)
 
 enum { PXS_TEXT, PXS_CDATA, PXS_COMMENT };
 
+/* The first size of the scanner's buffers: what a round usually needs,
+ * so that they are not copied as they grow. */
+#define PX_SCAN_BUF ((size_t)40 * 1024)
+
 /* The repair scanner, between rounds. */
 struct px_scan {
 	uint8_t	 in;		/* PXS_*: inside a CDATA section or comment */
@@ -1793,7 +1797,7 @@ px_scan_put(struct px_scan *s, const char *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (s->out_cap - s->out_len < n) {
-		size_t	 cap = s->out_cap ? s->out_cap : 4096;
+		size_t	 cap = s->out_cap ? s->out_cap : PX_SCAN_BUF;
 		char	*v;
 
 		while (cap - s->out_len < n)
@@ -1820,7 +1824,7 @@ px_scan_cd_put(struct px_scan *s, const void *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (s->cd_cap - s->cd_len < n) {
-		size_t	 cap = s->cd_cap ? s->cd_cap : 4096;
+		size_t	 cap = s->cd_cap ? s->cd_cap : PX_SCAN_BUF;
 		char	*v;
 
 		while (cap - s->cd_len < n)
