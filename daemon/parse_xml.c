@@ -1908,10 +1908,14 @@ px_scan_cdata(struct px_scan *s, const char *c, const char *end,
 			continue;
 		}
 		if (px_utf8_three(u, (size_t)(e - u))) {
-			/* U+FFFE and U+FFFF are not XML characters. */
-			if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
-				break;
-			u += 3;
+			/* A run of them (Hangul, kana, CJK) without going
+			 * back to the eight-byte test. U+FFFE and U+FFFF are
+			 * not XML characters. */
+			do {
+				if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
+					goto fail;
+				u += 3;
+			} while (px_utf8_three(u, (size_t)(e - u)));
 			continue;
 		}
 		n = text_utf8_valid_seq(u, (size_t)(e - u));
@@ -1928,6 +1932,7 @@ px_scan_cdata(struct px_scan *s, const char *c, const char *end,
 		*ret_bad = true;
 		run = ++u;
 	}
+fail:
 	s->cd_len = start;
 	return -1;
 }
@@ -2092,7 +2097,10 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 				continue;
 			}
 			if (px_utf8_three(u, (size_t)(end - p))) {
-				p += 3;
+				do {
+					p += 3;
+				} while (px_utf8_three((const unsigned char *)p,
+				    (size_t)(end - p)));
 				continue;
 			}
 			n = text_utf8_valid_seq(u, (size_t)(end - p));
