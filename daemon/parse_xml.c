@@ -2570,7 +2570,14 @@ px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
 	} else {
 		s->scan.base = s->fed;
 		s->scan.subst = parse_cdata_direct && s->mode == PXM_UTF8 &&
-		    !px_parse_stopped(&s->x);
+		    !px_parse_stopped(&s->x) &&
+		    s->x.ctxt->instate != XML_PARSER_EOF;
+		if (!s->scan.subst) {
+			/* libxml2 has stopped: it reports no placeholder
+			 * any more, so none is kept. */
+			s->scan.sec_head = s->scan.sec_n = 0;
+			s->scan.cd_len = 0;
+		}
 		r = px_scan_round(&s->scan, p, len, eof, &used);
 		if (r == 0)
 			r = s->scan.changed ?
