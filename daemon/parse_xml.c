@@ -1779,16 +1779,17 @@ struct px_scan {
 	 * their content, in document order, and where each placeholder
 	 * starts in the bytes handed to libxml2. */
 	bool	 subst;
-	size_t	 base;		/* libxml2's offset of this round's output */
 	char	*cd;
 	size_t	 cd_len, cd_cap;
 	struct px_cdsec {
-		size_t	 at;	/* offset of the placeholder's content */
+		size_t	 out_at; /* the placeholder in this round's output */
+		size_t	 at;	/* its offset in what libxml2 was handed */
 		size_t	 plen;	/* its length */
 		size_t	 off;	/* the real content: cd[off..off + len) */
 		size_t	 len;
 	}	*sec;
 	size_t	 sec_head, sec_n, sec_cap;
+	size_t	 sec_fed;	/* sec[..sec_fed) were handed to libxml2 */
 };
 
 static int
@@ -1859,7 +1860,10 @@ px_swar_cdata(uint64_t w)
  * placeholder, a space and as many newlines as the content has (so the
  * line numbers of later errors stay right). px_cdata() hands the real
  * content to the SAX handler when libxml2 reports the placeholder, which
- * it finds by its offset in the stream.
+ * it finds by its offset in the stream. The placeholder is only handed to
+ * libxml2 once libxml2 says it is reading that very section as CDATA
+ * (px_stream_feed_round); anywhere else (a processing instruction, a
+ * declaration, error recovery) it gets the section's text.
  *
  * c is the content's start, end the round's. Returns the number of
  * newlines and sets *ret_end past "]]>", or returns -1 when the section is
@@ -1972,7 +1976,8 @@ px_scan_section(struct px_scan *s, size_t off, long nl)
 		s->sec_cap = cap;
 	}
 	c = &s->sec[s->sec_n++];
-	c->at = s->base + s->out_len;
+	c->out_at = s->out_len;
+	c->at = 0;
 	c->plen = 1 + (size_t)nl;
 	c->off = off;
 	c->len = s->cd_len - off;
@@ -2428,6 +2433,19 @@ px_wait_decide(struct px_stream *s)
 	s->mode = PXM_LEGACY;
 }
 
+/* Forgets the sections at the head that libxml2 was handed the text of
+ * (nothing to substitute), and the text once none waits. */
+static void
+px_scan_sec_drop(struct px_scan *sc)
+{
+	while (sc->sec_head < sc->sec_fed && sc->sec[sc->sec_head].plen == 0)
+		sc->sec_head++;
+	if (sc->sec_head == sc->sec_n) {
+		sc->sec_head = sc->sec_n = sc->sec_fed = 0;
+		sc->cd_len = 0;
+	}
+}
+
 /* libxml2's cdataBlock: the content of a section px_scan_cdata() took out
  * when libxml2 reports its placeholder (once, for its first piece), else
  * the text as it is. */
@@ -2440,30 +2458,25 @@ px_cdata(void *ctx, const xmlChar *ch, int len)
 	struct px_cdsec		*c;
 	size_t			 at;
 
-	if (sc->sec_head < sc->sec_n && s->x.ctxt->inputNr == 1 && in != NULL &&
+	/* Only sections already handed over can be what libxml2 reports. */
+	if (sc->sec_head < sc->sec_fed && s->x.ctxt->inputNr == 1 && in != NULL &&
 	    ch == in->cur) {
 		at = (size_t)in->consumed + (size_t)(in->cur - in->base);
 		/* A placeholder libxml2 passed over without a word. */
-		while (sc->sec_head < sc->sec_n &&
+		while (sc->sec_head < sc->sec_fed &&
 		    sc->sec[sc->sec_head].at + sc->sec[sc->sec_head].plen <= at)
 			sc->sec_head++;
-		c = sc->sec_head < sc->sec_n ? &sc->sec[sc->sec_head] : NULL;
-		if (c != NULL && c->at <= at) {
+		c = sc->sec_head < sc->sec_fed ? &sc->sec[sc->sec_head] : NULL;
+		if (c != NULL && c->plen > 0 && c->at <= at) {
 			if (at == c->at)
 				rec_chars(ctx, (const xmlChar *)sc->cd + c->off,
 				    (int)c->len);
 			if (at + (size_t)len >= c->at + c->plen)
 				sc->sec_head++;
-			if (sc->sec_head == sc->sec_n) {
-				sc->sec_head = sc->sec_n = 0;
-				sc->cd_len = 0;
-			}
+			px_scan_sec_drop(sc);
 			return;
 		}
-		if (sc->sec_head == sc->sec_n) {
-			sc->sec_head = sc->sec_n = 0;
-			sc->cd_len = 0;
-		}
+		px_scan_sec_drop(sc);
 	}
 	rec_chars(ctx, ch, len);
 }
@@ -2554,6 +2567,57 @@ px_stream_feed(struct px_stream *s, const char *p, size_t n)
 	return 0;
 }
 
+/* Whether libxml2 has read everything handed to it so far and stands at
+ * the start of a CDATA section's content. */
+static bool
+px_in_cdata_here(struct px_stream *s)
+{
+	xmlParserCtxtPtr	ctxt = s->x.ctxt;
+	xmlParserInputPtr	in = ctxt->input;
+
+	return ctxt->instate == XML_PARSER_CDATA_SECTION &&
+	    ctxt->inputNr == 1 && in != NULL && in->cur != NULL &&
+	    (size_t)in->consumed + (size_t)(in->cur - in->base) == s->fed;
+}
+
+/* Feeds a round's repaired output; sections are at sec[first..). Each
+ * placeholder goes to libxml2 only when libxml2, having read up to it, is
+ * inside that CDATA section; otherwise it gets the section's text (as the
+ * scanner would have handed it over) and the section is forgotten. */
+static int
+px_stream_feed_round(struct px_stream *s, size_t first)
+{
+	struct px_scan	*sc = &s->scan;
+	size_t		 pos = 0, i;
+	int		 r;
+
+	for (i = first; i < sc->sec_n; i++) {
+		struct px_cdsec *c = &sc->sec[i];
+
+		r = px_stream_feed(s, sc->out + pos, c->out_at - pos);
+		if (r < 0)
+			return r;
+		pos = c->out_at + c->plen;
+		c->at = s->fed;
+		if (px_in_cdata_here(s)) {
+			sc->sec_fed = i + 1;
+			r = px_stream_feed(s, sc->out + c->out_at, c->plen);
+		} else {
+			/* Passed over by px_cdata() at its first report. */
+			c->plen = 0;
+			sc->sec_fed = i + 1;
+			r = px_stream_feed(s, sc->cd + c->off, c->len);
+		}
+		if (r < 0)
+			return r;
+	}
+	/* sc->out is NULL when the round only dropped bytes. */
+	r = sc->out_len > pos ? px_stream_feed(s, sc->out + pos,
+	    sc->out_len - pos) : 0;
+	px_scan_sec_drop(sc);
+	return r;
+}
+
 /* One round over p[0..len): scans (unless raw) and feeds what it decided.
  * Returns the bytes consumed (0 when one construct fills the round: the
  * next round is longer), or a negative errno. */
@@ -2561,27 +2625,27 @@ static int
 px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
     size_t *ret_used)
 {
-	size_t	used;
+	size_t	used, first;
 	int	r;
 
 	if (s->mode == PXM_RAW) {
 		used = len;
 		r = px_stream_feed(s, p, len);
 	} else {
-		s->scan.base = s->fed;
 		s->scan.subst = parse_cdata_direct && s->mode == PXM_UTF8 &&
 		    !px_parse_stopped(&s->x) &&
 		    s->x.ctxt->instate != XML_PARSER_EOF;
 		if (!s->scan.subst) {
 			/* libxml2 has stopped: it reports no placeholder
 			 * any more, so none is kept. */
-			s->scan.sec_head = s->scan.sec_n = 0;
+			s->scan.sec_head = s->scan.sec_n = s->scan.sec_fed = 0;
 			s->scan.cd_len = 0;
 		}
+		first = s->scan.sec_n;
 		r = px_scan_round(&s->scan, p, len, eof, &used);
 		if (r == 0)
 			r = s->scan.changed ?
-			    px_stream_feed(s, s->scan.out, s->scan.out_len) :
+			    px_stream_feed_round(s, first) :
 			    px_stream_feed(s, p, used);
 	}
 	if (r < 0)
