@@ -2567,7 +2567,8 @@ px_stream_feed(struct px_stream *s, const char *p, size_t n)
 	return 0;
 }
 
-/* Whether libxml2 has read everything handed to it so far and stands at
+/* Whether libxml2 has read everything handed to it so far, without an
+ * error (its recovery is no place to change what it reads), and stands at
  * the start of a CDATA section's content. */
 static bool
 px_in_cdata_here(struct px_stream *s)
@@ -2575,7 +2576,8 @@ px_in_cdata_here(struct px_stream *s)
 	xmlParserCtxtPtr	ctxt = s->x.ctxt;
 	xmlParserInputPtr	in = ctxt->input;
 
-	return ctxt->instate == XML_PARSER_CDATA_SECTION &&
+	return s->x.sax_errors == 0 &&
+	    ctxt->instate == XML_PARSER_CDATA_SECTION &&
 	    ctxt->inputNr == 1 && in != NULL && in->cur != NULL &&
 	    (size_t)in->consumed + (size_t)(in->cur - in->base) == s->fed;
 }
