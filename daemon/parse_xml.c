@@ -76,6 +76,7 @@ struct px {
 	xmlParserCtxtPtr	 ctxt;
 	enum feed_format	 format;
 	uint8_t			 native;	/* NS_RSS or NS_ATOM */
+	char			*atom_uri;	/* a draft's own Atom namespace */
 	bool			 root_seen;
 	bool			 stopped;
 	int			 fatal;		/* negative errno: not a feed */
@@ -142,6 +143,9 @@ static const struct {
 } known_ns[] = {
 	{ "http://www.w3.org/2005/Atom", NS_ATOM },
 	{ "http://purl.org/atom/ns#", NS_ATOM },
+	/* The names Atom had before 0.3 ("Echo", "Pie"). */
+	{ "http://purl.org/echo/", NS_ATOM },
+	{ "http://purl.org/pie/", NS_ATOM },
 	{ "http://purl.org/rss/1.0/", NS_RSS },
 	{ "http://my.netscape.com/rdf/simple/0.9/", NS_RSS },
 	{ "http://backend.userland.com/rss2", NS_RSS },
@@ -191,6 +195,9 @@ px_ns(struct px *x, const xmlChar *prefix, const xmlChar *uri)
 			ns = known_ns[i].ns;
 			break;
 		}
+	if (ns == NS_OTHER && x->atom_uri != NULL &&
+	    strcmp((const char *)uri, x->atom_uri) == 0)
+		ns = NS_ATOM;
 	x->ns_uri[x->ns_next] = uri;
 	x->ns_id[x->ns_next] = ns;
 	x->ns_next = (x->ns_next + 1) % 4;
@@ -725,6 +732,8 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 	const char	*name = (const char *)local;
 	const xmlChar	*v;
 	size_t		 len;
+	uint8_t		 ns;
+	bool		 v03;
 
 	x->root_seen = true;
 	if (strcasecmp(name, "rss") == 0) {
@@ -742,10 +751,24 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 		x->native = NS_ATOM;
 		x->format = FEED_FORMAT_ATOM10;
 		v = px_attr(attrs, nattrs, "version", NULL, &len);
-		if ((uri != NULL && strcmp((const char *)uri,
-		    "http://purl.org/atom/ns#") == 0) ||
-		    (uri == NULL && v != NULL && len >= 3 &&
-		    strncmp((const char *)v, "0.3", 3) == 0))
+		v03 = v != NULL && len >= 3 && strncmp((const char *)v, "0.3", 3) == 0;
+		ns = uri != NULL ? px_ns(x, NULL, uri) : NS_ATOM;
+		if (uri != NULL && ns == NS_OTHER && v03) {
+			/* Atom 0.3 drafts circulated under other names
+			 * ("http://example.com/newformat#"); version="0.3"
+			 * says the elements are Atom's all the same. */
+			free(x->atom_uri);
+			x->atom_uri = strdup((const char *)uri);
+			if (x->atom_uri == NULL) {
+				px_oom(x);
+				return;
+			}
+			x->ns_next = 0;
+			memset(x->ns_uri, 0, sizeof(x->ns_uri));
+			ns = NS_ATOM;
+		}
+		if (uri == NULL ? v03 : (ns == NS_ATOM && strcmp((const char *)uri,
+		    "http://www.w3.org/2005/Atom") != 0))
 			x->format = FEED_FORMAT_ATOM03;
 		f->where = AT_FEED;
 	} else if (strcasecmp(name, "channel") == 0) {
@@ -2496,6 +2519,7 @@ px_stream_done(struct px_stream *s)
 				free((char *)x->stack[i].base);
 	free(x->stack);
 	free(x->feed_author);
+	free(x->atom_uri);
 	buf_done(&x->text);
 	if (x->ctxt != NULL) {
 		if (x->ctxt->myDoc != NULL)
