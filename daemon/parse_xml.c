@@ -27,6 +27,7 @@
  * result never depends on how the input was cut. */
 #include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -2000,7 +2001,12 @@ px_global_init(void)
 }
 
 /* Charset names as labelled → what to decode with (the WHATWG mapping of
- * legacy labels to their supersets, as browsers do). */
+ * legacy labels to their supersets, as browsers do), and the labels of
+ * the WHATWG Encoding Standard and of Python's codecs that glibc's iconv
+ * does not know under any spelling px_charset_name() tries. Labels are
+ * written as px_charset_name() normalises them: lower case, '-' for '_'.
+ * NOTE: a label that maps to WINDOWS-1252 is read as px_wait_decide()
+ * says, so every spelling of ISO-8859-1 and US-ASCII must be here. */
 static const struct {
 	const char	*label;
 	const char	*use;
@@ -2009,26 +2015,136 @@ static const struct {
 	{ "latin1", "WINDOWS-1252" }, { "latin-1", "WINDOWS-1252" },
 	{ "us-ascii", "WINDOWS-1252" }, { "ascii", "WINDOWS-1252" },
 	{ "windows-1252", "WINDOWS-1252" }, { "cp1252", "WINDOWS-1252" },
-	{ "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" },
+	{ "iso88591", "WINDOWS-1252" }, { "iso-ir-100", "WINDOWS-1252" },
+	{ "l1", "WINDOWS-1252" }, { "ibm819", "WINDOWS-1252" },
+	{ "cp819", "WINDOWS-1252" }, { "isolatin1", "WINDOWS-1252" },
+	{ "ansi-x3.4", "WINDOWS-1252" }, { "iso8859", "WINDOWS-1252" },
+	{ "latin", "WINDOWS-1252" }, { "8859", "WINDOWS-1252" },
+	{ "iso646-us", "WINDOWS-1252" }, { "646", "WINDOWS-1252" },
+	{ "euc-kr", "CP949" }, { "ks-c-5601-1987", "CP949" },
 	{ "ksc5601", "CP949" }, { "cp949", "CP949" }, { "uhc", "CP949" },
-	{ "shift_jis", "CP932" }, { "shift-jis", "CP932" }, { "sjis", "CP932" },
-	{ "x-sjis", "CP932" }, { "windows-31j", "CP932" },
-	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "gb_2312-80", "GB18030" },
-	{ "x-gbk", "GB18030" },
+	{ "euckr", "CP949" }, { "korean", "CP949" }, { "ks-c-5601", "CP949" },
+	{ "ksc56011987", "CP949" }, { "windows-949", "CP949" },
+	{ "ksc-5601", "CP949" }, { "iso-ir-149", "CP949" },
+	{ "ks-x-1001", "CP949" }, { "ksx1001", "CP949" }, { "ms949", "CP949" },
+	{ "shift-jis", "CP932" }, { "sjis", "CP932" }, { "s-jis", "CP932" },
+	{ "windows-31j", "CP932" }, { "ms-kanji", "CP932" },
+	{ "mskanji", "CP932" }, { "shiftjis", "CP932" },
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "gb-2312-80", "GB18030" },
+	{ "gb2312-80", "GB18030" }, { "iso-ir-58", "GB18030" },
+	{ "chinese", "GB18030" }, { "iso58gb231280", "GB18030" },
+	{ "euc-cn", "GB18030" }, { "euccn", "GB18030" },
+	/* WHATWG: "iso-8859-8-i" is ISO-8859-8 read in logical order. */
+	{ "iso-8859-8-i", "ISO-8859-8" }, { "iso88598i", "ISO-8859-8" },
+	{ "logical", "ISO-8859-8" }, { "visual", "ISO-8859-8" },
+	{ "iso-8859-8-e", "ISO-8859-8" }, { "iso88598e", "ISO-8859-8" },
+	{ "iso-8859-6-e", "ISO-8859-6" }, { "iso88596e", "ISO-8859-6" },
+	{ "iso-8859-6-i", "ISO-8859-6" }, { "iso88596i", "ISO-8859-6" },
+	{ "sun-eu-greek", "ISO-8859-7" }, { "koi", "KOI8-R" },
+	{ "iso-8859-9", "WINDOWS-1254" }, { "iso8859-9", "WINDOWS-1254" },
+	{ "iso88599", "WINDOWS-1254" }, { "latin5", "WINDOWS-1254" },
+	{ "l5", "WINDOWS-1254" }, { "iso-ir-148", "WINDOWS-1254" },
+	{ "isolatin5", "WINDOWS-1254" },
+	{ "tis-620", "CP874" }, { "iso-8859-11", "CP874" },
+	{ "iso8859-11", "CP874" }, { "iso885911", "CP874" },
+	{ "dos-874", "CP874" }, { "windows-874", "CP874" }, { "thai", "CP874" },
+	{ "mac", "MACINTOSH" }, { "mac-roman", "MACINTOSH" },
+	{ "macroman", "MACINTOSH" },
+	{ "mac-cyrillic", "MAC-CYRILLIC" }, { "mac-ukrainian", "MAC-UK" },
+	{ "l9", "ISO-8859-15" }, { "iso-646.irv-1991", "WINDOWS-1252" },
+	{ "ptcp154", "PT154" }, { "cp154", "PT154" }, { "kz1048", "RK1048" },
+	{ "hkscs", "BIG5-HKSCS" },
+	{ "big5", "BIG5-HKSCS" }, { "big5-tw", "BIG5-HKSCS" },
+	{ "cn-big5", "BIG5-HKSCS" }, { "ms950", "CP950" },
+	{ "u8", "UTF-8" }, { "utf", "UTF-8" }, { "unicode11utf8", "UTF-8" },
+	{ "unicode20utf8", "UTF-8" }, { "utf8-ucs2", "UTF-8" },
+	{ "utf8-ucs4", "UTF-8" },
+	/* Python's names for two IBM code pages. */
+	{ "cp-is", "CP861" }, { "cp-gr", "CP869" },
 };
 
 static bool
 is_utf8_label(const char *s)
 {
 	return strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0 ||
-	    strcasecmp(s, "unicode-1-1-utf-8") == 0;
+	    strcasecmp(s, "unicode-1-1-utf-8") == 0 ||
+	    strcasecmp(s, "cp65001") == 0;
 }
 
 static bool
 is_utf16_label(const char *s)
 {
 	return strncasecmp(s, "utf-16", 6) == 0 || strncasecmp(s, "utf16", 5) == 0 ||
-	    strncasecmp(s, "ucs-2", 5) == 0 || strncasecmp(s, "utf-32", 6) == 0;
+	    strncasecmp(s, "ucs-2", 5) == 0 || strncasecmp(s, "utf-32", 6) == 0 ||
+	    strncasecmp(s, "utf32", 5) == 0;
+}
+
+static bool
+px_iconv_knows(const char *name)
+{
+	iconv_t	cd = iconv_open("UTF-8", name);
+
+	if (cd == (iconv_t)-1)
+		return false;
+	(void)iconv_close(cd);
+	return true;
+}
+
+/*
+ * The name to decode a charset label with, in use (at most size bytes),
+ * or false when nothing here knows it. Labels come in more spellings than
+ * glibc's iconv accepts: Python's codec names ("windows_1251", "latin_1",
+ * "cp_is"), IANA's "cs" aliases ("csIBM861", "csISOLatin2"), "x-" names
+ * ("x-mac-cyrillic", "x-cp1251") and year suffixes ("ISO_8859-2:1987").
+ * So the label is put in one form (lower case, '-' for '_' and ' ', no
+ * ":year"), then tried with "x-" and "cs" taken off, each against
+ * charset_alias and then iconv itself, which has the last word, as libxml2
+ * converts through it (ICU is not linked: see noicu.c).
+ */
+static bool
+px_charset_name(const char *label, char *use, size_t size)
+{
+	char		 n[64], cp[64], year[64], *colon;
+	const char	*v[4], *p;
+	size_t		 i, k, len, nv = 0;
+
+	for (i = 0; label[i] != '\0' && i + 1 < sizeof(n); i++)
+		n[i] = label[i] == '_' || label[i] == ' ' ? '-' :
+		    (char)tolower((unsigned char)label[i]);
+	n[i] = '\0';
+	colon = strchr(n, ':');
+	if (colon != NULL)
+		*colon = '\0';
+	v[nv++] = n;
+	for (p = n; strncmp(p, "x-", 2) == 0; p += 2)
+		;
+	if (p == n && strncmp(n, "cs", 2) == 0 && n[2] != '\0')
+		p = n + 2;
+	if (p != n)
+		v[nv++] = p;
+	len = strlen(p);
+	/* Python's "1251" is cp1251; "iso_8859_2_1987" is ISO-8859-2. */
+	if (len > 0 && strspn(p, "0123456789") == len) {
+		snprintf(cp, sizeof(cp), "cp%s", p);
+		v[nv++] = cp;
+	} else if (len > 5 && p[len - 5] == '-' && (strncmp(p + len - 4,
+	    "19", 2) == 0 || strncmp(p + len - 4, "20", 2) == 0) &&
+	    strspn(p + len - 4, "0123456789") == 4) {
+		snprintf(year, sizeof(year), "%.*s", (int)(len - 5), p);
+		v[nv++] = year;
+	}
+	for (k = 0; k < nv; k++)
+		for (i = 0; i < sizeof(charset_alias) / sizeof(charset_alias[0]); i++)
+			if (strcmp(v[k], charset_alias[i].label) == 0) {
+				snprintf(use, size, "%s", charset_alias[i].use);
+				return true;
+			}
+	for (k = 0; k < nv; k++)
+		if (px_iconv_knows(v[k])) {
+			snprintf(use, size, "%s", v[k]);
+			return true;
+		}
+	return false;
 }
 
 /* Copies the charset parameter of a Content-Type into out. */
@@ -2146,11 +2262,10 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 {
 	struct px		*x = &s->x;
 	const unsigned char	*u = (const unsigned char *)head;
-	char			 cs[64], decl[64];
+	char			 cs[64], decl[64], name[64];
 	const char		*label = NULL, *use = NULL;
 	bool			 from_header = false;
 	xmlCharEncodingHandlerPtr h;
-	size_t			 i;
 
 	s->mode = PXM_RAW;
 	s->force = NULL;
@@ -2172,12 +2287,13 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 	if (label != NULL && !is_utf8_label(label)) {
 		if (is_utf16_label(label))
 			return;		/* libxml2 sorts out UTF-16 itself */
-		use = label;
-		for (i = 0; i < sizeof(charset_alias) / sizeof(charset_alias[0]); i++)
-			if (strcasecmp(label, charset_alias[i].label) == 0) {
-				use = charset_alias[i].use;
-				break;
-			}
+		use = px_charset_name(label, name, sizeof(name)) ? name : label;
+		/* Not UTF-16 (no BOM, no "<\0"): an 8-bit document whose
+		 * label ("utf_16") libxml2 would not even know. */
+		if (is_utf16_label(use))
+			use = NULL;
+	}
+	if (use != NULL && !is_utf8_label(use)) {
 		if (strcmp(use, "WINDOWS-1252") == 0) {
 			/* A legacy label on what is really UTF-8 is common:
 			 * only the whole document can tell (px_wait_decide). */
