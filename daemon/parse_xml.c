@@ -38,6 +38,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
+#include <nettle/base64.h>
 
 #include "buf.h"
 #include "date.h"
@@ -97,6 +98,7 @@ struct px {
 	bool			 cap_markup;
 	bool			 cap_truncated;
 	bool			 cap_permalink;
+	bool			 cap_b64;	/* the text is base64 */
 	int			 cap_skip;
 	struct buf		 text;
 
@@ -450,6 +452,40 @@ px_sy_period(const char *s)
 	return 0;
 }
 
+/* Decodes base64 text (white space anywhere, as in Atom 0.3's
+ * mode="base64"). *ret is the decoded text (NUL-terminated, *ret_len its
+ * length), or NULL when s is not base64 or decodes to something that is
+ * not text: invalid UTF-8 or control characters (an image). Returns 0 or
+ * -ENOMEM. */
+static int
+px_base64_text(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	struct base64_decode_ctx	 ctx;
+	uint8_t				*out;
+	size_t				 n, i;
+
+	*ret = NULL;
+	out = malloc(BASE64_DECODE_LENGTH(len) + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &n, out, len, s) ||
+	    !base64_decode_final(&ctx) || !text_utf8_is_valid((char *)out, n)) {
+		free(out);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (out[i] < 0x20 && out[i] != '\t' && out[i] != '\n' &&
+		    out[i] != '\r') {
+			free(out);
+			return 0;
+		}
+	out[n] = '\0';
+	*ret = (char *)out;
+	*ret_len = n;
+	return 0;
+}
+
 /* The end tag of the captured element: clean the text and offer it. */
 static void
 px_capture_end(struct px *x)
@@ -458,7 +494,7 @@ px_capture_end(struct px *x)
 	const char		*raw = x->text.data != NULL ? x->text.data : "";
 	size_t			 rawlen = x->text.len;
 	enum text_kind		 kind = x->cap_kind;
-	char			*val = NULL, *abs = NULL;
+	char			*val = NULL, *abs = NULL, *dec = NULL;
 	int64_t			 t;
 	int			 rr;
 
@@ -467,8 +503,18 @@ px_capture_end(struct px *x)
 		px_warn(x, "%s%zu: <%s> longer than %zu bytes, truncated",
 		    x->in_item ? "item " : "feed", x->in_item ? x->item_no : 0,
 		    r->name, x->pc->lim.max_field_bytes);
-	if (x->cap_markup)
+	if (x->cap_markup && !x->cap_b64)
 		kind = TEXT_PLAIN;	/* the XML parser already took it apart */
+	if (x->cap_b64) {
+		rr = px_base64_text(raw, rawlen, &dec, &rawlen);
+		if (rr < 0) {
+			px_oom(x);
+			return;
+		}
+		if (dec == NULL)
+			return;		/* not base64, or not text */
+		raw = dec;
+	}
 	switch (r->how) {
 	case HOW_URL:
 	case HOW_GUID:
@@ -483,6 +529,7 @@ px_capture_end(struct px *x)
 	}
 	rr = text_clean_valid(x->pc->tc, raw, rawlen, kind, x->pc->lim.max_field_bytes,
 	    &val);
+	free(dec);
 	if (rr < 0) {
 		px_oom(x);
 		return;
@@ -687,22 +734,27 @@ px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
 	px_offer(x, PF_CATEGORY, 1, val);
 }
 
-/* Atom text constructs and Atom 0.3 content modes pick the text kind. */
+/* Atom text constructs and Atom 0.3 content modes pick the text kind;
+ * *ret_b64 says that the text is base64 of text of that kind. */
 static bool
-px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret)
+px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret,
+    bool *ret_b64)
 {
 	const xmlChar	*v;
 	size_t		 len;
+	bool		 b64 = false;
 
+	*ret_b64 = false;
 	if (px_attr(attrs, nattrs, "src", NULL, &len) != NULL)
 		return false;	/* out-of-line content: nothing to read */
 	v = px_attr(attrs, nattrs, "mode", NULL, &len);
 	if (v != NULL && len == 6 && strncasecmp((const char *)v, "base64", 6) == 0)
-		return false;
+		b64 = true;
 	if (v != NULL && len == 7 && strncasecmp((const char *)v, "escaped", 7) == 0) {
 		*ret = TEXT_HTML;
 		return true;
 	}
+	*ret_b64 = b64;
 	v = px_attr(attrs, nattrs, "type", NULL, &len);
 	if (v == NULL) {
 		*ret = TEXT_PLAIN;
@@ -714,15 +766,25 @@ px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret)
 		return true;
 	}
 	/* "text", "xhtml", "text/plain", "application/xhtml+xml", other
-	 * XML types: the parser flattens any markup. */
+	 * XML types: the parser flattens any markup, unless it is base64,
+	 * where the markup of an XML type is stripped as HTML's is. */
 	if ((len >= 4 && strncasecmp((const char *)v, "text", 4) == 0) ||
 	    (len >= 5 && strncasecmp((const char *)v, "xhtml", 5) == 0) ||
 	    (len > 4 && strncasecmp((const char *)v + len - 4, "+xml", 4) == 0) ||
 	    (len > 4 && strncasecmp((const char *)v + len - 4, "/xml", 4) == 0)) {
-		*ret = TEXT_PLAIN;
+		*ret = b64 && strncasecmp((const char *)v, "text", 4) != 0 ?
+		    TEXT_HTML : TEXT_PLAIN;
 		return true;
 	}
-	return false;	/* base64 of some other media type */
+	/*
+	 * RFC 4287 4.1.3.3: "Otherwise, the content of atom:content MUST be
+	 * a valid Base64 encoding". Some other media type: kept as literal
+	 * text when it decodes to text (px_base64_text), dropped when it
+	 * is binary (an image).
+	 */
+	*ret = TEXT_PLAIN;
+	*ret_b64 = true;
+	return true;
 }
 
 static void
@@ -853,6 +915,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	const xmlChar		*v;
 	size_t			 len;
 	uint8_t			 ns;
+	bool			 b64 = false;
 
 	if (x->stopped)
 		return;
@@ -961,7 +1024,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		px_atom_category(x, attrs, nattrs);
 		return;
 	case HOW_TEXTCONS:
-		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind))
+		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind, &b64))
 			return;
 		break;
 	case HOW_HTML:
@@ -978,6 +1041,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	x->cap_truncated = false;
 	x->cap_skip = 0;
 	x->cap_permalink = !px_attr_eq(attrs, nattrs, "isPermaLink", "false");
+	x->cap_b64 = b64;
 	buf_reset(&x->text);
 	f->where = AT_CAPTURE;
 }
