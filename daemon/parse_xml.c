@@ -99,6 +99,7 @@ struct px {
 	bool			 cap_truncated;
 	bool			 cap_permalink;
 	bool			 cap_b64;	/* the text is base64 */
+	uint8_t			 cap_prio;	/* HOW_ATOMLINK: the link's */
 	int			 cap_skip;
 	struct buf		 text;
 
@@ -517,6 +518,7 @@ px_capture_end(struct px *x)
 	}
 	switch (r->how) {
 	case HOW_URL:
+	case HOW_ATOMLINK:
 	case HOW_GUID:
 	case HOW_DATE:
 	case HOW_PLAIN:
@@ -538,13 +540,15 @@ px_capture_end(struct px *x)
 		return;
 	switch (r->how) {
 	case HOW_URL:
+	case HOW_ATOMLINK:
 		rr = url_resolve(x->stack[x->cap_depth].base, val, &abs);
 		free(val);
 		if (rr < 0) {
 			px_oom(x);
 			return;
 		}
-		px_offer(x, (enum px_field)r->field, r->prio, abs);
+		px_offer(x, (enum px_field)r->field, r->how == HOW_ATOMLINK ?
+		    x->cap_prio : r->prio, abs);
 		return;
 	case HOW_GUID:
 		if (x->cap_permalink && px_looks_like_url(val)) {
@@ -667,7 +671,9 @@ px_item_end(struct px *x)
 		px_oom(x);
 }
 
-static void
+/* An Atom link to the item or feed. Returns 0, or the priority with which
+ * the element's text is the link (an Atom 0.3 link without href). */
+static uint8_t
 px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 {
 	const xmlChar	*rel, *type, *href;
@@ -684,10 +690,8 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 	    strncasecmp((const char *)rel, "alternate", 9) == 0) &&
 	    !(rel_len == sizeof(iana_alt) - 1 &&
 	    strncmp((const char *)rel, iana_alt, rel_len) == 0))
-		return;
+		return 0;
 	href = px_attr(attrs, nattrs, "href", NULL, &href_len);
-	if (href == NULL)
-		return;
 	type = px_attr(attrs, nattrs, "type", NULL, &type_len);
 	/* Prefer the HTML alternate; in RSS, <link> itself comes first. */
 	if (type == NULL || (type_len >= 9 &&
@@ -698,18 +702,23 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 		prio = 3;
 	if (x->native == NS_RSS)
 		prio += 2;
+	/* Early Atom 0.3 feeds put the URL in the element, as RSS does:
+	 * <link rel="alternate" type="text/html">http://...</link>. */
+	if (href == NULL)
+		return prio;
 	tmp = px_attr_strndup(href, href_len);
 	if (tmp == NULL) {
 		px_oom(x);
-		return;
+		return 0;
 	}
 	r = url_resolve(x->stack[x->depth].base, tmp, &abs);
 	free(tmp);
 	if (r < 0) {
 		px_oom(x);
-		return;
+		return 0;
 	}
 	px_offer(x, PF_LINK, prio, abs);
+	return 0;
 }
 
 static void
@@ -916,6 +925,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	size_t			 len;
 	uint8_t			 ns;
 	bool			 b64 = false;
+	uint8_t			 link_prio = 0;
 
 	if (x->stopped)
 		return;
@@ -1018,8 +1028,11 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	case HOW_SKIP:
 		return;
 	case HOW_ATOMLINK:
-		px_atom_link(x, attrs, nattrs);
-		return;
+		link_prio = px_atom_link(x, attrs, nattrs);
+		if (link_prio == 0)
+			return;
+		x->cap_kind = TEXT_PLAIN;
+		break;
 	case HOW_ATOMCAT:
 		px_atom_category(x, attrs, nattrs);
 		return;
@@ -1042,6 +1055,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	x->cap_skip = 0;
 	x->cap_permalink = !px_attr_eq(attrs, nattrs, "isPermaLink", "false");
 	x->cap_b64 = b64;
+	x->cap_prio = link_prio;
 	buf_reset(&x->text);
 	f->where = AT_CAPTURE;
 }
