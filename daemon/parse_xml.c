@@ -395,6 +395,11 @@ px_offer(struct px *x, enum px_field f, uint8_t prio, char *val)
 		free(val);
 		return;
 	}
+	/* "en_US" is a locale name; BCP 47 (RFC 5646) writes "en-US". */
+	if (f == PF_LANGUAGE)
+		for (char *p = val; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
 	free(*slot);
 	*slot = val;
 	prios[f] = prio;
