@@ -1850,6 +1850,44 @@ px_good_ref(const char *p, const char *end, bool utf8, bool eof)
 	return *q == ';';
 }
 
+/*
+ * A well-formed numeric reference at p (px_good_ref() said so) that
+ * libxml2 would refuse and drop: "&#X41;" (XML allows only a small x, but
+ * HTML and feeds write both), and references to what is not an XML
+ * character. As HTML5 reads them, zero, surrogates and numbers past
+ * U+10FFFF become U+FFFD; a reference to a control character goes, as
+ * the control characters themselves do. Writes the replacement to out
+ * (16 bytes) and sets *ret_end past the reference; returns the length of
+ * the replacement. Leaves *ret_end alone when the reference is fine.
+ */
+static size_t
+px_charref_repair(const char *p, char *out, const char **ret_end)
+{
+	const char	*q = p + 2;
+	uint32_t	 cp = 0;
+	bool		 hex = *q == 'x' || *q == 'X', upper = *q == 'X';
+	int		 d;
+
+	if (hex)
+		q++;
+	for (; *q != ';'; q++) {
+		d = hex ? (isdigit((unsigned char)*q) ? *q - '0' :
+		    (*q | 0x20) - 'a' + 10) : *q - '0';
+		if (cp <= 0x10FFFF)
+			cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+	}
+	*ret_end = q + 1;
+	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF ||
+	    cp == 0xFFFE || cp == 0xFFFF)
+		return (size_t)snprintf(out, 16, "&#xFFFD;");
+	if (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')
+		return 0;
+	if (upper)
+		return (size_t)snprintf(out, 16, "&#x%X;", (unsigned)cp);
+	*ret_end = p;
+	return 0;
+}
+
 #define PX_ONES		0x0101010101010101ULL
 #define PX_HIGHS	0x8080808080808080ULL
 
@@ -1873,6 +1911,7 @@ struct px_scan {
 	bool	 utf8;		/* repair bytes that are not UTF-8 */
 	bool	 bad;		/* some byte was not UTF-8 */
 	size_t	 fixes;		/* bare '<', '&' and controls */
+	size_t	 refs;		/* character references repaired */
 	/* A round's output when it repaired something. */
 	char	*out;
 	size_t	 out_len, out_cap;
@@ -1924,7 +1963,7 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 {
 	const char		*p = buf, *end = buf + len, *run = buf, *q;
 	const unsigned char	*u;
-	char			 rb[4];
+	char			 rb[4], rb16[16];
 	size_t			 n;
 	int			 g;
 
@@ -2009,6 +2048,15 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 			if (g == 0) {
 				s->fixes++;
 				FIX("&amp;", 5);
+				continue;
+			}
+			q = p;
+			n = p[1] == '#' ? px_charref_repair(p, rb16, &q) : 0;
+			if (q != p) {
+				s->refs++;
+				FIX(rb16, n);
+				p = q;
+				run = p;
 				continue;
 			}
 			p++;
@@ -2828,6 +2876,13 @@ px_stream_finish(struct px_stream *s, struct fw_error *reterr)
 		snprintf(msg, sizeof(msg), "%zu bare '<', '&' or control "
 		    "character%s escaped before parsing", s->scan.fixes,
 		    s->scan.fixes == 1 ? "" : "s");
+		if (px_warn_insert(pc, at++, msg) < 0)
+			x->oom = 1;
+	}
+	if (s->scan.refs > 0) {
+		snprintf(msg, sizeof(msg), "%zu character reference%s that XML "
+		    "does not allow repaired before parsing", s->scan.refs,
+		    s->scan.refs == 1 ? "" : "s");
 		if (px_warn_insert(pc, at, msg) < 0)
 			x->oom = 1;
 	}
