@@ -2228,14 +2228,15 @@ px_iconv_knows(const char *name)
  * "cp_is"), IANA's "cs" aliases ("csIBM861", "csISOLatin2"), "x-" names
  * ("x-mac-cyrillic", "x-cp1251") and year suffixes ("ISO_8859-2:1987").
  * So the label is put in one form (lower case, '-' for '_' and ' ', no
- * ":year"), then tried with "x-" and "cs" taken off, each against
+ * ":year"), then tried as it is, with "x-" or "cs" taken off, and as
+ * "cp" + a bare number or without a "-1987" year, each against
  * charset_alias and then iconv itself, which has the last word, as libxml2
  * converts through it (ICU is not linked: see noicu.c).
  */
 static bool
 px_charset_name(const char *label, char *use, size_t size)
 {
-	char		 n[64], cp[64], year[64], *colon;
+	char		 n[64] = "", cp[64], year[64], *colon;
 	const char	*v[4], *p;
 	size_t		 i, k, len, nv = 0;
 
