@@ -794,8 +794,11 @@ px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret,
 	 * RFC 4287 4.1.3.3: "Otherwise, the content of atom:content MUST be
 	 * a valid Base64 encoding". Some other media type: kept as literal
 	 * text when it decodes to text (px_base64_text), dropped when it
-	 * is binary (an image).
+	 * is binary (an image). A type that is not a media type ("plain")
+	 * says nothing about the text: dropped as before.
 	 */
+	if (memchr(v, '/', len) == NULL)
+		return false;
 	*ret = TEXT_PLAIN;
 	*ret_b64 = true;
 	return true;
