@@ -2155,6 +2155,8 @@ static const struct {
 	{ "ansi-x3.4", "WINDOWS-1252" }, { "iso8859", "WINDOWS-1252" },
 	{ "latin", "WINDOWS-1252" }, { "8859", "WINDOWS-1252" },
 	{ "iso646-us", "WINDOWS-1252" }, { "646", "WINDOWS-1252" },
+	{ "iso-ir-6", "WINDOWS-1252" }, { "us", "WINDOWS-1252" },
+	{ "cp367", "WINDOWS-1252" }, { "ibm367", "WINDOWS-1252" },
 	{ "euc-kr", "CP949" }, { "ks-c-5601-1987", "CP949" },
 	{ "ksc5601", "CP949" }, { "cp949", "CP949" }, { "uhc", "CP949" },
 	{ "euckr", "CP949" }, { "korean", "CP949" }, { "ks-c-5601", "CP949" },
