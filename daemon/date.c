@@ -48,6 +48,23 @@ date_format_rfc3339(int64_t t, char *buf, size_t size)
 	d = doy - (153 * mp + 2) / 5 + 1;
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
+	if (y >= 0 && y <= 9999 && size >= 21) {
+		/* What the snprintf below writes, without its cost: every
+		 * item's dates go through here. */
+		const int64_t v[6] = { y, m, d, secs / 3600, secs / 60 % 60,
+		    secs % 60 };
+		char *p = buf;
+
+		*p++ = (char)('0' + v[0] / 1000);
+		*p++ = (char)('0' + v[0] / 100 % 10);
+		for (int i = 0; i < 6; i++) {
+			*p++ = (char)('0' + v[i] / 10 % 10);
+			*p++ = (char)('0' + v[i] % 10);
+			*p++ = "--T::Z"[i];
+		}
+		*p = '\0';
+		return buf;
+	}
 	snprintf(buf, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
 	    (long long)y, (long long)m, (long long)d, (long long)(secs / 3600),
 	    (long long)(secs / 60 % 60), (long long)(secs % 60));
@@ -91,6 +108,16 @@ static const struct {
 	{ "december", 12 },
 };
 
+/* The first byte, folded as strncasecmp() folds it in the C locale: a
+ * cheap test before the whole comparison (every item has a date or two). */
+static inline unsigned char
+first_lc(const char *w)
+{
+	unsigned char c = (unsigned char)w[0];
+
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
 static int
 month_lookup(const char *w, size_t n)
 {
@@ -100,13 +127,15 @@ month_lookup(const char *w, size_t n)
 		return 0;
 	/* English: any prefix of three letters or more ("Sep", "Sept."). */
 	for (i = 0; i < 12; i++)
-		if (n <= strlen(months[i].name) &&
+		if (first_lc(w) == first_lc(months[i].name) &&
+		    n <= strlen(months[i].name) &&
 		    strncasecmp(w, months[i].name, n) == 0)
 			return (int)months[i].month;
 	if (n == 4 && strncasecmp(w, "sept", 4) == 0)
 		return 9;
 	for (i = 13; i < sizeof(months) / sizeof(months[0]); i++)
-		if (strlen(months[i].name) == n &&
+		if (first_lc(w) == first_lc(months[i].name) &&
+		    strlen(months[i].name) == n &&
 		    strncasecmp(w, months[i].name, n) == 0)
 			return (int)months[i].month + 100;	/* not English */
 	return 0;
@@ -135,8 +164,11 @@ zone_lookup(const char *w, size_t n, int *ret)
 {
 	size_t	i;
 
+	if (n == 0)
+		return 0;
 	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
-		if (strlen(zones[i].name) == n &&
+		if (first_lc(w) == first_lc(zones[i].name) &&
+		    strlen(zones[i].name) == n &&
 		    strncasecmp(w, zones[i].name, n) == 0) {
 			*ret = zones[i].offset;
 			return 1;
@@ -156,7 +188,8 @@ is_day_name(const char *w, size_t n)
 	if (n < 2)
 		return 0;
 	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++)
-		if (n <= strlen(days[i]) && strncasecmp(w, days[i], n) == 0)
+		if (first_lc(w) == first_lc(days[i]) && n <= strlen(days[i]) &&
+		    strncasecmp(w, days[i], n) == 0)
 			return 1;
 	return 0;
 }

@@ -841,9 +841,13 @@ parse_stream_finish(struct parse_stream *ps, struct feed_doc **ret_doc,
 	return r < 0 ? ps_fail(ps, r, reterr) : 0;
 }
 
-/* Bytes read from a file descriptor at a time, at most. A smaller file is
- * read whole into a buffer of its own size, in one read. */
-#define PARSE_READ_SIZE	((size_t)128 * 1024)
+/* Bytes read from a file descriptor at a time. A regular file under
+ * PARSE_READ_LARGE is read in pieces of at most PARSE_READ_SMALL (a
+ * smaller one whole, in a buffer of its size): the buffer's pages cost
+ * more than the extra reads. */
+#define PARSE_READ_SIZE		((size_t)128 * 1024)
+#define PARSE_READ_SMALL	((size_t)32 * 1024)
+#define PARSE_READ_LARGE	((size_t)2 << 20)
 
 int
 parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
@@ -860,9 +864,11 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 
 	/* One byte more than the file, so that its end is seen in the
 	 * first read. */
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
-	    (uint64_t)sb.st_size < PARSE_READ_SIZE)
-		size = (size_t)sb.st_size + 1;
+	if (fstat(fd, &sb) != 0 || sb.st_size < 0)
+		sb.st_mode = 0;
+	if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < PARSE_READ_LARGE)
+		size = (uint64_t)sb.st_size < PARSE_READ_SMALL ?
+		    (size_t)sb.st_size + 1 : PARSE_READ_SMALL;
 	buf = malloc(size);
 	if (buf == NULL) {
 		fw_error_set(reterr, NULL, 0, 0, "out of memory");
@@ -870,6 +876,8 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 	}
 	r = parse_stream_new_ex(base_url, content_type, lim, on_head, on_item,
 	    userdata, &ps, reterr);
+	if (r == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= SIZE_MAX)
+		ps->pc.size_hint = (size_t)sb.st_size;
 	while (r == 0) {
 		n = read(fd, buf, size);
 		if (n < 0 && errno == EINTR)

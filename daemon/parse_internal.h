@@ -31,6 +31,9 @@ struct parse_ctx {
 	size_t			 n_kept;	/* stored or streamed */
 	size_t			 warnings_dropped;
 	bool			 format_known;
+	/* The document's size when known beforehand (a regular file), else
+	 * 0: a large one is read on two threads from its start. */
+	size_t			 size_hint;
 
 	/* Identity: open-addressing set of the ids handed out so far. */
 	struct pc_id {
@@ -74,6 +77,10 @@ extern int parse_threads_mode;
  * default) means 256 KiB. Tests make it small to put round boundaries
  * everywhere. */
 extern size_t parse_round_size;
+
+/* Whether the XML reader takes CDATA sections out of what libxml2 reads
+ * (true, the default); tests turn it off to compare. */
+extern bool parse_cdata_direct;
 
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */

@@ -55,7 +55,7 @@
 /* Total bytes entity references may expand to in one document. */
 #define PX_MAX_ENTITY_TOTAL (256 * 1024)
 /* Bytes handed to libxml2's push parser at a time. */
-#define PX_CHUNK ((size_t)256 * 1024)
+#define PX_CHUNK ((size_t)32 * 1024)
 
 struct px_frame {
 	uint8_t		 where;		/* enum px_where of the children */
@@ -1908,6 +1908,10 @@ px_swar_special(uint64_t w)
 
 enum { PXS_TEXT, PXS_CDATA, PXS_COMMENT };
 
+/* The first size of the scanner's buffers: what a round usually needs,
+ * so that they are not copied as they grow. */
+#define PX_SCAN_BUF ((size_t)40 * 1024)
+
 /* The repair scanner, between rounds. */
 struct px_scan {
 	uint8_t	 in;		/* PXS_*: inside a CDATA section or comment */
@@ -1919,6 +1923,21 @@ struct px_scan {
 	char	*out;
 	size_t	 out_len, out_cap;
 	bool	 changed;
+
+	/* CDATA sections taken out of what libxml2 reads (px_scan_cdata):
+	 * their content, in document order, and where each placeholder
+	 * starts in the bytes handed to libxml2. */
+	bool	 subst;
+	size_t	 base;		/* libxml2's offset of this round's output */
+	char	*cd;
+	size_t	 cd_len, cd_cap;
+	struct px_cdsec {
+		size_t	 at;	/* offset of the placeholder's content */
+		size_t	 plen;	/* its length */
+		size_t	 off;	/* the real content: cd[off..off + len) */
+		size_t	 len;
+	}	*sec;
+	size_t	 sec_head, sec_n, sec_cap;
 };
 
 static int
@@ -1927,7 +1946,7 @@ px_scan_put(struct px_scan *s, const char *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (s->out_cap - s->out_len < n) {
-		size_t	 cap = s->out_cap ? s->out_cap : 4096;
+		size_t	 cap = s->out_cap ? s->out_cap : PX_SCAN_BUF;
 		char	*v;
 
 		while (cap - s->out_len < n)
@@ -1941,6 +1960,172 @@ px_scan_put(struct px_scan *s, const char *p, size_t n)
 	memcpy(s->out + s->out_len, p, n);
 	s->out_len += n;
 	return 0;
+}
+
+bool parse_cdata_direct = true;
+
+/* CDATA sections longer than this are always left to libxml2. */
+#define PX_CDATA_MAX ((size_t)256 * 1024)
+
+static int
+px_scan_cd_put(struct px_scan *s, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (s->cd_cap - s->cd_len < n) {
+		size_t	 cap = s->cd_cap ? s->cd_cap : PX_SCAN_BUF;
+		char	*v;
+
+		while (cap - s->cd_len < n)
+			cap *= 2;
+		v = realloc(s->cd, cap);
+		if (v == NULL)
+			return -ENOMEM;
+		s->cd = v;
+		s->cd_cap = cap;
+	}
+	memcpy(s->cd + s->cd_len, p, n);
+	s->cd_len += n;
+	return 0;
+}
+
+/* Whether one of the eight bytes of w is below 0x20, from 0x80, or ']'. */
+static inline bool
+px_swar_cdata(uint64_t w)
+{
+	uint64_t rb = w ^ (PX_ONES * ']');
+
+	return ((w | ((w - PX_ONES * 0x20) & ~w) | ((rb - PX_ONES) & ~rb)) &
+	    PX_HIGHS) != 0;
+}
+
+/*
+ * libxml2's push parser reads a CDATA section three times over, byte by
+ * byte (looking for "]]>", checking each character, counting lines), which
+ * on feeds that put their HTML in CDATA is most of its time. A section
+ * that ends within the round is therefore taken out: its content (repaired
+ * as in the rest of the document) goes to s->cd, and libxml2 reads a
+ * placeholder, a space and as many newlines as the content has (so the
+ * line numbers of later errors stay right). px_cdata() hands the real
+ * content to the SAX handler when libxml2 reports the placeholder, which
+ * it finds by its offset in the stream.
+ *
+ * c is the content's start, end the round's. Returns the number of
+ * newlines and sets *ret_end past "]]>", or returns -1 when the section is
+ * left to libxml2: it does not end before end, or it holds a character
+ * libxml2 stops at (a control character, U+FFFE, U+FFFF), where its own
+ * reading must decide what happens. -ENOMEM on allocation failure. On
+ * -1, s->cd is as it was.
+ */
+static long
+px_scan_cdata(struct px_scan *s, const char *c, const char *end,
+    bool *ret_bad, const char **ret_end)
+{
+	const unsigned char	*u = (const unsigned char *)c;
+	const unsigned char	*e = (const unsigned char *)end, *run = u;
+	size_t			 start = s->cd_len, n;
+	long			 nl = 0;
+	char			 rb[4];
+
+	while (u < e) {
+		while (e - u >= 8) {
+			uint64_t w;
+
+			memcpy(&w, u, 8);
+			if (px_swar_cdata(w))
+				break;
+			u += 8;
+		}
+		if (u >= e)
+			break;
+		if (*u < 0x80) {
+			if (*u == ']') {
+				if (e - u >= 3 && u[1] == ']' && u[2] == '>') {
+					if (px_scan_cd_put(s, run,
+					    (size_t)(u - run)) < 0)
+						return -ENOMEM;
+					*ret_end = (const char *)u + 3;
+					return nl;
+				}
+			} else if (*u < 0x20) {
+				if (*u == '\n')
+					nl++;
+				else if (*u != '\t' && *u != '\r')
+					break;
+			}
+			u++;
+			continue;
+		}
+		if (px_utf8_three(u, (size_t)(e - u))) {
+			/* A run of them (Hangul, kana, CJK) without going
+			 * back to the eight-byte test. U+FFFE and U+FFFF are
+			 * not XML characters. */
+			do {
+				if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
+					goto fail;
+				u += 3;
+			} while (px_utf8_three(u, (size_t)(e - u)));
+			continue;
+		}
+		n = text_utf8_valid_seq(u, (size_t)(e - u));
+		if (n > 0) {
+			u += n;
+			continue;
+		}
+		/* As the scanner repairs it in a section left to libxml2
+		 * (the bytes after it include "]]>", so it is no sequence
+		 * cut by the round's end). */
+		if (px_scan_cd_put(s, run, (size_t)(u - run)) < 0 ||
+		    px_scan_cd_put(s, rb, text_utf8_repair_byte(rb, *u)) < 0)
+			return -ENOMEM;
+		*ret_bad = true;
+		run = ++u;
+	}
+fail:
+	s->cd_len = start;
+	return -1;
+}
+
+/* Writes the placeholder of a section taken out: a space, nl newlines. */
+static int
+px_scan_placeholder(struct px_scan *s, long nl)
+{
+	static const char	 lf[64] = {
+		[0 ... 63] = '\n',
+	};
+	size_t			 k;
+
+	if (px_scan_put(s, " ", 1) < 0)
+		return -ENOMEM;
+	while (nl > 0) {
+		k = nl > 64 ? 64 : (size_t)nl;
+		if (px_scan_put(s, lf, k) < 0)
+			return -ENOMEM;
+		nl -= (long)k;
+	}
+	return 0;
+}
+
+static int
+px_scan_section(struct px_scan *s, size_t off, long nl)
+{
+	struct px_cdsec	*c;
+
+	if (s->sec_n == s->sec_cap) {
+		size_t	 cap = s->sec_cap ? s->sec_cap * 2 : 16;
+
+		c = realloc(s->sec, cap * sizeof(*c));
+		if (c == NULL)
+			return -ENOMEM;
+		s->sec = c;
+		s->sec_cap = cap;
+	}
+	c = &s->sec[s->sec_n++];
+	c->at = s->base + s->out_len;
+	c->plen = 1 + (size_t)nl;
+	c->off = off;
+	c->len = s->cd_len - off;
+	return px_scan_placeholder(s, nl);
 }
 
 /*
@@ -2070,7 +2255,10 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 				continue;
 			}
 			if (px_utf8_three(u, (size_t)(end - p))) {
-				p += 3;
+				do {
+					p += 3;
+				} while (px_utf8_three((const unsigned char *)p,
+				    (size_t)(end - p)));
 				continue;
 			}
 			n = text_utf8_valid_seq(u, (size_t)(end - p));
@@ -2090,6 +2278,35 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 		/* '<' */
 		n = (size_t)(end - p);
 		if (n >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
+			if (s->subst) {
+				const char	*q2 = NULL;
+				size_t		 off = s->cd_len;
+				bool		 bad = false;
+				long		 nl;
+
+				nl = px_scan_cdata(s, p + 9, end, &bad, &q2);
+				if (nl == -ENOMEM)
+					return -ENOMEM;
+				if (nl >= 0 && s->cd_len > off) {
+					if (px_scan_put(s, run,
+					    (size_t)(p + 9 - run)) < 0 ||
+					    px_scan_section(s, off, nl) < 0 ||
+					    px_scan_put(s, "]]>", 3) < 0)
+						return -ENOMEM;
+					s->changed = true;
+					if (bad)
+						s->bad = true;
+					p = run = q2;
+					continue;
+				}
+				s->cd_len = off;
+				/* A section that may end in the next round
+				 * waits for it, unless it fills this one. */
+				if (nl < 0 && q2 == NULL && !eof &&
+				    (p > buf || len < PX_CDATA_MAX) &&
+				    memmem(p + 9, (size_t)(end - p - 9), "]]>", 3) == NULL)
+					goto cut;
+			}
 			p += 9;
 			s->in = PXS_CDATA;
 			continue;
@@ -2487,6 +2704,46 @@ px_wait_decide(struct px_stream *s)
 	s->mode = PXM_LEGACY;
 }
 
+/* libxml2's cdataBlock: the content of a section px_scan_cdata() took out
+ * when libxml2 reports its placeholder (once, for its first piece), else
+ * the text as it is. */
+static void
+px_cdata(void *ctx, const xmlChar *ch, int len)
+{
+	struct px_stream	*s = ctx;	/* x is its first member */
+	struct px_scan		*sc = &s->scan;
+	xmlParserInputPtr	 in = s->x.ctxt->input;
+	struct px_cdsec		*c;
+	size_t			 at;
+
+	if (sc->sec_head < sc->sec_n && s->x.ctxt->inputNr == 1 && in != NULL &&
+	    ch == in->cur) {
+		at = (size_t)in->consumed + (size_t)(in->cur - in->base);
+		/* A placeholder libxml2 passed over without a word. */
+		while (sc->sec_head < sc->sec_n &&
+		    sc->sec[sc->sec_head].at + sc->sec[sc->sec_head].plen <= at)
+			sc->sec_head++;
+		c = sc->sec_head < sc->sec_n ? &sc->sec[sc->sec_head] : NULL;
+		if (c != NULL && c->at <= at) {
+			if (at == c->at)
+				rec_chars(ctx, (const xmlChar *)sc->cd + c->off,
+				    (int)c->len);
+			if (at + (size_t)len >= c->at + c->plen)
+				sc->sec_head++;
+			if (sc->sec_head == sc->sec_n) {
+				sc->sec_head = sc->sec_n = 0;
+				sc->cd_len = 0;
+			}
+			return;
+		}
+		if (sc->sec_head == sc->sec_n) {
+			sc->sec_head = sc->sec_n = 0;
+			sc->cd_len = 0;
+		}
+	}
+	rec_chars(ctx, ch, len);
+}
+
 /* Creates libxml2's push parser; first is the start of the document
  * (libxml2 detects a BOM or UTF-16 from its first four bytes unless the
  * encoding is forced). Returns how many bytes of first it took. */
@@ -2513,7 +2770,7 @@ px_stream_start(struct px_stream *s, const char *first, size_t len,
 	s->sax.startElementNs = rec_start;
 	s->sax.endElementNs = rec_end;
 	s->sax.characters = rec_chars;
-	s->sax.cdataBlock = rec_chars;
+	s->sax.cdataBlock = px_cdata;
 	s->sax.getEntity = px_get_entity;
 	s->sax.entityDecl = px_entity_decl;
 	s->sax.serror = rec_serror;
@@ -2556,9 +2813,10 @@ px_stream_feed(struct px_stream *s, const char *p, size_t n)
 	if (n == 0 || px_parse_stopped(x))
 		return 0;
 	if (!s->threads_tried && (parse_threads_mode > 0 ||
-	    s->fed + n >= PX_THREAD_MIN)) {
+	    s->fed + n >= PX_THREAD_MIN || x->pc->size_hint >= PX_THREAD_MIN)) {
 		s->threads_tried = true;
-		if (px_use_threads(x->pc, s->fed + n) && px_rec_start(x) < 0)
+		if (px_use_threads(x->pc, s->fed + n > x->pc->size_hint ?
+		    s->fed + n : x->pc->size_hint) && px_rec_start(x) < 0)
 			return -EAGAIN;
 	}
 	s->fed += n;
@@ -2586,6 +2844,16 @@ px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
 		used = len;
 		r = px_stream_feed(s, p, len);
 	} else {
+		s->scan.base = s->fed;
+		s->scan.subst = parse_cdata_direct && s->mode == PXM_UTF8 &&
+		    !px_parse_stopped(&s->x) &&
+		    s->x.ctxt->instate != XML_PARSER_EOF;
+		if (!s->scan.subst) {
+			/* libxml2 has stopped: it reports no placeholder
+			 * any more, so none is kept. */
+			s->scan.sec_head = s->scan.sec_n = 0;
+			s->scan.cd_len = 0;
+		}
 		r = px_scan_round(&s->scan, p, len, eof, &used);
 		if (r == 0)
 			r = s->scan.changed ?
@@ -2780,6 +3048,8 @@ px_stream_done(struct px_stream *s)
 		xmlFreeParserCtxt(x->ctxt);
 	}
 	free(s->scan.out);
+	free(s->scan.cd);
+	free(s->scan.sec);
 	free(s->in);
 	free(s);
 }

@@ -519,17 +519,25 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 			 * U+00A0 and the C1 controls) and a space next to a
 			 * space is copied as it is, ASCII or not, eight bytes
 			 * at a time. A run never starts with a space. */
-			while (i + 8 <= len) {
-				uint64_t w;
-
-				memcpy(&w, u + i, 8);
-				if (swar_trusted_special(w))
-					break;
-				i += 8;
-			}
 			while (i < len) {
-				unsigned char c = u[i];
+				unsigned char c;
 
+				/* Back to eight at a time after each byte
+				 * that stopped them (most only end a word),
+				 * unless that was a space: the next may
+				 * double it. */
+				while ((i == start || u[i - 1] != ' ') &&
+				    i + 8 <= len) {
+					uint64_t w;
+
+					memcpy(&w, u + i, 8);
+					if (swar_trusted_special(w))
+						break;
+					i += 8;
+				}
+				if (i >= len)
+					break;
+				c = u[i];
 				if (c == ' ') {
 					if (u[i - 1] == ' ')
 						break;

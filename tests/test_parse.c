@@ -785,6 +785,105 @@ START_TEST(test_fixture_fd)
 }
 END_TEST
 
+/* CDATA sections taken out of libxml2's input: the same result as when
+ * libxml2 reads them itself, for every fixture. */
+START_TEST(test_fixture_cdata)
+{
+	const char	*name = fixtures[_i];
+	char		*data, *ct, *want, *got;
+	size_t		 len;
+
+	load_fixture(name, &data, &len, &ct);
+	parse_cdata_direct = false;
+	want = whole_text(data, len, ct, NULL);
+	parse_cdata_direct = true;
+	got = whole_text(data, len, ct, NULL);
+	assert_same(name, "CDATA read directly", want, got);
+	free(got);
+	got = chunked_text(data, len, ct, 7, NULL);
+	assert_same(name, "CDATA read directly, chunks of 7", want, got);
+	free(got);
+	free(want);
+	free(data);
+	free(ct);
+}
+END_TEST
+
+/* The sections libxml2 must still read itself (a control character,
+ * U+FFFF, longer than 256 KiB, unterminated, outside the root), and line
+ * numbers of errors after sections with newlines. */
+START_TEST(test_cdata_edges)
+{
+	static const char *const bodies[] = {
+		"<![CDATA[a\x01b]]>",
+		"<![CDATA[a \xef\xbf\xbf b]]>",
+		"<![CDATA[a \xef\xbf\xbe b]]>",
+		"<![CDATA[]]>",
+		"<![CDATA[line\none\r\ntwo\n\n]]><b>x</b><![CDATA[\xe9 ]] ]]>",
+		"<![CDATA[<p>caf\xc3\xa9 &amp; \xed\x95\x9c</p>]]>",
+		"<![CDATA[\xf0\x9f\x98\x80\xe9]]>",
+	};
+	char	*s = NULL, *want, *got;
+	size_t	 len = 0, i, j, k;
+	FILE	*f;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]) + 3; i++) {
+		f = open_memstream(&s, &len);
+		ck_assert_ptr_nonnull(f);
+		fputs(i == 7 ? "<?xml version=\"1.0\"?><![CDATA[x]]>" :
+		    "<?xml version=\"1.0\"?>", f);
+		fputs("<rss version=\"2.0\"><channel><title>T</title>\n", f);
+		for (j = 0; j < 40; j++) {
+			fprintf(f, "<item><title>I%zu</title><guid>g%zu</guid>"
+			    "<description>", j, j);
+			if (i == 8) {
+				/* Longer than 256 KiB. */
+				fputs("<![CDATA[", f);
+				for (k = 0; k < 300 * 1024 / 16; k++)
+					fputs("\xed\x95\x9c\xea\xb8\x80 text ok\n", f);
+				fputs("]]>", f);
+			} else {
+				fputs(bodies[i < 7 ? i : 3 + j % 4], f);
+			}
+			fputs("</description></item>\n", f);
+			if (j == 20 && i == 9)
+				fputs("<item><title>bad</titel></item>\n", f);
+			if (i == 8 && j == 2)
+				break;
+		}
+		fputs(i == 6 ? "</channel></rss><![CDATA[tail]]>" :
+		    i == 5 ? "<item><title><![CDATA[cut off" :
+		    "</channel></rss>\n", f);
+		fclose(f);
+		parse_cdata_direct = false;
+		want = whole_text(s, len, NULL, NULL);
+		parse_cdata_direct = true;
+		got = whole_text(s, len, NULL, NULL);
+		assert_same("cdata edges", "CDATA read directly", want, got);
+		free(got);
+		/* After a character libxml2 stops at, what it recovers
+		 * depends on how it was handed the document, with or without
+		 * this: only the whole documents compare. */
+		for (k = 0; i > 2 && k < sizeof(round_sizes) /
+		    sizeof(round_sizes[0]); k++) {
+			parse_round_size = round_sizes[k];
+			parse_cdata_direct = false;
+			free(want);
+			want = chunked_text(s, len, NULL, 4093, NULL);
+			parse_cdata_direct = true;
+			got = chunked_text(s, len, NULL, 4093, NULL);
+			parse_round_size = 0;
+			assert_same("cdata edges", "CDATA read directly, rounds",
+			    want, got);
+			free(got);
+		}
+		free(want);
+		free(s);
+		s = NULL;
+	}
+}
+END_TEST
+
 /* A large document with every construct the scanner decides, many times
  * over, so that round and chunk boundaries fall inside each of them. */
 static char *
@@ -938,6 +1037,8 @@ parse_suite(void)
 	tcase_add_loop_test(tc, test_fixture_rounds, 0, (int)n_fixtures);
 	tcase_add_loop_test(tc, test_fixture_fd, 0, (int)n_fixtures);
 	tcase_add_test(tc, test_big_chunks);
+	tcase_add_loop_test(tc, test_fixture_cdata, 0, (int)n_fixtures);
+	tcase_add_test(tc, test_cdata_edges);
 	tcase_add_test(tc, test_stream_limits);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);

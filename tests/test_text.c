@@ -107,12 +107,14 @@ START_TEST(test_valid_matches_checked)
 		" ", "  ", "\n", "\t", "\r\n", "a", "bc", "\xc2\xa0", "\xc2\x93",
 		"\xc2\xa9", "\xed\x95\x9c", "\xe3\x81\x82", "\xf0\x9f\x98\x80", "\x7f",
 		"\x01", "<p>", "&amp;", "&nbsp;", "x y", "<br>", "</p>", "&#150;",
+		/* Words longer than the eight bytes read at a time. */
+		"abcdefghij", "word ", "\xed\x95\x9c\xea\xb8\x80\xeb\xa7\x90 ",
 	};
 	uint32_t	 seed = 12345;
 	char		 in[256], *a, *b;
 	int		 n, k, kind;
 
-	for (n = 0; n < 4000; n++) {
+	for (n = 0; n < 20000; n++) {
 		size_t len = 0;
 
 		for (k = 0; k < 24; k++) {
