@@ -53,9 +53,16 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ITEM, NS_MEDIA, "description", PF_SUMMARY, 4, HOW_HTML, 0 },
 	{ AT_MEDIA, NS_MEDIA, "description", PF_SUMMARY, 5, HOW_HTML, 0 },
 	{ AT_ITEM, NS_ITUNES, "subtitle", PF_SUMMARY, 6, HOW_HTML, 0 },
+	/* Not RSS, but written by feeds that borrow Atom's names. */
+	{ AT_ITEM, NS_RSS, "summary", PF_SUMMARY, 7, HOW_HTML, 0 },
 	{ AT_ITEM, NS_CONTENT, "encoded", PF_CONTENT, 1, HOW_HTML, 0 },
 	{ AT_ITEM, NS_XHTML, "body", PF_CONTENT, 2, HOW_HTML, 0 },
+	/* The full text, in an element some old feeds write. */
+	{ AT_ITEM, NS_RSS, "fullitem", PF_CONTENT, 3, HOW_HTML, 0 },
 	{ AT_ITEM, NS_DC, "creator", PF_AUTHOR, 1, HOW_PLAIN, 0 },
+	/* Dublin Core has no "author" term, but feeds write dc:author for
+	 * dc:creator. */
+	{ AT_ITEM, NS_DC, "author", PF_AUTHOR, 2, HOW_PLAIN, 0 },
 	{ AT_ITEM, NS_RSS, "author", PF_AUTHOR, 2, HOW_PLAIN, 0 },
 	{ AT_ITEM, NS_ITUNES, "author", PF_AUTHOR, 3, HOW_PLAIN, 0 },
 	{ AT_ITEM, NS_DC, "contributor", PF_AUTHOR, 4, HOW_PLAIN, 0 },

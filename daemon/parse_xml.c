@@ -27,6 +27,7 @@
  * result never depends on how the input was cut. */
 #include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
+#include <nettle/base64.h>
 
 #include "buf.h"
 #include "date.h"
@@ -76,6 +78,7 @@ struct px {
 	xmlParserCtxtPtr	 ctxt;
 	enum feed_format	 format;
 	uint8_t			 native;	/* NS_RSS or NS_ATOM */
+	char			*atom_uri;	/* a draft's own Atom namespace */
 	bool			 root_seen;
 	bool			 stopped;
 	int			 fatal;		/* negative errno: not a feed */
@@ -95,6 +98,8 @@ struct px {
 	bool			 cap_markup;
 	bool			 cap_truncated;
 	bool			 cap_permalink;
+	bool			 cap_b64;	/* the text is base64 */
+	uint8_t			 cap_prio;	/* HOW_ATOMLINK: the link's */
 	int			 cap_skip;
 	struct buf		 text;
 
@@ -142,6 +147,9 @@ static const struct {
 } known_ns[] = {
 	{ "http://www.w3.org/2005/Atom", NS_ATOM },
 	{ "http://purl.org/atom/ns#", NS_ATOM },
+	/* The names Atom had before 0.3 ("Echo", "Pie"). */
+	{ "http://purl.org/echo/", NS_ATOM },
+	{ "http://purl.org/pie/", NS_ATOM },
 	{ "http://purl.org/rss/1.0/", NS_RSS },
 	{ "http://my.netscape.com/rdf/simple/0.9/", NS_RSS },
 	{ "http://backend.userland.com/rss2", NS_RSS },
@@ -191,6 +199,9 @@ px_ns(struct px *x, const xmlChar *prefix, const xmlChar *uri)
 			ns = known_ns[i].ns;
 			break;
 		}
+	if (ns == NS_OTHER && x->atom_uri != NULL &&
+	    strcmp((const char *)uri, x->atom_uri) == 0)
+		ns = NS_ATOM;
 	x->ns_uri[x->ns_next] = uri;
 	x->ns_id[x->ns_next] = ns;
 	x->ns_next = (x->ns_next + 1) % 4;
@@ -384,6 +395,11 @@ px_offer(struct px *x, enum px_field f, uint8_t prio, char *val)
 		free(val);
 		return;
 	}
+	/* "en_US" is a locale name; BCP 47 (RFC 5646) writes "en-US". */
+	if (f == PF_LANGUAGE)
+		for (char *p = val; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
 	free(*slot);
 	*slot = val;
 	prios[f] = prio;
@@ -442,6 +458,40 @@ px_sy_period(const char *s)
 	return 0;
 }
 
+/* Decodes base64 text (white space anywhere, as in Atom 0.3's
+ * mode="base64"). *ret is the decoded text (NUL-terminated, *ret_len its
+ * length), or NULL when s is not base64 or decodes to something that is
+ * not text: invalid UTF-8 or control characters (an image). Returns 0 or
+ * -ENOMEM. */
+static int
+px_base64_text(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	struct base64_decode_ctx	 ctx;
+	uint8_t				*out;
+	size_t				 n, i;
+
+	*ret = NULL;
+	out = malloc(BASE64_DECODE_LENGTH(len) + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &n, out, len, s) ||
+	    !base64_decode_final(&ctx) || !text_utf8_is_valid((char *)out, n)) {
+		free(out);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (out[i] < 0x20 && out[i] != '\t' && out[i] != '\n' &&
+		    out[i] != '\r') {
+			free(out);
+			return 0;
+		}
+	out[n] = '\0';
+	*ret = (char *)out;
+	*ret_len = n;
+	return 0;
+}
+
 /* The end tag of the captured element: clean the text and offer it. */
 static void
 px_capture_end(struct px *x)
@@ -450,7 +500,7 @@ px_capture_end(struct px *x)
 	const char		*raw = x->text.data != NULL ? x->text.data : "";
 	size_t			 rawlen = x->text.len;
 	enum text_kind		 kind = x->cap_kind;
-	char			*val = NULL, *abs = NULL;
+	char			*val = NULL, *abs = NULL, *dec = NULL;
 	int64_t			 t;
 	int			 rr;
 
@@ -459,10 +509,21 @@ px_capture_end(struct px *x)
 		px_warn(x, "%s%zu: <%s> longer than %zu bytes, truncated",
 		    x->in_item ? "item " : "feed", x->in_item ? x->item_no : 0,
 		    r->name, x->pc->lim.max_field_bytes);
-	if (x->cap_markup)
+	if (x->cap_markup && !x->cap_b64)
 		kind = TEXT_PLAIN;	/* the XML parser already took it apart */
+	if (x->cap_b64) {
+		rr = px_base64_text(raw, rawlen, &dec, &rawlen);
+		if (rr < 0) {
+			px_oom(x);
+			return;
+		}
+		if (dec == NULL)
+			return;		/* not base64, or not text */
+		raw = dec;
+	}
 	switch (r->how) {
 	case HOW_URL:
+	case HOW_ATOMLINK:
 	case HOW_GUID:
 	case HOW_DATE:
 	case HOW_PLAIN:
@@ -475,6 +536,7 @@ px_capture_end(struct px *x)
 	}
 	rr = text_clean_valid(x->pc->tc, raw, rawlen, kind, x->pc->lim.max_field_bytes,
 	    &val);
+	free(dec);
 	if (rr < 0) {
 		px_oom(x);
 		return;
@@ -483,13 +545,15 @@ px_capture_end(struct px *x)
 		return;
 	switch (r->how) {
 	case HOW_URL:
+	case HOW_ATOMLINK:
 		rr = url_resolve(x->stack[x->cap_depth].base, val, &abs);
 		free(val);
 		if (rr < 0) {
 			px_oom(x);
 			return;
 		}
-		px_offer(x, (enum px_field)r->field, r->prio, abs);
+		px_offer(x, (enum px_field)r->field, r->how == HOW_ATOMLINK ?
+		    x->cap_prio : r->prio, abs);
 		return;
 	case HOW_GUID:
 		if (x->cap_permalink && px_looks_like_url(val)) {
@@ -612,7 +676,9 @@ px_item_end(struct px *x)
 		px_oom(x);
 }
 
-static void
+/* An Atom link to the item or feed. Returns 0, or the priority with which
+ * the element's text is the link (an Atom 0.3 link without href). */
+static uint8_t
 px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 {
 	const xmlChar	*rel, *type, *href;
@@ -629,10 +695,8 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 	    strncasecmp((const char *)rel, "alternate", 9) == 0) &&
 	    !(rel_len == sizeof(iana_alt) - 1 &&
 	    strncmp((const char *)rel, iana_alt, rel_len) == 0))
-		return;
+		return 0;
 	href = px_attr(attrs, nattrs, "href", NULL, &href_len);
-	if (href == NULL)
-		return;
 	type = px_attr(attrs, nattrs, "type", NULL, &type_len);
 	/* Prefer the HTML alternate; in RSS, <link> itself comes first. */
 	if (type == NULL || (type_len >= 9 &&
@@ -643,18 +707,23 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 		prio = 3;
 	if (x->native == NS_RSS)
 		prio += 2;
+	/* Early Atom 0.3 feeds put the URL in the element, as RSS does:
+	 * <link rel="alternate" type="text/html">http://...</link>. */
+	if (href == NULL)
+		return prio;
 	tmp = px_attr_strndup(href, href_len);
 	if (tmp == NULL) {
 		px_oom(x);
-		return;
+		return 0;
 	}
 	r = url_resolve(x->stack[x->depth].base, tmp, &abs);
 	free(tmp);
 	if (r < 0) {
 		px_oom(x);
-		return;
+		return 0;
 	}
 	px_offer(x, PF_LINK, prio, abs);
+	return 0;
 }
 
 static void
@@ -679,22 +748,27 @@ px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
 	px_offer(x, PF_CATEGORY, 1, val);
 }
 
-/* Atom text constructs and Atom 0.3 content modes pick the text kind. */
+/* Atom text constructs and Atom 0.3 content modes pick the text kind;
+ * *ret_b64 says that the text is base64 of text of that kind. */
 static bool
-px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret)
+px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret,
+    bool *ret_b64)
 {
 	const xmlChar	*v;
 	size_t		 len;
+	bool		 b64 = false;
 
+	*ret_b64 = false;
 	if (px_attr(attrs, nattrs, "src", NULL, &len) != NULL)
 		return false;	/* out-of-line content: nothing to read */
 	v = px_attr(attrs, nattrs, "mode", NULL, &len);
 	if (v != NULL && len == 6 && strncasecmp((const char *)v, "base64", 6) == 0)
-		return false;
+		b64 = true;
 	if (v != NULL && len == 7 && strncasecmp((const char *)v, "escaped", 7) == 0) {
 		*ret = TEXT_HTML;
 		return true;
 	}
+	*ret_b64 = b64;
 	v = px_attr(attrs, nattrs, "type", NULL, &len);
 	if (v == NULL) {
 		*ret = TEXT_PLAIN;
@@ -706,15 +780,28 @@ px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret)
 		return true;
 	}
 	/* "text", "xhtml", "text/plain", "application/xhtml+xml", other
-	 * XML types: the parser flattens any markup. */
+	 * XML types: the parser flattens any markup, unless it is base64,
+	 * where the markup of an XML type is stripped as HTML's is. */
 	if ((len >= 4 && strncasecmp((const char *)v, "text", 4) == 0) ||
 	    (len >= 5 && strncasecmp((const char *)v, "xhtml", 5) == 0) ||
 	    (len > 4 && strncasecmp((const char *)v + len - 4, "+xml", 4) == 0) ||
 	    (len > 4 && strncasecmp((const char *)v + len - 4, "/xml", 4) == 0)) {
-		*ret = TEXT_PLAIN;
+		*ret = b64 && strncasecmp((const char *)v, "text", 4) != 0 ?
+		    TEXT_HTML : TEXT_PLAIN;
 		return true;
 	}
-	return false;	/* base64 of some other media type */
+	/*
+	 * RFC 4287 4.1.3.3: "Otherwise, the content of atom:content MUST be
+	 * a valid Base64 encoding". Some other media type: kept as literal
+	 * text when it decodes to text (px_base64_text), dropped when it
+	 * is binary (an image). A type that is not a media type ("plain")
+	 * says nothing about the text: dropped as before.
+	 */
+	if (memchr(v, '/', len) == NULL)
+		return false;
+	*ret = TEXT_PLAIN;
+	*ret_b64 = true;
+	return true;
 }
 
 static void
@@ -725,6 +812,8 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 	const char	*name = (const char *)local;
 	const xmlChar	*v;
 	size_t		 len;
+	uint8_t		 ns;
+	bool		 v03;
 
 	x->root_seen = true;
 	if (strcasecmp(name, "rss") == 0) {
@@ -742,10 +831,24 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 		x->native = NS_ATOM;
 		x->format = FEED_FORMAT_ATOM10;
 		v = px_attr(attrs, nattrs, "version", NULL, &len);
-		if ((uri != NULL && strcmp((const char *)uri,
-		    "http://purl.org/atom/ns#") == 0) ||
-		    (uri == NULL && v != NULL && len >= 3 &&
-		    strncmp((const char *)v, "0.3", 3) == 0))
+		v03 = v != NULL && len >= 3 && strncmp((const char *)v, "0.3", 3) == 0;
+		ns = uri != NULL ? px_ns(x, NULL, uri) : NS_ATOM;
+		if (uri != NULL && ns == NS_OTHER && v03) {
+			/* Atom 0.3 drafts circulated under other names
+			 * ("http://example.com/newformat#"); version="0.3"
+			 * says the elements are Atom's all the same. */
+			free(x->atom_uri);
+			x->atom_uri = strdup((const char *)uri);
+			if (x->atom_uri == NULL) {
+				px_oom(x);
+				return;
+			}
+			x->ns_next = 0;
+			memset(x->ns_uri, 0, sizeof(x->ns_uri));
+			ns = NS_ATOM;
+		}
+		if (uri == NULL ? v03 : (ns == NS_ATOM && strcmp((const char *)uri,
+		    "http://www.w3.org/2005/Atom") != 0))
 			x->format = FEED_FORMAT_ATOM03;
 		f->where = AT_FEED;
 	} else if (strcasecmp(name, "channel") == 0) {
@@ -829,6 +932,8 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	const xmlChar		*v;
 	size_t			 len;
 	uint8_t			 ns;
+	bool			 b64 = false;
+	uint8_t			 link_prio = 0;
 
 	if (x->stopped)
 		return;
@@ -931,13 +1036,16 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	case HOW_SKIP:
 		return;
 	case HOW_ATOMLINK:
-		px_atom_link(x, attrs, nattrs);
-		return;
+		link_prio = px_atom_link(x, attrs, nattrs);
+		if (link_prio == 0)
+			return;
+		x->cap_kind = TEXT_PLAIN;
+		break;
 	case HOW_ATOMCAT:
 		px_atom_category(x, attrs, nattrs);
 		return;
 	case HOW_TEXTCONS:
-		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind))
+		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind, &b64))
 			return;
 		break;
 	case HOW_HTML:
@@ -954,6 +1062,8 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	x->cap_truncated = false;
 	x->cap_skip = 0;
 	x->cap_permalink = !px_attr_eq(attrs, nattrs, "isPermaLink", "false");
+	x->cap_b64 = b64;
+	x->cap_prio = link_prio;
 	buf_reset(&x->text);
 	f->where = AT_CAPTURE;
 }
@@ -1743,6 +1853,44 @@ px_good_ref(const char *p, const char *end, bool utf8, bool eof)
 	return *q == ';';
 }
 
+/*
+ * A well-formed numeric reference at p (px_good_ref() said so) that
+ * libxml2 would refuse and drop: "&#X41;" (XML allows only a small x, but
+ * HTML and feeds write both), and references to what is not an XML
+ * character. As HTML5 reads them, zero, surrogates and numbers past
+ * U+10FFFF become U+FFFD; a reference to a control character goes, as
+ * the control characters themselves do. Writes the replacement to out
+ * (16 bytes) and sets *ret_end past the reference; returns the length of
+ * the replacement. Leaves *ret_end alone when the reference is fine.
+ */
+static size_t
+px_charref_repair(const char *p, char *out, const char **ret_end)
+{
+	const char	*q = p + 2;
+	uint32_t	 cp = 0;
+	bool		 hex = *q == 'x' || *q == 'X', upper = *q == 'X';
+	int		 d;
+
+	if (hex)
+		q++;
+	for (; *q != ';'; q++) {
+		d = hex ? (isdigit((unsigned char)*q) ? *q - '0' :
+		    (*q | 0x20) - 'a' + 10) : *q - '0';
+		if (cp <= 0x10FFFF)
+			cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+	}
+	*ret_end = q + 1;
+	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF ||
+	    cp == 0xFFFE || cp == 0xFFFF)
+		return (size_t)snprintf(out, 16, "&#xFFFD;");
+	if (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')
+		return 0;
+	if (upper)
+		return (size_t)snprintf(out, 16, "&#x%X;", (unsigned)cp);
+	*ret_end = p;
+	return 0;
+}
+
 #define PX_ONES		0x0101010101010101ULL
 #define PX_HIGHS	0x8080808080808080ULL
 
@@ -1770,6 +1918,7 @@ struct px_scan {
 	bool	 utf8;		/* repair bytes that are not UTF-8 */
 	bool	 bad;		/* some byte was not UTF-8 */
 	size_t	 fixes;		/* bare '<', '&' and controls */
+	size_t	 refs;		/* character references repaired */
 	/* A round's output when it repaired something. */
 	char	*out;
 	size_t	 out_len, out_cap;
@@ -2007,7 +2156,7 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 {
 	const char		*p = buf, *end = buf + len, *run = buf, *q;
 	const unsigned char	*u;
-	char			 rb[4];
+	char			 rb[4], rb16[16];
 	size_t			 n;
 	int			 g;
 
@@ -2092,6 +2241,15 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 			if (g == 0) {
 				s->fixes++;
 				FIX("&amp;", 5);
+				continue;
+			}
+			q = p;
+			n = p[1] == '#' ? px_charref_repair(p, rb16, &q) : 0;
+			if (q != p) {
+				s->refs++;
+				FIX(rb16, n);
+				p = q;
+				run = p;
 				continue;
 			}
 			p++;
@@ -2199,7 +2357,12 @@ px_global_init(void)
 }
 
 /* Charset names as labelled → what to decode with (the WHATWG mapping of
- * legacy labels to their supersets, as browsers do). */
+ * legacy labels to their supersets, as browsers do), and the labels of
+ * the WHATWG Encoding Standard and of Python's codecs that glibc's iconv
+ * does not know under any spelling px_charset_name() tries. Labels are
+ * written as px_charset_name() normalises them: lower case, '-' for '_'.
+ * NOTE: a label that maps to WINDOWS-1252 is read as px_wait_decide()
+ * says, so every spelling of ISO-8859-1 and US-ASCII must be here. */
 static const struct {
 	const char	*label;
 	const char	*use;
@@ -2208,26 +2371,139 @@ static const struct {
 	{ "latin1", "WINDOWS-1252" }, { "latin-1", "WINDOWS-1252" },
 	{ "us-ascii", "WINDOWS-1252" }, { "ascii", "WINDOWS-1252" },
 	{ "windows-1252", "WINDOWS-1252" }, { "cp1252", "WINDOWS-1252" },
-	{ "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" },
+	{ "iso88591", "WINDOWS-1252" }, { "iso-ir-100", "WINDOWS-1252" },
+	{ "l1", "WINDOWS-1252" }, { "ibm819", "WINDOWS-1252" },
+	{ "cp819", "WINDOWS-1252" }, { "isolatin1", "WINDOWS-1252" },
+	{ "ansi-x3.4", "WINDOWS-1252" }, { "iso8859", "WINDOWS-1252" },
+	{ "latin", "WINDOWS-1252" }, { "8859", "WINDOWS-1252" },
+	{ "iso646-us", "WINDOWS-1252" }, { "646", "WINDOWS-1252" },
+	{ "iso-ir-6", "WINDOWS-1252" }, { "us", "WINDOWS-1252" },
+	{ "cp367", "WINDOWS-1252" }, { "ibm367", "WINDOWS-1252" },
+	{ "euc-kr", "CP949" }, { "ks-c-5601-1987", "CP949" },
 	{ "ksc5601", "CP949" }, { "cp949", "CP949" }, { "uhc", "CP949" },
-	{ "shift_jis", "CP932" }, { "shift-jis", "CP932" }, { "sjis", "CP932" },
-	{ "x-sjis", "CP932" }, { "windows-31j", "CP932" },
-	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "gb_2312-80", "GB18030" },
-	{ "x-gbk", "GB18030" },
+	{ "euckr", "CP949" }, { "korean", "CP949" }, { "ks-c-5601", "CP949" },
+	{ "ksc56011987", "CP949" }, { "windows-949", "CP949" },
+	{ "ksc-5601", "CP949" }, { "iso-ir-149", "CP949" },
+	{ "ks-x-1001", "CP949" }, { "ksx1001", "CP949" }, { "ms949", "CP949" },
+	{ "shift-jis", "CP932" }, { "sjis", "CP932" }, { "s-jis", "CP932" },
+	{ "windows-31j", "CP932" }, { "ms-kanji", "CP932" },
+	{ "mskanji", "CP932" }, { "shiftjis", "CP932" },
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "gb-2312-80", "GB18030" },
+	{ "gb2312-80", "GB18030" }, { "iso-ir-58", "GB18030" },
+	{ "chinese", "GB18030" }, { "iso58gb231280", "GB18030" },
+	{ "euc-cn", "GB18030" }, { "euccn", "GB18030" },
+	/* WHATWG: "iso-8859-8-i" is ISO-8859-8 read in logical order. */
+	{ "iso-8859-8-i", "ISO-8859-8" }, { "iso88598i", "ISO-8859-8" },
+	{ "logical", "ISO-8859-8" }, { "visual", "ISO-8859-8" },
+	{ "iso-8859-8-e", "ISO-8859-8" }, { "iso88598e", "ISO-8859-8" },
+	{ "iso-8859-6-e", "ISO-8859-6" }, { "iso88596e", "ISO-8859-6" },
+	{ "iso-8859-6-i", "ISO-8859-6" }, { "iso88596i", "ISO-8859-6" },
+	{ "sun-eu-greek", "ISO-8859-7" }, { "koi", "KOI8-R" },
+	{ "iso-8859-9", "WINDOWS-1254" }, { "iso8859-9", "WINDOWS-1254" },
+	{ "iso88599", "WINDOWS-1254" }, { "latin5", "WINDOWS-1254" },
+	{ "l5", "WINDOWS-1254" }, { "iso-ir-148", "WINDOWS-1254" },
+	{ "isolatin5", "WINDOWS-1254" },
+	{ "tis-620", "CP874" }, { "iso-8859-11", "CP874" },
+	{ "iso8859-11", "CP874" }, { "iso885911", "CP874" },
+	{ "dos-874", "CP874" }, { "windows-874", "CP874" }, { "thai", "CP874" },
+	{ "mac", "MACINTOSH" }, { "mac-roman", "MACINTOSH" },
+	{ "macroman", "MACINTOSH" },
+	{ "mac-cyrillic", "MAC-CYRILLIC" }, { "mac-ukrainian", "MAC-UK" },
+	{ "l9", "ISO-8859-15" }, { "iso-646.irv-1991", "WINDOWS-1252" },
+	{ "ptcp154", "PT154" }, { "cp154", "PT154" }, { "kz1048", "RK1048" },
+	{ "hkscs", "BIG5-HKSCS" },
+	{ "big5", "BIG5-HKSCS" }, { "big5-tw", "BIG5-HKSCS" },
+	{ "cn-big5", "BIG5-HKSCS" }, { "ms950", "CP950" },
+	{ "u8", "UTF-8" }, { "utf", "UTF-8" }, { "unicode11utf8", "UTF-8" },
+	{ "unicode20utf8", "UTF-8" }, { "utf8-ucs2", "UTF-8" },
+	{ "utf8-ucs4", "UTF-8" },
+	/* Python's names for two IBM code pages. */
+	{ "cp-is", "CP861" }, { "cp-gr", "CP869" },
 };
 
 static bool
 is_utf8_label(const char *s)
 {
 	return strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0 ||
-	    strcasecmp(s, "unicode-1-1-utf-8") == 0;
+	    strcasecmp(s, "unicode-1-1-utf-8") == 0 ||
+	    strcasecmp(s, "cp65001") == 0;
 }
 
 static bool
 is_utf16_label(const char *s)
 {
 	return strncasecmp(s, "utf-16", 6) == 0 || strncasecmp(s, "utf16", 5) == 0 ||
-	    strncasecmp(s, "ucs-2", 5) == 0 || strncasecmp(s, "utf-32", 6) == 0;
+	    strncasecmp(s, "ucs-2", 5) == 0 || strncasecmp(s, "utf-32", 6) == 0 ||
+	    strncasecmp(s, "utf32", 5) == 0;
+}
+
+static bool
+px_iconv_knows(const char *name)
+{
+	iconv_t	cd = iconv_open("UTF-8", name);
+
+	if (cd == (iconv_t)-1)
+		return false;
+	(void)iconv_close(cd);
+	return true;
+}
+
+/*
+ * The name to decode a charset label with, in use (at most size bytes),
+ * or false when nothing here knows it. Labels come in more spellings than
+ * glibc's iconv accepts: Python's codec names ("windows_1251", "latin_1",
+ * "cp_is"), IANA's "cs" aliases ("csIBM861", "csISOLatin2"), "x-" names
+ * ("x-mac-cyrillic", "x-cp1251") and year suffixes ("ISO_8859-2:1987").
+ * So the label is put in one form (lower case, '-' for '_' and ' ', no
+ * ":year"), then tried as it is, with "x-" or "cs" taken off, and as
+ * "cp" + a bare number or without a "-1987" year, each against
+ * charset_alias and then iconv itself, which has the last word, as libxml2
+ * converts through it (ICU is not linked: see noicu.c).
+ */
+static bool
+px_charset_name(const char *label, char *use, size_t size)
+{
+	char		 n[64] = "", cp[64], year[64], *colon;
+	const char	*v[4], *p;
+	size_t		 i, k, len, nv = 0;
+
+	for (i = 0; label[i] != '\0' && i + 1 < sizeof(n); i++)
+		n[i] = label[i] == '_' || label[i] == ' ' ? '-' :
+		    (char)tolower((unsigned char)label[i]);
+	n[i] = '\0';
+	colon = strchr(n, ':');
+	if (colon != NULL)
+		*colon = '\0';
+	v[nv++] = n;
+	for (p = n; strncmp(p, "x-", 2) == 0; p += 2)
+		;
+	if (p == n && strncmp(n, "cs", 2) == 0 && n[2] != '\0')
+		p = n + 2;
+	if (p != n)
+		v[nv++] = p;
+	len = strlen(p);
+	/* Python's "1251" is cp1251; "iso_8859_2_1987" is ISO-8859-2. */
+	if (len > 0 && strspn(p, "0123456789") == len) {
+		snprintf(cp, sizeof(cp), "cp%s", p);
+		v[nv++] = cp;
+	} else if (len > 5 && p[len - 5] == '-' && (strncmp(p + len - 4,
+	    "19", 2) == 0 || strncmp(p + len - 4, "20", 2) == 0) &&
+	    strspn(p + len - 4, "0123456789") == 4) {
+		snprintf(year, sizeof(year), "%.*s", (int)(len - 5), p);
+		v[nv++] = year;
+	}
+	for (k = 0; k < nv; k++)
+		for (i = 0; i < sizeof(charset_alias) / sizeof(charset_alias[0]); i++)
+			if (strcmp(v[k], charset_alias[i].label) == 0) {
+				snprintf(use, size, "%s", charset_alias[i].use);
+				return true;
+			}
+	for (k = 0; k < nv; k++)
+		if (px_iconv_knows(v[k])) {
+			snprintf(use, size, "%s", v[k]);
+			return true;
+		}
+	return false;
 }
 
 /* Copies the charset parameter of a Content-Type into out. */
@@ -2345,11 +2621,10 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 {
 	struct px		*x = &s->x;
 	const unsigned char	*u = (const unsigned char *)head;
-	char			 cs[64], decl[64];
+	char			 cs[64], decl[64], name[64];
 	const char		*label = NULL, *use = NULL;
 	bool			 from_header = false;
 	xmlCharEncodingHandlerPtr h;
-	size_t			 i;
 
 	s->mode = PXM_RAW;
 	s->force = NULL;
@@ -2371,12 +2646,13 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 	if (label != NULL && !is_utf8_label(label)) {
 		if (is_utf16_label(label))
 			return;		/* libxml2 sorts out UTF-16 itself */
-		use = label;
-		for (i = 0; i < sizeof(charset_alias) / sizeof(charset_alias[0]); i++)
-			if (strcasecmp(label, charset_alias[i].label) == 0) {
-				use = charset_alias[i].use;
-				break;
-			}
+		use = px_charset_name(label, name, sizeof(name)) ? name : label;
+		/* Not UTF-16 (no BOM, no "<\0"): an 8-bit document whose
+		 * label ("utf_16") libxml2 would not even know. */
+		if (is_utf16_label(use))
+			use = NULL;
+	}
+	if (use != NULL && !is_utf8_label(use)) {
 		if (strcmp(use, "WINDOWS-1252") == 0) {
 			/* A legacy label on what is really UTF-8 is common:
 			 * only the whole document can tell (px_wait_decide). */
@@ -2830,6 +3106,7 @@ px_stream_done(struct px_stream *s)
 				free((char *)x->stack[i].base);
 	free(x->stack);
 	free(x->feed_author);
+	free(x->atom_uri);
 	buf_done(&x->text);
 	if (x->ctxt != NULL) {
 		if (x->ctxt->myDoc != NULL)
@@ -2941,6 +3218,13 @@ px_stream_finish(struct px_stream *s, struct fw_error *reterr)
 		snprintf(msg, sizeof(msg), "%zu bare '<', '&' or control "
 		    "character%s escaped before parsing", s->scan.fixes,
 		    s->scan.fixes == 1 ? "" : "s");
+		if (px_warn_insert(pc, at++, msg) < 0)
+			x->oom = 1;
+	}
+	if (s->scan.refs > 0) {
+		snprintf(msg, sizeof(msg), "%zu character reference%s that XML "
+		    "does not allow repaired before parsing", s->scan.refs,
+		    s->scan.refs == 1 ? "" : "s");
 		if (px_warn_insert(pc, at, msg) < 0)
 			x->oom = 1;
 	}
