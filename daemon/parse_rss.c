@@ -23,6 +23,9 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_FEED, NS_DC, "description", PF_SUMMARY, 2, HOW_HTML, 0 },
 	{ AT_FEED, NS_ITUNES, "summary", PF_SUMMARY, 3, HOW_HTML, 0 },
 	{ AT_FEED, NS_ITUNES, "subtitle", PF_SUMMARY, 4, HOW_HTML, 0 },
+	/* CDF's <ABSTRACT> (its HREF and LASTMOD are attributes, read by
+	 * parse_xml.c). */
+	{ AT_FEED, NS_RSS, "abstract", PF_SUMMARY, 5, HOW_HTML, 0 },
 	{ AT_FEED, NS_RSS, "language", PF_LANGUAGE, 1, HOW_PLAIN, 0 },
 	{ AT_FEED, NS_DC, "language", PF_LANGUAGE, 2, HOW_PLAIN, 0 },
 	/* RSS 2.0: "ttl stands for time to live. It's a number of minutes
@@ -53,6 +56,7 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ITEM, NS_MEDIA, "description", PF_SUMMARY, 4, HOW_HTML, 0 },
 	{ AT_MEDIA, NS_MEDIA, "description", PF_SUMMARY, 5, HOW_HTML, 0 },
 	{ AT_ITEM, NS_ITUNES, "subtitle", PF_SUMMARY, 6, HOW_HTML, 0 },
+	{ AT_ITEM, NS_RSS, "abstract", PF_SUMMARY, 7, HOW_HTML, 0 },
 	{ AT_ITEM, NS_CONTENT, "encoded", PF_CONTENT, 1, HOW_HTML, 0 },
 	{ AT_ITEM, NS_XHTML, "body", PF_CONTENT, 2, HOW_HTML, 0 },
 	{ AT_ITEM, NS_DC, "creator", PF_AUTHOR, 1, HOW_PLAIN, 0 },

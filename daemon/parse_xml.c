@@ -577,6 +577,37 @@ px_capture_end(struct px *x)
 	px_offer(x, (enum px_field)r->field, r->prio, val);
 }
 
+/* Microsoft's CDF puts the link and the date in attributes of <CHANNEL>
+ * and <ITEM>: HREF="..." LASTMOD="...", written in upper case (CDF came
+ * from HTML, so the lower case is taken too). Below every RSS and Atom
+ * element for the same field. */
+static void
+px_cdf_attrs(struct px *x, const xmlChar **attrs, int nattrs)
+{
+	char	*v, *abs = NULL;
+	int64_t	 t;
+
+	v = px_attr_dup(attrs, nattrs, "HREF", NULL);
+	if (v == NULL)
+		v = px_attr_dup(attrs, nattrs, "href", NULL);
+	if (v != NULL) {
+		int r = url_resolve(x->stack[x->depth].base, v, &abs);
+
+		free(v);
+		if (r < 0) {
+			px_oom(x);
+			return;
+		}
+		px_offer(x, PF_LINK, 9, abs);
+	}
+	v = px_attr_dup(attrs, nattrs, "LASTMOD", NULL);
+	if (v == NULL)
+		v = px_attr_dup(attrs, nattrs, "lastmod", NULL);
+	if (v != NULL && date_parse(v, &t) >= 0)
+		px_offer_time(x, PF_UPDATED, 9, t);
+	free(v);
+}
+
 static void
 px_item_begin(struct px *x, const xmlChar **attrs, int nattrs)
 {
@@ -594,6 +625,7 @@ px_item_begin(struct px *x, const xmlChar **attrs, int nattrs)
 	    "http://www.w3.org/1999/02/22-rdf-syntax-ns#");
 	if (about != NULL)
 		px_offer(x, PF_ID, 5, about);
+	px_cdf_attrs(x, attrs, nattrs);
 }
 
 static void
@@ -749,10 +781,11 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 			x->format = FEED_FORMAT_ATOM03;
 		f->where = AT_FEED;
 	} else if (strcasecmp(name, "channel") == 0) {
-		/* An RSS channel without its <rss> wrapper. */
+		/* An RSS channel without its <rss> wrapper, or CDF. */
 		x->native = NS_RSS;
 		x->format = FEED_FORMAT_RSS20;
 		f->where = AT_FEED;
+		px_cdf_attrs(x, attrs, nattrs);
 	} else if (strcasecmp(name, "html") == 0) {
 		px_fatal(x, -EBADMSG, "not a feed: found an HTML page");
 		return;
