@@ -71,6 +71,7 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ITEM, NS_RSS, "category", PF_CATEGORY, 1, HOW_MEDIACAT, 0 },
 	{ AT_ITEM, NS_DC, "subject", PF_CATEGORY, 1, HOW_MEDIACAT, 0 },
 	{ AT_ITEM, NS_ITUNES, "keywords", PF_CATEGORY, 1, HOW_KEYWORDS, 0 },
+	{ AT_ITEM, NS_ITUNES, "category", PF_CATEGORY, 0, HOW_ATOMCAT, 0 },
 	{ AT_ITEM, NS_MEDIA, "keywords", PF_CATEGORY, 1, HOW_KEYWORDS, 0 },
 	{ AT_MEDIA, NS_MEDIA, "keywords", PF_CATEGORY, 1, HOW_KEYWORDS, 0 },
 	{ AT_ITEM, NS_MEDIA, "category", PF_CATEGORY, 1, HOW_MEDIACAT, 0 },

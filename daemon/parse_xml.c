@@ -699,6 +699,8 @@ px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
 	v = px_attr(attrs, nattrs, "term", NULL, &len);
 	if (v == NULL || len == 0)
 		v = px_attr(attrs, nattrs, "label", NULL, &len);
+	if (v == NULL)	/* iTunes: <itunes:category text="Technology"> */
+		v = px_attr(attrs, nattrs, "text", NULL, &len);
 	if (v == NULL)
 		return;
 	/* HTML: an HTML entity in an attribute arrives as "&eacute;" (see
@@ -968,6 +970,9 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		return;
 	case HOW_ATOMCAT:
 		px_atom_category(x, attrs, nattrs);
+		/* iTunes subcategories nest inside their category. */
+		if (r->ns == NS_ITUNES)
+			f->where = parent->where;
 		return;
 	case HOW_TEXTCONS:
 		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind))
