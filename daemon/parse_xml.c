@@ -644,7 +644,9 @@ px_item_end(struct px *x)
 		px_oom(x);
 }
 
-static void
+/* Returns false for an alternate link in an Atom feed that has no href,
+ * whose content is then read as the URL; true when the link is done. */
+static bool
 px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 {
 	const xmlChar	*rel, *type, *href;
@@ -661,10 +663,10 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 	    strncasecmp((const char *)rel, "alternate", 9) == 0) &&
 	    !(rel_len == sizeof(iana_alt) - 1 &&
 	    strncmp((const char *)rel, iana_alt, rel_len) == 0))
-		return;
+		return true;
 	href = px_attr(attrs, nattrs, "href", NULL, &href_len);
 	if (href == NULL)
-		return;
+		return x->native != NS_ATOM;
 	type = px_attr(attrs, nattrs, "type", NULL, &type_len);
 	/* Prefer the HTML alternate; in RSS, <link> itself comes first. */
 	if (type == NULL || (type_len >= 9 &&
@@ -678,15 +680,16 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 	tmp = px_attr_strndup(href, href_len);
 	if (tmp == NULL) {
 		px_oom(x);
-		return;
+		return true;
 	}
 	r = url_resolve(x->stack[x->depth].base, tmp, &abs);
 	free(tmp);
 	if (r < 0) {
 		px_oom(x);
-		return;
+		return true;
 	}
 	px_offer(x, PF_LINK, prio, abs);
+	return true;
 }
 
 static void
@@ -965,9 +968,18 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		return;
 	case HOW_SKIP:
 		return;
-	case HOW_ATOMLINK:
-		px_atom_link(x, attrs, nattrs);
-		return;
+	case HOW_ATOMLINK: {
+		/* <link rel="alternate">http://...</link>: the RSS habit in
+		 * an Atom feed. Below an alternate link with an href. */
+		static const struct px_rule link_text = { AT_ITEM, NS_ATOM,
+		    "link", PF_LINK, 3, HOW_URL, 0 };
+
+		if (px_atom_link(x, attrs, nattrs))
+			return;
+		r = &link_text;
+		x->cap_kind = TEXT_PLAIN;
+		break;
+	}
 	case HOW_ATOMCAT:
 		px_atom_category(x, attrs, nattrs);
 		/* iTunes subcategories nest inside their category. */
