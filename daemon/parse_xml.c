@@ -605,6 +605,9 @@ px_cdf_attrs(struct px *x, const xmlChar **attrs, int nattrs)
 		v = px_attr_dup(attrs, nattrs, "lastmod", NULL);
 	if (v != NULL && date_parse(v, &t) >= 0)
 		px_offer_time(x, PF_UPDATED, 9, t);
+	else if (v != NULL && x->in_item)
+		px_warn(x, "item %zu: cannot parse date \"%.64s\"",
+		    x->item_no, v);
 	free(v);
 }
 

@@ -118,6 +118,8 @@ static const struct {
 	{ "03335", NULL },		/* five digits: junk, not YYDDD */
 	{ "03-12", NULL },
 	{ "-03-1", NULL },
+	{ "-031", NULL },
+	{ "-03-12-3", NULL },
 	{ "03-12-31T10:00", NULL },
 	{ "123456", NULL },
 	{ "Thu, 02 Jan 2025 03:04:05 etc", NULL },
