@@ -157,6 +157,9 @@ static const struct {
 	{ "HKT", 480 }, { "SGT", 480 }, { "AWST", 480 }, { "ACST", 570 },
 	{ "AEST", 600 }, { "AEDT", 660 }, { "NZST", 720 }, { "NZDT", 780 },
 	{ "PHT", 480 }, { "ICT", 420 }, { "WIB", 420 },
+	/* Not RFC 822, but in feeds: the US zones without their S or D,
+	 * read as standard time ("Mon, 26 January 2004 16:31:00 ET"). */
+	{ "ET", -300 }, { "CT", -360 }, { "MT", -420 }, { "PT", -480 },
 };
 
 static int
@@ -197,6 +200,8 @@ is_day_name(const char *w, size_t n)
 struct date_parts {
 	long	year, month, day, hour, min, sec;
 	int	have_time, have_zone;
+	int	year_full;	/* written with four digits: "0100" is 100 */
+	long	yday;		/* ISO 8601 ordinal date: day of the year */
 	int	foreign;	/* a month name that is not English */
 	int	cjk;		/* Korean/Japanese words: local time is +09:00 */
 	int	offset;		/* minutes east of UTC */
@@ -209,28 +214,32 @@ date_finish(const struct date_parts *p, int *ok)
 					  31, 30, 31 };
 	long	year = p->year, sec = p->sec;
 	int64_t	t;
+	int	leap;
 
 	*ok = 0;
 	if (year < 0 || p->month < 1 || p->month > 12 || p->day < 1)
 		return 0;
-	if (year < 100)		/* RFC 2822 4.3: 00-49 is 20xx, 50-99 19xx */
+	if (year < 100 && !p->year_full) /* RFC 2822 4.3: 00-49 is 20xx */
 		year += year < 50 ? 2000 : 1900;
-	else if (year < 1000)	/* RFC 2822 4.3: three digits + 1900 */
+	else if (year < 1000 && !p->year_full) /* RFC 2822 4.3: + 1900 */
 		year += 1900;
 	if (year > 9999)
 		return 0;
 	if ((unsigned long)p->day > mdays[p->month - 1])
 		return 0;
-	if (p->month == 2 && p->day == 29 &&
-	    !((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (p->month == 2 && p->day == 29 && !leap)
+		return 0;
+	if (p->yday < 0 || p->yday > 365 + leap)
 		return 0;
 	if (p->hour > 24 || p->min > 59 || sec > 60 ||
 	    (p->hour == 24 && (p->min > 0 || sec > 0)))
 		return 0;
 	if (sec == 60)
 		sec = 59;	/* a leap second: POSIX time has none */
-	t = date_days_from_civil(year, (unsigned)p->month, (unsigned)p->day) *
-	    86400 + p->hour * 3600 + p->min * 60 + sec;
+	t = (date_days_from_civil(year, (unsigned)p->month, (unsigned)p->day) +
+	    (p->yday > 0 ? p->yday - 1 : 0)) * 86400 + p->hour * 3600 +
+	    p->min * 60 + sec;
 	t -= (int64_t)p->offset * 60;
 	*ok = 1;
 	return t;
@@ -281,6 +290,39 @@ parse_offset(const char **pp, int *ret)
 	return 1;
 }
 
+/* ISO 8601:1988 dates with a two-digit year and nothing else, after any
+ * leading "-": "0312" (YYMM), "03-12" (YY-MM), "03-12-31" (YY-MM-DD; the
+ * only form allowed without the "-" when need_day is set, as "03-12" alone
+ * could be anything). */
+static int
+parse_iso_two_digit_year(const char *q, int need_day, struct date_parts *p)
+{
+	int	nd;
+
+	p->year = num(&q, &nd);
+	p->day = 1;
+	if (nd == 4 && !need_day) {
+		p->month = p->year % 100;
+		p->year /= 100;
+		return *q == '\0';
+	}
+	if (nd != 2 || *q != '-')
+		return 0;
+	q++;
+	p->month = num(&q, &nd);
+	if (nd != 2)
+		return 0;
+	if (*q == '-') {
+		q++;
+		p->day = num(&q, &nd);
+		if (nd != 2)
+			return 0;
+	} else if (need_day) {
+		return 0;
+	}
+	return *q == '\0';
+}
+
 /* RFC 3339 / ISO 8601: 2025-01-02[T ]03:04[:05[.123]][Z|+09:00|+0900].
  * Returns 1 and fills *p when s has that shape (trailing junk allowed only
  * as white space or a parenthesized comment). */
@@ -291,7 +333,29 @@ parse_iso(const char *s, struct date_parts *p)
 	int		 nd;
 
 	memset(p, 0, sizeof(*p));
+	if (*q == '-')
+		return parse_iso_two_digit_year(q + 1, 0, p);
 	p->year = num(&q, &nd);
+	p->year_full = nd == 4 || nd == 8 || nd == 7;
+	if (*q == '\0' && (nd == 6 || nd == 7)) {
+		/* ISO 8601 basic dates alone: "031231" (YYMMDD) and
+		 * "2003335" (year, day of the year). Not "03335": five
+		 * digits alone are likelier junk than a date. */
+		if (nd == 6) {
+			p->day = p->year % 100;
+			p->month = p->year / 100 % 100;
+			p->year /= 10000;
+		} else {
+			p->yday = p->year % 1000;
+			p->year /= 1000;
+			p->month = p->day = 1;
+			if (p->yday == 0)
+				return 0;
+		}
+		return 1;
+	}
+	if (nd == 2 && *q == '-')
+		return parse_iso_two_digit_year(s, 1, p);
 	if (nd == 8) {
 		/* Basic format: 20250102[T030405Z]. */
 		p->day = p->year % 100;
@@ -323,6 +387,12 @@ parse_iso(const char *s, struct date_parts *p)
 		char sep = *q++;
 
 		p->month = num(&q, &nd);
+		if (nd == 3 && sep == '-' && *q != sep && p->month > 0) {
+			/* ISO 8601 ordinal date: "2003-335". */
+			p->yday = p->month;
+			p->month = p->day = 1;
+			goto time;
+		}
 		if (nd < 1 || nd > 2)
 			return 0;
 		if (*q != sep) {
@@ -339,6 +409,7 @@ parse_iso(const char *s, struct date_parts *p)
 	} else {
 		return 0;
 	}
+time:
 	if (*q == 'T' || *q == 't' || (*q == ' ' && isdigit((unsigned char)q[1])) ||
 	    (*q == '_' && isdigit((unsigned char)q[1]))) {
 		q++;
@@ -369,7 +440,8 @@ zone:
 		q++;
 	if (*q == 'Z' || *q == 'z') {
 		q++;
-	} else if (*q == '+' || *q == '-') {
+	} else if ((*q == '+' || *q == '-') && p->have_time) {
+		/* Without a time, "2013-01-27-01" is no zone but junk. */
 		if (!parse_offset(&q, &p->offset))
 			return 0;
 	} else if (isalpha((unsigned char)*q)) {
@@ -469,6 +541,7 @@ parse_loose(const char *s, struct date_parts *p)
 			if (strncmp(q, "년", 3) == 0 || strncmp(q, "年", 3) == 0) {
 				p->cjk = 1;
 				p->year = v;
+				p->year_full = nd == 4;
 				year_set = 1;
 				q += 3;
 				continue;
@@ -515,6 +588,15 @@ parse_loose(const char *s, struct date_parts *p)
 			q++;	/* "2004-05-25": a separator, not an offset */
 			continue;
 		}
+		if (c == '-' && q > s && !p->have_time &&
+		    (isalnum((unsigned char)q[-1]) || (unsigned char)q[-1] >= 0x80) &&
+		    (isalpha((unsigned char)q[1]) || (unsigned char)q[1] >= 0x80 ||
+		    (!isdigit((unsigned char)q[-1]) && isdigit((unsigned char)q[1])))) {
+			/* "02-Jan-2025", "2004-július-13": a separator next
+			 * to a month name. */
+			q++;
+			continue;
+		}
 		if (c == '+' || c == '-') {
 			if (p->have_zone && !p->have_time)
 				return 0;
@@ -554,6 +636,15 @@ parse_loose(const char *s, struct date_parts *p)
 						return 0;
 					p->offset += off;
 				}
+			} else if (n == 3 && *q == '/' &&
+			    strncasecmp(w, "etc", 3) == 0) {
+				/* "Etc/GMT": the tz database's name. */
+			} else if (n == 2 && p->have_time && !p->have_zone &&
+			    strncmp(w, "AT", 2) == 0) {
+				/* Atlantic time after the time ("16:31:00 AT");
+				 * "at" before it is a word. */
+				p->offset = -240;
+				p->have_zone = 1;
 			} else if (is_day_name(w, n) ||
 			    (w == first && *q == ',')) {
 				/* The day name is redundant and often wrong;
@@ -584,6 +675,7 @@ parse_loose(const char *s, struct date_parts *p)
 	if (!have_month && !year_set && !day_set && nn >= 3 && ndig[0] == 4) {
 		/* Year first, all numbers: "2006/09/15", "2004-05-25". */
 		p->year = nums[0];
+		p->year_full = 1;
 		p->month = nums[1];
 		p->day = nums[2];
 		return nn == 3;
@@ -595,12 +687,14 @@ parse_loose(const char *s, struct date_parts *p)
 	for (i = 0; i < nn; i++) {
 		if (!year_set && (ndig[i] >= 3 || nums[i] > 31)) {
 			p->year = nums[i];
+			p->year_full = ndig[i] == 4;
 			year_set = 1;
 		} else if (!day_set) {
 			p->day = nums[i];
 			day_set = 1;
 		} else if (!year_set) {
 			p->year = nums[i];
+			p->year_full = ndig[i] == 4;
 			year_set = 1;
 		} else {
 			return 0;

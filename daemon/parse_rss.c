@@ -23,6 +23,9 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_FEED, NS_DC, "description", PF_SUMMARY, 2, HOW_HTML, 0 },
 	{ AT_FEED, NS_ITUNES, "summary", PF_SUMMARY, 3, HOW_HTML, 0 },
 	{ AT_FEED, NS_ITUNES, "subtitle", PF_SUMMARY, 4, HOW_HTML, 0 },
+	/* CDF's <ABSTRACT> (its HREF and LASTMOD are attributes, read by
+	 * parse_xml.c). */
+	{ AT_FEED, NS_RSS, "abstract", PF_SUMMARY, 5, HOW_HTML, 0 },
 	{ AT_FEED, NS_RSS, "language", PF_LANGUAGE, 1, HOW_PLAIN, 0 },
 	{ AT_FEED, NS_DC, "language", PF_LANGUAGE, 2, HOW_PLAIN, 0 },
 	/* RSS 2.0: "ttl stands for time to live. It's a number of minutes
@@ -55,6 +58,7 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ITEM, NS_ITUNES, "subtitle", PF_SUMMARY, 6, HOW_HTML, 0 },
 	/* Not RSS, but written by feeds that borrow Atom's names. */
 	{ AT_ITEM, NS_RSS, "summary", PF_SUMMARY, 7, HOW_HTML, 0 },
+	{ AT_ITEM, NS_RSS, "abstract", PF_SUMMARY, 8, HOW_HTML, 0 },
 	{ AT_ITEM, NS_CONTENT, "encoded", PF_CONTENT, 1, HOW_HTML, 0 },
 	{ AT_ITEM, NS_XHTML, "body", PF_CONTENT, 2, HOW_HTML, 0 },
 	/* The full text, in an element some old feeds write. */
@@ -74,6 +78,7 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ITEM, NS_RSS, "category", PF_CATEGORY, 1, HOW_MEDIACAT, 0 },
 	{ AT_ITEM, NS_DC, "subject", PF_CATEGORY, 1, HOW_MEDIACAT, 0 },
 	{ AT_ITEM, NS_ITUNES, "keywords", PF_CATEGORY, 1, HOW_KEYWORDS, 0 },
+	{ AT_ITEM, NS_ITUNES, "category", PF_CATEGORY, 0, HOW_ATOMCAT, 0 },
 	{ AT_ITEM, NS_MEDIA, "keywords", PF_CATEGORY, 1, HOW_KEYWORDS, 0 },
 	{ AT_MEDIA, NS_MEDIA, "keywords", PF_CATEGORY, 1, HOW_KEYWORDS, 0 },
 	{ AT_ITEM, NS_MEDIA, "category", PF_CATEGORY, 1, HOW_MEDIACAT, 0 },

@@ -641,6 +641,40 @@ px_capture_end(struct px *x)
 	px_offer(x, (enum px_field)r->field, r->prio, val);
 }
 
+/* Microsoft's CDF puts the link and the date in attributes of <CHANNEL>
+ * and <ITEM>: HREF="..." LASTMOD="...", written in upper case (CDF came
+ * from HTML, so the lower case is taken too). Below every RSS and Atom
+ * element for the same field. */
+static void
+px_cdf_attrs(struct px *x, const xmlChar **attrs, int nattrs)
+{
+	char	*v, *abs = NULL;
+	int64_t	 t;
+
+	v = px_attr_dup(attrs, nattrs, "HREF", NULL);
+	if (v == NULL)
+		v = px_attr_dup(attrs, nattrs, "href", NULL);
+	if (v != NULL) {
+		int r = url_resolve(x->stack[x->depth].base, v, &abs);
+
+		free(v);
+		if (r < 0) {
+			px_oom(x);
+			return;
+		}
+		px_offer(x, PF_LINK, 9, abs);
+	}
+	v = px_attr_dup(attrs, nattrs, "LASTMOD", NULL);
+	if (v == NULL)
+		v = px_attr_dup(attrs, nattrs, "lastmod", NULL);
+	if (v != NULL && date_parse(v, &t) >= 0)
+		px_offer_time(x, PF_UPDATED, 9, t);
+	else if (v != NULL && x->in_item)
+		px_warn(x, "item %zu: cannot parse date \"%.64s\"",
+		    x->item_no, v);
+	free(v);
+}
+
 static void
 px_item_begin(struct px *x, const xmlChar **attrs, int nattrs)
 {
@@ -658,6 +692,7 @@ px_item_begin(struct px *x, const xmlChar **attrs, int nattrs)
 	    "http://www.w3.org/1999/02/22-rdf-syntax-ns#");
 	if (about != NULL)
 		px_offer(x, PF_ID, 5, about);
+	px_cdf_attrs(x, attrs, nattrs);
 }
 
 static void
@@ -708,9 +743,10 @@ px_atom_link(struct px *x, const xmlChar **attrs, int nattrs)
 	if (x->native == NS_RSS)
 		prio += 2;
 	/* Early Atom 0.3 feeds put the URL in the element, as RSS does:
-	 * <link rel="alternate" type="text/html">http://...</link>. */
+	 * <link rel="alternate" type="text/html">http://...</link>. It ranks
+	 * below every link with an href (2-5), above a guid (8). */
 	if (href == NULL)
-		return prio;
+		return prio + 2;
 	tmp = px_attr_strndup(href, href_len);
 	if (tmp == NULL) {
 		px_oom(x);
@@ -736,6 +772,8 @@ px_atom_category(struct px *x, const xmlChar **attrs, int nattrs)
 	v = px_attr(attrs, nattrs, "term", NULL, &len);
 	if (v == NULL || len == 0)
 		v = px_attr(attrs, nattrs, "label", NULL, &len);
+	if (v == NULL)	/* iTunes: <itunes:category text="Technology"> */
+		v = px_attr(attrs, nattrs, "text", NULL, &len);
 	if (v == NULL)
 		return;
 	/* HTML: an HTML entity in an attribute arrives as "&eacute;" (see
@@ -852,10 +890,11 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 			x->format = FEED_FORMAT_ATOM03;
 		f->where = AT_FEED;
 	} else if (strcasecmp(name, "channel") == 0) {
-		/* An RSS channel without its <rss> wrapper. */
+		/* An RSS channel without its <rss> wrapper, or CDF. */
 		x->native = NS_RSS;
 		x->format = FEED_FORMAT_RSS20;
 		f->where = AT_FEED;
+		px_cdf_attrs(x, attrs, nattrs);
 	} else if (strcasecmp(name, "html") == 0) {
 		px_fatal(x, -EBADMSG, "not a feed: found an HTML page");
 		return;
@@ -1043,6 +1082,9 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		break;
 	case HOW_ATOMCAT:
 		px_atom_category(x, attrs, nattrs);
+		/* iTunes subcategories nest inside their category. */
+		if (r->ns == NS_ITUNES)
+			f->where = parent->where;
 		return;
 	case HOW_TEXTCONS:
 		if (!px_textcons_kind(attrs, nattrs, &x->cap_kind, &b64))
