@@ -198,6 +198,8 @@ cmd_parse(int argc, char **argv)
 	struct fw_error		 err;
 	struct feed_doc		*doc = NULL;
 	struct json_out		 st = { .out = stdout };
+	parse_head_fn		 on_head;
+	parse_item_fn		 on_item;
 	const char		*source;
 	int			 json = 0, c, r = -1, rc = 1;
 
@@ -233,50 +235,37 @@ cmd_parse(int argc, char **argv)
 	}
 #endif
 	memset(&err, 0, sizeof(err));
-	if (json) {
+	/* --json writes each item as it completes; the listing needs the
+	 * whole document first. */
+	if (json)
 		(void)setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-		if (!is_url(source)) {
-			r = parse_path(source, &lim, stream_head, stream_item, &st,
-			    &doc, &err);
-			if (r == PARSE_PATH_UNREADABLE)
-				return 1;
-		} else {
-#if FW_PARSE_FETCH
-			r = fetch_body(source, &lim, &fo, &res, &err);
-			if (r != 0)
-				goto out;
-			r = parse_feed_ex(res.body != NULL ? res.body : "",
-			    res.len, body_base(source, &res), res.content_type,
-			    &lim, stream_head, stream_item, &st, &doc, &err);
-#endif
-		}
-		if (r == 0) {
-			if (!st.head)
-				r = parse_out_head(stdout, doc);
-			if (r == 0)
-				r = parse_out_tail(stdout, doc);
-		} else if (st.head) {
-			/* Items were written: leave no half object behind the
-			 * error. */
-			fputs("\n", stdout);
-		}
+	on_head = json ? stream_head : NULL;
+	on_item = json ? stream_item : NULL;
+	if (!is_url(source)) {
+		r = parse_path(source, &lim, on_head, on_item, &st, &doc, &err);
+		if (r == PARSE_PATH_UNREADABLE)
+			return 1;
 	} else {
-		if (!is_url(source)) {
-			r = parse_path(source, &lim, NULL, NULL, NULL, &doc, &err);
-			if (r == PARSE_PATH_UNREADABLE)
-				return 1;
-		} else {
 #if FW_PARSE_FETCH
-			r = fetch_body(source, &lim, &fo, &res, &err);
-			if (r != 0)
-				goto out;
-			r = parse_feed(res.body != NULL ? res.body : "", res.len,
-			    body_base(source, &res), res.content_type, &lim, &doc,
-			    &err);
+		r = fetch_body(source, &lim, &fo, &res, &err);
+		if (r != 0)
+			goto out;
+		r = parse_feed_ex(res.body != NULL ? res.body : "", res.len,
+		    body_base(source, &res), res.content_type, &lim, on_head,
+		    on_item, &st, &doc, &err);
 #endif
-		}
+	}
+	if (!json) {
 		if (r == 0)
 			print_listing(stdout, doc);
+	} else if (r == 0) {
+		if (!st.head)
+			r = parse_out_head(stdout, doc);
+		if (r == 0)
+			r = parse_out_tail(stdout, doc);
+	} else if (st.head) {
+		/* Items were written: leave no half object behind the error. */
+		fputs("\n", stdout);
 	}
 	if (r < 0 && doc == NULL) {
 		fprintf(stderr, "feedwatch: parse: %s: %s\n", source, err.msg);

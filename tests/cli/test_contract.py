@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from fwtest import FW_BIN, SOURCE_ROOT, check, finish, rss, run, tmpdir, write
+from fwtest import FW_BIN, SOURCE_ROOT, FeedServer, check, finish, rss, run, tmpdir, write
 
 ITEM_KEYS = {"id", "title", "link", "summary", "content", "author", "published",
              "updated", "categories"}
@@ -83,6 +83,24 @@ def main():
         check(isinstance(items[0]["categories"], list), "categories is a list")
     r = run("parse", "--json", "-", stdin=open(feed).read())
     check(r.returncode == 0 and json.loads(r.stdout)["format"] == "rss2.0", "parse reads stdin")
+    # A URL is parsed in feedwatch-core.so, a path in the executable: the
+    # same output either way, as JSON and as the listing, except that the
+    # item's relative link "/a1" resolves against the URL (a path gives no
+    # base to resolve against).
+    with FeedServer() as srv:
+        srv.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"},
+                                open(feed, "rb").read())
+        for args in (("--json",), ()):
+            by_path = run("parse", *args, feed)
+            by_url = run("parse", *args, srv.url("/f.xml"))
+            check(by_url.returncode == 0 and by_path.returncode == 0 and
+                  srv.url("/a1") in by_url.stdout and
+                  by_url.stdout.replace(srv.url("/a1"), "/a1") == by_path.stdout,
+                  "parse %sof a URL prints what parse of the file prints"
+                  % (args[0] + " " if args else ""))
+        r = run("parse", srv.url("/missing.xml"))
+        check(r.returncode == 1 and "HTTP status 404" in r.stderr,
+              "parse of a URL that answers 404 exits 1 and says so")
 
     conf = os.path.join(SOURCE_ROOT, "config", "feedwatch.yaml")
     r = run("check-config", "-c", conf)
