@@ -388,21 +388,34 @@ starts_ci(const char *p, size_t avail, const char *word)
 	return avail >= n && strncasecmp(p, word, n) == 0;
 }
 
+/* Past the comments (and the white space after each) at p; NULL when one
+ * does not end before end. */
+static const char *
+skip_comments(const char *p, const char *end)
+{
+	const char *q;
+
+	while (p < end && starts_ci(p, (size_t)(end - p), "<!--")) {
+		q = memmem(p, (size_t)(end - p), "-->", 3);
+		if (q == NULL)
+			return NULL;
+		p = q + 3;
+		while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+			p++;
+	}
+	return p;
+}
+
 /* Recognizes an HTML page without parsing it: a doctype or <html> first,
  * after comments. */
 static bool
 looks_like_html(const char *p, size_t avail)
 {
-	const char *end = p + avail, *q;
+	const char *end = p + avail;
 
-	while (p < end && starts_ci(p, (size_t)(end - p), "<!--")) {
-		q = memmem(p, (size_t)(end - p), "-->", 3);
-		if (q == NULL)
-			return false;
-		p = q + 3;
-		while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-			p++;
-	}
+	p = skip_comments(p, end);
+	if (p == NULL)
+		return false;
 	return starts_ci(p, (size_t)(end - p), "<!doctype html") ||
 	    starts_ci(p, (size_t)(end - p), "<html");
 }
@@ -493,18 +506,13 @@ pc_done(struct parse_ctx *pc)
 static bool
 sniff_xml_enough(const char *p, size_t avail)
 {
-	const char *end = p + avail, *q;
+	const char *end = p + avail;
 
 	if (avail < 8192)
 		return false;
-	while (p < end && starts_ci(p, (size_t)(end - p), "<!--")) {
-		q = memmem(p, (size_t)(end - p), "-->", 3);
-		if (q == NULL)
-			return false;
-		p = q + 3;
-		while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-			p++;
-	}
+	p = skip_comments(p, end);
+	if (p == NULL)
+		return false;
 	return end - p >= 16;
 }
 
