@@ -203,6 +203,23 @@ st_item(void *u, struct feed_item *it)
 	return parse_out_item(so->f, it);
 }
 
+/* Ends a streamed parse as cmd_parse does: the head if no item wrote it,
+ * the tail; or the error. Closes so->f and frees doc. */
+static void
+stream_close(struct stream_out *so, struct feed_doc *doc, int ret,
+    const struct fw_error *err)
+{
+	if (ret == 0) {
+		if (so->n == 0)
+			(void)parse_out_head(so->f, doc);
+		(void)parse_out_tail(so->f, doc);
+	} else {
+		fprintf(so->f, "error: %s", err->msg);
+	}
+	feed_doc_free(doc);
+	fclose(so->f);
+}
+
 static char *
 stream_fixture(const char *data, size_t len, const char *ct, int threads,
     int *ret)
@@ -219,15 +236,7 @@ stream_fixture(const char *data, size_t len, const char *ct, int threads,
 	*ret = parse_feed_ex(data, len, "https://example.com/feeds/x", ct, NULL,
 	    st_head, st_item, &so, &doc, &err);
 	parse_threads_mode = -1;
-	if (*ret == 0) {
-		if (so.n == 0)
-			(void)parse_out_head(so.f, doc);
-		(void)parse_out_tail(so.f, doc);
-	} else {
-		fprintf(so.f, "error: %s", err.msg);
-	}
-	feed_doc_free(doc);
-	fclose(so.f);
+	stream_close(&so, doc, *ret, &err);
 	return out;
 }
 
@@ -244,15 +253,7 @@ stream_fd(int fd, int *ret)
 	ck_assert_ptr_nonnull(so.f);
 	*ret = parse_feed_fd_ex(fd, "https://example.com/feeds/x", NULL, NULL,
 	    st_head, st_item, &so, &doc, &err);
-	if (*ret == 0) {
-		if (so.n == 0)
-			(void)parse_out_head(so.f, doc);
-		(void)parse_out_tail(so.f, doc);
-	} else {
-		fprintf(so.f, "error: %s", err.msg);
-	}
-	feed_doc_free(doc);
-	fclose(so.f);
+	stream_close(&so, doc, *ret, &err);
 	return out;
 }
 
