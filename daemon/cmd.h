@@ -13,6 +13,7 @@ int cmd_check_config(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
-/* feedwatch-core.so's entry point, called by main.c through dlsym() with
- * the whole argv (argv[1] is one of the verbs above). */
-int fw_core_main(int argc, char **argv);
+/* In the feedwatch executable (main.c): replaces the process with
+ * feedwatch-core, given the whole argv (argv[1] is one of the verbs above).
+ * Returns only on failure, 1, having said why on stderr. */
+int run_core(int argc, char **argv);

@@ -1,5 +1,5 @@
-/* core_main.c — the entry point of feedwatch-core.so, the module main.c
- * loads for every command but `parse` of a file: verb dispatch, nothing
+/* core_main.c — the entry point of feedwatch-core, the executable main.c
+ * hands every command but `parse` of a file to: verb dispatch, nothing
  * else. The verbs live in cmd_*.c and pipeline.c/daemon.c, so `once`, `run`
  * and the dry-run verbs share the code the daemon uses. */
 #include <stdio.h>
@@ -23,13 +23,17 @@ static const struct {
 	{ "alerts", cmd_alerts },
 };
 
-/* The only symbol the module exports (core.map). argv[1] is a verb main.c
- * has already recognised; help, version and usage errors stay in main.c. */
+/* argv is the whole command line main.c was given; argv[1] is a verb it has
+ * already recognised (help, version and usage errors stay in main.c). */
 int
-fw_core_main(int argc, char **argv)
+main(int argc, char **argv)
 {
 	int r;
 
+	if (argc < 2) {
+		fprintf(stderr, "feedwatch-core: run by feedwatch, not directly\n");
+		return 2;
+	}
 	log_init();
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(argv[1], verbs[i].name) != 0)

@@ -25,6 +25,11 @@
  * large document is never held whole. A round stops before a construct the
  * bytes after it could change, and the rest waits for the next one, so the
  * result never depends on how the input was cut. */
+/* 1 in the statically linked executable (daemon/meson.build). */
+#ifndef FW_PARSE_STATIC_LIBC
+#define FW_PARSE_STATIC_LIBC 0
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
@@ -2391,11 +2396,46 @@ cut:
 
 static pthread_once_t px_once = PTHREAD_ONCE_INIT;
 
+/* windows-1252 to UTF-8 for libxml2, the decoder of every ISO-8859-1,
+ * US-ASCII and windows-1252 label (charset_alias). Written here rather
+ * than taken from iconv for two reasons: iconv refuses the five bytes
+ * windows-1252 leaves unassigned (0x81, 0x8D, 0x8F, 0x90, 0x9D), and
+ * libxml2 then stops reading, so a Latin-1 feed with one such byte lost
+ * every item after it; and the statically linked executable converts
+ * without iconv (see px_plan). The five become the C1 controls of the same
+ * value, as the WHATWG Encoding Standard and ISO-8859-1 read them.
+ * libxml2's contract: convert what fits, say how much of each side was
+ * used, return the bytes written. */
+static int
+px_cp1252_to_utf8(unsigned char *out, int *outlen, const unsigned char *in,
+    int *inlen)
+{
+	const unsigned char	*i = in, *iend = in + *inlen;
+	unsigned char		*o = out, *oend = out + *outlen;
+
+	while (i < iend) {
+		if (*i < 0x80) {
+			if (o == oend)
+				break;
+			*o++ = *i++;
+			continue;
+		}
+		if (oend - o < 3)
+			break;
+		o += text_utf8_repair_byte((char *)o, *i++);
+	}
+	*outlen = (int)(o - out);
+	*inlen = (int)(i - in);
+	return *outlen;
+}
+
 static void
 px_global_init(void)
 {
 	xmlInitParser();
 	xmlSetExternalEntityLoader(px_refuse_loader);
+	/* Registered handlers come before iconv in libxml2's search. */
+	(void)xmlNewCharEncodingHandler("WINDOWS-1252", px_cp1252_to_utf8, NULL);
 }
 
 /* Charset names as labelled → what to decode with (the WHATWG mapping of
@@ -2479,6 +2519,16 @@ is_utf16_label(const char *s)
 	    strncasecmp(s, "utf32", 5) == 0;
 }
 
+#if FW_PARSE_STATIC_LIBC
+/* The statically linked executable does not ask iconv (see px_plan): a
+ * label the alias table does not know goes to feedwatch-core, which does. */
+static bool
+px_iconv_knows(const char *name)
+{
+	(void)name;
+	return false;
+}
+#else
 static bool
 px_iconv_knows(const char *name)
 {
@@ -2489,6 +2539,7 @@ px_iconv_knows(const char *name)
 	(void)iconv_close(cd);
 	return true;
 }
+#endif
 
 /*
  * The name to decode a charset label with, in use (at most size bytes),
@@ -2656,10 +2707,16 @@ struct px_stream {
 
 /* Decides how the document is read, from its first bytes (at least 520 of
  * them, or all) and the Content-Type, as RFC 7303 orders it: a BOM, then
- * the charset of the Content-Type, then the XML declaration, then UTF-8. */
-static void
+ * the charset of the Content-Type, then the XML declaration, then UTF-8.
+ * Returns 0, or in the statically linked executable -ENOEXEC with
+ * *reterr for a charset only iconv converts: a static libc loads iconv's
+ * converters from the libc.so.6 of the running system, which need not be
+ * the one it was linked with, so that document goes to feedwatch-core
+ * (cmd_parse.c). UTF-8, UTF-16 and the windows-1252 family, nearly every
+ * feed, convert without iconv. */
+static int
 px_plan(struct px_stream *s, const char *head, size_t len,
-    const char *content_type)
+    const char *content_type, struct fw_error *reterr)
 {
 	struct px		*x = &s->x;
 	const unsigned char	*u = (const unsigned char *)head;
@@ -2673,10 +2730,10 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 	/* RFC 7303 3.3: a BOM takes precedence over everything. */
 	if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
 	    (u[0] == 0xFE && u[1] == 0xFF)))
-		return;
+		return 0;
 	/* UTF-16 without a BOM ("<\0?\0"): libxml2 detects it. */
 	if (len >= 4 && ((u[0] == '<' && u[1] == 0) || (u[0] == 0 && u[1] == '<')))
-		return;
+		return 0;
 	if (!(len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)) {
 		if (px_ct_charset(content_type, cs, sizeof(cs))) {
 			label = cs;
@@ -2687,7 +2744,7 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 	}
 	if (label != NULL && !is_utf8_label(label)) {
 		if (is_utf16_label(label))
-			return;		/* libxml2 sorts out UTF-16 itself */
+			return 0;		/* libxml2 sorts out UTF-16 itself */
 		use = px_charset_name(label, name, sizeof(name)) ? name : label;
 		/* Not UTF-16 (no BOM, no "<\0"): an 8-bit document whose
 		 * label ("utf_16") libxml2 would not even know. */
@@ -2700,8 +2757,15 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 			 * only the whole document can tell (px_wait_decide). */
 			snprintf(s->label, sizeof(s->label), "%s", label);
 			s->mode = PXM_WAIT;
-			return;
+			return 0;
 		}
+#if FW_PARSE_STATIC_LIBC
+		fw_error_set(reterr, NULL, 0, 0, "charset \"%.32s\" is read by "
+		    "feedwatch-core", use);
+		return -ENOEXEC;
+#else
+		(void)reterr;
+#endif
 		h = xmlFindCharEncodingHandler(use);
 		if (h != NULL) {
 			xmlCharEncCloseFunc(h);
@@ -2711,7 +2775,7 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 			/* Legacy charsets are ASCII-compatible: '<' and '&'
 			 * never occur inside a multibyte character. */
 			s->mode = PXM_LEGACY;
-			return;
+			return 0;
 		}
 		px_warn(x, "unknown encoding \"%.32s\"%s; read as UTF-8", label,
 		    from_header ? " in Content-Type" : "");
@@ -2724,6 +2788,7 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 	s->scan.utf8 = true;
 	if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
 		s->skip = 3;
+	return 0;
 }
 
 /* PXM_WAIT, with the whole document in s->in: a document labelled
@@ -3193,7 +3258,11 @@ px_stream_new(struct parse_ctx *pc, const char *head, size_t len,
 		goto oom;
 	x->stack[0].base = pc->base_url;
 	x->stack[0].where = AT_IGNORE;
-	px_plan(s, head, len, content_type);
+	r = px_plan(s, head, len, content_type, reterr);
+	if (r < 0) {
+		px_stream_free(s);
+		return r;
+	}
 	if (s->mode != PXM_WAIT) {
 		r = px_stream_start(s, head + s->skip, len - s->skip, &took);
 		if (r < 0)

@@ -587,6 +587,13 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 				i += 2;
 				break;
 			}
+			/* A C1 control windows-1252 leaves unassigned goes
+			 * as the C0 ones do, without a space of its own. */
+			if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 &&
+			    u[i + 1] < 0xA0 && cp1252_c1[u[i + 1] - 0x80] == 0) {
+				i += 2;
+				break;
+			}
 			if (pending && p != out)
 				*p++ = ' ';
 			pending = 0;
