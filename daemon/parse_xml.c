@@ -221,18 +221,26 @@ px_lookup(uint8_t where, uint8_t ns, const char *name)
 {
 	size_t	i;
 
+	unsigned char	first;
+
 	if (name == NULL)	/* libxml2 names every element; never here */
 		return NULL;
+	/* The first letter rules out most rules before strcasecmp(). */
+	first = (unsigned char)tolower((unsigned char)name[0]);
 	for (i = 0; i < px_rss_rules_n; i++) {
 		const struct px_rule *r = &px_rss_rules[i];
 
-		if (r->where == where && r->ns == ns && strcasecmp(r->name, name) == 0)
+		if (r->where == where && r->ns == ns &&
+		    (unsigned char)tolower((unsigned char)r->name[0]) == first &&
+		    strcasecmp(r->name, name) == 0)
 			return r;
 	}
 	for (i = 0; i < px_atom_rules_n; i++) {
 		const struct px_rule *r = &px_atom_rules[i];
 
-		if (r->where == where && r->ns == ns && strcasecmp(r->name, name) == 0)
+		if (r->where == where && r->ns == ns &&
+		    (unsigned char)tolower((unsigned char)r->name[0]) == first &&
+		    strcasecmp(r->name, name) == 0)
 			return r;
 	}
 	return NULL;
