@@ -87,6 +87,13 @@ extern size_t parse_round_size;
  * (true, the default); tests turn it off to compare. */
 extern bool parse_cdata_direct;
 
+/* Whether it also takes out runs of text with references or non-ASCII
+ * characters, decoded (true, the default); tests turn it off to compare. */
+extern bool parse_text_direct;
+/* How many text runs libxml2 was handed as sections (tests check that the
+ * fast path is taken where it should be). */
+extern _Atomic size_t parse_text_runs_direct;
+
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */
 int pc_warn(struct parse_ctx *pc, const char *fmt, ...) _printf_(2, 3) _must_check_;

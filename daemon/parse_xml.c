@@ -35,6 +35,7 @@
 #include <iconv.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,18 +221,26 @@ px_lookup(uint8_t where, uint8_t ns, const char *name)
 {
 	size_t	i;
 
+	unsigned char	first;
+
 	if (name == NULL)	/* libxml2 names every element; never here */
 		return NULL;
+	/* The first letter rules out most rules before strcasecmp(). */
+	first = (unsigned char)tolower((unsigned char)name[0]);
 	for (i = 0; i < px_rss_rules_n; i++) {
 		const struct px_rule *r = &px_rss_rules[i];
 
-		if (r->where == where && r->ns == ns && strcasecmp(r->name, name) == 0)
+		if (r->where == where && r->ns == ns &&
+		    (unsigned char)tolower((unsigned char)r->name[0]) == first &&
+		    strcasecmp(r->name, name) == 0)
 			return r;
 	}
 	for (i = 0; i < px_atom_rules_n; i++) {
 		const struct px_rule *r = &px_atom_rules[i];
 
-		if (r->where == where && r->ns == ns && strcasecmp(r->name, name) == 0)
+		if (r->where == where && r->ns == ns &&
+		    (unsigned char)tolower((unsigned char)r->name[0]) == first &&
+		    strcasecmp(r->name, name) == 0)
 			return r;
 	}
 	return NULL;
@@ -1983,6 +1992,11 @@ struct px_scan {
 		size_t	 plen;	/* its length */
 		size_t	 off;	/* the real content: cd[off..off + len) */
 		size_t	 len;
+		/* A text run (px_scan_text_run), not a CDATA section: its
+		 * bytes in the round's input, for when libxml2 is not
+		 * reading element content where it starts. */
+		bool	 run;
+		size_t	 orig, orig_len;
 	}	*sec;
 	size_t	 sec_head, sec_n, sec_cap;
 	size_t	 sec_fed;	/* sec[..sec_fed) were handed to libxml2 */
@@ -2177,7 +2191,266 @@ px_scan_section(struct px_scan *s, size_t off, long nl)
 	c->plen = 1 + (size_t)nl;
 	c->off = off;
 	c->len = s->cd_len - off;
+	c->run = false;
 	return px_scan_placeholder(s, nl);
+}
+
+bool parse_text_direct = true;
+_Atomic size_t parse_text_runs_direct;
+
+/* Text runs shorter than this are left to libxml2: a section costs more. */
+#define PX_RUN_MIN ((size_t)24)
+
+static inline bool
+px_ascii_name_start(unsigned char c)
+{
+	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_' || c == ':';
+}
+
+static inline bool
+px_ascii_name_char(unsigned char c)
+{
+	return px_ascii_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
+	    c == '.';
+}
+
+static inline const unsigned char *
+px_skip_space(const unsigned char *u, const unsigned char *e)
+{
+	while (u < e && (*u == ' ' || *u == '\t' || *u == '\n'))
+		u++;
+	return u;
+}
+
+/*
+ * Whether the tag at p (a '<') is one the scanner has nothing to repair
+ * in and libxml2 reads as a tag: a start, empty or end tag with ASCII
+ * names and quoted attribute values that hold only valid UTF-8 and
+ * well-formed references. Returns the end of the tag (past '>'), or NULL
+ * for anything else, which the scanner then reads byte by byte as before.
+ * After such a tag, libxml2 is reading element content.
+ */
+static const char *
+px_clean_tag(const char *p, const char *end, bool eof)
+{
+	const unsigned char	*u = (const unsigned char *)p + 1;
+	const unsigned char	*e = (const unsigned char *)end, *ws;
+	const char		*q;
+	char			 tmp[16];
+	unsigned char		 quote;
+	size_t			 n;
+	bool			 end_tag = false;
+
+	if (u < e && *u == '/') {
+		end_tag = true;
+		u++;
+	}
+	if (u >= e || !px_ascii_name_start(*u))
+		return NULL;
+	while (u < e && px_ascii_name_char(*u))
+		u++;
+	for (;;) {
+		ws = u;
+		u = px_skip_space(u, e);
+		if (u >= e)
+			return NULL;
+		if (*u == '>')
+			return (const char *)u + 1;
+		if (*u == '/' && !end_tag)
+			return e - u >= 2 && u[1] == '>' ? (const char *)u + 2 :
+			    NULL;
+		if (end_tag || u == ws || !px_ascii_name_start(*u))
+			return NULL;
+		while (u < e && px_ascii_name_char(*u))
+			u++;
+		u = px_skip_space(u, e);
+		if (u >= e || *u != '=')
+			return NULL;
+		u = px_skip_space(u + 1, e);
+		if (u >= e || (*u != '"' && *u != '\''))
+			return NULL;
+		quote = *u++;
+		while (u < e && *u != quote) {
+			if (*u == '<' || (*u < 0x20 && *u != '\t' && *u != '\n'))
+				return NULL;
+			if (*u == '&') {
+				if (px_good_ref((const char *)u, end, true,
+				    eof) != 1)
+					return NULL;
+				q = (const char *)u;
+				if (u[1] == '#' &&
+				    px_charref_repair(q, tmp, &q) == 0 &&
+				    q != (const char *)u)
+					return NULL;
+				if (q != (const char *)u)
+					return NULL;
+				u++;
+				continue;
+			}
+			if (*u >= 0x80) {
+				n = px_utf8_three(u, (size_t)(e - u)) ? 3 :
+				    text_utf8_valid_seq(u, (size_t)(e - u));
+				if (n == 0 || (n == 3 && u[0] == 0xEF &&
+				    u[1] == 0xBF && u[2] >= 0xBE))
+					return NULL;
+				u += n;
+				continue;
+			}
+			u++;
+		}
+		if (u >= e)
+			return NULL;
+		u++;
+	}
+}
+
+/* The character a reference at u stands for, written to out (4 bytes);
+ * returns its length and sets *ret_end past the ';', or returns 0 for
+ * a reference libxml2 or the scanner would treat otherwise (a named
+ * one that is not predefined, "&#X", a number that is not an XML
+ * character, one cut by e). */
+static size_t
+px_run_ref(const unsigned char *u, const unsigned char *e, char *out,
+    const unsigned char **ret_end)
+{
+	static const struct {
+		char	name[6];
+		char	c;
+		uint8_t	len;
+	} predef[] = {
+		{ "lt;", '<', 3 }, { "gt;", '>', 3 }, { "amp;", '&', 4 },
+		{ "quot;", '"', 5 }, { "apos;", '\'', 5 },
+	};
+	const unsigned char	*q = u + 1;
+	uint32_t		 cp = 0;
+	size_t			 i;
+	bool			 hex;
+
+	if (q < e && *q != '#') {
+		for (i = 0; i < sizeof(predef) / sizeof(predef[0]); i++)
+			if ((size_t)(e - q) >= predef[i].len &&
+			    memcmp(q, predef[i].name, predef[i].len) == 0) {
+				*out = predef[i].c;
+				*ret_end = q + predef[i].len;
+				return 1;
+			}
+		return 0;
+	}
+	q++;
+	hex = q < e && *q == 'x';
+	if (hex)
+		q++;
+	if (q >= e || !(hex ? isxdigit(*q) : isdigit(*q)))
+		return 0;
+	for (; q < e && (hex ? isxdigit(*q) : isdigit(*q)); q++) {
+		cp = cp * (hex ? 16 : 10) + (uint32_t)(isdigit(*q) ? *q - '0' :
+		    (*q | 0x20) - 'a' + 10);
+		if (cp > 0x10FFFF)
+			return 0;
+	}
+	if (q >= e || *q != ';')
+		return 0;
+	if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
+		return 0;
+	*ret_end = q + 1;
+	return text_utf8_put(out, cp);
+}
+
+/*
+ * libxml2 reads text that is not plain ASCII, or has references in it
+ * (escaped HTML: "&lt;p&gt;"), a character at a time and reports it in
+ * pieces, one per reference: on Atom feeds with escaped HTML in Hangul or
+ * Japanese that was a third of all the work. So a run of text that starts
+ * right after a tag px_clean_tag() passed (libxml2 is then in element
+ * content) and ends before the round does is decoded here, its references
+ * replaced by their characters, into s->cd, and the scanner's output has
+ * a CDATA section with a placeholder in its place, as for px_scan_cdata()'s
+ * sections (px_cdata() hands over the text). px_stream_feed_round() gives
+ * libxml2 that section only when libxml2, having read up to the run, is in
+ * element content without an error so far; anywhere else (a prolog or
+ * epilog, a declaration, a processing instruction, error recovery) it
+ * gets the run's own bytes, so libxml2 sees what the document says.
+ *
+ * Returns the number of newlines and sets *ret_end at the '<' that ends
+ * the run, or returns -1 when the run is left to libxml2: too short,
+ * plain ASCII without a reference, not ended before end, or holding what
+ * libxml2 or the scanner must see (a control character, a byte that is
+ * not UTF-8, U+FFFE, U+FFFF, a reference px_run_ref() refuses, "]]>").
+ * -ENOMEM on allocation failure. On -1, s->cd is as it was.
+ */
+static long
+px_scan_text_run(struct px_scan *s, const char *p, const char *end,
+    const char **ret_end)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	const unsigned char	*e = (const unsigned char *)end, *run = u, *q;
+	size_t			 start = s->cd_len, n;
+	long			 nl = 0;
+	bool			 slow = false;
+	char			 ref[4];
+
+	while (u < e) {
+		while (e - u >= 8) {
+			uint64_t w;
+
+			memcpy(&w, u, 8);
+			if (px_swar_special(w))
+				break;
+			u += 8;
+		}
+		if (u >= e)
+			break;
+		if (*u == '<') {
+			if (!slow || (size_t)(u - (const unsigned char *)p) <
+			    PX_RUN_MIN)
+				break;
+			if (px_scan_cd_put(s, run, (size_t)(u - run)) < 0)
+				return -ENOMEM;
+			if (memchr(s->cd + start, ']', s->cd_len - start) !=
+			    NULL && memmem(s->cd + start, s->cd_len - start,
+			    "]]>", 3) != NULL)
+				break;
+			*ret_end = (const char *)u;
+			return nl;
+		}
+		if (*u < 0x80) {
+			if (*u == '&') {
+				n = px_run_ref(u, e, ref, &q);
+				if (n == 0)
+					break;
+				if (px_scan_cd_put(s, run, (size_t)(u - run)) < 0 ||
+				    px_scan_cd_put(s, ref, n) < 0)
+					return -ENOMEM;
+				slow = true;
+				u = run = q;
+				continue;
+			}
+			if (*u == '\n')
+				nl++;
+			else if (*u < 0x20 && *u != '\t')
+				break;
+			u++;
+			continue;
+		}
+		if (px_utf8_three(u, (size_t)(e - u))) {
+			do {
+				if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
+					goto fail;
+				u += 3;
+			} while (px_utf8_three(u, (size_t)(e - u)));
+			slow = true;
+			continue;
+		}
+		n = text_utf8_valid_seq(u, (size_t)(e - u));
+		if (n == 0)
+			break;
+		slow = true;
+		u += n;
+	}
+fail:
+	s->cd_len = start;
+	return -1;
 }
 
 /*
@@ -2372,6 +2645,31 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 		}
 		if (!eof && n < 4 && memcmp(p, "<!--", n) == 0)
 			goto cut;
+		if (n >= 2 && s->subst && parse_text_direct &&
+		    (px_ascii_name_start((unsigned char)p[1]) || p[1] == '/') &&
+		    (q = px_clean_tag(p, end, eof)) != NULL) {
+			const char	*q2 = NULL;
+			size_t		 off = s->cd_len;
+			long		 nl;
+
+			p = q;
+			nl = px_scan_text_run(s, p, end, &q2);
+			if (nl == -ENOMEM)
+				return -ENOMEM;
+			if (nl >= 0) {
+				if (px_scan_put(s, run, (size_t)(p - run)) < 0 ||
+				    px_scan_put(s, "<![CDATA[", 9) < 0 ||
+				    px_scan_section(s, off, nl) < 0 ||
+				    px_scan_put(s, "]]>", 3) < 0)
+					return -ENOMEM;
+				s->sec[s->sec_n - 1].run = true;
+				s->sec[s->sec_n - 1].orig = (size_t)(p - buf);
+				s->sec[s->sec_n - 1].orig_len = (size_t)(q2 - p);
+				s->changed = true;
+				p = run = q2;
+			}
+			continue;
+		}
 		if (n >= 2 && (px_name_start((unsigned char)p[1]) ||
 		    p[1] == '/' || p[1] == '!' || p[1] == '?')) {
 			p++;
@@ -2577,7 +2875,7 @@ px_charset_name(const char *label, char *use, size_t size)
 	len = strlen(p);
 	/* Python's "1251" is cp1251; "iso_8859_2_1987" is ISO-8859-2. */
 	if (len > 0 && strspn(p, "0123456789") == len) {
-		snprintf(cp, sizeof(cp), "cp%s", p);
+		snprintf(cp, sizeof(cp), "cp%.61s", p);
 		v[nv++] = cp;
 	} else if (len > 5 && p[len - 5] == '-' && (strncmp(p + len - 4,
 	    "19", 2) == 0 || strncmp(p + len - 4, "20", 2) == 0) &&
@@ -2965,12 +3263,28 @@ px_in_cdata_here(struct px_stream *s)
 	    (size_t)in->consumed + (size_t)(in->cur - in->base) == s->fed;
 }
 
-/* Feeds a round's repaired output; sections are at sec[first..). Each
- * placeholder goes to libxml2 only when libxml2, having read up to it, is
- * inside that CDATA section; otherwise it gets the section's text (as the
- * scanner would have handed it over) and the section is forgotten. */
+/* Whether libxml2 has read all it was handed and is in element content,
+ * with no error so far: where a text run may become a CDATA section. */
+static bool
+px_in_content_here(struct px_stream *s)
+{
+	xmlParserCtxtPtr	ctxt = s->x.ctxt;
+	xmlParserInputPtr	in = ctxt->input;
+
+	return s->x.sax_errors == 0 && ctxt->instate == XML_PARSER_CONTENT &&
+	    ctxt->inputNr == 1 && in != NULL && in->cur != NULL &&
+	    (size_t)in->consumed + (size_t)(in->cur - in->base) == s->fed;
+}
+
+/* Feeds a round's repaired output; in is the round's input, sections are
+ * at sec[first..). Each placeholder goes to libxml2 only when libxml2,
+ * having read up to it, is inside that CDATA section; otherwise it gets
+ * the section's text (as the scanner would have handed it over) and the
+ * section is forgotten. A text run's section ("<![CDATA[", placeholder,
+ * "]]>") goes only where libxml2 is reading element content; otherwise
+ * libxml2 gets the run as the document has it. */
 static int
-px_stream_feed_round(struct px_stream *s, size_t first)
+px_stream_feed_round(struct px_stream *s, size_t first, const char *in)
 {
 	struct px_scan	*sc = &s->scan;
 	size_t		 pos = 0, i;
@@ -2979,6 +3293,37 @@ px_stream_feed_round(struct px_stream *s, size_t first)
 	for (i = first; i < sc->sec_n; i++) {
 		struct px_cdsec *c = &sc->sec[i];
 
+		if (c->run) {
+			r = px_stream_feed(s, sc->out + pos, c->out_at - 9 - pos);
+			if (r < 0)
+				return r;
+			pos = c->out_at + c->plen + 3;
+			sc->sec_fed = i + 1;
+			if (!px_in_content_here(s)) {
+				c->plen = 0;
+				r = px_stream_feed(s, in + c->orig, c->orig_len);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			r = px_stream_feed(s, "<![CDATA[", 9);
+			if (r < 0)
+				return r;
+			c->at = s->fed;
+			if (px_in_cdata_here(s)) {
+				atomic_fetch_add_explicit(&parse_text_runs_direct, 1,
+				    memory_order_relaxed);
+				r = px_stream_feed(s, sc->out + c->out_at, c->plen);
+			} else {
+				c->plen = 0;
+				r = px_stream_feed(s, sc->cd + c->off, c->len);
+			}
+			if (r == 0)
+				r = px_stream_feed(s, "]]>", 3);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = px_stream_feed(s, sc->out + pos, c->out_at - pos);
 		if (r < 0)
 			return r;
@@ -3030,7 +3375,7 @@ px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
 		r = px_scan_round(&s->scan, p, len, eof, &used);
 		if (r == 0)
 			r = s->scan.changed ?
-			    px_stream_feed_round(s, first) :
+			    px_stream_feed_round(s, first, p) :
 			    px_stream_feed(s, p, used);
 	}
 	if (r < 0)

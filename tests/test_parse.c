@@ -906,6 +906,171 @@ START_TEST(test_cdata_edges)
 }
 END_TEST
 
+/* Text runs decoded by the scanner (parse_text_direct): the same result as
+ * when libxml2 reads them, for every fixture, whole, in chunks and in
+ * rounds. */
+START_TEST(test_fixture_text)
+{
+	const char	*name = fixtures[_i];
+	char		*data, *ct, *want, *got, what[64];
+	size_t		 len, k;
+
+	load_fixture(name, &data, &len, &ct);
+	parse_text_direct = false;
+	want = whole_text(data, len, ct, NULL);
+	parse_text_direct = true;
+	got = whole_text(data, len, ct, NULL);
+	assert_same(name, "text runs read directly", want, got);
+	free(got);
+	got = chunked_text(data, len, ct, 7, NULL);
+	assert_same(name, "text runs read directly, chunks of 7", want, got);
+	free(got);
+	for (k = 0; k < sizeof(round_sizes) / sizeof(round_sizes[0]); k++) {
+		parse_round_size = round_sizes[k];
+		got = chunked_text(data, len, ct, 4093, NULL);
+		parse_round_size = 0;
+		snprintf(what, sizeof(what), "text runs read directly, rounds "
+		    "of %zu", round_sizes[k]);
+		assert_same(name, what, want, got);
+		free(got);
+	}
+	free(want);
+	free(data);
+	free(ct);
+}
+END_TEST
+
+/* Runs the scanner must leave to libxml2 and runs it takes, in content
+ * and where libxml2 is not reading content (a DTD, a processing
+ * instruction, before and after the root), each compared with libxml2's
+ * own reading, whole, in chunks and in rounds. */
+START_TEST(test_text_run_edges)
+{
+	static const char *const bodies[] = {
+		/* taken */
+		"&lt;p&gt;caf\xc3\xa9 &amp; \xed\x95\x9c &#8220;q&#8221; &#x41; &quot;&apos;&lt;/p&gt;",
+		"emoji \xf0\x9f\x98\x80 &amp; more text after it",
+		"multi\nline\ntext &amp; with newlines\n\n",
+		"&#13; a reference to CR &amp; some text",
+		"&#x10FFFF; the last character &amp; text",
+		"\n   &lt;p&gt;indented escaped markup&lt;/p&gt;\n  ",
+		/* left to libxml2 */
+		"short &amp;",
+		"an upper case &#X41; reference in a long run",
+		"&#0; a reference to nothing, and more text",
+		"&nbsp;&eacute; named HTML entities in a long run",
+		"a control\x01 character in a long text run",
+		"cr\r\nlf in a long run with &amp; a reference",
+		"it ends with ]]&gt; in the text, long enough",
+		"\xef\xbf\xbf not a character, in a long run &amp;",
+		"a byte \xe9 that is not UTF-8 in a long run &amp;",
+		"&#xD800; a surrogate reference &amp; long run",
+		"plain ASCII text without any reference at all, long",
+	};
+	static const char *const docs[] = {
+		/* An entity value with what looks like tags and text. */
+		"<!DOCTYPE rss [<!ENTITY e \"<b>caf&#233; &amp;amp; long text "
+		    "here &#8220;</b>\">]><rss version=\"2.0\"><channel>"
+		    "<title>T</title><item><title>&e; and &amp; text long "
+		    "enough</title></item></channel></rss>",
+		/* A processing instruction with a tag and a run in it. */
+		"<rss version=\"2.0\"><channel><title>T</title><?pi <b>x &amp; "
+		    "long text \xed\x95\x9c long text</b>?><item><title>a "
+		    "&amp; b, long enough \xed\x95\x9c</title></item>"
+		    "</channel></rss>",
+		/* Text after the root, and before it. */
+		"<rss version=\"2.0\"><channel><title>T &amp; \xed\x95\x9c "
+		    "long title</title></channel></rss>\n trailing &amp; text "
+		    "after the root element",
+		"<!-- c --><x/>text &amp; \xed\x95\x9c between two roots<rss/>",
+		/* Attribute values the tag check reads. */
+		"<rss version=\"2.0\"><channel><title a=\"x&gt;y\" b='\xed\x95"
+		    "\x9c' c = \"&#65;\">&lt;p&gt;long escaped text&lt;/p&gt;"
+		    "</title></channel></rss>",
+		"<rss version=\"2.0\"><channel><title a=unquoted>&lt;p&gt;long "
+		    "escaped text&lt;/p&gt;</title></channel></rss>",
+		"<rss version=\"2.0\"><channel><title a=\"x>&lt;p&gt;long "
+		    "escaped text&lt;/p&gt;</title></channel></rss>",
+		"<rss version=\"2.0\"><channel><title a=\"?a=1&b=2\">&lt;p&gt;"
+		    "long escaped text&lt;/p&gt;</title></channel></rss>",
+		/* An error after taken runs: its line number. */
+		"<rss version=\"2.0\"><channel><title>T</title><item><title>\n"
+		    "&lt;p&gt;\nlong\nescaped text&lt;/p&gt;</title><bad</item>"
+		    "<item><title>after &amp; the error, long</title></item>"
+		    "</channel></rss>",
+		/* Atom with escaped HTML, as the bench corpus has it. */
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>F</title>"
+		    "<entry><title type=\"html\">\xed\x95\x9c\xeb\xaf\xb8 "
+		    "&amp;amp; title</title><id>i</id><summary type=\"html\">"
+		    "&lt;p&gt;\xe5\x9c\xa8\xe6\x97\xa5 &lt;b&gt;b&lt;/b&gt; "
+		    "&amp;#8220;q&amp;#8221;&lt;/p&gt;</summary></entry></feed>",
+	};
+	char	*s = NULL, *want, *got, what[64];
+	size_t	 len = 0, i, j, k, n_docs, taken;
+	FILE	*f;
+
+	n_docs = sizeof(bodies) / sizeof(bodies[0]) + sizeof(docs) /
+	    sizeof(docs[0]);
+	for (i = 0; i < n_docs; i++) {
+		size_t nb = sizeof(bodies) / sizeof(bodies[0]);
+
+		if (i < nb) {
+			f = open_memstream(&s, &len);
+			ck_assert_ptr_nonnull(f);
+			fputs("<?xml version=\"1.0\"?><rss version=\"2.0\">"
+			    "<channel><title>T</title>\n", f);
+			for (j = 0; j < 30; j++)
+				fprintf(f, "<item><title>I%zu</title><guid>g%zu"
+				    "</guid><description>%s</description></item>\n",
+				    j, j, bodies[i]);
+			fputs("</channel></rss>\n", f);
+			fclose(f);
+		} else {
+			s = strdup(docs[i - nb]);
+			ck_assert_ptr_nonnull(s);
+			len = strlen(s);
+		}
+		parse_text_direct = false;
+		want = whole_text(s, len, NULL, NULL);
+		parse_text_direct = true;
+		taken = parse_text_runs_direct;
+		got = whole_text(s, len, NULL, NULL);
+		taken = parse_text_runs_direct - taken;
+		snprintf(what, sizeof(what), "text runs read directly (%zu)", i);
+		assert_same("text run edges", what, want, got);
+		free(got);
+		/* The first bodies and the Atom document take the fast path;
+		 * the runs that must go to libxml2 never do. */
+		if (i < 6 || i == n_docs - 1)
+			ck_assert_msg(taken > 0, "case %zu: no run taken", i);
+		else if (i < nb || i == nb + 1)
+			ck_assert_msg(taken == 0 || i == nb + 1,
+			    "case %zu: %zu runs taken", i, taken);
+		for (k = 0; k < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]);
+		    k++) {
+			got = chunked_text(s, len, NULL, chunk_sizes[k], NULL);
+			snprintf(what, sizeof(what), "text runs, chunks of %zu "
+			    "(%zu)", chunk_sizes[k], i);
+			assert_same("text run edges", what, want, got);
+			free(got);
+		}
+		for (k = 0; k < sizeof(round_sizes) / sizeof(round_sizes[0]);
+		    k++) {
+			parse_round_size = round_sizes[k];
+			got = chunked_text(s, len, NULL, 4093, NULL);
+			parse_round_size = 0;
+			snprintf(what, sizeof(what), "text runs, rounds of %zu "
+			    "(%zu)", round_sizes[k], i);
+			assert_same("text run edges", what, want, got);
+			free(got);
+		}
+		free(want);
+		free(s);
+		s = NULL;
+	}
+}
+END_TEST
+
 /* A large document with every construct the scanner decides, many times
  * over, so that round and chunk boundaries fall inside each of them. */
 static char *
@@ -1061,6 +1226,8 @@ parse_suite(void)
 	tcase_add_test(tc, test_big_chunks);
 	tcase_add_loop_test(tc, test_fixture_cdata, 0, (int)n_fixtures);
 	tcase_add_test(tc, test_cdata_edges);
+	tcase_add_loop_test(tc, test_fixture_text, 0, (int)n_fixtures);
+	tcase_add_test(tc, test_text_run_edges);
 	tcase_add_test(tc, test_stream_limits);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
