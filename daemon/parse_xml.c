@@ -858,7 +858,8 @@ px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret,
 
 static void
 px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
-    const xmlChar **attrs, int nattrs)
+    int nb_namespaces, const xmlChar **namespaces, const xmlChar **attrs,
+    int nattrs)
 {
 	struct px_frame	*f = &x->stack[x->depth];
 	const char	*name = (const char *)local;
@@ -878,6 +879,14 @@ px_root(struct px *x, const xmlChar *local, const xmlChar *uri,
 	} else if (strcmp(name, "RDF") == 0) {
 		x->native = NS_RSS;
 		x->format = FEED_FORMAT_RSS10;
+		/* RSS 0.90 says so by its default namespace, which the root
+		 * declares even when no channel or item is there to tell. */
+		for (int i = 0; i < nb_namespaces; i++)
+			if (namespaces[2 * i] == NULL &&
+			    namespaces[2 * i + 1] != NULL &&
+			    strcmp((const char *)namespaces[2 * i + 1],
+			    "http://my.netscape.com/rdf/simple/0.9/") == 0)
+				x->format = FEED_FORMAT_RSS09;
 		f->where = AT_ROOT;
 	} else if (strcasecmp(name, "feed") == 0) {
 		x->native = NS_ATOM;
@@ -1042,7 +1051,7 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		return;
 	}
 	if (x->depth == 1) {
-		px_root(x, local, uri, attrs, nattrs);
+		px_root(x, local, uri, nb_namespaces, namespaces, attrs, nattrs);
 		return;
 	}
 	if (parent->where == AT_IGNORE || parent->where == AT_CAPTURE)
@@ -1315,8 +1324,9 @@ rec_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 {
 	struct px	*x = ctx;
 	unsigned char	*p;
-	size_t		 n = 1 + 3 * sizeof(void *) + sizeof(int32_t);
+	size_t		 n = 1 + 4 * sizeof(void *) + sizeof(int32_t);
 	int32_t		 na = nattrs;
+	const xmlChar	*default_ns = NULL;
 	int		 i;
 
 	if (x->rec == NULL) {
@@ -1331,10 +1341,16 @@ rec_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		    (size_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]);
 	if ((p = rec_room(x, n)) == NULL)
 		return;
+	/* Of the namespaces the element declares, px_start() only asks
+	 * for the default one (a dictionary string, as the names are). */
+	for (i = 0; i < nb_namespaces; i++)
+		if (namespaces[2 * i] == NULL)
+			default_ns = namespaces[2 * i + 1];
 	*p++ = EV_START;
 	PUT(p, local);
 	PUT(p, prefix);
 	PUT(p, uri);
+	PUT(p, default_ns);
 	PUT(p, na);
 	for (i = 0; i < nattrs; i++) {
 		uint32_t vlen = (uint32_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]);
@@ -1453,7 +1469,7 @@ px_replay(struct px *x, const struct px_block *b)
 	const unsigned char	*p = b->data, *end = b->data + b->len;
 
 	while (p < end) {
-		const xmlChar	*local, *prefix, *uri;
+		const xmlChar	*local, *prefix, *uri, *nsv[2] = { NULL, NULL };
 		int		 type = *p++;
 		int32_t		 na, line;
 		uint32_t	 n;
@@ -1463,6 +1479,7 @@ px_replay(struct px *x, const struct px_block *b)
 			GET(p, local);
 			GET(p, prefix);
 			GET(p, uri);
+			GET(p, nsv[1]);
 			GET(p, na);
 			if ((size_t)na * 5 > rec->attrv_cap) {
 				const xmlChar **v = realloc(rec->attrv,
@@ -1484,7 +1501,8 @@ px_replay(struct px *x, const struct px_block *b)
 				rec->attrv[i * 5 + 4] = p + n;
 				p += n;
 			}
-			px_start(x, local, prefix, uri, 0, NULL, na, 0, rec->attrv);
+			px_start(x, local, prefix, uri, nsv[1] != NULL ? 1 : 0,
+			    nsv, na, 0, rec->attrv);
 			break;
 		case EV_END:
 			GET(p, local);
