@@ -3034,12 +3034,10 @@ static int
 px_plan(struct px_stream *s, const char *head, size_t len,
     const char *content_type, struct fw_error *reterr)
 {
-	struct px		*x = &s->x;
 	const unsigned char	*u = (const unsigned char *)head;
 	char			 cs[64], decl[64], name[64];
 	const char		*label = NULL, *use = NULL;
 	bool			 from_header = false;
-	xmlCharEncodingHandlerPtr h;
 
 	s->mode = PXM_RAW;
 	s->force = NULL;
@@ -3076,25 +3074,26 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 			return 0;
 		}
 #if FW_PARSE_STATIC_LIBC
-		fw_error_set(reterr, NULL, 0, 0, "charset \"%.32s\" is read by "
-		    "feedwatch-core", use);
+		fw_error_set(reterr, NULL, 0, 0, "charset \"%.32s\"%s is read by "
+		    "feedwatch-core", use, from_header ? " (Content-Type)" : "");
 		return -ENOEXEC;
 #else
+		xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(use);
+
 		(void)reterr;
-#endif
-		h = xmlFindCharEncodingHandler(use);
 		if (h != NULL) {
 			xmlCharEncCloseFunc(h);
 			/* use may point into this frame's buffers. */
-			snprintf(x->force_enc, sizeof(x->force_enc), "%s", use);
-			s->force = x->force_enc;
+			snprintf(s->x.force_enc, sizeof(s->x.force_enc), "%s", use);
+			s->force = s->x.force_enc;
 			/* Legacy charsets are ASCII-compatible: '<' and '&'
 			 * never occur inside a multibyte character. */
 			s->mode = PXM_LEGACY;
 			return 0;
 		}
-		px_warn(x, "unknown encoding \"%.32s\"%s; read as UTF-8", label,
-		    from_header ? " in Content-Type" : "");
+		px_warn(&s->x, "unknown encoding \"%.32s\"%s; read as UTF-8",
+		    label, from_header ? " in Content-Type" : "");
+#endif
 	}
 	/* UTF-8, by label or by default: forced, so that no label in the
 	 * document can change it. libxml2 does not skip a UTF-8 BOM once
