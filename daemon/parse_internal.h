@@ -78,6 +78,11 @@ int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
  * when items are streamed; 0 never; 1 always when streamed (tests). */
 extern int parse_threads_mode;
 
+/* Whether a second CPU is free for the second thread now (-1 asks this
+ * before it starts one): more than one CPU for this process, and no more
+ * tasks runnable on the machine than CPUs. */
+bool parse_core_free(void);
+
 /* Bytes the XML reader scans and hands to libxml2 per round; 0 (the
  * default) means 256 KiB. Tests make it small to put round boundaries
  * everywhere. */

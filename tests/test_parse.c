@@ -13,6 +13,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1071,6 +1073,45 @@ START_TEST(test_text_run_edges)
 }
 END_TEST
 
+static atomic_bool spin_stop;
+
+static void *
+spin(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&spin_stop))
+		;
+	return NULL;
+}
+
+/* With every CPU busy, a large document is parsed on one thread: two
+ * threads that wait on each other for a core lose to one. (Whether a CPU
+ * is free when the machine is idle depends on what else runs; only the
+ * busy side is certain.) */
+START_TEST(test_threads_when_busy)
+{
+	long		 i, n = sysconf(_SC_NPROCESSORS_ONLN) + 1;
+	pthread_t	*t = calloc((size_t)n, sizeof(*t));
+	bool		 free_now = true;
+
+	ck_assert_ptr_nonnull(t);
+	atomic_store(&spin_stop, false);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, spin, NULL), 0);
+	/* The spinning threads are runnable from their first instruction;
+	 * give them a moment to be counted, and ask a few times. */
+	for (i = 0; i < 20 && free_now; i++) {
+		usleep(20000);
+		free_now = parse_core_free();
+	}
+	atomic_store(&spin_stop, true);
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	ck_assert_msg(!free_now, "a CPU looked free with %ld threads spinning", n);
+}
+END_TEST
+
 /* A large document with every construct the scanner decides, many times
  * over, so that round and chunk boundaries fall inside each of them. */
 static char *
@@ -1217,6 +1258,7 @@ parse_suite(void)
 	tc = tcase_create("threads");
 	tcase_add_loop_test(tc, test_fixture_threads, 0, (int)n_fixtures);
 	tcase_add_test(tc, test_big_threads);
+	tcase_add_test(tc, test_threads_when_busy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("chunks");
