@@ -792,23 +792,11 @@ parse_stream_push(struct parse_stream *ps, const char *buf, size_t len,
 			return r < 0 ? ps_fail(ps, r, reterr) : 0;
 		}
 	}
-	if (ps->head_cap - ps->head_len < len) {
-		size_t	 cap = ps->head_cap ? ps->head_cap : 16384;
-		char	*v;
-
-		while (cap - ps->head_len < len)
-			cap *= 2;
-		v = realloc(ps->head, cap);
-		if (v == NULL) {
-			fw_error_set(reterr, NULL, 0, 0, "out of memory");
-			return ps_fail(ps, -ENOMEM, reterr);
-		}
-		ps->head = v;
-		ps->head_cap = cap;
+	if (bytes_append(&ps->head, &ps->head_len, &ps->head_cap, 16384, buf,
+	    len) < 0) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return ps_fail(ps, -ENOMEM, reterr);
 	}
-	if (len > 0)
-		memcpy(ps->head + ps->head_len, buf, len);
-	ps->head_len += len;
 	if (ps->whole)
 		return 0;
 	r = parse_sniff(&ps->pc, ps->head, ps->head_len, false, &start, reterr);

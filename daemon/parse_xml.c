@@ -2061,23 +2061,7 @@ struct px_scan {
 static int
 px_scan_put(struct px_scan *s, const char *p, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (s->out_cap - s->out_len < n) {
-		size_t	 cap = s->out_cap ? s->out_cap : PX_SCAN_BUF;
-		char	*v;
-
-		while (cap - s->out_len < n)
-			cap *= 2;
-		v = realloc(s->out, cap);
-		if (v == NULL)
-			return -ENOMEM;
-		s->out = v;
-		s->out_cap = cap;
-	}
-	memcpy(s->out + s->out_len, p, n);
-	s->out_len += n;
-	return 0;
+	return bytes_append(&s->out, &s->out_len, &s->out_cap, PX_SCAN_BUF, p, n);
 }
 
 bool parse_cdata_direct = true;
@@ -2088,23 +2072,7 @@ bool parse_cdata_direct = true;
 static int
 px_scan_cd_put(struct px_scan *s, const void *p, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (s->cd_cap - s->cd_len < n) {
-		size_t	 cap = s->cd_cap ? s->cd_cap : PX_SCAN_BUF;
-		char	*v;
-
-		while (cap - s->cd_len < n)
-			cap *= 2;
-		v = realloc(s->cd, cap);
-		if (v == NULL)
-			return -ENOMEM;
-		s->cd = v;
-		s->cd_cap = cap;
-	}
-	memcpy(s->cd + s->cd_len, p, n);
-	s->cd_len += n;
-	return 0;
+	return bytes_append(&s->cd, &s->cd_len, &s->cd_cap, PX_SCAN_BUF, p, n);
 }
 
 /* Whether one of the eight bytes of w is below 0x20, from 0x80, or ']'. */
@@ -3443,23 +3411,7 @@ px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
 static int
 px_in_append(struct px_stream *s, const char *p, size_t n)
 {
-	if (n == 0)	/* s->in may still be NULL: no NULL + 0 */
-		return 0;
-	if (s->in_cap - s->in_len < n) {
-		size_t	 cap = s->in_cap ? s->in_cap : 8192;
-		char	*v;
-
-		while (cap - s->in_len < n)
-			cap *= 2;
-		v = realloc(s->in, cap);
-		if (v == NULL)
-			return -ENOMEM;
-		s->in = v;
-		s->in_cap = cap;
-	}
-	memcpy(s->in + s->in_len, p, n);
-	s->in_len += n;
-	return 0;
+	return bytes_append(&s->in, &s->in_len, &s->in_cap, 8192, p, n);
 }
 
 /* Takes more of the document. Rounds run straight from the caller's

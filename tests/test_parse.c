@@ -788,27 +788,44 @@ START_TEST(test_fixture_fd)
 }
 END_TEST
 
+/* Compares a fixture parsed with *direct off (libxml2 reads everything)
+ * and on: whole, in chunks of 7 and in rounds of every round_sizes. */
+static void
+check_direct(const char *name, bool *direct, const char *what)
+{
+	char	*data, *ct, *want, *got, label[96];
+	size_t	 len, k;
+
+	load_fixture(name, &data, &len, &ct);
+	*direct = false;
+	want = whole_text(data, len, ct, NULL);
+	*direct = true;
+	got = whole_text(data, len, ct, NULL);
+	assert_same(name, what, want, got);
+	free(got);
+	got = chunked_text(data, len, ct, 7, NULL);
+	snprintf(label, sizeof(label), "%s, chunks of 7", what);
+	assert_same(name, label, want, got);
+	free(got);
+	for (k = 0; k < sizeof(round_sizes) / sizeof(round_sizes[0]); k++) {
+		parse_round_size = round_sizes[k];
+		got = chunked_text(data, len, ct, 4093, NULL);
+		parse_round_size = 0;
+		snprintf(label, sizeof(label), "%s, rounds of %zu", what,
+		    round_sizes[k]);
+		assert_same(name, label, want, got);
+		free(got);
+	}
+	free(want);
+	free(data);
+	free(ct);
+}
+
 /* CDATA sections taken out of libxml2's input: the same result as when
  * libxml2 reads them itself, for every fixture. */
 START_TEST(test_fixture_cdata)
 {
-	const char	*name = fixtures[_i];
-	char		*data, *ct, *want, *got;
-	size_t		 len;
-
-	load_fixture(name, &data, &len, &ct);
-	parse_cdata_direct = false;
-	want = whole_text(data, len, ct, NULL);
-	parse_cdata_direct = true;
-	got = whole_text(data, len, ct, NULL);
-	assert_same(name, "CDATA read directly", want, got);
-	free(got);
-	got = chunked_text(data, len, ct, 7, NULL);
-	assert_same(name, "CDATA read directly, chunks of 7", want, got);
-	free(got);
-	free(want);
-	free(data);
-	free(ct);
+	check_direct(fixtures[_i], &parse_cdata_direct, "CDATA read directly");
 }
 END_TEST
 
@@ -913,32 +930,7 @@ END_TEST
  * rounds. */
 START_TEST(test_fixture_text)
 {
-	const char	*name = fixtures[_i];
-	char		*data, *ct, *want, *got, what[64];
-	size_t		 len, k;
-
-	load_fixture(name, &data, &len, &ct);
-	parse_text_direct = false;
-	want = whole_text(data, len, ct, NULL);
-	parse_text_direct = true;
-	got = whole_text(data, len, ct, NULL);
-	assert_same(name, "text runs read directly", want, got);
-	free(got);
-	got = chunked_text(data, len, ct, 7, NULL);
-	assert_same(name, "text runs read directly, chunks of 7", want, got);
-	free(got);
-	for (k = 0; k < sizeof(round_sizes) / sizeof(round_sizes[0]); k++) {
-		parse_round_size = round_sizes[k];
-		got = chunked_text(data, len, ct, 4093, NULL);
-		parse_round_size = 0;
-		snprintf(what, sizeof(what), "text runs read directly, rounds "
-		    "of %zu", round_sizes[k]);
-		assert_same(name, what, want, got);
-		free(got);
-	}
-	free(want);
-	free(data);
-	free(ct);
+	check_direct(fixtures[_i], &parse_text_direct, "text runs read directly");
 }
 END_TEST
 
