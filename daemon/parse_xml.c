@@ -1874,6 +1874,19 @@ px_utf8_three(const unsigned char *s, size_t len)
 	    (s[0] != 0xED || s[1] < 0xA0);
 }
 
+/* Past the run of px_utf8_three() sequences at u (the first is one), or
+ * NULL at U+FFFE or U+FFFF, which are not XML characters. */
+static inline const unsigned char *
+px_skip_three(const unsigned char *u, const unsigned char *e)
+{
+	do {
+		if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
+			return NULL;
+		u += 3;
+	} while (px_utf8_three(u, (size_t)(e - u)));
+	return u;
+}
+
 /* The length of the valid UTF-8 prefix of s[0..len). */
 static size_t
 px_utf8_valid_prefix(const unsigned char *s, size_t len)
@@ -2147,13 +2160,9 @@ px_scan_cdata(struct px_scan *s, const char *c, const char *end,
 		}
 		if (px_utf8_three(u, (size_t)(e - u))) {
 			/* A run of them (Hangul, kana, CJK) without going
-			 * back to the eight-byte test. U+FFFE and U+FFFF are
-			 * not XML characters. */
-			do {
-				if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
-					goto fail;
-				u += 3;
-			} while (px_utf8_three(u, (size_t)(e - u)));
+			 * back to the eight-byte test. */
+			if ((u = px_skip_three(u, e)) == NULL)
+				goto fail;
 			continue;
 		}
 		n = text_utf8_valid_seq(u, (size_t)(e - u));
@@ -2458,11 +2467,8 @@ px_scan_text_run(struct px_scan *s, const char *p, const char *end,
 			continue;
 		}
 		if (px_utf8_three(u, (size_t)(e - u))) {
-			do {
-				if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
-					goto fail;
-				u += 3;
-			} while (px_utf8_three(u, (size_t)(e - u)));
+			if ((u = px_skip_three(u, e)) == NULL)
+				goto fail;
 			slow = true;
 			continue;
 		}
