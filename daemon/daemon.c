@@ -321,6 +321,26 @@ daemon_apply_http(const struct conf *old, const struct conf *conf)
 	return 0;
 }
 
+/* Deliveries are one blocking transfer each: a receiver that hangs for
+ * longer than half the watchdog interval could get the daemon killed. */
+static void
+daemon_check_watchdog(const struct conf *conf)
+{
+	uint64_t wd = notify_watchdog_usec();
+
+	if (wd == 0)
+		return;
+	for (size_t i = 0; i < conf->n_sinks; i++) {
+		const struct conf_sink *cs = &conf->sinks[i];
+
+		if (cs->type != SINK_LOG && cs->timeout > 0 && (uint64_t)cs->timeout * 1000000u > wd / 2)
+			log_warnx("sink '%s': timeout %llds is longer than half the watchdog "
+			    "interval (%llus): a receiver that hangs that long gets the "
+			    "daemon restarted; lower the timeout or raise WatchdogSec=",
+			    cs->name, (long long)cs->timeout, (unsigned long long)(wd / 1000000u));
+	}
+}
+
 static void
 daemon_reload(struct daemon_state *d)
 {
@@ -341,6 +361,7 @@ daemon_reload(struct daemon_state *d)
 		d->p = np;
 		log_notice("reloaded: %zu feeds, %zu topics, %zu sinks", np->conf->n_feeds,
 		    np->conf->n_topics, np->conf->n_sinks);
+		daemon_check_watchdog(np->conf);
 	}
 	daemon_refresh(d);
 	daemon_status_line(d, status, sizeof(status));
@@ -416,6 +437,7 @@ cmd_run(int argc, char **argv)
 	if (notify_watchdog_usec() > 0)
 		log_info("watchdog: pinging every %llums at most",
 		    (unsigned long long)(notify_watchdog_period_usec() / 1000));
+	daemon_check_watchdog(d.p->conf);
 
 	while (!got_stop && !failed) {
 		struct poll_stats	ps = { 0 };

@@ -351,10 +351,8 @@ fetch_transfer_new(const char *url, const struct fetch_opts *opts,
 	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT,
 	    (long)(opts->timeout > 0 ? opts->timeout : FETCH_DEFAULT_TIMEOUT));
 	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-	/* A server dripping less than 64 bytes/s for 15 s is dropped. */
-	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);
-	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-	    (long)(opts->low_speed_time > 0 ? opts->low_speed_time : 15));
+	/* No low-speed limit: a server that drips or stalls is cut by the
+	 * feed's own timeout, the one the user configured, never earlier. */
 	(void)curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_bytes);
 	/* "" = every encoding this libcurl build decodes. */
 	(void)curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");

@@ -18,8 +18,6 @@ struct fetch_opts {
 	const char	*ca_path;
 	const char	*proxy;
 	const char *const *headers;	/* "Name: value" lines, NULL-terminated; may be NULL */
-	/* Seconds below 64 bytes/s before a transfer is dropped; 0 = 15. */
-	int64_t		 low_speed_time;
 };
 
 struct fetch_result {

@@ -64,6 +64,9 @@ struct fetch_multi {
 	struct pollfd	*pfds;
 	size_t		 n_pfds, cap_pfds;
 	int64_t		 deadline_ms;	/* libcurl's timer; -1 = none */
+	void		(*tick)(void *userdata);
+	void		*tick_userdata;
+	int64_t		 max_wait_ms;
 };
 
 static int64_t
@@ -205,6 +208,13 @@ fetch_multi_new(const struct fetch_multi_opts *opts, struct fetch_multi **ret)
 	    : FM_DEFAULT_CONCURRENCY;
 	m->per_host = opts != NULL && opts->per_host ? opts->per_host : FM_DEFAULT_PER_HOST;
 	m->deadline_ms = -1;
+	m->max_wait_ms = FM_MAX_WAIT_MS;
+	if (opts != NULL) {
+		m->tick = opts->tick;
+		m->tick_userdata = opts->tick_userdata;
+		if (opts->tick_ms > 0 && opts->tick_ms < FM_MAX_WAIT_MS)
+			m->max_wait_ms = opts->tick_ms;
+	}
 	m->multi = curl_multi_init();
 	if (m->multi == NULL) {
 		free(m);
@@ -415,7 +425,7 @@ fetch_multi_run(struct fetch_multi *m, volatile sig_atomic_t *stop)
 		return r;
 	while (m->active > 0 || m->queued > 0) {
 		struct timespec	ts;
-		int64_t		wait = FM_MAX_WAIT_MS;
+		int64_t		wait = m->max_wait_ms;
 		size_t		n_ready = 0;
 		int		n;
 
@@ -425,8 +435,8 @@ fetch_multi_run(struct fetch_multi *m, volatile sig_atomic_t *stop)
 			wait = m->deadline_ms - now_ms();
 			if (wait < 0)
 				wait = 0;
-			if (wait > FM_MAX_WAIT_MS)
-				wait = FM_MAX_WAIT_MS;
+			if (wait > m->max_wait_ms)
+				wait = m->max_wait_ms;
 		}
 		ts.tv_sec = (time_t)(wait / 1000);
 		ts.tv_nsec = (long)(wait % 1000) * 1000000;
@@ -435,6 +445,8 @@ fetch_multi_run(struct fetch_multi *m, volatile sig_atomic_t *stop)
 			return -errno;
 		if (stop != NULL && *stop)
 			return -EINTR;
+		if (m->tick != NULL)
+			m->tick(m->tick_userdata);
 		/* Copied first: socket_action changes m->pfds under us. */
 		for (size_t i = 0; n > 0 && i < m->n_pfds && n_ready < 64; i++)
 			if (m->pfds[i].revents != 0)

@@ -15,6 +15,13 @@ struct fetch_multi;
 struct fetch_multi_opts {
 	unsigned	concurrency;	/* transfers in flight; 0 = 8 */
 	unsigned	per_host;	/* connections per host:port; 0 = 2 */
+	/* Called at least every tick_ms while transfers run, even when none
+	 * makes progress (a server that hangs until its timeout): the daemon
+	 * pings the service manager's watchdog from it. NULL = none; tick_ms
+	 * 0 = every second. */
+	void		(*tick)(void *userdata);
+	void		*tick_userdata;
+	unsigned	tick_ms;
 };
 
 /* Called once per queued transfer, as soon as it ends: rc and err as from

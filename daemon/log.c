@@ -182,6 +182,37 @@ out:
 }
 #endif
 
+/* Under journald without the native protocol, each line of stderr is its
+ * own entry: every line gets the priority, not only the first. */
+static void
+log_lines_prefixed(enum log_level level, const char *msg)
+{
+	const char *line = msg, *nl;
+
+	do {
+		nl = strchr(line, '\n');
+		fprintf(stderr, "<%d>%.*s\n", (int)level,
+		    (int)(nl != NULL ? (size_t)(nl - line) : strlen(line)), line);
+		line = nl != NULL ? nl + 1 : NULL;
+	} while (line != NULL && *line != '\0');
+}
+
+static void
+log_struct_emit(enum log_level level, const struct log_field *fields, const char *msg)
+{
+#if HAVE_LIBSYSTEMD
+	/* Only when stderr is the journal: a terminal user wants stderr. */
+	if (log_prefix_priority && journal_send(level, fields, msg) >= 0)
+		return;
+#else
+	(void)fields;
+#endif
+	if (log_prefix_priority)
+		log_lines_prefixed(level, msg);
+	else
+		fprintf(stderr, "feedwatch: %s\n", msg);
+}
+
 void
 log_struct(enum log_level level, const struct log_field *fields, const char *fmt, ...)
 {
@@ -194,19 +225,22 @@ log_struct(enum log_level level, const struct log_field *fields, const char *fmt
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-#if HAVE_LIBSYSTEMD
-	/* Only when stderr is the journal: a terminal user wants stderr. */
-	if (log_prefix_priority && journal_send(level, fields, msg) >= 0) {
-		errno = saved_errno;
-		return;
-	}
-#else
-	(void)fields;
-#endif
-	if (log_prefix_priority)
-		fprintf(stderr, "<%d>%s\n", (int)level, msg);
-	else
-		fprintf(stderr, "feedwatch: %s\n", msg);
+	log_struct_emit(level, fields, msg);
+	errno = saved_errno;
+}
+
+bool
+log_stderr_is_journal(void)
+{
+	return log_prefix_priority != 0;
+}
+
+void
+log_journal_entry(enum log_level level, const struct log_field *fields, const char *msg)
+{
+	int saved_errno = errno;
+
+	log_struct_emit(level, fields, msg);
 	errno = saved_errno;
 }
 

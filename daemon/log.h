@@ -5,6 +5,8 @@
  * journal fields. All functions keep errno. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "error.h"
 
 enum log_level {
@@ -43,5 +45,15 @@ struct log_field {
  * message is logged like log_info() and friends, without the fields. */
 void log_struct(enum log_level level, const struct log_field *fields,
     const char *fmt, ...) _printf_(3, 4);
+
+/* Whether stderr is journald's stream (JOURNAL_STREAM names it). */
+bool log_stderr_is_journal(void);
+
+/* One journal entry, whatever its lines, never dropped by the log level:
+ * for what the user asked to see, such as the alerts of a text log sink on
+ * stderr. Through sd_journal_send() with its fields when possible, else as
+ * lines on stderr that each carry the priority. */
+void log_journal_entry(enum log_level level, const struct log_field *fields,
+    const char *msg);
 
 _Noreturn void fatalx(const char *fmt, ...) _printf_(1, 2);

@@ -18,6 +18,7 @@
 
 #include "fetch_multi.h"
 #include "log.h"
+#include "notify.h"
 #include "schedule.h"
 
 #define SCHEDULE_MAX_WAIT	60
@@ -144,12 +145,22 @@ on_feed_done(void *userdata, int rc, const struct fw_error *err, struct fetch_re
 	return cycle_flush(c);
 }
 
+/* A server that hangs until its timeout holds the cycle without any
+ * transfer ending: the loop still shows the watchdog it is alive. */
+static void
+cycle_tick(void *userdata)
+{
+	(void)userdata;
+	(void)notify_watchdog();
+}
+
 int
 schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
     volatile sig_atomic_t *stop, struct poll_stats *stats, int64_t *ret_wait)
 {
 	struct fetch_multi_opts	 mo = { .concurrency = p->conf->concurrency,
-					.per_host = p->conf->per_host };
+					.per_host = p->conf->per_host, .tick = cycle_tick,
+					.tick_ms = (unsigned)(notify_watchdog_period_usec() / 2000) };
 	struct cycle		 c = { .p = p, .stats = stats, .now = now, .t0 = time(NULL) };
 	struct fetch_multi	*m = NULL;
 	struct cycle_job	*jobs = NULL;

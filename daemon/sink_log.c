@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "log.h"
 #include "sink.h"
 
 struct log_state {
@@ -85,6 +86,84 @@ log_reopen(struct sink *s)
 	}
 }
 
+/* journalctl -p warning shows high and critical alerts. */
+static enum log_level
+log_severity_priority(const char *severity)
+{
+	enum severity sev = SEVERITY_NORMAL;
+
+	(void)severity_from_string(severity, &sev);
+	switch (sev) {
+	case SEVERITY_CRITICAL:
+		return LOG_LEVEL_ERR;
+	case SEVERITY_HIGH:
+		return LOG_LEVEL_WARNING;
+	case SEVERITY_LOW:
+		return LOG_LEVEL_INFO;
+	default:
+		return LOG_LEVEL_NOTICE;
+	}
+}
+
+/* One journal entry for one alert, with the fields journalctl filters by:
+ * TOPIC= (repeated per topic), ALERT_ID=, FEED_URL=, DEVELOPMENT=. */
+static int
+log_journal_alert(json_t *alert)
+{
+	struct log_field	 fields[16];
+	json_t			*topic;
+	struct buf		 b;
+	size_t			 n = 0, i;
+	int			 r;
+
+	buf_init(&b, 16 * 1024 * 1024);
+	if ((r = sink_render_text(alert, &b)) < 0) {
+		buf_done(&b);
+		return r;
+	}
+	fields[n++] = (struct log_field){ "ALERT_ID", sink_json_str(alert, "id") };
+	fields[n++] = (struct log_field){ "FEED_URL", sink_json_str(alert, "feed") };
+	if (json_is_string(json_object_get(alert, "development")))
+		fields[n++] = (struct log_field){ "DEVELOPMENT",
+		    sink_json_str(alert, "development") };
+	json_array_foreach(json_object_get(alert, "topics"), i, topic)
+		if (json_is_string(topic) && n < sizeof(fields) / sizeof(fields[0]) - 1)
+			fields[n++] = (struct log_field){ "TOPIC", json_string_value(topic) };
+	fields[n] = (struct log_field){ NULL, NULL };
+	log_journal_entry(log_severity_priority(sink_json_str(alert, "severity")), fields,
+	    b.data != NULL ? b.data : "");
+	buf_done(&b);
+	return 0;
+}
+
+/* Under journald, the text of each alert is one entry at its severity's
+ * priority rather than a handful of info lines. */
+static int
+log_deliver_journal(const struct sink_msg *msg, struct sink_outcome *out)
+{
+	json_t	*o = json_loads(msg->json, 0, NULL);
+	json_t	*v;
+	size_t	 i;
+	int	 r = 0;
+
+	if (o == NULL) {
+		out->result = SINK_PERMANENT;
+		snprintf(out->error, sizeof(out->error), "the stored alert is not valid JSON");
+		return 0;
+	}
+	if (!msg->digest)
+		r = log_journal_alert(o);
+	else
+		json_array_foreach(json_object_get(o, "alerts"), i, v)
+			if (r == 0)
+				r = log_journal_alert(v);
+	json_decref(o);
+	if (r < 0)
+		return r;
+	out->result = SINK_DELIVERED;
+	return 0;
+}
+
 static int
 log_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *out)
 {
@@ -93,6 +172,9 @@ log_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *out
 	ssize_t			 n;
 	int			 r;
 
+	if (s->conf->format != SINK_FORMAT_JSONL && st->fd == STDERR_FILENO &&
+	    log_stderr_is_journal())
+		return log_deliver_journal(msg, out);
 	buf_init(&b, 16 * 1024 * 1024);
 	if (s->conf->format == SINK_FORMAT_JSONL) {
 		/* One line per message: an alert, or a digest object. */

@@ -188,6 +188,62 @@ sinks:
               "topic: %r" % (queued[:1],))
         check(not any("in a row" in l for l in plain.split("\n")),
               "the structured warning is not duplicated on stderr: %r" % plain[-300:])
+
+        # The text sink on stderr: each alert is one journal entry at its
+        # severity's priority, with its fields, not five info lines.
+        srv.routes["/s.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss([
+            {"guid": "s1", "title": "Drills resume near the border", "pubDate": recent,
+             "link": "https://example.org/s1", "description": "d"},
+            {"guid": "s2", "title": "Tariffs talk resumes", "pubDate": recent,
+             "link": "https://example.org/s2", "description": "d"}]))
+        sconf = write(os.path.join(d, "sink.yaml"), """state: %s
+feeds:
+  - {url: "%s", name: s}
+topics:
+  - {name: drills, terms: ["drills"], severity: high}
+  - {name: tariffs, terms: ["tariffs"]}
+sinks:
+  - {type: log, path: "-", format: text}
+""" % (os.path.join(d, "sink.db"), srv.url("/s.xml")))
+        script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s once -c %s"
+                  % (sys.executable, helper, os.path.join(d, "err4.txt"), FW_BIN, sconf))
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=60)
+        try:
+            out = json.loads(r.stdout.strip().split("\n")[-1])
+        except (ValueError, IndexError):
+            out = {"rc": None, "messages": []}
+        entries = [m for m in out["messages"] if "Drills resume near the border" in m or
+                   "Tariffs talk resumes" in m]
+        entries = [m for m in entries if "https://example.org/" in m]
+        drills = [m.split("\n") for m in entries if "Drills resume" in m]
+        tariffs = [m.split("\n") for m in entries if "Tariffs talk" in m]
+        check(out["rc"] == 0 and len(drills) == 1 and len(tariffs) == 1,
+              "each alert of a text sink on stderr is one journal entry (%d and %d): %r"
+              % (len(drills), len(tariffs), out["messages"][-3:]))
+        if drills and tariffs:
+            check("PRIORITY=4" in drills[0] and "TOPIC=drills" in drills[0] and
+                  any(l.startswith("ALERT_ID=") for l in drills[0]) and
+                  "FEED_URL=%s" % srv.url("/s.xml") in drills[0],
+                  "a high alert is PRIORITY=4 with TOPIC=, ALERT_ID=, FEED_URL=: %r" % drills[0])
+            check("PRIORITY=5" in tariffs[0] and "TOPIC=tariffs" in tariffs[0],
+                  "a normal alert is PRIORITY=5 (notice): %r" % tariffs[0])
+        with open(os.path.join(d, "err4.txt")) as f:
+            plain = f.read()
+        check("https://example.org/s1" not in plain,
+              "the alert text is not written to stderr as well: %r" % plain[-300:])
+
+        # Without journald's socket, the same alert still reaches the journal
+        # stream with the priority on every one of its lines.
+        sconf2 = write(os.path.join(d, "sink2.yaml"), open(sconf).read().replace(
+            "sink.db", "sink2.db"))
+        rc, err = run_with_stream(["once", "-c", sconf2])
+        alert_lines = [l for l in err.split("\n") if "example.org/s1" in l or
+                       "Drills resume" in l]
+        check(rc == 0 and len(alert_lines) >= 2 and all(l.startswith("<4>")
+                                                       for l in alert_lines),
+              "on the plain journal stream every line of a high alert is <4>: %r"
+              % alert_lines)
     finish()
 
 

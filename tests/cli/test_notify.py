@@ -165,6 +165,47 @@ sinks:
         stop(proc)
         lis.close()
 
+        # A feed that hangs for its whole timeout (longer than the watchdog
+        # interval): the loop keeps pinging while the transfer waits.
+        def hang(handler):
+            time.sleep(4.5)
+            try:
+                handler.send_response(200)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+            except OSError:
+                pass
+        srv.routes["/hang.xml"] = hang
+        conf_hang = write(os.path.join(d, "hang.yaml"), """
+state: %s
+defaults: {interval: 1h, timeout: 4s}
+feeds:
+  - {url: "%s", name: stuck}
+topics:
+  - {name: drills, terms: ["drills"]}
+sinks:
+  - {type: log, path: "%s", format: jsonl}
+  - {type: webhook, url: "%s", timeout: 5s}
+""" % (os.path.join(d, "hang.db"), srv.url("/hang.xml"), os.path.join(d, "hang.jsonl"),
+       srv.url("/hook")))
+        path = os.path.join(d, "notify3.sock")
+        lis = Listener(path)
+        proc = start(conf_hang, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
+        check(lis.wait_for(lambda m: "READY=1" in m, 10) is not None, "READY=1 (hanging feed)")
+        lis.pump(4.0)
+        pings = [t for t, m in lis.messages if m.strip() == "WATCHDOG=1"]
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        check(len(pings) >= 4 and max(gaps) < 1.8,
+              "WATCHDOG=1 keeps coming while a transfer hangs past the watchdog interval "
+              "(%d pings in 4 s, largest gap %.2f s)" % (len(pings), max(gaps) if gaps else -1))
+        code, err = stop(proc)
+        check(code == 0, "exit 0 after the hanging-feed run (got %s)" % code)
+        check("sink '" in err and "timeout 5s" in err and "longer than half the watchdog interval" in err,
+              "a sink timeout longer than half the watchdog interval is warned about: %r"
+              % err[-600:])
+        check("sink 'log" not in err, "a log sink's timeout is not warned about (it never blocks)")
+        lis.close()
+
         # Outside systemd: nothing to notify, and run works the same.
         proc = start(conf, {})
         time.sleep(1.5)
