@@ -2,12 +2,14 @@
 # Installs what the CI stages after the README's test need on a fresh
 # Debian 12 machine (the README's command installs the build dependencies
 # itself): clang with its sanitizer and libFuzzer runtimes, valgrind,
-# cppcheck and clang-tidy. Only what is missing is installed.
+# cppcheck and clang-tidy, and systemd-nspawn for the service check.
+# Only what is missing is installed.
 set -euo pipefail
 
 packages=(
 	clang libclang-rt-14-dev clang-tidy cppcheck valgrind
 	gcc pkg-config meson ninja-build check python3 coreutils
+	systemd-container jq bc curl
 )
 missing=()
 for p in "${packages[@]}"; do
