@@ -849,7 +849,7 @@ int
 parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
     const struct parse_limits *lim, parse_head_fn on_head,
     parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
-    struct buf *consumed, struct fw_error *reterr)
+    struct fw_error *reterr)
 {
 	struct parse_stream	*ps = NULL;
 	struct stat		 sb;
@@ -890,19 +890,6 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 		}
 		r = parse_stream_push(ps, buf, (size_t)n, reterr);
 	}
-	if (r == -ENOEXEC && consumed != NULL) {
-		/* The reader gave up while deciding how to read, which it
-		 * does once: what it was given is still gathered, or was
-		 * this one read. */
-		int	rb = ps->head_len > 0 ?
-		    buf_append(consumed, ps->head, ps->head_len) :
-		    buf_append(consumed, buf, n > 0 ? (size_t)n : 0);
-
-		if (rb < 0) {
-			fw_error_set(reterr, NULL, 0, 0, "out of memory");
-			r = rb;
-		}
-	}
 	parse_stream_free(ps);
 	free(buf);
 	return r;
@@ -914,5 +901,5 @@ parse_feed_fd(int fd, const char *base_url, const char *content_type,
     struct fw_error *reterr)
 {
 	return parse_feed_fd_ex(fd, base_url, content_type, lim, NULL, NULL,
-	    NULL, ret_doc, NULL, reterr);
+	    NULL, ret_doc, reterr);
 }

@@ -64,15 +64,11 @@ int parse_stream_new_ex(const char *base_url, const char *content_type,
     parse_item_fn on_item, void *userdata, struct parse_stream **ret,
     struct fw_error *reterr) _must_check_;
 
-/* parse_feed_fd() with streaming, as parse_feed_ex(). When it fails with
- * -ENOEXEC (the statically linked executable met a charset it leaves to
- * feedwatch-core, which no other build does) and consumed is not NULL,
- * consumed holds every byte it read from fd, so that the caller can hand
- * the input on whole; nothing has been passed to on_head or on_item. */
+/* parse_feed_fd() with streaming, as parse_feed_ex(). */
 int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
     const struct parse_limits *lim, parse_head_fn on_head,
     parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
-    struct buf *consumed, struct fw_error *reterr) _must_check_;
+    struct fw_error *reterr) _must_check_;
 
 /* How parse_xml_run() uses threads: -1 (the default) decides by size
  * when items are streamed; 0 never; 1 always when streamed (tests). */

@@ -25,11 +25,6 @@
  * large document is never held whole. A round stops before a construct the
  * bytes after it could change, and the rest waits for the next one, so the
  * result never depends on how the input was cut. */
-/* 1 in the statically linked executable (daemon/meson.build). */
-#ifndef FW_PARSE_STATIC_LIBC
-#define FW_PARSE_STATIC_LIBC 0
-#endif
-
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
@@ -2847,16 +2842,6 @@ is_utf16_label(const char *s)
 	    strncasecmp(s, "utf32", 5) == 0;
 }
 
-#if FW_PARSE_STATIC_LIBC
-/* The statically linked executable does not ask iconv (see px_plan): a
- * label the alias table does not know goes to feedwatch-core, which does. */
-static bool
-px_iconv_knows(const char *name)
-{
-	(void)name;
-	return false;
-}
-#else
 static bool
 px_iconv_knows(const char *name)
 {
@@ -2867,7 +2852,6 @@ px_iconv_knows(const char *name)
 	(void)iconv_close(cd);
 	return true;
 }
-#endif
 
 /*
  * The name to decode a charset label with, in use (at most size bytes),
@@ -2879,7 +2863,8 @@ px_iconv_knows(const char *name)
  * ":year"), then tried as it is, with "x-" or "cs" taken off, and as
  * "cp" + a bare number or without a "-1987" year, each against
  * charset_alias and then iconv itself, which has the last word, as libxml2
- * converts through it (ICU is not linked: see noicu.c).
+ * converts through it (before ICU, which it asks only for a name iconv
+ * does not know).
  */
 static bool
 px_charset_name(const char *label, char *use, size_t size)
@@ -3036,12 +3021,8 @@ struct px_stream {
 /* Decides how the document is read, from its first bytes (at least 520 of
  * them, or all) and the Content-Type, as RFC 7303 orders it: a BOM, then
  * the charset of the Content-Type, then the XML declaration, then UTF-8.
- * Returns 0, or in the statically linked executable -ENOEXEC with
- * *reterr for a charset only iconv converts: a static libc loads iconv's
- * converters from the libc.so.6 of the running system, which need not be
- * the one it was linked with, so that document goes to feedwatch-core
- * (cmd_parse.c). UTF-8, UTF-16 and the windows-1252 family, nearly every
- * feed, convert without iconv. */
+ * Returns 0. UTF-8, UTF-16 and the windows-1252 family, nearly every feed,
+ * convert without iconv. */
 static int
 px_plan(struct px_stream *s, const char *head, size_t len,
     const char *content_type, struct fw_error *reterr)
@@ -3085,11 +3066,6 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 			s->mode = PXM_WAIT;
 			return 0;
 		}
-#if FW_PARSE_STATIC_LIBC
-		fw_error_set(reterr, NULL, 0, 0, "charset \"%.32s\"%s is read by "
-		    "feedwatch-core", use, from_header ? " (Content-Type)" : "");
-		return -ENOEXEC;
-#else
 		xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(use);
 
 		(void)reterr;
@@ -3105,7 +3081,6 @@ px_plan(struct px_stream *s, const char *head, size_t len,
 		}
 		px_warn(&s->x, "unknown encoding \"%.32s\"%s; read as UTF-8",
 		    label, from_header ? " in Content-Type" : "");
-#endif
 	}
 	/* UTF-8, by label or by default: forced, so that no label in the
 	 * document can change it. libxml2 does not skip a UTF-8 BOM once
@@ -3225,6 +3200,11 @@ px_stream_start(struct px_stream *s, const char *first, size_t len,
 	    (int)n, NULL);
 	if (x->ctxt == NULL)
 		return -ENOMEM;
+	/* XML_PARSE_NONET: libxml2's HTTP and FTP clients are linked in but
+	 * never reached. They run only when libxml2 is asked to open a URL:
+	 * this parser is handed bytes, never a URL, loads no DTD
+	 * (XML_PARSE_DTDLOAD is off) and no external entity (the loader
+	 * refuses all), and NONET stops any of those that slipped through. */
 	opts = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING;
 	if (s->force != NULL)

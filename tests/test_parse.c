@@ -254,7 +254,7 @@ stream_fd(int fd, int *ret)
 	so.f = open_memstream(&out, &outlen);
 	ck_assert_ptr_nonnull(so.f);
 	*ret = parse_feed_fd_ex(fd, "https://example.com/feeds/x", NULL, NULL,
-	    st_head, st_item, &so, &doc, NULL, &err);
+	    st_head, st_item, &so, &doc, &err);
 	stream_close(&so, doc, *ret, &err);
 	return out;
 }
