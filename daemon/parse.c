@@ -52,6 +52,7 @@ parse_limits_default(struct parse_limits *lim)
 	lim->max_items = DEFAULT_MAX_ITEMS;
 	lim->max_depth = DEFAULT_MAX_DEPTH;
 	lim->max_field_bytes = DEFAULT_MAX_FIELD;
+	memset(&lim->tuning, 0, sizeof(lim->tuning));
 }
 
 char *
@@ -471,6 +472,7 @@ pc_init(struct parse_ctx *pc, const char *base_url,
 			pc->lim.max_depth = lim->max_depth;
 		if (lim->max_field_bytes > 0)
 			pc->lim.max_field_bytes = lim->max_field_bytes;
+		pc->lim.tuning = lim->tuning;
 	}
 	pc->base_url = base_url;
 	pc->on_head = on_head;
@@ -487,6 +489,7 @@ pc_alloc(struct parse_ctx *pc, struct fw_error *reterr)
 		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 		return -ENOMEM;
 	}
+	text_ctx_set_html_by_libxml2(pc->tc, pc->lim.tuning.html_by_libxml2);
 	return 0;
 }
 
@@ -872,8 +875,6 @@ parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
 	}
 	r = parse_stream_new_ex(base_url, content_type, lim, on_head, on_item,
 	    userdata, &ps, reterr);
-	if (r == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= SIZE_MAX)
-		ps->pc.size_hint = (size_t)sb.st_size;
 	while (r == 0) {
 		n = read(fd, buf, size);
 		if (n < 0 && errno == EINTR)

@@ -32,9 +32,6 @@ struct parse_ctx {
 	size_t			 n_kept;	/* stored or streamed */
 	size_t			 warnings_dropped;
 	bool			 format_known;
-	/* The document's size when known beforehand (a regular file), else
-	 * 0: a large one is read on two threads from its start. */
-	size_t			 size_hint;
 
 	/* Identity: open-addressing set of the ids handed out so far. */
 	struct pc_id {
@@ -69,31 +66,6 @@ int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
     const struct parse_limits *lim, parse_head_fn on_head,
     parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
     struct fw_error *reterr) _must_check_;
-
-/* How parse_xml_run() uses threads: -1 (the default) decides by size
- * when items are streamed; 0 never; 1 always when streamed (tests). */
-extern int parse_threads_mode;
-
-/* Whether a second CPU is free for the second thread now (-1 asks this
- * before it starts one): more than one CPU for this process, and no more
- * tasks runnable on the machine than CPUs. */
-bool parse_core_free(void);
-
-/* Bytes the XML reader scans and hands to libxml2 per round; 0 (the
- * default) means 256 KiB. Tests make it small to put round boundaries
- * everywhere. */
-extern size_t parse_round_size;
-
-/* Whether the XML reader takes CDATA sections out of what libxml2 reads
- * (true, the default); tests turn it off to compare. */
-extern bool parse_cdata_direct;
-
-/* Whether it also takes out runs of text with references or non-ASCII
- * characters, decoded (true, the default); tests turn it off to compare. */
-extern bool parse_text_direct;
-/* How many text runs libxml2 was handed as sections (tests check that the
- * fast path is taken where it should be). */
-extern _Atomic size_t parse_text_runs_direct;
 
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */

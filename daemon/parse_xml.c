@@ -21,7 +21,7 @@
  * and control characters escaped, before libxml2 sees them.
  *
  * Input: the document may arrive in pieces (px_stream_*). It is scanned,
- * repaired and handed to libxml2's push parser in rounds of 256 KiB, so a
+ * repaired and handed to libxml2's push parser in rounds of 32 KiB, so a
  * large document is never held whole. A round stops before a construct the
  * bytes after it could change, and the rest waits for the next one, so the
  * result never depends on how the input was cut. */
@@ -56,8 +56,6 @@
 #define PX_MAX_ENTITY_NAMES 128
 /* Total bytes entity references may expand to in one document. */
 #define PX_MAX_ENTITY_TOTAL (256 * 1024)
-/* Bytes handed to libxml2's push parser at a time. */
-#define PX_CHUNK ((size_t)32 * 1024)
 
 struct px_frame {
 	uint8_t		 where;		/* enum px_where of the children */
@@ -68,11 +66,6 @@ struct px_frame {
 struct px_ent {
 	struct px_ent	*next;
 	xmlEntity	 e;
-	/* The same as a general entity, for attribute values: libxml2 puts
-	 * only the first byte of a predefined entity there, but keeps a
-	 * general one as "&name;" for the reader to decode. Shares e's
-	 * strings. */
-	xmlEntity	 in_attr;
 };
 
 struct px {
@@ -120,8 +113,6 @@ struct px {
 
 	/* libxml2's error reports. */
 	unsigned		 xml_errors;
-	unsigned		 sax_errors;	/* counted where libxml2 runs */
-	struct px_rec		*rec;		/* non-NULL: two threads */
 	struct px_ent		*ents;
 	unsigned		 n_declared;
 	unsigned		 n_ents;
@@ -242,14 +233,12 @@ px_lookup(uint8_t where, uint8_t ns, const char *name)
 	return NULL;
 }
 
-static void px_request_stop(struct px *x);
-
 static void
 px_oom(struct px *x)
 {
 	x->oom = 1;
 	x->stopped = true;
-	px_request_stop(x);
+	xmlStopParser(x->ctxt);
 }
 
 static void
@@ -281,7 +270,7 @@ px_fatal(struct px *x, int r, const char *fmt, ...)
 	va_end(ap);
 	x->fatal = r;
 	x->stopped = true;
-	px_request_stop(x);
+	xmlStopParser(x->ctxt);
 }
 
 /* Looks up attribute (localname, namespace) in a SAX2 attribute array
@@ -970,15 +959,6 @@ px_unclosed(struct px *x, const xmlChar *local, const xmlChar *prefix,
 	return x->cap_rule->field != PF_SUMMARY || r->how == HOW_ITEM;
 }
 
-/* Recover mode goes on after an error, but libxml2 then stops expanding
- * even &amp; (xmlParseReference returns early once wellFormed is 0). The
- * errors are recorded as warnings already, so let it read on as if the
- * document were well-formed. */
-#define PX_KEEP_READING(x) do {						\
-	if ((x)->rec == NULL && (x)->sax_errors > 0)			\
-		(x)->ctxt->wellFormed = 1;				\
-} while (0)
-
 static void
 px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
@@ -995,7 +975,6 @@ px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
 	if (x->stopped)
 		return;
-	PX_KEEP_READING(x);
 	x->depth++;
 	if (x->depth > x->max_depth) {
 		if (!x->depth_warned)
@@ -1138,7 +1117,6 @@ px_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
 	if (x->stopped || x->depth == 0)
 		return;
-	PX_KEEP_READING(x);
 	if (x->depth > x->max_depth) {
 		x->depth--;
 		return;
@@ -1172,7 +1150,6 @@ px_chars(void *ctx, const xmlChar *ch, int len)
 	struct px	*x = ctx;
 	size_t		 room;
 
-	PX_KEEP_READING(x);
 	if (!x->cap || x->cap_skip > 0 || x->stopped)
 		return;
 	room = x->text.max - x->text.len;
@@ -1187,489 +1164,6 @@ px_chars(void *ctx, const xmlChar *ch, int len)
 		px_oom(x);
 }
 
-/* Entities: only HTML's named ones and short, reference-free internal
- * declarations are ever expanded. */
-/*
- * Two threads for large streamed documents: libxml2 runs in the calling
- * thread and records its SAX events (start, end, text, errors) into blocks;
- * a worker replays them through the very callbacks above, which clean the
- * text and write the items. The output is the same as in one thread (the
- * fixtures are run both ways); only the time is shared out. Element and
- * attribute names are libxml2 dictionary strings, valid until the parser
- * context is freed after the worker is joined; values and text are copied.
- */
-enum { EV_START = 1, EV_END, EV_CHARS, EV_ERROR, EV_WARN };
-
-#define PX_BLOCK_SIZE	((size_t)64 * 1024)
-#define PX_MAX_QUEUED	8
-/* Streamed documents go on two threads once this much of them has been
- * handed to libxml2. */
-#define PX_THREAD_MIN	((size_t)2 << 20)
-
-struct px_block {
-	struct px_block	*next;
-	size_t		 len, cap;
-	unsigned char	 data[];
-};
-
-struct px_rec {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 more, room;
-	struct px_block	*head, *tail, *cur;
-	unsigned	 queued;
-	bool		 done;
-	bool		 oom;		/* recording failed */
-	volatile int	 stop;		/* the worker asks libxml2 to stop */
-	pthread_t	 thread;
-	const xmlChar	**attrv;	/* worker's scratch */
-	size_t		 attrv_cap;
-};
-
-int parse_threads_mode = -1;
-
-static void
-px_request_stop(struct px *x)
-{
-	if (x->rec != NULL)
-		__atomic_store_n(&x->rec->stop, 1, __ATOMIC_RELEASE);
-	else
-		xmlStopParser(x->ctxt);
-}
-
-static void
-px_oom_sax(struct px *x)
-{
-	if (x->rec == NULL) {
-		px_oom(x);
-		return;
-	}
-	x->rec->oom = true;
-	xmlStopParser(x->ctxt);
-}
-
-/* Hands the current block to the worker, waiting while too many are
- * queued. */
-static void
-rec_flush(struct px_rec *rec)
-{
-	if (rec->cur == NULL)
-		return;
-	pthread_mutex_lock(&rec->mu);
-	while (rec->queued >= PX_MAX_QUEUED)
-		pthread_cond_wait(&rec->room, &rec->mu);
-	if (rec->tail != NULL)
-		rec->tail->next = rec->cur;
-	else
-		rec->head = rec->cur;
-	rec->tail = rec->cur;
-	rec->queued++;
-	pthread_cond_signal(&rec->more);
-	pthread_mutex_unlock(&rec->mu);
-	rec->cur = NULL;
-}
-
-/* Room for n more bytes in the current block, or NULL on OOM. */
-static unsigned char *
-rec_room(struct px *x, size_t n)
-{
-	struct px_rec	*rec = x->rec;
-	unsigned char	*p;
-
-	if (rec->oom)
-		return NULL;
-	if (rec->cur != NULL && rec->cur->cap - rec->cur->len < n)
-		rec_flush(rec);
-	if (rec->cur == NULL) {
-		size_t cap = n > PX_BLOCK_SIZE ? n : PX_BLOCK_SIZE;
-
-		rec->cur = malloc(sizeof(*rec->cur) + cap);
-		if (rec->cur == NULL) {
-			px_oom_sax(x);
-			return NULL;
-		}
-		rec->cur->next = NULL;
-		rec->cur->len = 0;
-		rec->cur->cap = cap;
-	}
-	p = rec->cur->data + rec->cur->len;
-	rec->cur->len += n;
-	return p;
-}
-
-static bool
-rec_active(struct px *x)
-{
-	if (x->rec->oom)
-		return false;
-	if (__atomic_load_n(&x->rec->stop, __ATOMIC_ACQUIRE)) {
-		xmlStopParser(x->ctxt);
-		return false;
-	}
-	if (x->sax_errors > 0)
-		x->ctxt->wellFormed = 1;	/* as PX_KEEP_READING */
-	return true;
-}
-
-#define PUT(p, v) do { memcpy((p), &(v), sizeof(v)); (p) += sizeof(v); } while (0)
-#define GET(p, v) do { memcpy(&(v), (p), sizeof(v)); (p) += sizeof(v); } while (0)
-
-static void
-rec_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
-    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-    int nattrs, int nb_defaulted, const xmlChar **attrs)
-{
-	struct px	*x = ctx;
-	unsigned char	*p;
-	size_t		 n = 1 + 4 * sizeof(void *) + sizeof(int32_t);
-	int32_t		 na = nattrs;
-	const xmlChar	*default_ns = NULL;
-	int		 i;
-
-	if (x->rec == NULL) {
-		px_start(ctx, local, prefix, uri, nb_namespaces, namespaces,
-		    nattrs, nb_defaulted, attrs);
-		return;
-	}
-	if (!rec_active(x))
-		return;
-	for (i = 0; i < nattrs; i++)
-		n += 3 * sizeof(void *) + sizeof(uint32_t) +
-		    (size_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]);
-	if ((p = rec_room(x, n)) == NULL)
-		return;
-	/* Of the namespaces the element declares, px_start() only asks
-	 * for the default one (a dictionary string, as the names are). */
-	for (i = 0; i < nb_namespaces; i++)
-		if (namespaces[2 * i] == NULL)
-			default_ns = namespaces[2 * i + 1];
-	*p++ = EV_START;
-	PUT(p, local);
-	PUT(p, prefix);
-	PUT(p, uri);
-	PUT(p, default_ns);
-	PUT(p, na);
-	for (i = 0; i < nattrs; i++) {
-		uint32_t vlen = (uint32_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]);
-
-		PUT(p, attrs[i * 5]);
-		PUT(p, attrs[i * 5 + 1]);
-		PUT(p, attrs[i * 5 + 2]);
-		PUT(p, vlen);
-		memcpy(p, attrs[i * 5 + 3], vlen);
-		p += vlen;
-	}
-}
-
-static void
-rec_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
-    const xmlChar *uri)
-{
-	struct px	*x = ctx;
-	unsigned char	*p;
-
-	if (x->rec == NULL) {
-		px_end(ctx, local, prefix, uri);
-		return;
-	}
-	if (!rec_active(x))
-		return;
-	if ((p = rec_room(x, 1 + 3 * sizeof(void *))) == NULL)
-		return;
-	*p++ = EV_END;
-	PUT(p, local);
-	PUT(p, prefix);
-	PUT(p, uri);
-}
-
-static void
-rec_chars(void *ctx, const xmlChar *ch, int len)
-{
-	struct px	*x = ctx;
-	unsigned char	*p;
-	uint32_t	 n = (uint32_t)len;
-
-	if (x->rec == NULL) {
-		px_chars(ctx, ch, len);
-		return;
-	}
-	if (!rec_active(x) || len <= 0)
-		return;
-	if ((p = rec_room(x, 1 + sizeof(n) + n)) == NULL)
-		return;
-	*p++ = EV_CHARS;
-	PUT(p, n);
-	memcpy(p, ch, n);
-}
-
-static void
-rec_text_event(struct px *x, int type, int32_t line, const char *msg)
-{
-	unsigned char	*p;
-	uint32_t	 n = (uint32_t)strlen(msg) + 1;
-
-	if ((p = rec_room(x, 1 + sizeof(line) + sizeof(n) + n)) == NULL)
-		return;
-	*p++ = (unsigned char)type;
-	PUT(p, line);
-	PUT(p, n);
-	memcpy(p, msg, n);
-}
-
-static void px_serror(void *ctx, xmlErrorPtr err);
-
-static void
-rec_serror(void *ctx, xmlErrorPtr err)
-{
-	struct px	*x = ctx;
-
-	if (x->rec == NULL) {
-		/* Before the worker starts (libxml2 can complain while the
-		 * context is set up): as in one thread. */
-		px_serror(ctx, err);
-		return;
-	}
-	if (err == NULL || err->level == XML_ERR_WARNING)
-		return;
-	x->sax_errors++;
-	if (x->rec->oom)
-		return;
-	rec_text_event(x, EV_ERROR, err->line,
-	    err->message != NULL ? err->message : "error");
-}
-
-/* A warning raised where libxml2 runs: recorded in two-thread mode, so it
- * keeps its place among the others. */
-static void
-px_warn_sax(struct px *x, const char *fmt, ...) _printf_(2, 3);
-
-static void
-px_warn_sax(struct px *x, const char *fmt, ...)
-{
-	char	 msg[512];
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (x->rec == NULL)
-		px_warn(x, "%s", msg);
-	else
-		rec_text_event(x, EV_WARN, 0, msg);
-}
-
-/* Replays one block of events. */
-static void
-px_replay(struct px *x, const struct px_block *b)
-{
-	struct px_rec		*rec = x->rec;
-	const unsigned char	*p = b->data, *end = b->data + b->len;
-
-	while (p < end) {
-		const xmlChar	*local, *prefix, *uri, *nsv[2] = { NULL, NULL };
-		int		 type = *p++;
-		int32_t		 na, line;
-		uint32_t	 n;
-
-		switch (type) {
-		case EV_START:
-			GET(p, local);
-			GET(p, prefix);
-			GET(p, uri);
-			GET(p, nsv[1]);
-			GET(p, na);
-			if ((size_t)na * 5 > rec->attrv_cap) {
-				const xmlChar **v = realloc(rec->attrv,
-				    (size_t)na * 5 * sizeof(*v));
-
-				if (v == NULL) {
-					px_oom(x);
-					return;
-				}
-				rec->attrv = v;
-				rec->attrv_cap = (size_t)na * 5;
-			}
-			for (int32_t i = 0; i < na; i++) {
-				GET(p, rec->attrv[i * 5]);
-				GET(p, rec->attrv[i * 5 + 1]);
-				GET(p, rec->attrv[i * 5 + 2]);
-				GET(p, n);
-				rec->attrv[i * 5 + 3] = p;
-				rec->attrv[i * 5 + 4] = p + n;
-				p += n;
-			}
-			px_start(x, local, prefix, uri, nsv[1] != NULL ? 1 : 0,
-			    nsv, na, 0, rec->attrv);
-			break;
-		case EV_END:
-			GET(p, local);
-			GET(p, prefix);
-			GET(p, uri);
-			px_end(x, local, prefix, uri);
-			break;
-		case EV_CHARS:
-			GET(p, n);
-			px_chars(x, p, (int)n);
-			p += n;
-			break;
-		case EV_ERROR:
-		case EV_WARN: {
-			xmlError e;
-
-			GET(p, line);
-			GET(p, n);
-			if (type == EV_WARN) {
-				px_warn(x, "%s", (const char *)p);
-			} else {
-				memset(&e, 0, sizeof(e));
-				e.level = XML_ERR_ERROR;
-				e.line = line;
-				e.message = (char *)p;
-				px_serror(x, &e);
-			}
-			p += n;
-			break;
-		}
-		default:
-			return;		/* cannot happen */
-		}
-	}
-}
-
-static void *
-px_worker(void *arg)
-{
-	struct px	*x = arg;
-	struct px_rec	*rec = x->rec;
-	struct px_block	*b;
-
-	for (;;) {
-		pthread_mutex_lock(&rec->mu);
-		while (rec->head == NULL && !rec->done)
-			pthread_cond_wait(&rec->more, &rec->mu);
-		b = rec->head;
-		if (b == NULL) {
-			pthread_mutex_unlock(&rec->mu);
-			break;
-		}
-		rec->head = b->next;
-		if (rec->head == NULL)
-			rec->tail = NULL;
-		rec->queued--;
-		pthread_cond_signal(&rec->room);
-		pthread_mutex_unlock(&rec->mu);
-		if (!x->stopped)
-			px_replay(x, b);
-		free(b);
-	}
-	return NULL;
-}
-
-/* Whether parsing should stop, as seen from the thread libxml2 runs in. */
-static bool
-px_parse_stopped(struct px *x)
-{
-	if (x->rec == NULL)
-		return x->stopped;
-	return x->rec->oom || __atomic_load_n(&x->rec->stop, __ATOMIC_ACQUIRE);
-}
-
-/*
- * Whether a second core is there for the other thread now: this process
- * may run on more than one CPU, and no more tasks are runnable on the
- * machine than it has CPUs (the fourth field of /proc/loadavg counts them
- * at this instant, this one included; an idle 2-CPU machine here shows
- * 2). Two threads hand each item over, so when the other is waiting for a
- * core they lose: on a 20 MB feed with both cores busy they took 0.47x to
- * 0.79x sfeed's time where one thread took 0.80x (1.31x with a core
- * free). Unreadable: assume it is free.
- */
-bool
-parse_core_free(void)
-{
-	cpu_set_t	 set;
-	char		 line[128], *slash;
-	long		 cpus, running;
-	FILE		*f;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		cpus = CPU_COUNT(&set);
-	else
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 2)
-		return false;
-	f = fopen("/proc/loadavg", "re");
-	if (f == NULL)
-		return true;
-	slash = fgets(line, sizeof(line), f) != NULL ? strchr(line, '/') : NULL;
-	(void)fclose(f);
-	if (slash == NULL)
-		return true;
-	while (slash > line && slash[-1] >= '0' && slash[-1] <= '9')
-		slash--;
-	running = strtol(slash, NULL, 10);
-	return running <= cpus;
-}
-
-/* Whether this document is parsed on two threads. */
-static bool
-px_use_threads(const struct parse_ctx *pc, size_t len)
-{
-	if (parse_threads_mode >= 0)
-		return parse_threads_mode > 0 && pc->on_item != NULL;
-	return pc->on_item != NULL && len >= PX_THREAD_MIN &&
-	    parse_core_free();
-}
-
-static int
-px_rec_start(struct px *x)
-{
-	struct px_rec *rec = calloc(1, sizeof(*rec));
-
-	if (rec == NULL)
-		return -ENOMEM;
-	pthread_mutex_init(&rec->mu, NULL);
-	pthread_cond_init(&rec->more, NULL);
-	pthread_cond_init(&rec->room, NULL);
-	x->rec = rec;
-	if (pthread_create(&rec->thread, NULL, px_worker, x) != 0) {
-		pthread_mutex_destroy(&rec->mu);
-		pthread_cond_destroy(&rec->more);
-		pthread_cond_destroy(&rec->room);
-		free(rec);
-		x->rec = NULL;
-		return -EAGAIN;
-	}
-	return 0;
-}
-
-/* Sends what is left, waits for the worker, and goes back to one thread. */
-static void
-px_rec_finish(struct px *x)
-{
-	struct px_rec	*rec = x->rec;
-	struct px_block	*b;
-
-	if (rec == NULL)
-		return;
-	rec_flush(rec);
-	pthread_mutex_lock(&rec->mu);
-	rec->done = true;
-	pthread_cond_signal(&rec->more);
-	pthread_mutex_unlock(&rec->mu);
-	pthread_join(rec->thread, NULL);
-	while ((b = rec->head) != NULL) {
-		rec->head = b->next;
-		free(b);
-	}
-	if (rec->oom)
-		x->oom = 1;
-	pthread_mutex_destroy(&rec->mu);
-	pthread_cond_destroy(&rec->more);
-	pthread_cond_destroy(&rec->room);
-	free(rec->attrv);
-	free(rec);
-	x->rec = NULL;
-}
 
 static xmlEntityPtr
 px_ent_new(struct px *x, const char *name, const char *content, size_t len)
@@ -1680,7 +1174,10 @@ px_ent_new(struct px *x, const char *name, const char *content, size_t len)
 	if (pe == NULL)
 		return NULL;
 	pe->e.type = XML_ENTITY_DECL;
-	pe->e.etype = XML_INTERNAL_PREDEFINED_ENTITY;
+	/* A general entity: libxml2 parses its content and reports the text
+	 * through the SAX handler in element content, and keeps "&name;" in
+	 * an attribute value. */
+	pe->e.etype = XML_INTERNAL_GENERAL_ENTITY;
 	pe->e.name = (const xmlChar *)strdup(name);
 	pe->e.content = (xmlChar *)strndup(content, len);
 	if (pe->e.name == NULL || pe->e.content == NULL) {
@@ -1693,19 +1190,6 @@ px_ent_new(struct px *x, const char *name, const char *content, size_t len)
 	pe->next = x->ents;
 	x->ents = pe;
 	return &pe->e;
-}
-
-static xmlEntityPtr
-px_ent_for_context(struct px *x, struct px_ent *pe)
-{
-	if (x->ctxt->instate != XML_PARSER_ATTRIBUTE_VALUE || pe->e.length <= 1)
-		return &pe->e;
-	if (pe->in_attr.name == NULL) {
-		pe->in_attr = pe->e;
-		pe->in_attr.etype = XML_INTERNAL_GENERAL_ENTITY;
-		pe->in_attr.orig = NULL;
-	}
-	return &pe->in_attr;
 }
 
 static xmlEntityPtr
@@ -1724,13 +1208,13 @@ px_get_entity(void *ctx, const xmlChar *name)
 			x->ent_bytes += (size_t)pe->e.length;
 			if (x->ent_bytes > PX_MAX_ENTITY_TOTAL) {
 				if (!x->ent_budget_warned)
-					px_warn_sax(x, "entity references expand to "
+					px_warn(x, "entity references expand to "
 					    "more than %d bytes; the rest are dropped",
 					    PX_MAX_ENTITY_TOTAL);
 				x->ent_budget_warned = true;
 				return NULL;
 			}
-			return px_ent_for_context(x, pe);
+			return &pe->e;
 		}
 	/* Bound the cache against a document of endless distinct names. */
 	if (x->n_ents >= PX_MAX_ENTITY_NAMES)
@@ -1742,22 +1226,23 @@ px_get_entity(void *ctx, const xmlChar *name)
 		    text_utf8_put(u, (uint32_t)cp));
 	} else {
 		/* Unknown (or refused) entity: keep the reference as text,
-		 * as a browser shows it, instead of losing it. */
+		 * as a browser shows it, instead of losing it. The content
+		 * is parsed, so its '&' is a reference too. */
 		char	*lit;
-		int	 n = asprintf(&lit, "&%s;", (const char *)name);
+		int	 n = asprintf(&lit, "&#38;%s;", (const char *)name);
 
 		if (n < 0) {
-			px_oom_sax(x);
+			px_oom(x);
 			return NULL;
 		}
 		e = px_ent_new(x, (const char *)name, lit, (size_t)n);
 		free(lit);
 	}
 	if (e == NULL) {
-		px_oom_sax(x);
+		px_oom(x);
 		return NULL;
 	}
-	return px_ent_for_context(x, x->ents);
+	return e;
 }
 
 static void
@@ -1776,11 +1261,11 @@ px_entity_decl(void *ctx, const xmlChar *name, int type,
 		x->n_declared++;
 		if (px_ent_new(x, (const char *)name, (const char *)content,
 		    len) == NULL)
-			px_oom_sax(x);
+			px_oom(x);
 		return;
 	}
 	if (!x->ent_warned)
-		px_warn_sax(x, "entity declaration '%.64s' ignored (external, "
+		px_warn(x, "entity declaration '%.64s' ignored (external, "
 		    "recursive or too large)", (const char *)name);
 	x->ent_warned = true;
 }
@@ -1794,8 +1279,6 @@ px_serror(void *ctx, xmlErrorPtr err)
 
 	if (err == NULL || err->level == XML_ERR_WARNING)
 		return;
-	if (x->rec == NULL)
-		x->sax_errors++;
 	x->xml_errors++;
 	if (x->xml_errors > 3)
 		return;
@@ -1867,19 +1350,6 @@ px_utf8_three(const unsigned char *s, size_t len)
 	return len >= 3 && s[0] >= 0xE1 && s[0] <= 0xEF &&
 	    (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
 	    (s[0] != 0xED || s[1] < 0xA0);
-}
-
-/* Past the run of px_utf8_three() sequences at u (the first is one), or
- * NULL at U+FFFE or U+FFFF, which are not XML characters. */
-static inline const unsigned char *
-px_skip_three(const unsigned char *u, const unsigned char *e)
-{
-	do {
-		if (u[0] == 0xEF && u[1] == 0xBF && u[2] >= 0xBE)
-			return NULL;
-		u += 3;
-	} while (px_utf8_three(u, (size_t)(e - u)));
-	return u;
 }
 
 /* The length of the valid UTF-8 prefix of s[0..len). */
@@ -2011,6 +1481,38 @@ px_charref_repair(const char *p, char *out, const char **ret_end)
 	return 0;
 }
 
+/*
+ * A well-formed named reference at p (px_good_ref() said so) to a
+ * character XML or HTML names ("&amp;", "&eacute;"), written as the
+ * numeric reference to it ("&#38;", "&#233;") to out (16 bytes); sets
+ * *ret_end past the reference and returns the length. A name neither
+ * knows is kept as text ("&#38;name;") when no entity can be declared
+ * (undeclared), else left to libxml2, which asks px_get_entity().
+ *
+ * Why: libxml2 drops every named reference after its first error in
+ * recover mode (a mismatched end tag loses each "&amp;" after it), and
+ * puts only the first byte of a multibyte character into an attribute
+ * value; it reads numeric references right in both places. A name the
+ * document declares itself is taken as the HTML name all the same.
+ */
+static size_t
+px_named_ref(const char *p, const char *end, bool undeclared, char *out,
+    const char **ret_end)
+{
+	const char	*semi = memchr(p, ';', (size_t)(end - p));
+	int32_t		 cp;
+
+	cp = text_entity_lookup(p + 1, (size_t)(semi - p - 1));
+	if (cp < 0 && !undeclared)
+		return 0;
+	if (cp < 0) {
+		*ret_end = p + 1;	/* the name and ';' follow as text */
+		return (size_t)snprintf(out, 16, "&#38;");
+	}
+	*ret_end = semi + 1;
+	return (size_t)snprintf(out, 16, "&#%ld;", (long)cp);
+}
+
 #define PX_ONES		0x0101010101010101ULL
 #define PX_HIGHS	0x8080808080808080ULL
 
@@ -2037,445 +1539,19 @@ struct px_scan {
 	uint8_t	 in;		/* PXS_*: inside a CDATA section or comment */
 	bool	 utf8;		/* repair bytes that are not UTF-8 */
 	bool	 bad;		/* some byte was not UTF-8 */
+	bool	 doctype;	/* entities may be declared */
 	size_t	 fixes;		/* bare '<', '&' and controls */
 	size_t	 refs;		/* character references repaired */
 	/* A round's output when it repaired something. */
 	char	*out;
 	size_t	 out_len, out_cap;
 	bool	 changed;
-
-	/* CDATA sections taken out of what libxml2 reads (px_scan_cdata):
-	 * their content, in document order, and where each placeholder
-	 * starts in the bytes handed to libxml2. */
-	bool	 subst;
-	char	*cd;
-	size_t	 cd_len, cd_cap;
-	struct px_cdsec {
-		size_t	 out_at; /* the placeholder in this round's output */
-		size_t	 at;	/* its offset in what libxml2 was handed */
-		size_t	 plen;	/* its length */
-		size_t	 off;	/* the real content: cd[off..off + len) */
-		size_t	 len;
-		/* A text run (px_scan_text_run), not a CDATA section: its
-		 * bytes in the round's input, for when libxml2 is not
-		 * reading element content where it starts. */
-		bool	 run;
-		size_t	 orig, orig_len;
-	}	*sec;
-	size_t	 sec_head, sec_n, sec_cap;
-	size_t	 sec_fed;	/* sec[..sec_fed) were handed to libxml2 */
 };
 
 static int
 px_scan_put(struct px_scan *s, const char *p, size_t n)
 {
 	return bytes_append(&s->out, &s->out_len, &s->out_cap, PX_SCAN_BUF, p, n);
-}
-
-bool parse_cdata_direct = true;
-
-/* CDATA sections longer than this are always left to libxml2. */
-#define PX_CDATA_MAX ((size_t)256 * 1024)
-
-static int
-px_scan_cd_put(struct px_scan *s, const void *p, size_t n)
-{
-	return bytes_append(&s->cd, &s->cd_len, &s->cd_cap, PX_SCAN_BUF, p, n);
-}
-
-/* Whether one of the eight bytes of w is below 0x20, from 0x80, or ']'. */
-static inline bool
-px_swar_cdata(uint64_t w)
-{
-	uint64_t rb = w ^ (PX_ONES * ']');
-
-	return ((w | ((w - PX_ONES * 0x20) & ~w) | ((rb - PX_ONES) & ~rb)) &
-	    PX_HIGHS) != 0;
-}
-
-/*
- * libxml2's push parser reads a CDATA section three times over, byte by
- * byte (looking for "]]>", checking each character, counting lines), which
- * on feeds that put their HTML in CDATA is most of its time. A section
- * that ends within the round is therefore taken out: its content (repaired
- * as in the rest of the document) goes to s->cd, and libxml2 reads a
- * placeholder, a space and as many newlines as the content has (so the
- * line numbers of later errors stay right). px_cdata() hands the real
- * content to the SAX handler when libxml2 reports the placeholder, which
- * it finds by its offset in the stream. The placeholder is only handed to
- * libxml2 once libxml2 says it is reading that very section as CDATA
- * (px_stream_feed_round); anywhere else (a processing instruction, a
- * declaration, error recovery) it gets the section's text.
- *
- * c is the content's start, end the round's. Returns the number of
- * newlines and sets *ret_end past "]]>", or returns -1 when the section is
- * left to libxml2: it does not end before end, or it holds a character
- * libxml2 stops at (a control character, U+FFFE, U+FFFF), where its own
- * reading must decide what happens. -ENOMEM on allocation failure. On
- * -1, s->cd is as it was.
- */
-static long
-px_scan_cdata(struct px_scan *s, const char *c, const char *end,
-    bool *ret_bad, const char **ret_end)
-{
-	const unsigned char	*u = (const unsigned char *)c;
-	const unsigned char	*e = (const unsigned char *)end, *run = u;
-	size_t			 start = s->cd_len, n;
-	long			 nl = 0;
-	char			 rb[4];
-
-	while (u < e) {
-		while (e - u >= 8) {
-			uint64_t w;
-
-			memcpy(&w, u, 8);
-			if (px_swar_cdata(w))
-				break;
-			u += 8;
-		}
-		if (u >= e)
-			break;
-		if (*u < 0x80) {
-			if (*u == ']') {
-				if (e - u >= 3 && u[1] == ']' && u[2] == '>') {
-					if (px_scan_cd_put(s, run,
-					    (size_t)(u - run)) < 0)
-						return -ENOMEM;
-					*ret_end = (const char *)u + 3;
-					return nl;
-				}
-			} else if (*u < 0x20) {
-				if (*u == '\n')
-					nl++;
-				else if (*u != '\t' && *u != '\r')
-					break;
-			}
-			u++;
-			continue;
-		}
-		if (px_utf8_three(u, (size_t)(e - u))) {
-			/* A run of them (Hangul, kana, CJK) without going
-			 * back to the eight-byte test. */
-			if ((u = px_skip_three(u, e)) == NULL)
-				goto fail;
-			continue;
-		}
-		n = text_utf8_valid_seq(u, (size_t)(e - u));
-		if (n > 0) {
-			u += n;
-			continue;
-		}
-		/* As the scanner repairs it in a section left to libxml2
-		 * (the bytes after it include "]]>", so it is no sequence
-		 * cut by the round's end). */
-		if (px_scan_cd_put(s, run, (size_t)(u - run)) < 0 ||
-		    px_scan_cd_put(s, rb, text_utf8_repair_byte(rb, *u)) < 0)
-			return -ENOMEM;
-		*ret_bad = true;
-		run = ++u;
-	}
-fail:
-	s->cd_len = start;
-	return -1;
-}
-
-/* Writes the placeholder of a section taken out: a space, nl newlines. */
-static int
-px_scan_placeholder(struct px_scan *s, long nl)
-{
-	static const char	 lf[64] = {
-		[0 ... 63] = '\n',
-	};
-	size_t			 k;
-
-	if (px_scan_put(s, " ", 1) < 0)
-		return -ENOMEM;
-	while (nl > 0) {
-		k = nl > 64 ? 64 : (size_t)nl;
-		if (px_scan_put(s, lf, k) < 0)
-			return -ENOMEM;
-		nl -= (long)k;
-	}
-	return 0;
-}
-
-static int
-px_scan_section(struct px_scan *s, size_t off, long nl)
-{
-	struct px_cdsec	*c;
-
-	if (s->sec_n == s->sec_cap) {
-		size_t	 cap = s->sec_cap ? s->sec_cap * 2 : 16;
-
-		c = realloc(s->sec, cap * sizeof(*c));
-		if (c == NULL)
-			return -ENOMEM;
-		s->sec = c;
-		s->sec_cap = cap;
-	}
-	c = &s->sec[s->sec_n++];
-	c->out_at = s->out_len;
-	c->at = 0;
-	c->plen = 1 + (size_t)nl;
-	c->off = off;
-	c->len = s->cd_len - off;
-	c->run = false;
-	return px_scan_placeholder(s, nl);
-}
-
-bool parse_text_direct = true;
-_Atomic size_t parse_text_runs_direct;
-
-/* Text runs shorter than this are left to libxml2: a section costs more. */
-#define PX_RUN_MIN ((size_t)24)
-
-static inline bool
-px_ascii_name_start(unsigned char c)
-{
-	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_' || c == ':';
-}
-
-static inline bool
-px_ascii_name_char(unsigned char c)
-{
-	return px_ascii_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
-	    c == '.';
-}
-
-static inline const unsigned char *
-px_skip_space(const unsigned char *u, const unsigned char *e)
-{
-	while (u < e && (*u == ' ' || *u == '\t' || *u == '\n'))
-		u++;
-	return u;
-}
-
-/*
- * Whether the tag at p (a '<') is one the scanner has nothing to repair
- * in and libxml2 reads as a tag: a start, empty or end tag with ASCII
- * names and quoted attribute values that hold only valid UTF-8 and
- * well-formed references. Returns the end of the tag (past '>'), or NULL
- * for anything else, which the scanner then reads byte by byte as before.
- * After such a tag, libxml2 is reading element content.
- */
-static const char *
-px_clean_tag(const char *p, const char *end, bool eof)
-{
-	const unsigned char	*u = (const unsigned char *)p + 1;
-	const unsigned char	*e = (const unsigned char *)end, *ws;
-	const char		*q;
-	char			 tmp[16];
-	unsigned char		 quote;
-	size_t			 n;
-	bool			 end_tag = false;
-
-	if (u < e && *u == '/') {
-		end_tag = true;
-		u++;
-	}
-	if (u >= e || !px_ascii_name_start(*u))
-		return NULL;
-	while (u < e && px_ascii_name_char(*u))
-		u++;
-	for (;;) {
-		ws = u;
-		u = px_skip_space(u, e);
-		if (u >= e)
-			return NULL;
-		if (*u == '>')
-			return (const char *)u + 1;
-		if (*u == '/' && !end_tag)
-			return e - u >= 2 && u[1] == '>' ? (const char *)u + 2 :
-			    NULL;
-		if (end_tag || u == ws || !px_ascii_name_start(*u))
-			return NULL;
-		while (u < e && px_ascii_name_char(*u))
-			u++;
-		u = px_skip_space(u, e);
-		if (u >= e || *u != '=')
-			return NULL;
-		u = px_skip_space(u + 1, e);
-		if (u >= e || (*u != '"' && *u != '\''))
-			return NULL;
-		quote = *u++;
-		while (u < e && *u != quote) {
-			if (*u == '<' || (*u < 0x20 && *u != '\t' && *u != '\n'))
-				return NULL;
-			if (*u == '&') {
-				if (px_good_ref((const char *)u, end, true,
-				    eof) != 1)
-					return NULL;
-				q = (const char *)u;
-				if (u[1] == '#' &&
-				    px_charref_repair(q, tmp, &q) == 0 &&
-				    q != (const char *)u)
-					return NULL;
-				if (q != (const char *)u)
-					return NULL;
-				u++;
-				continue;
-			}
-			if (*u >= 0x80) {
-				n = px_utf8_three(u, (size_t)(e - u)) ? 3 :
-				    text_utf8_valid_seq(u, (size_t)(e - u));
-				if (n == 0 || (n == 3 && u[0] == 0xEF &&
-				    u[1] == 0xBF && u[2] >= 0xBE))
-					return NULL;
-				u += n;
-				continue;
-			}
-			u++;
-		}
-		if (u >= e)
-			return NULL;
-		u++;
-	}
-}
-
-/* The character a reference at u stands for, written to out (4 bytes);
- * returns its length and sets *ret_end past the ';', or returns 0 for
- * a reference libxml2 or the scanner would treat otherwise (a named
- * one that is not predefined, "&#X", a number that is not an XML
- * character, one cut by e). */
-static size_t
-px_run_ref(const unsigned char *u, const unsigned char *e, char *out,
-    const unsigned char **ret_end)
-{
-	static const struct {
-		char	name[6];
-		char	c;
-		uint8_t	len;
-	} predef[] = {
-		{ "lt;", '<', 3 }, { "gt;", '>', 3 }, { "amp;", '&', 4 },
-		{ "quot;", '"', 5 }, { "apos;", '\'', 5 },
-	};
-	const unsigned char	*q = u + 1;
-	uint32_t		 cp = 0;
-	size_t			 i;
-	bool			 hex;
-
-	if (q < e && *q != '#') {
-		for (i = 0; i < sizeof(predef) / sizeof(predef[0]); i++)
-			if ((size_t)(e - q) >= predef[i].len &&
-			    memcmp(q, predef[i].name, predef[i].len) == 0) {
-				*out = predef[i].c;
-				*ret_end = q + predef[i].len;
-				return 1;
-			}
-		return 0;
-	}
-	q++;
-	hex = q < e && *q == 'x';
-	if (hex)
-		q++;
-	if (q >= e || !(hex ? isxdigit(*q) : isdigit(*q)))
-		return 0;
-	for (; q < e && (hex ? isxdigit(*q) : isdigit(*q)); q++) {
-		cp = cp * (hex ? 16 : 10) + (uint32_t)(isdigit(*q) ? *q - '0' :
-		    (*q | 0x20) - 'a' + 10);
-		if (cp > 0x10FFFF)
-			return 0;
-	}
-	if (q >= e || *q != ';')
-		return 0;
-	if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-		return 0;
-	*ret_end = q + 1;
-	return text_utf8_put(out, cp);
-}
-
-/*
- * libxml2 reads text that is not plain ASCII, or has references in it
- * (escaped HTML: "&lt;p&gt;"), a character at a time and reports it in
- * pieces, one per reference: on Atom feeds with escaped HTML in Hangul or
- * Japanese that was a third of all the work. So a run of text that starts
- * right after a tag px_clean_tag() passed (libxml2 is then in element
- * content) and ends before the round does is decoded here, its references
- * replaced by their characters, into s->cd, and the scanner's output has
- * a CDATA section with a placeholder in its place, as for px_scan_cdata()'s
- * sections (px_cdata() hands over the text). px_stream_feed_round() gives
- * libxml2 that section only when libxml2, having read up to the run, is in
- * element content without an error so far; anywhere else (a prolog or
- * epilog, a declaration, a processing instruction, error recovery) it
- * gets the run's own bytes, so libxml2 sees what the document says.
- *
- * Returns the number of newlines and sets *ret_end at the '<' that ends
- * the run, or returns -1 when the run is left to libxml2: too short,
- * plain ASCII without a reference, not ended before end, or holding what
- * libxml2 or the scanner must see (a control character, a byte that is
- * not UTF-8, U+FFFE, U+FFFF, a reference px_run_ref() refuses, "]]>").
- * -ENOMEM on allocation failure. On -1, s->cd is as it was.
- */
-static long
-px_scan_text_run(struct px_scan *s, const char *p, const char *end,
-    const char **ret_end)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	const unsigned char	*e = (const unsigned char *)end, *run = u, *q;
-	size_t			 start = s->cd_len, n;
-	long			 nl = 0;
-	bool			 slow = false;
-	char			 ref[4];
-
-	while (u < e) {
-		while (e - u >= 8) {
-			uint64_t w;
-
-			memcpy(&w, u, 8);
-			if (px_swar_special(w))
-				break;
-			u += 8;
-		}
-		if (u >= e)
-			break;
-		if (*u == '<') {
-			if (!slow || (size_t)(u - (const unsigned char *)p) <
-			    PX_RUN_MIN)
-				break;
-			if (px_scan_cd_put(s, run, (size_t)(u - run)) < 0)
-				return -ENOMEM;
-			if (memchr(s->cd + start, ']', s->cd_len - start) !=
-			    NULL && memmem(s->cd + start, s->cd_len - start,
-			    "]]>", 3) != NULL)
-				break;
-			*ret_end = (const char *)u;
-			return nl;
-		}
-		if (*u < 0x80) {
-			if (*u == '&') {
-				n = px_run_ref(u, e, ref, &q);
-				if (n == 0)
-					break;
-				if (px_scan_cd_put(s, run, (size_t)(u - run)) < 0 ||
-				    px_scan_cd_put(s, ref, n) < 0)
-					return -ENOMEM;
-				slow = true;
-				u = run = q;
-				continue;
-			}
-			if (*u == '\n')
-				nl++;
-			else if (*u < 0x20 && *u != '\t')
-				break;
-			u++;
-			continue;
-		}
-		if (px_utf8_three(u, (size_t)(e - u))) {
-			if ((u = px_skip_three(u, e)) == NULL)
-				goto fail;
-			slow = true;
-			continue;
-		}
-		n = text_utf8_valid_seq(u, (size_t)(e - u));
-		if (n == 0)
-			break;
-		slow = true;
-		u += n;
-	}
-fail:
-	s->cd_len = start;
-	return -1;
 }
 
 /*
@@ -2585,13 +1661,15 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 				goto cut;
 			if (g == 0) {
 				s->fixes++;
-				FIX("&amp;", 5);
+				FIX("&#38;", 5);
 				continue;
 			}
 			q = p;
-			n = p[1] == '#' ? px_charref_repair(p, rb16, &q) : 0;
+			n = p[1] == '#' ? px_charref_repair(p, rb16, &q) :
+			    px_named_ref(p, end, !s->doctype, rb16, &q);
 			if (q != p) {
-				s->refs++;
+				if (p[1] == '#')
+					s->refs++;
 				FIX(rb16, n);
 				p = q;
 				run = p;
@@ -2628,40 +1706,15 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 		/* '<' */
 		n = (size_t)(end - p);
 		if (n >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-			if (s->subst) {
-				const char	*q2 = NULL;
-				size_t		 off = s->cd_len;
-				bool		 bad = false;
-				long		 nl;
-
-				nl = px_scan_cdata(s, p + 9, end, &bad, &q2);
-				if (nl == -ENOMEM)
-					return -ENOMEM;
-				if (nl >= 0 && s->cd_len > off) {
-					if (px_scan_put(s, run,
-					    (size_t)(p + 9 - run)) < 0 ||
-					    px_scan_section(s, off, nl) < 0 ||
-					    px_scan_put(s, "]]>", 3) < 0)
-						return -ENOMEM;
-					s->changed = true;
-					if (bad)
-						s->bad = true;
-					p = run = q2;
-					continue;
-				}
-				s->cd_len = off;
-				/* A section that may end in the next round
-				 * waits for it, unless it fills this one. */
-				if (nl < 0 && q2 == NULL && !eof &&
-				    (p > buf || len < PX_CDATA_MAX) &&
-				    memmem(p + 9, (size_t)(end - p - 9), "]]>", 3) == NULL)
-					goto cut;
-			}
 			p += 9;
 			s->in = PXS_CDATA;
 			continue;
 		}
 		if (!eof && n < 9 && memcmp(p, "<![CDATA[", n) == 0)
+			goto cut;
+		if (n >= 9 && memcmp(p, "<!DOCTYPE", 9) == 0)
+			s->doctype = true;
+		if (!eof && n < 9 && memcmp(p, "<!DOCTYPE", n) == 0)
 			goto cut;
 		if (n >= 4 && memcmp(p, "<!--", 4) == 0) {
 			p += 4;
@@ -2670,31 +1723,6 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 		}
 		if (!eof && n < 4 && memcmp(p, "<!--", n) == 0)
 			goto cut;
-		if (n >= 2 && s->subst && parse_text_direct &&
-		    (px_ascii_name_start((unsigned char)p[1]) || p[1] == '/') &&
-		    (q = px_clean_tag(p, end, eof)) != NULL) {
-			const char	*q2 = NULL;
-			size_t		 off = s->cd_len;
-			long		 nl;
-
-			p = q;
-			nl = px_scan_text_run(s, p, end, &q2);
-			if (nl == -ENOMEM)
-				return -ENOMEM;
-			if (nl >= 0) {
-				if (px_scan_put(s, run, (size_t)(p - run)) < 0 ||
-				    px_scan_put(s, "<![CDATA[", 9) < 0 ||
-				    px_scan_section(s, off, nl) < 0 ||
-				    px_scan_put(s, "]]>", 3) < 0)
-					return -ENOMEM;
-				s->sec[s->sec_n - 1].run = true;
-				s->sec[s->sec_n - 1].orig = (size_t)(p - buf);
-				s->sec[s->sec_n - 1].orig_len = (size_t)(q2 - p);
-				s->changed = true;
-				p = run = q2;
-			}
-			continue;
-		}
 		if (n >= 2 && (px_name_start((unsigned char)p[1]) ||
 		    p[1] == '/' || p[1] == '!' || p[1] == '?')) {
 			p++;
@@ -2989,10 +2017,10 @@ enum px_mode {
 	PXM_WAIT,	/* labelled windows-1252: decided at the end */
 };
 
-/* Bytes given to the scanner per round (a longer round only when one
- * construct fills a whole round). */
-size_t parse_round_size = 0;
-#define PX_ROUND (parse_round_size > 0 ? parse_round_size : PX_CHUNK)
+/* Bytes repaired and handed on per round, unless the parse limits' tuning
+ * says otherwise (a longer round only when one construct fills a whole
+ * round). */
+#define PX_ROUND ((size_t)32 * 1024)
 /* Pieces shorter than this are gathered before a round runs over them
  * (libxml2's push parser pays per call). */
 #define PX_MIN_ROUND ((size_t)4096)
@@ -3008,7 +2036,7 @@ struct px_stream {
 	const char		*force;		/* encoding to force, or NULL */
 	char			 label[64];	/* PXM_WAIT: the label */
 	bool			 started;	/* libxml2 has a context */
-	bool			 threads_tried;
+	size_t			 round_size;	/* a round's bytes, as a rule */
 	size_t			 warn_at;	/* where the repair warnings go */
 	size_t			 round;
 	size_t			 fed;		/* bytes handed to libxml2 */
@@ -3118,54 +2146,6 @@ px_wait_decide(struct px_stream *s)
 	s->mode = PXM_LEGACY;
 }
 
-/* Forgets the sections at the head that libxml2 was handed the text of
- * (nothing to substitute), and the text once none waits. */
-static void
-px_scan_sec_drop(struct px_scan *sc)
-{
-	while (sc->sec_head < sc->sec_fed && sc->sec[sc->sec_head].plen == 0)
-		sc->sec_head++;
-	if (sc->sec_head == sc->sec_n) {
-		sc->sec_head = sc->sec_n = sc->sec_fed = 0;
-		sc->cd_len = 0;
-	}
-}
-
-/* libxml2's cdataBlock: the content of a section px_scan_cdata() took out
- * when libxml2 reports its placeholder (once, for its first piece), else
- * the text as it is. */
-static void
-px_cdata(void *ctx, const xmlChar *ch, int len)
-{
-	struct px_stream	*s = ctx;	/* x is its first member */
-	struct px_scan		*sc = &s->scan;
-	xmlParserInputPtr	 in = s->x.ctxt->input;
-	struct px_cdsec		*c;
-	size_t			 at;
-
-	/* Only sections already handed over can be what libxml2 reports. */
-	if (sc->sec_head < sc->sec_fed && s->x.ctxt->inputNr == 1 && in != NULL &&
-	    ch == in->cur) {
-		at = (size_t)in->consumed + (size_t)(in->cur - in->base);
-		/* A placeholder libxml2 passed over without a word. */
-		while (sc->sec_head < sc->sec_fed &&
-		    sc->sec[sc->sec_head].at + sc->sec[sc->sec_head].plen <= at)
-			sc->sec_head++;
-		c = sc->sec_head < sc->sec_fed ? &sc->sec[sc->sec_head] : NULL;
-		if (c != NULL && c->plen > 0 && c->at <= at) {
-			if (at == c->at)
-				rec_chars(ctx, (const xmlChar *)sc->cd + c->off,
-				    (int)c->len);
-			if (at + (size_t)len >= c->at + c->plen)
-				sc->sec_head++;
-			px_scan_sec_drop(sc);
-			return;
-		}
-		px_scan_sec_drop(sc);
-	}
-	rec_chars(ctx, ch, len);
-}
-
 /* Creates libxml2's push parser; first is the start of the document
  * (libxml2 detects a BOM or UTF-16 from its first four bytes unless the
  * encoding is forced). Returns how many bytes of first it took. */
@@ -3185,17 +2165,15 @@ px_stream_start(struct px_stream *s, const char *first, size_t len,
 	if (xmlGetExternalEntityLoader() != px_refuse_loader)
 		xmlSetExternalEntityLoader(px_refuse_loader);
 	xmlSetGenericErrorFunc(NULL, px_generic_error);
-	/* The worker may start later (px_stream_feed); until then these
-	 * run the events in this thread. */
 	memset(&s->sax, 0, sizeof(s->sax));
 	s->sax.initialized = XML_SAX2_MAGIC;
-	s->sax.startElementNs = rec_start;
-	s->sax.endElementNs = rec_end;
-	s->sax.characters = rec_chars;
-	s->sax.cdataBlock = px_cdata;
+	s->sax.startElementNs = px_start;
+	s->sax.endElementNs = px_end;
+	s->sax.characters = px_chars;
+	s->sax.cdataBlock = px_chars;
 	s->sax.getEntity = px_get_entity;
 	s->sax.entityDecl = px_entity_decl;
-	s->sax.serror = rec_serror;
+	s->sax.serror = px_serror;
 	x->ctxt = xmlCreatePushParserCtxt(&s->sax, x, n > 0 ? first : NULL,
 	    (int)n, NULL);
 	if (x->ctxt == NULL)
@@ -3230,166 +2208,46 @@ px_stream_start(struct px_stream *s, const char *first, size_t len,
 	return 0;
 }
 
-/* Hands scanned bytes to libxml2, starting the worker thread once a
- * streamed document proves large. */
-static int
+/* Hands repaired bytes to libxml2, a piece at a time. */
+static void
 px_stream_feed(struct px_stream *s, const char *p, size_t n)
 {
 	struct px	*x = &s->x;
 
-	if (n == 0 || px_parse_stopped(x))
-		return 0;
-	if (!s->threads_tried && (parse_threads_mode > 0 ||
-	    s->fed + n >= PX_THREAD_MIN || x->pc->size_hint >= PX_THREAD_MIN)) {
-		s->threads_tried = true;
-		if (px_use_threads(x->pc, s->fed + n > x->pc->size_hint ?
-		    s->fed + n : x->pc->size_hint) && px_rec_start(x) < 0)
-			return -EAGAIN;
-	}
 	s->fed += n;
-	while (n > PX_FEED_MAX && !px_parse_stopped(x)) {
-		(void)xmlParseChunk(x->ctxt, p, (int)PX_FEED_MAX, 0);
-		p += PX_FEED_MAX;
-		n -= PX_FEED_MAX;
+	while (n > 0 && !x->stopped) {
+		size_t k = n < PX_FEED_MAX ? n : PX_FEED_MAX;
+
+		(void)xmlParseChunk(x->ctxt, p, (int)k, 0);
+		p += k;
+		n -= k;
 	}
-	if (!px_parse_stopped(x))
-		(void)xmlParseChunk(x->ctxt, p, (int)n, 0);
-	return 0;
 }
 
-/* Whether libxml2 has read everything handed to it so far, without an
- * error (its recovery is no place to change what it reads), and stands at
- * the start of a CDATA section's content. */
-static bool
-px_in_cdata_here(struct px_stream *s)
-{
-	xmlParserCtxtPtr	ctxt = s->x.ctxt;
-	xmlParserInputPtr	in = ctxt->input;
-
-	return s->x.sax_errors == 0 &&
-	    ctxt->instate == XML_PARSER_CDATA_SECTION &&
-	    ctxt->inputNr == 1 && in != NULL && in->cur != NULL &&
-	    (size_t)in->consumed + (size_t)(in->cur - in->base) == s->fed;
-}
-
-/* Whether libxml2 has read all it was handed and is in element content,
- * with no error so far: where a text run may become a CDATA section. */
-static bool
-px_in_content_here(struct px_stream *s)
-{
-	xmlParserCtxtPtr	ctxt = s->x.ctxt;
-	xmlParserInputPtr	in = ctxt->input;
-
-	return s->x.sax_errors == 0 && ctxt->instate == XML_PARSER_CONTENT &&
-	    ctxt->inputNr == 1 && in != NULL && in->cur != NULL &&
-	    (size_t)in->consumed + (size_t)(in->cur - in->base) == s->fed;
-}
-
-/* Feeds a round's repaired output; in is the round's input, sections are
- * at sec[first..). Each placeholder goes to libxml2 only when libxml2,
- * having read up to it, is inside that CDATA section; otherwise it gets
- * the section's text (as the scanner would have handed it over) and the
- * section is forgotten. A text run's section ("<![CDATA[", placeholder,
- * "]]>") goes only where libxml2 is reading element content; otherwise
- * libxml2 gets the run as the document has it. */
-static int
-px_stream_feed_round(struct px_stream *s, size_t first, const char *in)
-{
-	struct px_scan	*sc = &s->scan;
-	size_t		 pos = 0, i;
-	int		 r;
-
-	for (i = first; i < sc->sec_n; i++) {
-		struct px_cdsec *c = &sc->sec[i];
-
-		if (c->run) {
-			r = px_stream_feed(s, sc->out + pos, c->out_at - 9 - pos);
-			if (r < 0)
-				return r;
-			pos = c->out_at + c->plen + 3;
-			sc->sec_fed = i + 1;
-			if (!px_in_content_here(s)) {
-				c->plen = 0;
-				r = px_stream_feed(s, in + c->orig, c->orig_len);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			r = px_stream_feed(s, "<![CDATA[", 9);
-			if (r < 0)
-				return r;
-			c->at = s->fed;
-			if (px_in_cdata_here(s)) {
-				atomic_fetch_add_explicit(&parse_text_runs_direct, 1,
-				    memory_order_relaxed);
-				r = px_stream_feed(s, sc->out + c->out_at, c->plen);
-			} else {
-				c->plen = 0;
-				r = px_stream_feed(s, sc->cd + c->off, c->len);
-			}
-			if (r == 0)
-				r = px_stream_feed(s, "]]>", 3);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		r = px_stream_feed(s, sc->out + pos, c->out_at - pos);
-		if (r < 0)
-			return r;
-		pos = c->out_at + c->plen;
-		c->at = s->fed;
-		if (px_in_cdata_here(s)) {
-			sc->sec_fed = i + 1;
-			r = px_stream_feed(s, sc->out + c->out_at, c->plen);
-		} else {
-			/* Passed over by px_cdata() at its first report. */
-			c->plen = 0;
-			sc->sec_fed = i + 1;
-			r = px_stream_feed(s, sc->cd + c->off, c->len);
-		}
-		if (r < 0)
-			return r;
-	}
-	/* sc->out is NULL when the round only dropped bytes. */
-	r = sc->out_len > pos ? px_stream_feed(s, sc->out + pos,
-	    sc->out_len - pos) : 0;
-	px_scan_sec_drop(sc);
-	return r;
-}
-
-/* One round over p[0..len): scans (unless raw) and feeds what it decided.
- * Returns the bytes consumed (0 when one construct fills the round: the
- * next round is longer), or a negative errno. */
+/* One round over p[0..len): repairs (unless raw) and feeds what it
+ * decided. Sets *ret_used to the bytes consumed (0 when one construct
+ * fills the round: the next round is longer). Returns 0 or -ENOMEM. */
 static int
 px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
     size_t *ret_used)
 {
-	size_t	used, first;
+	size_t	used;
 	int	r;
 
 	if (s->mode == PXM_RAW) {
 		used = len;
-		r = px_stream_feed(s, p, len);
+		px_stream_feed(s, p, len);
 	} else {
-		s->scan.subst = parse_cdata_direct && s->mode == PXM_UTF8 &&
-		    !px_parse_stopped(&s->x) &&
-		    s->x.ctxt->instate != XML_PARSER_EOF;
-		if (!s->scan.subst) {
-			/* libxml2 has stopped: it reports no placeholder
-			 * any more, so none is kept. */
-			s->scan.sec_head = s->scan.sec_n = s->scan.sec_fed = 0;
-			s->scan.cd_len = 0;
-		}
-		first = s->scan.sec_n;
 		r = px_scan_round(&s->scan, p, len, eof, &used);
-		if (r == 0)
-			r = s->scan.changed ?
-			    px_stream_feed_round(s, first, p) :
-			    px_stream_feed(s, p, used);
+		if (r < 0)
+			return r;
+		/* scan.out is NULL when the round only dropped bytes. */
+		if (!s->scan.changed)
+			px_stream_feed(s, p, used);
+		else if (s->scan.out_len > 0)
+			px_stream_feed(s, s->scan.out, s->scan.out_len);
 	}
-	if (r < 0)
-		return r;
-	s->round = used > 0 ? PX_ROUND : s->round * 2;
+	s->round = used > 0 ? s->round_size : s->round * 2;
 	*ret_used = used;
 	return 0;
 }
@@ -3528,7 +2386,6 @@ px_stream_done(struct px_stream *s)
 	struct px	*x = &s->x;
 	size_t		 i;
 
-	px_rec_finish(x);
 	while (x->ents != NULL) {
 		struct px_ent *n = x->ents->next;
 
@@ -3538,8 +2395,6 @@ px_stream_done(struct px_stream *s)
 		 * getEntity returns. */
 		if (x->ents->e.orig != NULL)
 			xmlFree(x->ents->e.orig);
-		if (x->ents->in_attr.orig != NULL)
-			xmlFree(x->ents->in_attr.orig);
 		free(x->ents);
 		x->ents = n;
 	}
@@ -3559,8 +2414,6 @@ px_stream_done(struct px_stream *s)
 		xmlFreeParserCtxt(x->ctxt);
 	}
 	free(s->scan.out);
-	free(s->scan.cd);
-	free(s->scan.sec);
 	free(s->in);
 	free(s);
 }
@@ -3590,7 +2443,9 @@ px_stream_new(struct parse_ctx *pc, const char *head, size_t len,
 	x->native = NS_RSS;
 	x->max_depth = pc->lim.max_depth;
 	buf_init(&x->text, pc->lim.max_field_bytes);
-	s->round = PX_ROUND;
+	s->round_size = pc->lim.tuning.round_bytes > 0 ?
+	    pc->lim.tuning.round_bytes : PX_ROUND;
+	s->round = s->round_size;
 	x->stack = calloc(x->max_depth + 1, sizeof(*x->stack));
 	if (x->stack == NULL)
 		goto oom;
@@ -3611,8 +2466,7 @@ px_stream_new(struct parse_ctx *pc, const char *head, size_t len,
 	r = px_stream_push(s, head + took, len - took);
 	if (r < 0) {
 		px_stream_free(s);
-		fw_error_set(reterr, NULL, 0, 0, "%s", r == -EAGAIN ?
-		    "cannot start a thread" : "out of memory");
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 		return r;
 	}
 	*ret = s;
@@ -3631,8 +2485,7 @@ px_stream_write(struct px_stream *s, const char *buf, size_t len,
 
 	r = px_stream_push(s, buf, len);
 	if (r < 0)
-		fw_error_set(reterr, NULL, 0, 0, "%s", r == -EAGAIN ?
-		    "cannot start a thread" : "out of memory");
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 	return r;
 }
 
@@ -3647,13 +2500,11 @@ px_stream_finish(struct px_stream *s, struct fw_error *reterr)
 
 	r = px_stream_drain(s);
 	if (r < 0) {
-		fw_error_set(reterr, NULL, 0, 0, "%s", r == -EAGAIN ?
-		    "cannot start a thread" : "out of memory");
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 		return r;
 	}
-	if (!px_parse_stopped(x))
+	if (!x->stopped)
 		(void)xmlParseChunk(x->ctxt, NULL, 0, 1);
-	px_rec_finish(x);
 
 	/* The repairs are reported before what parsing found, as they were
 	 * made before it. */
