@@ -1,6 +1,8 @@
 /* parse_internal.h — what the parse_*.c files share and nothing else sees:
- * the document builder (warnings, items, identity), the field tables of the
- * XML formats, and the entry points of each format parser. */
+ * the document builder (parse_doc.c: warnings, items, identity), the field
+ * tables of the XML formats, and the entry points of each format parser.
+ * parse.c calls the readers; the readers call only the builder, never
+ * parse.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -66,6 +68,9 @@ int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
     const struct parse_limits *lim, parse_head_fn on_head,
     parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
     struct fw_error *reterr) _must_check_;
+
+/* ---- The document builder (parse_doc.c): what every reader hands its
+ * findings to. ---- */
 
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */
