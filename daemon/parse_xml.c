@@ -96,21 +96,22 @@ px_stream_start(struct px_stream *s, const char *first, size_t len,
 	 * this parser is handed bytes, never a URL, loads no DTD
 	 * (XML_PARSE_DTDLOAD is off) and no external entity (the loader
 	 * refuses all), and NONET stops any of those that slipped through. */
-	opts = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR |
-	    XML_PARSE_NOWARNING;
+	/* No XML_PARSE_NOERROR: from libxml2 2.13 on it silences the SAX
+	 * handler's serror too, where the errors become warnings. Nothing
+	 * is printed either way: serror takes every error. */
+	opts = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOWARNING;
 	if (s->cs.force != NULL)
 		opts |= XML_PARSE_IGNORE_ENC;
+	/* Without XML_PARSE_NOENT, XML_PARSE_DTDLOAD and XML_PARSE_DTDVALID
+	 * libxml2 neither substitutes entities nor loads or validates a DTD. */
 	(void)xmlCtxtUseOptions(x->ctxt, opts);
-	x->ctxt->replaceEntities = 0;
-	x->ctxt->loadsubset = 0;
-	x->ctxt->validate = 0;
 	if (s->cs.force != NULL && strcmp(s->cs.force, "UTF-8") == 0) {
 		/* libxml2 reads UTF-8 natively. A UTF-8 "handler" would
 		 * only copy every byte once more (into a raw buffer, then
 		 * into the parser's). */
 		(void)xmlSwitchEncoding(x->ctxt, XML_CHAR_ENCODING_UTF8);
 	} else if (s->cs.force != NULL) {
-		h = xmlFindCharEncodingHandler(s->cs.force);
+		h = px_charset_handler(s->cs.force);
 		if (h != NULL)
 			(void)xmlSwitchToEncoding(x->ctxt, h);
 	}

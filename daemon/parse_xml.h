@@ -110,7 +110,7 @@ void px_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 void px_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri);
 void px_chars(void *ctx, const xmlChar *ch, int len);
-void px_serror(void *ctx, PX_ERROR_CONST xmlError *err);
+void px_serror(void *ctx, FW_XML_ERROR_CONST xmlError *err);
 void px_generic_error(void *ctx, const char *msg, ...);
 /* Out of memory: stops the parse. */
 void px_oom(struct px *x);
@@ -169,9 +169,12 @@ struct px_charset {
 	size_t		 skip;		/* a UTF-8 BOM to drop */
 };
 
-/* Registers the windows-1252 converter with libxml2 (once, before any
- * parse). */
+/* Registers the windows-1252 converter with libxml2 where it must be
+ * (once, before any parse). */
 void px_charset_init(void);
+/* The converter for an encoding px_charset_plan() chose (force), or NULL;
+ * the caller hands it to xmlSwitchToEncoding(). */
+xmlCharEncodingHandlerPtr px_charset_handler(const char *force);
 /* Decides how the document is read from its first bytes (at least 520 of
  * them, or all) and the Content-Type; warns on x about a label nothing
  * knows. */

@@ -47,12 +47,48 @@ px_cp1252_to_utf8(unsigned char *out, int *outlen, const unsigned char *in,
 	return *outlen;
 }
 
+#if FW_XML_CUSTOM_HANDLER
+static xmlCharEncError
+px_cp1252_conv(void *vctxt, unsigned char *out, int *outlen,
+    const unsigned char *in, int *inlen, int flush)
+{
+	(void)vctxt;
+	(void)flush;
+	(void)px_cp1252_to_utf8(out, outlen, in, inlen);
+	return XML_ENC_ERR_SUCCESS;
+}
+
+void
+px_charset_init(void)
+{
+}
+
+xmlCharEncodingHandlerPtr
+px_charset_handler(const char *force)
+{
+	xmlCharEncodingHandlerPtr h = NULL;
+
+	if (strcmp(force, "WINDOWS-1252") != 0)
+		return xmlFindCharEncodingHandler(force);
+	if (xmlCharEncNewCustomHandler("WINDOWS-1252", px_cp1252_conv, NULL,
+	    NULL, NULL, NULL, &h) != XML_ERR_OK)
+		return NULL;
+	return h;
+}
+#else
 void
 px_charset_init(void)
 {
 	/* Registered handlers come before iconv in libxml2's search. */
 	(void)xmlNewCharEncodingHandler("WINDOWS-1252", px_cp1252_to_utf8, NULL);
 }
+
+xmlCharEncodingHandlerPtr
+px_charset_handler(const char *force)
+{
+	return xmlFindCharEncodingHandler(force);
+}
+#endif
 
 /* Charset names as labelled → what to decode with (the WHATWG mapping of
  * legacy labels to their supersets, as browsers do), and the labels of
@@ -307,12 +343,14 @@ px_charset_plan(struct px_charset *s, struct px *x, const char *head,
 		}
 	}
 	if (label != NULL && !is_utf8_label(label)) {
-		if (is_utf16_label(label))
-			return;		/* libxml2 sorts out UTF-16 itself */
 		use = px_charset_name(label, name, sizeof(name)) ? name : label;
-		/* Not UTF-16 (no BOM, no "<\0"): an 8-bit document whose
-		 * label ("utf_16") libxml2 would not even know. */
-		if (is_utf16_label(use))
+		/* Not UTF-16 (no BOM, no "<\0"), whatever the label says: an
+		 * 8-bit document, read as UTF-8 (libxml2 2.9 did so by itself,
+		 * later releases believe the label and read nothing). */
+		if (is_utf16_label(label))
+			px_warn(x, "document labelled %.32s is not UTF-16; "
+			    "read as UTF-8", label);
+		if (is_utf16_label(label) || is_utf16_label(use))
 			use = NULL;
 	}
 	if (use != NULL && !is_utf8_label(use)) {

@@ -1047,7 +1047,7 @@ px_chars(void *ctx, const xmlChar *ch, int len)
 }
 
 void
-px_serror(void *ctx, PX_ERROR_CONST xmlError *err)
+px_serror(void *ctx, FW_XML_ERROR_CONST xmlError *err)
 {
 	struct px	*x = ctx;
 	char		 msg[256];

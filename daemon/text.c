@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "text.h"
+#include "xml_compat.h"
 
 struct text_ctx {
 	htmlParserCtxtPtr	 html;
@@ -232,7 +233,9 @@ text_entity_lookup(const char *name, size_t len)
 			return 0xA0;
 		break;
 	}
+	FW_XML_ALLOW_DEPRECATED_BEGIN
 	d = htmlEntityLookup((const xmlChar *)tmp);
+	FW_XML_ALLOW_DEPRECATED_END
 	if (d == NULL)
 		return -1;
 	return (int32_t)d->value;
@@ -377,7 +380,7 @@ html_chars(void *ctx, const xmlChar *ch, int len)
 }
 
 static void
-html_serror(void *ctx, xmlErrorPtr err)
+html_serror(void *ctx, FW_XML_ERROR_CONST xmlError *err)
 {
 	/* Markup errors in a description are the norm; the text is kept. */
 }
