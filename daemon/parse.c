@@ -480,8 +480,8 @@ parse_stream_push(struct parse_stream *ps, const char *buf, size_t len,
 			return r < 0 ? ps_fail(ps, r, reterr) : 0;
 		}
 	}
-	if (bytes_append(&ps->head, &ps->head_len, &ps->head_cap, 16384, buf,
-	    len) < 0) {
+	if (bytes_append(&ps->head, &ps->head_len, &ps->head_cap, 16384,
+	    ps->pc.lim.max_bytes, buf, len) < 0) {
 		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 		return ps_fail(ps, -ENOMEM, reterr);
 	}

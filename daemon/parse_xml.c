@@ -13,6 +13,7 @@
  * result never depends on how the input was cut. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,8 @@ px_stream_round(struct px_stream *s, const char *p, size_t len, bool eof,
 static int
 px_in_append(struct px_stream *s, const char *p, size_t n)
 {
-	return bytes_append(&s->in, &s->in_len, &s->in_cap, 8192, p, n);
+	return bytes_append(&s->in, &s->in_len, &s->in_cap, 8192,
+	    s->x.pc->lim.max_bytes, p, n);
 }
 
 /* Takes more of the document. Rounds run straight from the caller's
@@ -356,6 +358,10 @@ px_stream_new(struct parse_ctx *pc, const char *head, size_t len,
 	x->stack[0].where = AT_IGNORE;
 	px_charset_plan(&s->cs, x, head, len, content_type);
 	s->scan.utf8 = s->cs.mode == PXM_UTF8;
+	/* A repair writes at most 5 bytes for one ("&" is "&#38;"), a
+	 * reference at most twice its length ("&#0;" is "&#xFFFD;"). */
+	s->scan.max_out = pc->lim.max_bytes <= SIZE_MAX / 8 ?
+	    8 * pc->lim.max_bytes : SIZE_MAX;
 	s->skip = s->cs.skip;
 	if (s->cs.mode != PXM_WAIT) {
 		r = px_stream_start(s, head + s->skip, len - s->skip, &took);

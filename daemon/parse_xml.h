@@ -141,8 +141,10 @@ struct px_scan {
 	bool	 doctype;	/* entities may be declared */
 	size_t	 fixes;		/* bare '<', '&' and controls */
 	size_t	 refs;		/* character references repaired */
-	/* A round's output when it repaired something. */
+	/* A round's output when it repaired something: never more than
+	 * max_out bytes (the driver's bound on a round's expansion). */
 	char	*out;
+	size_t	 max_out;
 	size_t	 out_len, out_cap;
 	bool	 changed;
 };

@@ -247,7 +247,8 @@ px_swar_special(uint64_t w)
 static int
 px_scan_put(struct px_scan *s, const char *p, size_t n)
 {
-	return bytes_append(&s->out, &s->out_len, &s->out_cap, PX_SCAN_BUF, p, n);
+	return bytes_append(&s->out, &s->out_len, &s->out_cap, PX_SCAN_BUF,
+	    s->max_out, p, n);
 }
 
 /*
