@@ -281,16 +281,9 @@ pc_end(struct parse_ctx *pc, struct feed_doc **ret_doc, struct fw_error *reterr)
 {
 	int	r;
 
-	if (pc->items_seen - pc->dup_dropped > pc->n_kept &&
-	    pc->n_kept >= pc->lim.max_items) {
+	if (pc->items_seen > pc->n_kept && pc->n_kept >= pc->lim.max_items) {
 		r = pc_warn(pc, "feed has %zu items; kept the first %zu",
-		    pc->items_seen - pc->dup_dropped, pc->lim.max_items);
-		if (r < 0)
-			goto oom;
-	}
-	if (pc->dup_dropped > 0) {
-		r = pc_warn(pc, "%zu repeated item%s dropped", pc->dup_dropped,
-		    pc->dup_dropped == 1 ? "" : "s");
+		    pc->items_seen, pc->lim.max_items);
 		if (r < 0)
 			goto oom;
 	}

@@ -7,7 +7,7 @@
  * SHA-256 of title, summary and content. When a feed repeats an id for an
  * item whose content differs, the later item's id gets "#" and 16 hex digits
  * of the SHA-256 of its title, link, summary and content; an exact repeat is
- * dropped with a warning. */
+ * listed as it is (the store keeps one row per feed and id). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -265,14 +265,12 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 	content = item_content_hash(it);
 	h = fnv1a(0xcbf29ce484222325ULL, it->id);
 	slot = ids_find(pc, h);
-	if (slot != NULL && slot->hash != 0) {
+	if (slot != NULL && slot->hash != 0 && slot->content == content) {
+		/* An exact repeat: listed as it is. Whether it is new is
+		 * the store's question (it keeps one row per feed and id). */
+	} else if (slot != NULL && slot->hash != 0) {
 		const char *v[] = { it->title, it->link, it->summary, it->content };
 
-		if (slot->content == content) {
-			pc->dup_dropped++;
-			feed_item_done(it);
-			return 0;
-		}
 		hash_fields(hex, 16, v, 4);
 		if (asprintf(&id, "%s#%s", it->id, hex) < 0) {
 			r = -ENOMEM;
@@ -282,15 +280,16 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 		it->id = id;
 		h = fnv1a(0xcbf29ce484222325ULL, it->id);
 		slot = ids_find(pc, h);
-		if (slot != NULL && slot->hash != 0) {
-			pc->dup_dropped++;
-			feed_item_done(it);
-			return 0;
+		if (slot == NULL || slot->hash == 0) {
+			r = ids_add(pc, h, content);
+			if (r < 0)
+				goto fail;
 		}
+	} else {
+		r = ids_add(pc, h, content);
+		if (r < 0)
+			goto fail;
 	}
-	r = ids_add(pc, h, content);
-	if (r < 0)
-		goto fail;
 	if (pc->on_item != NULL) {
 		if (!pc->head_done && pc->on_head != NULL) {
 			pc->head_done = true;

@@ -41,7 +41,6 @@ struct parse_ctx {
 		uint64_t	 content;	/* content hash of the item */
 	}			*ids;
 	size_t			 ids_n, ids_cap;
-	size_t			 dup_dropped;
 
 	parse_item_fn		 on_item;	/* NULL: append to doc->items */
 	void			*on_item_data;

@@ -31,6 +31,7 @@ static const struct {
 	{ "http://purl.org/rss/1.0/", NS_RSS },
 	{ "http://my.netscape.com/rdf/simple/0.9/", NS_RSS },
 	{ "http://backend.userland.com/rss2", NS_RSS },
+	{ "http://backend.userland.com/rss", NS_RSS },
 	{ "http://blogs.law.harvard.edu/tech/rss", NS_RSS },
 	{ "http://purl.org/dc/elements/1.1/", NS_DC },
 	{ "http://purl.org/dc/terms/", NS_DCTERMS },
@@ -286,10 +287,15 @@ px_offer(struct px *x, enum px_field f, uint8_t prio, char *val)
 	prios[f] = prio;
 }
 
+/* Of equal ones the first date published is kept, and the last date
+ * updated: an item updated several times says so in order. */
 static void
 px_offer_time(struct px *x, enum px_field f, uint8_t prio, int64_t t)
 {
-	if (!x->in_item || (x->item_prio[f] != 0 && x->item_prio[f] <= prio))
+	uint8_t	 have = x->in_item ? x->item_prio[f] : 0;
+
+	if (!x->in_item || (have != 0 && (have < prio ||
+	    (have == prio && f == PF_PUBLISHED))))
 		return;
 	if (f == PF_PUBLISHED)
 		x->item.published = t;
@@ -689,7 +695,8 @@ px_textcons_kind(const xmlChar **attrs, int nattrs, enum text_kind *ret,
 	}
 	*ret_b64 = b64;
 	v = px_attr(attrs, nattrs, "type", NULL, &len);
-	if (v == NULL) {
+	if (v == NULL || len == 0) {
+		/* type="" says nothing: the default, text. */
 		*ret = TEXT_PLAIN;
 		return true;
 	}
