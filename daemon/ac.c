@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ac.h"
+#include "buf.h"
 
 #define AC_NONE		UINT32_MAX
 /* States with at least this many edges get a 256-entry table. */
@@ -61,32 +62,14 @@ struct ac {
 };
 
 static int
-ac_grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t	 ncap;
-	void	*np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = reallocarray(*p, ncap, size);
-	if (np == NULL)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
-static int
 ac_state_add(struct ac *a, uint32_t depth, uint32_t *ret)
 {
 	struct ac_state *s;
 
 	if (a->n_st >= UINT32_MAX - 1)
 		return -ENOMEM;
-	if (ac_grow((void **)&a->st, &a->cap_st, a->n_st + 1, sizeof(*a->st)) < 0)
+	if (array_reserve((void **)&a->st, &a->cap_st, a->n_st + 1,
+	    sizeof(*a->st), 16) < 0)
 		return -ENOMEM;
 	s = &a->st[a->n_st];
 	memset(s, 0, sizeof(*s));
@@ -188,8 +171,8 @@ ac_add(struct ac *a, const char *p, size_t len, uint32_t *ret_id)
 		cur = nst;
 	}
 	if (a->st[cur].out == AC_NONE) {
-		if (ac_grow((void **)&a->pat_len, &a->cap_pat, a->n_pat + 1,
-		    sizeof(*a->pat_len)) < 0)
+		if (array_reserve((void **)&a->pat_len, &a->cap_pat, a->n_pat + 1,
+		    sizeof(*a->pat_len), 16) < 0)
 			return -ENOMEM;
 		a->pat_len[a->n_pat] = (uint32_t)len;
 		a->st[cur].out = (uint32_t)a->n_pat++;
@@ -306,8 +289,8 @@ ac_compile_limit(struct ac *a, size_t max_dfa_entries)
 			uint32_t	*blk;
 			unsigned	 b;
 
-			if (ac_grow((void **)&a->dense, &a->cap_dense,
-			    (a->n_dense + 1) * 256, sizeof(*a->dense)) < 0)
+			if (array_reserve((void **)&a->dense, &a->cap_dense,
+			    (a->n_dense + 1) * 256, sizeof(*a->dense), 16) < 0)
 				goto out;
 			blk = a->dense + a->n_dense * 256;
 			for (b = 0; b < 256; b++)

@@ -1,6 +1,7 @@
 /* buf.c — capped growable buffer. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,25 @@ buf_done(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+int
+array_reserve(void **p, size_t *cap, size_t need, size_t size, size_t first)
+{
+	size_t	 ncap;
+	void	*np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : first;
+	while (ncap < need)
+		ncap = ncap <= SIZE_MAX / 2 ? ncap * 2 : need;
+	np = reallocarray(*p, ncap, size);
+	if (np == NULL)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
 }
 
 char *

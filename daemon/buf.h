@@ -26,28 +26,29 @@ void buf_done(struct buf *b);		/* frees memory */
 /* Returns the content (owned by the caller; "" when empty) and resets b. */
 char *buf_take(struct buf *b);
 
-/* The bare growable array the parser's hot paths use, without struct
- * buf's cap and terminating NUL: appends n bytes of p to *data (*len
- * used, *cap allocated), doubling from first bytes. Inline, as it runs
- * once per piece of text. Returns 0, or -ENOMEM with *data as it was. */
+/* The growable array: makes room for need elements of size bytes in *p
+ * (*cap of them allocated; NULL and 0 at first), doubling from first.
+ * Returns 0, or -ENOMEM with *p and *cap as they were (also when the
+ * size in bytes would overflow). */
+int array_reserve(void **p, size_t *cap, size_t need, size_t size,
+    size_t first) _must_check_;
+
+/* The bare byte array the parser's hot paths use, without struct buf's
+ * terminating NUL: appends n bytes of p to *data (*len used, *cap
+ * allocated, growing from first bytes), never past max bytes. Inline, as
+ * it runs once per piece of text. Returns 0, -E2BIG past max or -ENOMEM,
+ * with *data as it was. */
 static inline int
 bytes_append(char **data, size_t *len, size_t *cap, size_t first,
-    const void *p, size_t n)
+    size_t max, const void *p, size_t n)
 {
 	if (n == 0)	/* *data may still be NULL: no NULL + 0 */
 		return 0;
-	if (*cap - *len < n) {
-		size_t	 c = *cap ? *cap : first;
-		char	*v;
-
-		while (c - *len < n)
-			c *= 2;
-		v = realloc(*data, c);
-		if (v == NULL)
-			return -ENOMEM;
-		*data = v;
-		*cap = c;
-	}
+	if (n > max - *len)
+		return -E2BIG;
+	if (*cap - *len < n &&
+	    array_reserve((void **)data, cap, *len + n, 1, first) < 0)
+		return -ENOMEM;
 	memcpy(*data + *len, p, n);
 	*len += n;
 	return 0;

@@ -13,7 +13,3 @@ int cmd_check_config(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
-/* In the feedwatch executable (main.c): replaces the process with
- * feedwatch-core, given the whole argv (argv[1] is one of the verbs above).
- * Returns only on failure, 1, having said why on stderr. */
-int run_core(int argc, char **argv);

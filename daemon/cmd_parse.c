@@ -2,17 +2,7 @@
  * "-" or URL), parse it with exactly the code the daemon uses, and print it:
  * the JSON object of the contract with --json, a readable listing without.
  * Exit status: 0 parsed (warnings included), 1 unreadable or not a feed,
- * 2 usage.
- *
- * Compiled twice: into the executable with FW_PARSE_FETCH 0 for paths and
- * standard input (main.c sends URLs to feedwatch-core), and into
- * feedwatch-core with FW_PARSE_FETCH 1 for everything. */
-#ifndef FW_PARSE_FETCH
-#define FW_PARSE_FETCH 1
-#endif
-#ifndef FW_PARSE_STATIC_LIBC
-#define FW_PARSE_STATIC_LIBC 0
-#endif
+ * 2 usage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,9 +17,7 @@
 #include "cmd.h"
 #include "parse.h"
 #include "parse_internal.h"
-#if FW_PARSE_FETCH
 #include "fetch.h"
-#endif
 
 /* --json output is streamed: each item is written as soon as the parser
  * finishes it and freed, so a 20 MB feed never sits in memory twice. */
@@ -126,7 +113,7 @@ is_url(const char *s)
 static int
 parse_path(const char *source, const struct parse_limits *lim,
     parse_head_fn on_head, parse_item_fn on_item, void *userdata,
-    struct feed_doc **ret_doc, struct buf *consumed, struct fw_error *err)
+    struct feed_doc **ret_doc, struct fw_error *err)
 {
 	const char	*name = strcmp(source, "-") == 0 ? "<stdin>" : source;
 	struct stat	 sb;
@@ -147,7 +134,7 @@ parse_path(const char *source, const struct parse_limits *lim,
 		goto unreadable;
 	}
 	r = parse_feed_fd_ex(fd, NULL, NULL, lim, on_head, on_item, userdata,
-	    ret_doc, consumed, err);
+	    ret_doc, err);
 	if (fd > 0)
 		(void)close(fd);
 	return r;
@@ -159,60 +146,6 @@ unreadable:
 	return PARSE_PATH_UNREADABLE;
 }
 
-#if FW_PARSE_STATIC_LIBC
-/*
- * The statically linked executable leaves a document in a charset only
- * iconv converts to feedwatch-core (parse_xml.c says why), before anything
- * is written. A file is simply read again there; standard input is passed
- * on whole: what was read of it, then the rest, in an anonymous file that
- * becomes feedwatch-core's standard input. argv is main()'s, from the
- * program name on. Returns only on failure, 1, having said why.
- */
-static int
-hand_to_core(int argc, char **argv, const char *source,
-    const struct buf *consumed, size_t max_bytes)
-{
-	char	chunk[65536];
-	size_t	total = consumed->len;
-	ssize_t	n;
-	int	fd;
-
-	if (strcmp(source, "-") == 0) {
-		fd = memfd_create("feedwatch-stdin", MFD_CLOEXEC);
-		if (fd < 0)
-			goto fail;
-		if (consumed->len > 0 &&
-		    write(fd, consumed->data, consumed->len) != (ssize_t)consumed->len)
-			goto fail_fd;
-		/* One byte over the limit is enough for feedwatch-core to
-		 * refuse the input as this executable would have. */
-		while (total <= max_bytes) {
-			n = read(0, chunk, sizeof(chunk));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				goto fail_fd;
-			if (n == 0)
-				break;
-			if (write(fd, chunk, (size_t)n) != n)
-				goto fail_fd;
-			total += (size_t)n;
-		}
-		if (lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, 0) != 0)
-			goto fail_fd;
-		(void)close(fd);
-	}
-	return run_core(argc, argv);
-fail_fd:
-	(void)close(fd);
-fail:
-	fprintf(stderr, "feedwatch: parse: %s: cannot pass the input on to "
-	    "feedwatch-core: %s\n", source, strerror(errno));
-	return 1;
-}
-#endif
-
-#if FW_PARSE_FETCH
 /* Fetches a URL whole. Returns 0, or 1 after saying why there is nothing
  * to parse. */
 static int
@@ -238,7 +171,6 @@ body_base(const char *source, const struct fetch_result *res)
 {
 	return res->effective_url != NULL ? res->effective_url : source;
 }
-#endif
 
 int
 cmd_parse(int argc, char **argv)
@@ -248,10 +180,8 @@ cmd_parse(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-#if FW_PARSE_FETCH
 	struct fetch_opts	 fo;
 	struct fetch_result	 res;
-#endif
 	struct parse_limits	 lim;
 	struct fw_error		 err;
 	struct feed_doc		*doc = NULL;
@@ -282,16 +212,8 @@ cmd_parse(int argc, char **argv)
 	source = argv[optind];
 
 	parse_limits_default(&lim);
-#if FW_PARSE_FETCH
 	memset(&fo, 0, sizeof(fo));
 	memset(&res, 0, sizeof(res));
-#else
-	if (is_url(source)) {
-		fprintf(stderr, "feedwatch: parse: %s: URLs are fetched by the "
-		    "core module\n", source);
-		return 1;
-	}
-#endif
 	memset(&err, 0, sizeof(err));
 	/* --json writes each item as it completes; the listing needs the
 	 * whole document first. */
@@ -300,36 +222,16 @@ cmd_parse(int argc, char **argv)
 	on_head = json ? stream_head : NULL;
 	on_item = json ? stream_item : NULL;
 	if (!is_url(source)) {
-#if FW_PARSE_STATIC_LIBC
-		struct buf	consumed;
-
-		buf_init(&consumed, lim.max_bytes);
-		r = parse_path(source, &lim, on_head, on_item, &st, &doc,
-		    &consumed, &err);
-		if (r == -ENOEXEC) {
-			/* cmd_parse() is given main()'s argv from the verb
-			 * on (main.c), so argv - 1 is the whole of it. */
-			rc = hand_to_core(argc + 1, argv - 1, source, &consumed,
-			    lim.max_bytes);
-			buf_done(&consumed);
-			return rc;
-		}
-		buf_done(&consumed);
-#else
-		r = parse_path(source, &lim, on_head, on_item, &st, &doc, NULL,
-		    &err);
-#endif
+		r = parse_path(source, &lim, on_head, on_item, &st, &doc, &err);
 		if (r == PARSE_PATH_UNREADABLE)
 			return 1;
 	} else {
-#if FW_PARSE_FETCH
 		r = fetch_body(source, &lim, &fo, &res, &err);
 		if (r != 0)
 			goto out;
 		r = parse_feed_ex(res.body != NULL ? res.body : "", res.len,
 		    body_base(source, &res), res.content_type, &lim, on_head,
 		    on_item, &st, &doc, &err);
-#endif
 	}
 	if (!json) {
 		if (r == 0)
@@ -355,8 +257,6 @@ cmd_parse(int argc, char **argv)
 	rc = 0;
 out:
 	feed_doc_free(doc);
-#if FW_PARSE_FETCH
 	fetch_result_done(&res);
-#endif
 	return rc;
 }

@@ -71,12 +71,6 @@ log_set_level(enum log_level level)
 	log_level = level;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return log_level;
-}
-
 int
 log_level_from_string(const char *s, enum log_level *ret_level)
 {
@@ -133,7 +127,6 @@ name(const char *fmt, ...)				\
 	va_end(ap);					\
 }
 
-LOG_FN(log_warn, LOG_LEVEL_WARNING, 1)
 LOG_FN(log_warnx, LOG_LEVEL_WARNING, 0)
 LOG_FN(log_errx, LOG_LEVEL_ERR, 0)
 LOG_FN(log_notice, LOG_LEVEL_NOTICE, 0)
@@ -244,13 +237,3 @@ log_journal_entry(enum log_level level, const struct log_field *fields, const ch
 	errno = saved_errno;
 }
 
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_emit(LOG_LEVEL_ERR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}

@@ -19,11 +19,9 @@ enum log_level {
 
 void log_init(void);
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 /* Parses "err", "warning", "notice", "info", "debug"; -EINVAL if unknown. */
 int  log_level_from_string(const char *s, enum log_level *ret_level);
 
-void log_warn(const char *fmt, ...) _printf_(1, 2);	/* adds ": strerror(errno)" */
 void log_warnx(const char *fmt, ...) _printf_(1, 2);
 void log_errx(const char *fmt, ...) _printf_(1, 2);
 void log_notice(const char *fmt, ...) _printf_(1, 2);
@@ -55,5 +53,3 @@ bool log_stderr_is_journal(void);
  * lines on stderr that each carry the priority. */
 void log_journal_entry(enum log_level level, const struct log_field *fields,
     const char *msg);
-
-_Noreturn void fatalx(const char *fmt, ...) _printf_(1, 2);

@@ -1,26 +1,14 @@
-/* main.c — the feedwatch executable: help, version, usage errors and
- * `parse` of a file or standard input run here; every other command runs in
- * feedwatch-core, which this process replaces itself with (execv) only then.
- *
- * Why two pieces: `feedwatch parse` is run once per file by scripts, so its
- * start-up is paid per feed. Linked with libcurl, OpenSSL, libmicrohttpd,
- * libsystemd and SQLite, the dynamic loader relocated about 50 libraries
- * before main() (6 ms); this executable holds only the parser and is linked
- * statically where the archives are there (see daemon/meson.build), so it
- * starts in about 0.7 ms. feedwatch-core holds the same parser code for the
- * daemon, so a feed parses the same in both. execv keeps the process id, so
- * systemd sees the daemon it started. */
-#include <errno.h>
-#include <limits.h>
-#include <stdbool.h>
+/* main.c — the feedwatch executable: help, version and usage errors, then
+ * one of the verbs. The verbs live in cmd_*.c and pipeline.c/daemon.c, so
+ * `once`, `run` and the dry-run verbs share the code the daemon uses, and
+ * `feedwatch parse` reads a feed exactly as the daemon does. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "cmd.h"
-
-#define CORE_NAME	"feedwatch-core"
+#include "fetch.h"
+#include "log.h"
 
 static void
 usage(FILE *f)
@@ -56,84 +44,24 @@ usage(FILE *f)
 "See feedwatch(1) and feedwatch.yaml(5).\n");
 }
 
-static const char *const verbs[] = {
-	"parse", "classify", "once", "run", "check-config", "status", "alerts",
+static const struct {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+} verbs[] = {
+	{ "parse", cmd_parse },
+	{ "classify", cmd_classify },
+	{ "once", cmd_once },
+	{ "run", cmd_run },
+	{ "check-config", cmd_check_config },
+	{ "status", cmd_status },
+	{ "alerts", cmd_alerts },
 };
-
-static bool
-is_verb(const char *s)
-{
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(s, verbs[i]) == 0)
-			return true;
-	return false;
-}
-
-/* `parse` needs the network only for a URL; anything else it is given is a
- * path, "-" or an option, which this executable handles alone. */
-static bool
-parse_needs_core(int argc, char **argv)
-{
-	for (int i = 2; i < argc; i++)
-		if (strstr(argv[i], "://") != NULL)
-			return true;
-	return false;
-}
-
-/* Where feedwatch-core is: beside this executable (the build tree), at the
- * installed place relative to it (an install under any prefix or DESTDIR),
- * or at the installed path. Returns false when it is in none of them. */
-static bool
-find_core(char *path, size_t size)
-{
-	char	self[PATH_MAX], *slash;
-	ssize_t	n;
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			if ((size_t)snprintf(path, size, "%s/%s", self,
-			    CORE_NAME) < size && access(path, X_OK) == 0)
-				return true;
-			if (FW_CORE_REL[0] != '\0' &&
-			    (size_t)snprintf(path, size, "%s/%s", self,
-			    FW_CORE_REL) < size && access(path, X_OK) == 0)
-				return true;
-		}
-	}
-	if ((size_t)snprintf(path, size, "%s", FW_CORE_ABS) < size &&
-	    access(path, X_OK) == 0)
-		return true;
-	return false;
-}
-
-/* Replaces this process with feedwatch-core, same arguments; returns only
- * on failure, having said why. */
-int
-run_core(int argc, char **argv)
-{
-	char	core[PATH_MAX];
-
-	(void)argc;
-	if (!find_core(core, sizeof(core))) {
-		fprintf(stderr, "feedwatch: cannot run the %s command: "
-		    "%s is not installed (looked beside %s and at %s)\n",
-		    argv[1], CORE_NAME, "the executable", FW_CORE_ABS);
-		return 1;
-	}
-	(void)fflush(NULL);
-	execv(core, argv);
-	fprintf(stderr, "feedwatch: cannot run the %s command: %s: %s\n",
-	    argv[1], core, strerror(errno));
-	return 1;
-}
 
 int
 main(int argc, char **argv)
 {
+	int r;
+
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -147,12 +75,19 @@ main(int argc, char **argv)
 		printf("feedwatch %s\n", FW_VERSION);
 		return 0;
 	}
-	if (!is_verb(argv[1])) {
-		fprintf(stderr, "feedwatch: unknown command '%s'\n", argv[1]);
-		usage(stderr);
-		return 2;
+	log_init();
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		if (fetch_global_init() < 0) {
+			log_errx("cannot initialise libcurl");
+			return 1;
+		}
+		r = verbs[i].fn(argc - 1, argv + 1);
+		fetch_global_cleanup();
+		return r;
 	}
-	if (strcmp(argv[1], "parse") == 0 && !parse_needs_core(argc, argv))
-		return cmd_parse(argc - 1, argv + 1);
-	return run_core(argc, argv);
+	fprintf(stderr, "feedwatch: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
 }

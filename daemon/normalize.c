@@ -15,6 +15,7 @@
 
 #include <utf8proc.h>
 
+#include "buf.h"
 #include "normalize.h"
 
 enum cp_class {
@@ -97,25 +98,6 @@ cp_strips_marks(int32_t cp)
 	    (cp >= 0x2C60 && cp <= 0x2C7F) || (cp >= 0xA720 && cp <= 0xA7FF);
 }
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t	 ncap;
-	void	*np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap *= 2;
-	np = reallocarray(*p, ncap, size);
-	if (np == NULL)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* Appends code point cp of class cl to the canonical string. */
 static int
 emit(struct norm_text *t, int32_t cp, enum cp_class cl, enum cp_class *prev)
@@ -133,13 +115,13 @@ emit(struct norm_text *t, int32_t cp, enum cp_class cl, enum cp_class *prev)
 			return 0;
 		cl = *prev;
 	}
-	if (grow((void **)&t->s, &t->cap, t->len + 8, 1) < 0)
+	if (array_reserve((void **)&t->s, &t->cap, t->len + 8, 1, 64) < 0)
 		return -ENOMEM;
 	if (cl != *prev) {
 		if (t->n_tok > 0)
 			t->s[t->len++] = ' ';
-		if (grow((void **)&t->tok, &t->tok_cap, t->n_tok + 1,
-		    sizeof(*t->tok)) < 0)
+		if (array_reserve((void **)&t->tok, &t->tok_cap, t->n_tok + 1,
+		    sizeof(*t->tok), 64) < 0)
 			return -ENOMEM;
 		t->tok[t->n_tok++] = (uint32_t)t->len;
 	}
@@ -163,9 +145,9 @@ normalize_ascii(struct norm_text *t, const char *in, size_t len)
 
 	/* Each byte adds at most itself and a separator, and starts at most
 	 * one token. */
-	if (grow((void **)&t->s, &t->cap, 2 * len + 8, 1) < 0 ||
-	    grow((void **)&t->tok, &t->tok_cap, len + 2,
-	    sizeof(*t->tok)) < 0)
+	if (array_reserve((void **)&t->s, &t->cap, 2 * len + 8, 1, 64) < 0 ||
+	    array_reserve((void **)&t->tok, &t->tok_cap, len + 2,
+	    sizeof(*t->tok), 64) < 0)
 		return -ENOMEM;
 	out = t->s;
 	o = t->len;
@@ -218,8 +200,8 @@ normalize_unicode(struct norm_text *t, const char *in, size_t len)
 		} else {
 			i += (size_t)r;
 		}
-		if (grow((void **)&t->cp, &t->cp_cap, n + 32,
-		    sizeof(*t->cp)) < 0)
+		if (array_reserve((void **)&t->cp, &t->cp_cap, n + 32,
+		    sizeof(*t->cp), 64) < 0)
 			return -ENOMEM;
 		if (cp < 0x80) {
 			t->cp[n++] = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
@@ -264,7 +246,7 @@ normalize_text(struct norm_text *t, const char *in, size_t len)
 		len = NORMALIZE_MAX_INPUT;
 	t->len = 0;
 	t->n_tok = 0;
-	if (grow((void **)&t->s, &t->cap, len + 8, 1) < 0)
+	if (array_reserve((void **)&t->s, &t->cap, len + 8, 1, 64) < 0)
 		return -ENOMEM;
 	t->s[t->len++] = ' ';
 	for (i = 0; i < len; i++)

@@ -4,17 +4,31 @@
  * doc->warnings; input that cannot be parsed at all is an error. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "error.h"
 #include "feedwatch.h"
 
 /* Bounds on what one document may cost. Zero fields mean "the default". */
+/* What tests and benchmarks vary to reach every path; zero (what
+ * parse_limits_default() sets) is what the daemon runs with. */
+struct parse_tuning {
+	size_t	round_bytes;		/* bytes the XML reader repairs and
+					 * hands to libxml2 per round; 0 is
+					 * 32 KiB, 1 puts a round boundary
+					 * after every byte */
+	bool	html_by_libxml2;	/* strip all HTML with libxml2's HTML
+					 * parser, not the one-pass stripper
+					 * (they must agree) */
+};
+
 struct parse_limits {
 	size_t	max_bytes;		/* input size */
 	size_t	max_items;		/* items kept per feed */
 	size_t	max_depth;		/* element nesting */
 	size_t	max_field_bytes;	/* one text field */
+	struct parse_tuning tuning;
 };
 
 void parse_limits_default(struct parse_limits *lim);

@@ -1,6 +1,8 @@
 /* parse_internal.h — what the parse_*.c files share and nothing else sees:
- * the document builder (warnings, items, identity), the field tables of the
- * XML formats, and the entry points of each format parser. */
+ * the document builder (parse_doc.c: warnings, items, identity), the field
+ * tables of the XML formats, and the entry points of each format parser.
+ * parse.c calls the readers; the readers call only the builder, never
+ * parse.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -32,9 +34,6 @@ struct parse_ctx {
 	size_t			 n_kept;	/* stored or streamed */
 	size_t			 warnings_dropped;
 	bool			 format_known;
-	/* The document's size when known beforehand (a regular file), else
-	 * 0: a large one is read on two threads from its start. */
-	size_t			 size_hint;
 
 	/* Identity: open-addressing set of the ids handed out so far. */
 	struct pc_id {
@@ -42,7 +41,6 @@ struct parse_ctx {
 		uint64_t	 content;	/* content hash of the item */
 	}			*ids;
 	size_t			 ids_n, ids_cap;
-	size_t			 dup_dropped;
 
 	parse_item_fn		 on_item;	/* NULL: append to doc->items */
 	void			*on_item_data;
@@ -64,40 +62,14 @@ int parse_stream_new_ex(const char *base_url, const char *content_type,
     parse_item_fn on_item, void *userdata, struct parse_stream **ret,
     struct fw_error *reterr) _must_check_;
 
-/* parse_feed_fd() with streaming, as parse_feed_ex(). When it fails with
- * -ENOEXEC (the statically linked executable met a charset it leaves to
- * feedwatch-core, which no other build does) and consumed is not NULL,
- * consumed holds every byte it read from fd, so that the caller can hand
- * the input on whole; nothing has been passed to on_head or on_item. */
+/* parse_feed_fd() with streaming, as parse_feed_ex(). */
 int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
     const struct parse_limits *lim, parse_head_fn on_head,
     parse_item_fn on_item, void *userdata, struct feed_doc **ret_doc,
-    struct buf *consumed, struct fw_error *reterr) _must_check_;
+    struct fw_error *reterr) _must_check_;
 
-/* How parse_xml_run() uses threads: -1 (the default) decides by size
- * when items are streamed; 0 never; 1 always when streamed (tests). */
-extern int parse_threads_mode;
-
-/* Whether a second CPU is free for the second thread now (-1 asks this
- * before it starts one): more than one CPU for this process, and no more
- * tasks runnable on the machine than CPUs. */
-bool parse_core_free(void);
-
-/* Bytes the XML reader scans and hands to libxml2 per round; 0 (the
- * default) means 256 KiB. Tests make it small to put round boundaries
- * everywhere. */
-extern size_t parse_round_size;
-
-/* Whether the XML reader takes CDATA sections out of what libxml2 reads
- * (true, the default); tests turn it off to compare. */
-extern bool parse_cdata_direct;
-
-/* Whether it also takes out runs of text with references or non-ASCII
- * characters, decoded (true, the default); tests turn it off to compare. */
-extern bool parse_text_direct;
-/* How many text runs libxml2 was handed as sections (tests check that the
- * fast path is taken where it should be). */
-extern _Atomic size_t parse_text_runs_direct;
+/* ---- The document builder (parse_doc.c): what every reader hands its
+ * findings to. ---- */
 
 /* Appends a formatted warning to the document (bounded). Returns 0 or
  * -ENOMEM. */

@@ -61,6 +61,8 @@ const struct px_rule px_rss_rules[] = {
 	{ AT_ITEM, NS_RSS, "abstract", PF_SUMMARY, 8, HOW_HTML, 0 },
 	{ AT_ITEM, NS_CONTENT, "encoded", PF_CONTENT, 1, HOW_HTML, 0 },
 	{ AT_ITEM, NS_XHTML, "body", PF_CONTENT, 2, HOW_HTML, 0 },
+	/* XHTML's <body> with the namespace left off. */
+	{ AT_ITEM, NS_RSS, "body", PF_CONTENT, 2, HOW_HTML, 0 },
 	/* The full text, in an element some old feeds write. */
 	{ AT_ITEM, NS_RSS, "fullitem", PF_CONTENT, 3, HOW_HTML, 0 },
 	{ AT_ITEM, NS_DC, "creator", PF_AUTHOR, 1, HOW_PLAIN, 0 },

@@ -748,25 +748,3 @@ out:
 	return r;
 }
 
-int
-pipeline_poll_feed(struct pipeline *p, const struct conf_feed *feed, int64_t now,
-    struct poll_stats *stats)
-{
-	struct store_feed	st;
-	struct fetch_opts	opts;
-	struct fetch_result	res = { 0 };
-	struct fw_error		e = { .msg = "" }, fe = { .msg = "" };
-	int			r, fr;
-
-	r = store_feed_get(p->store, feed->url, &st, &e);
-	if (r < 0) {
-		log_errx("%s", e.msg);
-		return r;
-	}
-	pipeline_fetch_opts(p, feed, &st, &opts);
-	fr = fetch_source(pipeline_feed_url(p, feed, &st), &opts, &res, &fe);
-	store_feed_done(&st);
-	r = pipeline_feed_done(p, feed, fr, &fe, fr >= 0 ? &res : NULL, now, stats);
-	fetch_result_done(&res);
-	return r;
-}

@@ -66,10 +66,6 @@ int pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed,
     int fetch_rc, const struct fw_error *fetch_err, const struct fetch_result *res,
     int64_t now, struct poll_stats *stats) _must_check_;
 
-/* Fetches and processes one feed (blocking). */
-int pipeline_poll_feed(struct pipeline *p, const struct conf_feed *feed,
-    int64_t now, struct poll_stats *stats) _must_check_;
-
 void pipeline_reopen_sinks(struct pipeline *p);
 
 /* The delay before the next try after errors failed polls in a row:

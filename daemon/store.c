@@ -447,23 +447,6 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 }
 
 int
-store_feed_rename(struct store *s, int64_t feed_id, const char *new_url,
-    struct fw_error *reterr)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	rc = sqlite3_prepare_v2(s->db, "UPDATE feeds SET url = ?2 WHERE id = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot rename a feed");
-	(void)sqlite3_bind_int64(st, 1, feed_id);
-	bind_text(st, 2, new_url);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot rename a feed");
-}
-
-int
 store_item_mark_seen(struct store *s, int64_t feed_id, const struct feed_item *item,
     int64_t now, struct fw_error *reterr)
 {

@@ -53,9 +53,6 @@ int store_feed_save(struct store *s, const struct store_feed *f,
  * and the array with free(). */
 int store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
     struct fw_error *reterr) _must_check_;
-/* Moves a feed's row (and its seen items) to a new URL. */
-int store_feed_rename(struct store *s, int64_t feed_id, const char *new_url,
-    struct fw_error *reterr) _must_check_;
 
 /* Records the item as seen by the feed. Returns 1 when it is new, 0 when the
  * feed had already seen it, or a negative errno. */

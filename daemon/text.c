@@ -15,9 +15,11 @@
 
 #include "buf.h"
 #include "text.h"
+#include "xml_compat.h"
 
 struct text_ctx {
 	htmlParserCtxtPtr	 html;
+	bool			 html_by_libxml2; /* no one-pass stripper */
 	struct buf		 scratch;
 	struct buf		 wrap;		/* the input inside a <div> */
 	int			 skip;		/* inside <script> or <style> */
@@ -231,7 +233,9 @@ text_entity_lookup(const char *name, size_t len)
 			return 0xA0;
 		break;
 	}
+	FW_XML_ALLOW_DEPRECATED_BEGIN
 	d = htmlEntityLookup((const xmlChar *)tmp);
+	FW_XML_ALLOW_DEPRECATED_END
 	if (d == NULL)
 		return -1;
 	return (int32_t)d->value;
@@ -376,7 +380,7 @@ html_chars(void *ctx, const xmlChar *ch, int len)
 }
 
 static void
-html_serror(void *ctx, xmlErrorPtr err)
+html_serror(void *ctx, FW_XML_ERROR_CONST xmlError *err)
 {
 	/* Markup errors in a description are the norm; the text is kept. */
 }
@@ -657,13 +661,10 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 	return 0;
 }
 
-/* Whether the fast stripper may be used (tests compare it with libxml2). */
-static int text_fast_html = 1;
-
 void
-text_set_fast_html(int on)
+text_ctx_set_html_by_libxml2(struct text_ctx *tc, bool on)
 {
-	text_fast_html = on;
+	tc->html_by_libxml2 = on;
 }
 
 static const char *
@@ -845,7 +846,7 @@ text_clean_impl(struct text_ctx *tc, const char *s, size_t len,
 	if (memchr(s, '<', len) == NULL) {
 		r = text_decode_entities(&tc->scratch, s, len);
 	} else {
-		r = text_fast_html ? text_strip_fast(&tc->scratch, s, len) : 1;
+		r = tc->html_by_libxml2 ? 1 : text_strip_fast(&tc->scratch, s, len);
 		if (r == 1) {
 			/* libxml2 must be given valid UTF-8. */
 			if (fixed == NULL && !text_utf8_is_valid(s, len)) {

@@ -3,6 +3,7 @@
  * parser, invalid UTF-8 repaired, white space collapsed. Never logs. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,6 @@ int text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len) _mu
  * byte count (2 or 3). */
 size_t text_utf8_repair_byte(char *p, unsigned char c);
 
-/* Turns the fast HTML stripper off (1: on, the default), so tests can check
- * that it agrees with libxml2's HTML parser. Process-wide. */
-void text_set_fast_html(int on);
+/* Strips every HTML text with libxml2's HTML parser instead of the
+ * one-pass stripper (off by default), so tests can check that they agree. */
+void text_ctx_set_html_by_libxml2(struct text_ctx *tc, bool on);

@@ -6,7 +6,8 @@
  * error: never a crash, a leak, undefined behaviour, unbounded memory or an
  * unbounded loop. The first byte picks a Content-Type and limits, so the
  * charset handling of RFC 7303 and the limit code are reached too; the rest
- * is the document. Bit 0x20 of it runs the streaming pass on two threads. */
+ * is the document. Bit 0x20 of it makes the streaming pass run in rounds of
+ * 61 bytes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +82,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();	/* the contract: id is always there */
 		doc = feed_doc_free(doc);
 	}
-	/* Bit 0x20: the two-thread path large documents take. */
-	parse_threads_mode = (sel & 0x20) ? 1 : 0;
+	/* Bit 0x20: rounds of 61 bytes, so that round boundaries fall
+	 * inside every construct. */
+	if (sel & 0x20)
+		lim.tuning.round_bytes = 61;
 	r = parse_feed_ex(buf, size, "https://example.com/", ct, &lim, fz_head,
 	    fz_item, NULL, &doc, &err);
-	parse_threads_mode = -1;
 	if (r == 0)
 		(void)parse_out_tail(devnull, doc);
 	feed_doc_free(doc);

@@ -85,11 +85,13 @@ START_TEST(test_fast_matches_libxml2)
 	const char	*in = html_inputs[_i];
 	char		*fast = NULL, *slow = NULL;
 
-	text_set_fast_html(1);
-	ck_assert_int_eq(text_clean(NULL, in, strlen(in), TEXT_HTML, 0, &fast), 0);
-	text_set_fast_html(0);
-	ck_assert_int_eq(text_clean(NULL, in, strlen(in), TEXT_HTML, 0, &slow), 0);
-	text_set_fast_html(1);
+	struct text_ctx	*tc = text_ctx_new();
+
+	ck_assert_ptr_nonnull(tc);
+	ck_assert_int_eq(text_clean(tc, in, strlen(in), TEXT_HTML, 0, &fast), 0);
+	text_ctx_set_html_by_libxml2(tc, true);
+	ck_assert_int_eq(text_clean(tc, in, strlen(in), TEXT_HTML, 0, &slow), 0);
+	text_ctx_free(tc);
 	ck_assert_msg((fast == NULL) == (slow == NULL), "input %d", _i);
 	if (fast != NULL)
 		ck_assert_msg(strcmp(fast, slow) == 0, "input %d: fast \"%s\", "

@@ -1,7 +1,7 @@
 """The man pages: feedwatch(1) and feedwatch.yaml(5) render from their scdoc
 sources without a single warning from man/groff; every configuration key
 the code accepts (the key tables in daemon/conf.c) is documented in its
-section of feedwatch.yaml(5); every command (core_main.c's verb table), every
+section of feedwatch.yaml(5); every command (main.c's verb table), every
 long option (the getopt tables) and every exit status is in feedwatch(1).
 Skipped (77) when scdoc is missing, except under CI, where it must exist."""
 import os
@@ -128,8 +128,8 @@ def main():
     # feedwatch(1): commands, options, exit codes, files.
     scd, text = pages["feedwatch.1"]
     secs = sections(scd)
-    verbs = re.findall(r'\{\s*"([a-z-]+)"\s*,\s*cmd_\w+\s*\}', read(os.path.join(DAEMON, "core_main.c")))
-    check(len(verbs) >= 7, "found core_main.c's verbs (%s)" % ", ".join(verbs))
+    verbs = re.findall(r'\{\s*"([a-z-]+)"\s*,\s*cmd_\w+\s*\}', read(os.path.join(DAEMON, "main.c")))
+    check(len(verbs) >= 7, "found main.c's verbs (%s)" % ", ".join(verbs))
     missing = [v for v in verbs if "*%s*" % v not in secs.get("COMMANDS", "")]
     check(not missing, "every command is in COMMANDS; missing: %s" % ", ".join(missing))
     opts = set()

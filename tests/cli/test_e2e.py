@@ -4,6 +4,7 @@ the second alerts on nothing; a new item later gives exactly one alert.
 Broken feeds (unreachable, HTML page, truncated XML, 404) are reported and
 never stop the others."""
 import email.utils
+import json
 import os
 import shutil
 import sqlite3
@@ -142,7 +143,57 @@ sinks:
         r = run("status", "-c", conf, "--json")
         check(r.returncode == 0 and r.stdout.count("\n") == 6, "status lists every feed")
     shutil.rmtree(d)
+    duplicates()
     finish()
+
+
+def duplicates():
+    """`parse` lists every entry, repeats included; the store keeps one row
+    per feed and id, so `once` remembers and alerts each story once."""
+    d = tmpdir()
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+    entry = """<entry><id>%s</id><title>Tariffs on steel %s</title>%s
+      <updated>%s</updated><summary>US tariffs.</summary></entry>"""
+    atom = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Dups</title><id>urn:dups</id>
+%s</feed>""" % "\n".join([
+        entry % ("urn:same", "one", "", now),
+        entry % ("urn:same", "one", "", now),
+        # No id: the link is the id, twice.
+        "<entry><title>Tariffs by link</title><link href=\"http://news.example/l\"/>"
+        "<updated>%s</updated></entry>" % now,
+        "<entry><title>Tariffs by link</title><link href=\"http://news.example/l\"/>"
+        "<updated>%s</updated></entry>" % now,
+    ])
+    with FeedServer() as srv:
+        srv.routes["/dups.xml"] = (200, {"Content-Type": "application/atom+xml"}, atom)
+        feed = write(os.path.join(d, "dups.xml"), atom)
+        r = run("parse", "--json", feed)
+        ids = [i["id"] for i in json.loads(r.stdout)["items"]] if r.returncode == 0 else []
+        check(ids == ["urn:same", "urn:same", "http://news.example/l",
+                      "http://news.example/l"] and "repeated" not in r.stdout,
+              "parse lists every entry, repeats included (%s)" % ids)
+        state = os.path.join(d, "state.db")
+        jsonl = os.path.join(d, "alerts.jsonl")
+        conf = write(os.path.join(d, "feedwatch.yaml"), """
+state: %s
+feeds:
+  - {url: "%s", name: dups}
+topics:
+  - {name: tariffs, terms: ["tariffs"]}
+sinks:
+  - {type: log, path: "%s", format: jsonl}
+""" % (state, srv.url("/dups.xml"), jsonl))
+        r = run("once", "-c", conf)
+        alerts = read_jsonl(jsonl) if os.path.exists(jsonl) else []
+        got = sorted(a["item"]["id"] for a in alerts)
+        check(r.returncode == 0 and got == ["http://news.example/l", "urn:same"],
+              "once alerts each repeated entry once (%s)" % got)
+        db = sqlite3.connect(state)
+        seen = db.execute("SELECT count(*) FROM items").fetchone()[0]
+        db.close()
+        check(seen == 2, "the store keeps one row per id (%d)" % seen)
+    shutil.rmtree(d)
 
 
 main()
