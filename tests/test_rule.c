@@ -144,7 +144,7 @@ START_TEST(patterns)
 	rule_free(a);
 	rule_free(b);
 	rule_free(c);
-	ck_assert_uint_eq(ac_pattern_count(rs.ac), 2);
+	ck_assert_uint_eq(rule_set_pattern_count(&rs), 2);
 	/* Full-width and accented spellings are the same term. */
 	ck_assert_int_eq(rule_parse(&rs, "ＳＭＡ", &a, &e), 0);
 	ck_assert_int_eq(rule_parse(&rs, "sma", &b, &e), 0);
