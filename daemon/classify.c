@@ -234,7 +234,8 @@ set_language(struct classifier *c, const struct conf *conf,
 	int			 r;
 
 	r = rule_set_language(&c->rs, cs != NULL ? cs->s : "english");
-	if (r != -EINVAL)
+	/* English is always there: only a configured language is unknown. */
+	if (r != -EINVAL || cs == NULL)
 		return r;
 	stem_languages(known, sizeof(known));
 	fw_error_set(&e, conf->path, cs->line, cs->col, "topic '%s': unknown "

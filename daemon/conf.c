@@ -1073,7 +1073,8 @@ top_lists(struct walker *w, yaml_node_t *v, void *obj)
 			continue;
 		}
 		for (size_t j = 0; j < c->n_lists; j++)
-			if (strcmp(c->lists[j].name.s, scalar(k)) == 0) {
+			if (c->lists[j].name.s != NULL &&
+			    strcmp(c->lists[j].name.s, scalar(k)) == 0) {
 				werr(w, k, "list '%s' is defined twice",
 				    scalar(k));
 				break;

@@ -594,7 +594,7 @@ make_term(struct parser *p, size_t off, size_t len, size_t at, bool exact,
 		    "tariff*");
 	if (li > 0) {
 		struct stem	*st = rs->layers[li].stem;
-		size_t		 last = rs->stemmed.n_tok, q, lt;
+		size_t		 last, q, lt;
 
 		if ((exact || prefix) && has_word(nt)) {
 			verify = strndup(nt->s + 1, nt->len - 2);
