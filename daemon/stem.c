@@ -42,6 +42,7 @@ struct stem_set {
 
 struct stem {
 	struct sb_stemmer	*sb;
+	size_t			 min_len;	/* shorter words stay as they are */
 	pthread_mutex_t		 lock;
 	struct stem_set		*cache;
 };
@@ -68,6 +69,10 @@ stem_new(const char *language, struct stem **ret)
 		free(s);
 		return -ENOMEM;
 	}
+	/* Porter2: "If the word has two letters or less, leave it as it
+	 * is." A third of news words are that short (a, of, to, in, us). */
+	s->min_len = strcmp(language, "english") == 0 ||
+	    strcmp(language, "en") == 0 || strcmp(language, "eng") == 0 ? 3 : 1;
 	*ret = s;
 	return 0;
 }
@@ -152,21 +157,34 @@ stem_is_word(const char *p, size_t len)
 
 /* The stem of word[0..len): *ret_stem stays valid until the next call.
  * Called with s->lock held. */
+/* The set of the table where word[0..len) lives, with its key; NULL for a
+ * word too long to be remembered. */
+static struct stem_set *
+stem_set_of(const struct stem *s, const char *word, size_t len,
+    uint64_t key[2])
+{
+	uint64_t h;
+
+	key[0] = key[1] = 0;
+	if (len > STEM_CACHE_WORD)
+		return NULL;
+	memcpy(key, word, len);
+	h = (key[0] ^ (key[1] * 0x9E3779B97F4A7C15u)) * 0xBF58476D1CE4E5B9u;
+	return &s->cache[(h >> 40) & (STEM_CACHE_SETS - 1)];
+}
+
 static int
 stem_lookup(struct stem *s, const char *word, size_t len, const char **ret_stem,
     size_t *ret_len)
 {
-	struct stem_set	*set = NULL;
+	struct stem_set	*set;
 	const sb_symbol	*out;
-	uint64_t	 key[2] = { 0, 0 }, h;
+	uint64_t	 key[2];
 	char		 variant[64];
 	size_t		 olen, vlen;
 
-	if (len <= STEM_CACHE_WORD) {
-		memcpy(key, word, len);
-		h = (key[0] ^ (key[1] * 0x9E3779B97F4A7C15u)) *
-		    0xBF58476D1CE4E5B9u;
-		set = &s->cache[(h >> 40) & (STEM_CACHE_SETS - 1)];
+	set = stem_set_of(s, word, len, key);
+	if (set != NULL) {
 		for (int k = 0; k < 2; k++)
 			if (set->slot[k].key[0] == key[0] &&
 			    set->slot[k].key[1] == key[1]) {
@@ -232,13 +250,12 @@ stem_text(struct stem *s, const struct norm_text *in, struct norm_text *out)
 	(void)pthread_mutex_lock(&s->lock);
 	for (i = 0; i < in->n_tok; i++) {
 		const char	*w = in->s + in->tok[i];
-		size_t		 end = i + 1 < in->n_tok ? in->tok[i + 1] - 1 :
-		    in->len - 1;
-		size_t		 wlen = end - in->tok[i];
+		size_t		 wlen = (i + 1 < in->n_tok ? in->tok[i + 1] - 1 :
+		    in->len - 1) - in->tok[i];
 		const char	*st = w;
 		size_t		 slen = wlen;
 
-		if (stem_is_word(w, wlen)) {
+		if (wlen >= s->min_len && stem_is_word(w, wlen)) {
 			r = stem_lookup(s, w, wlen, &st, &slen);
 			if (r < 0)
 				break;
