@@ -777,6 +777,8 @@ static const struct labeled default_cases[] = {
 	  "He said the US spent billions on the base in Pyeongtaek.", "usfk_posture" },
 	{ "Colby urges Seoul to take primary responsibility for conventional deterrence",
 	  "The Pentagon official said US forces would focus on China.", "usfk_posture" },
+	{ "USFK activates new Space Force component at Osan",
+	  "The unit will track North Korean missiles.", "usfk_posture" },
 	{ "Marines begin relocation from Okinawa to Guam",
 	  "About 100 logistics personnel moved in the first phase.", "usfk_posture" },
 	{ "주한미군 일부 병력 중동 차출",
