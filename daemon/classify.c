@@ -20,6 +20,7 @@
 #include "classify.h"
 #include "normalize.h"
 #include "rule.h"
+#include "stem.h"
 
 struct cl_entry {
 	struct rule_node	*expr;
@@ -36,6 +37,7 @@ struct cl_topic {
 
 struct classifier {
 	struct rule_set		 rs;
+	struct rule_lists	 lists;		/* while compiling only */
 	struct cl_topic		*topics;
 	size_t			 n_topics;
 	struct cl_entry		*entries;	/* grouped by topic, in order */
@@ -61,6 +63,11 @@ classifier_free(struct classifier *c)
 		free(c->topics[i].feeds);
 	}
 	free(c->topics);
+	for (i = 0; i < c->lists.n; i++) {
+		free((char *)c->lists.v[i].name);
+		free((void *)c->lists.v[i].entries);
+	}
+	free(c->lists.v);
 	free(c->trig_off);
 	free(c->trig);
 	rule_set_done(&c->rs);
@@ -104,6 +111,11 @@ add_entries(struct classifier *c, const struct conf *conf, uint32_t ti,
 		int			 r;
 
 		r = rule_parse(&c->rs, cs->s != NULL ? cs->s : "", &expr, &rerr);
+		if (r == -EINVAL && rerr.list != NULL) {
+			/* Inside a list: check_lists() reported it. */
+			*failed = true;
+			continue;
+		}
 		if (r == -EINVAL) {
 			rule_position(cs, rerr.offset, &line, &col);
 			fw_error_set(&e, conf->path, line, col,
@@ -122,6 +134,117 @@ add_entries(struct classifier *c, const struct conf *conf, uint32_t ti,
 		c->n_entries++;
 	}
 	return 0;
+}
+
+/* Takes the configuration's word lists. The entry strings stay conf's
+ * until classifier_new() returns; nothing keeps them after. */
+static int
+take_lists(struct classifier *c, const struct conf *conf)
+{
+	size_t i, j;
+
+	if (conf->n_lists == 0)
+		return 0;
+	c->lists.v = calloc(conf->n_lists, sizeof(*c->lists.v));
+	if (c->lists.v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < conf->n_lists; i++) {
+		const struct conf_list	*cl = &conf->lists[i];
+		struct rule_list	*l = &c->lists.v[c->lists.n];
+		const char		**e;
+
+		l->name = strdup(cl->name.s);
+		e = calloc(cl->entries.n ? cl->entries.n : 1, sizeof(*e));
+		if (l->name == NULL || e == NULL) {
+			free((char *)l->name);
+			free(e);
+			return -ENOMEM;
+		}
+		for (j = 0; j < cl->entries.n; j++)
+			e[j] = cl->entries.v[j].s;
+		l->entries = e;
+		l->n = cl->entries.n;
+		c->lists.n++;
+	}
+	c->rs.lists = &c->lists;
+	return 0;
+}
+
+/* Where an error inside a list entry is in the file. */
+static const struct conf_str *
+list_entry_str(const struct conf *conf, const struct classifier *c,
+    const struct rule_error *e)
+{
+	size_t i = (size_t)(e->list - c->lists.v);
+
+	return &conf->lists[i].entries.v[e->entry];
+}
+
+/* Checks every list once, so that a mistake in a list is reported once, at
+ * its place in the list, however many rules name it. */
+static int
+check_lists(struct classifier *c, const struct conf *conf,
+    struct fw_errors *errs, bool *failed)
+{
+	struct fw_error	 seen[16];
+	size_t		 n_seen = 0, i, k;
+
+	for (i = 0; i < c->lists.n; i++) {
+		struct rule_error	 rerr = { 0 };
+		const struct conf_str	*cs;
+		struct fw_error		 e;
+		unsigned		 line, col;
+		int			 r;
+
+		r = rule_check_list(&c->rs, i, &rerr);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0)
+			continue;
+		*failed = true;
+		cs = list_entry_str(conf, c, &rerr);
+		rule_position(cs, rerr.offset, &line, &col);
+		fw_error_set(&e, conf->path, line, col, "list '%s': %s",
+		    rerr.list->name, rerr.msg);
+		/* A broken list is found again from every list that names
+		 * it. */
+		for (k = 0; k < n_seen; k++)
+			if (seen[k].line == e.line && seen[k].col == e.col)
+				break;
+		if (k < n_seen)
+			continue;
+		if (n_seen < sizeof(seen) / sizeof(seen[0]))
+			seen[n_seen++] = e;
+		if (errs != NULL && fw_errors_add(errs, &e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Sets the stemming language of the rules parsed next: the topic's, else
+ * the configuration's, else English. */
+static int
+set_language(struct classifier *c, const struct conf *conf,
+    const struct conf_topic *ct, struct fw_errors *errs, bool *failed)
+{
+	const struct conf_str	*cs = ct->language.s != NULL ? &ct->language :
+	    conf->language.s != NULL ? &conf->language : NULL;
+	struct fw_error		 e;
+	char			 known[512];
+	int			 r;
+
+	r = rule_set_language(&c->rs, cs != NULL ? cs->s : "english");
+	/* English is always there: only a configured language is unknown. */
+	if (r != -EINVAL || cs == NULL)
+		return r;
+	stem_languages(known, sizeof(known));
+	fw_error_set(&e, conf->path, cs->line, cs->col, "topic '%s': unknown "
+	    "language '%s' (known: none, %s)", ct->name.s != NULL ?
+	    ct->name.s : "", cs->s, known);
+	*failed = true;
+	if (errs != NULL && fw_errors_add(errs, &e) < 0)
+		return -ENOMEM;
+	return rule_set_language(&c->rs, "none");
 }
 
 struct trig_pair {
@@ -178,7 +301,7 @@ static int
 build_triggers(struct classifier *c)
 {
 	struct trig_build	 tb = { 0 };
-	size_t			 n_pat = ac_pattern_count(c->rs.ac), i, k = 0;
+	size_t			 n_pat = rule_set_pattern_count(&c->rs), i, k = 0;
 	int			 r = -ENOMEM;
 
 	for (i = 0; i < c->n_entries; i++) {
@@ -229,6 +352,8 @@ classifier_new(const struct conf *conf, struct classifier **ret,
 	c->entries = calloc(n_rules ? n_rules : 1, sizeof(*c->entries));
 	if (c->topics == NULL || c->entries == NULL)
 		goto out;
+	if (take_lists(c, conf) < 0 || check_lists(c, conf, errs, &failed) < 0)
+		goto out;
 	for (i = 0; i < conf->n_topics; i++) {
 		const struct conf_topic	*ct = &conf->topics[i];
 		struct cl_topic		*t = &c->topics[i];
@@ -249,6 +374,9 @@ classifier_new(const struct conf *conf, struct classifier **ret,
 				t->n_feeds++;
 			}
 		}
+		r = set_language(c, conf, ct, errs, &failed);
+		if (r < 0)
+			goto out;
 		r = add_entries(c, conf, (uint32_t)i, &ct->terms, false, errs,
 		    &failed);
 		if (r < 0)
@@ -263,8 +391,16 @@ classifier_new(const struct conf *conf, struct classifier **ret,
 		r = -EINVAL;
 		goto out;
 	}
-	if (ac_compile(c->rs.ac) < 0 || build_triggers(c) < 0)
+	if (rule_set_compile(&c->rs) < 0 || build_triggers(c) < 0)
 		goto out;
+	/* The lists' entries are conf's strings: keep nothing of them. */
+	c->rs.lists = NULL;
+	for (i = 0; i < c->lists.n; i++) {
+		free((char *)c->lists.v[i].name);
+		free((void *)c->lists.v[i].entries);
+	}
+	free(c->lists.v);
+	memset(&c->lists, 0, sizeof(c->lists));
 	*ret = c;
 	c = NULL;
 	r = 0;
@@ -283,7 +419,9 @@ struct hitvec {
 
 struct scan {
 	const struct classifier	*c;
-	const struct norm_text	*nt;
+	const struct rule_layer	*layer;
+	const struct norm_text	*nt;		/* the text scanned */
+	const struct norm_text	*surface;	/* the words as written */
 	struct hitvec		*hv;
 	uint32_t		 base;
 	uint8_t			 field;
@@ -292,32 +430,65 @@ struct scan {
 /* Bounds what one item can cost: further hits are dropped. */
 #define CLASSIFY_MAX_HITS	65536
 
+/* Are the words of tokens first..first+span of t the words v (or do they
+ * begin with them, for a prefix)? */
+static bool
+surface_is(const struct norm_text *t, size_t first, uint32_t span,
+    const char *v, bool prefix)
+{
+	size_t	 last = first + span, a, end, vlen = strlen(v);
+
+	if (last >= t->n_tok)
+		return false;
+	a = t->tok[first];
+	end = last + 1 < t->n_tok ? t->tok[last + 1] - 1 : t->len - 1;
+	if (prefix)
+		return end - a >= vlen && memcmp(t->s + a, v, vlen) == 0;
+	return end - a == vlen && memcmp(t->s + a, v, vlen) == 0;
+}
+
 static int
 scan_hit(void *userdata, uint32_t id, size_t end)
 {
 	struct scan			*sc = userdata;
-	const struct rule_pattern_info	*pi = &sc->c->rs.info[id];
+	const struct rule_pattern_info	*info = sc->c->rs.info;
 	struct hitvec			*hv = sc->hv;
-	size_t				 start, first;
+	uint32_t			 pat = sc->layer->global[id];
+	size_t				 first = 0, start;
+	bool				 have_first = false;
 
-	if (hv->n >= CLASSIFY_MAX_HITS)
-		return 1;
-	if (hv->n == hv->cap) {
-		size_t		 ncap = hv->cap ? hv->cap * 2 : 16;
-		struct rule_hit	*nv = reallocarray(hv->v, ncap, sizeof(*nv));
+	/* One automaton id can stand for several patterns: the stems alone,
+	 * and exact forms or prefixes with those stems. */
+	for (; pat != RULE_PATTERN_NONE; pat = info[pat].next) {
+		const struct rule_pattern_info *pi = &info[pat];
 
-		if (nv == NULL)
-			return -ENOMEM;
-		hv->v = nv;
-		hv->cap = ncap;
+		if (!have_first) {
+			start = end - ac_pattern_len(sc->layer->ac, id) +
+			    (pi->lead ? 1 : 0);
+			first = norm_text_token_at(sc->nt, start);
+			have_first = true;
+		}
+		if (pi->verify != NULL && !surface_is(sc->surface, first,
+		    pi->span, pi->verify, pi->verify_prefix))
+			continue;
+		if (hv->n >= CLASSIFY_MAX_HITS)
+			return 1;
+		if (hv->n == hv->cap) {
+			size_t		 ncap = hv->cap ? hv->cap * 2 : 16;
+			struct rule_hit	*nv = reallocarray(hv->v, ncap,
+			    sizeof(*nv));
+
+			if (nv == NULL)
+				return -ENOMEM;
+			hv->v = nv;
+			hv->cap = ncap;
+		}
+		hv->v[hv->n].pattern = pat;
+		hv->v[hv->n].first = sc->base + (uint32_t)first;
+		hv->v[hv->n].last = sc->base + (uint32_t)first + pi->span;
+		hv->v[hv->n].field = sc->field;
+		hv->n++;
 	}
-	start = end - ac_pattern_len(sc->c->rs.ac, id) + (pi->lead ? 1 : 0);
-	first = norm_text_token_at(sc->nt, start);
-	hv->v[hv->n].pattern = id;
-	hv->v[hv->n].first = sc->base + (uint32_t)first;
-	hv->v[hv->n].last = sc->base + (uint32_t)first + pi->span;
-	hv->v[hv->n].field = sc->field;
-	hv->n++;
 	return 0;
 }
 
@@ -387,12 +558,53 @@ topic_applies(const struct cl_topic *t, const struct conf_feed *feed)
 	return true;
 }
 
+/* The item as the scan saw it, for explaining a match. */
+struct item_text {
+	const char		*fields[_RULE_FIELD_MAX];
+	uint32_t		 base[_RULE_FIELD_MAX];	/* first token's position */
+	struct norm_text	 norm[_RULE_FIELD_MAX];	/* made when needed */
+	bool			 have[_RULE_FIELD_MAX];
+};
+
 struct explain {
 	struct classify_match	*m;
+	struct item_text	*it;
 	uint32_t		*pats;		/* pattern of each m->hits[] */
 	size_t			 cap;
 	int			 err;
 };
+
+/* The normalised words of the item that hit h covers; NULL when they read
+ * as the term itself. */
+static int
+hit_surface(struct item_text *it, const struct rule_node *term,
+    const struct rule_hit *h, char **ret)
+{
+	struct norm_text	*nt = &it->norm[h->field];
+	const char		*f = it->fields[h->field];
+	size_t			 a, b, end;
+	int			 r;
+
+	*ret = NULL;
+	if (f == NULL)
+		return 0;
+	if (!it->have[h->field]) {
+		r = normalize_text(nt, f, strlen(f));
+		if (r < 0)
+			return r;
+		it->have[h->field] = true;
+	}
+	a = h->first - it->base[h->field];
+	b = h->last - it->base[h->field];
+	if (b >= nt->n_tok || a > b)
+		return 0;
+	end = b + 1 < nt->n_tok ? nt->tok[b + 1] - 1 : nt->len - 1;
+	if (end - nt->tok[a] == strlen(term->norm) &&
+	    memcmp(nt->s + nt->tok[a], term->norm, end - nt->tok[a]) == 0)
+		return 0;
+	*ret = strndup(nt->s + nt->tok[a], end - nt->tok[a]);
+	return *ret != NULL ? 0 : -ENOMEM;
+}
 
 /* Adds a witness term to the match, once per pattern and field: "cost-sharing"
  * and "cost sharing" are the same pattern and are listed once. */
@@ -436,6 +648,11 @@ explain_term(void *userdata, const struct rule_node *term,
 		ex->err = -ENOMEM;
 		return;
 	}
+	ex->err = hit_surface(ex->it, term, h, &m->hits[m->n_hits].surface);
+	if (ex->err < 0) {
+		free(m->hits[m->n_hits].term);
+		return;
+	}
 	m->hits[m->n_hits].field = field;
 	m->n_hits++;
 }
@@ -445,9 +662,9 @@ explain_term(void *userdata, const struct rule_node *term,
 static int
 eval_topic(const struct classifier *c, uint32_t ti, const uint32_t *cand,
     size_t n, const struct rule_hit *hits, size_t n_hits,
-    struct classify_result *ret)
+    struct item_text *it, struct classify_result *ret)
 {
-	struct explain		 ex = { 0 };
+	struct explain		 ex = { .it = it };
 	struct classify_match	*m;
 	size_t			 i;
 	bool			 any = false;
@@ -497,37 +714,55 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
     const struct feed_item *item, struct classify_result *ret)
 {
 	struct classify_result	 res = { 0 };
-	struct norm_text	 nt;
+	struct item_text	 it = { 0 };
+	struct norm_text	 nt, st;
 	struct hitvec		 hv = { 0 };
 	uint32_t		*cand = NULL;
-	size_t			 n_cand = 0, cap_cand = 0, i, j;
-	const char		*fields[_RULE_FIELD_MAX];
+	size_t			 n_cand = 0, cap_cand = 0, i, j, li;
 	uint32_t		 base = 0;
 	int			 r;
 
-	fields[RULE_FIELD_TITLE] = item->title;
-	fields[RULE_FIELD_SUMMARY] = item->summary;
-	fields[RULE_FIELD_CONTENT] = item->content;
+	it.fields[RULE_FIELD_TITLE] = item->title;
+	it.fields[RULE_FIELD_SUMMARY] = item->summary;
+	it.fields[RULE_FIELD_CONTENT] = item->content;
 	/* Feeds often repeat the summary as content: scan it once. */
 	if (item->content != NULL && item->summary != NULL &&
 	    strcmp(item->content, item->summary) == 0)
-		fields[RULE_FIELD_CONTENT] = NULL;
+		it.fields[RULE_FIELD_CONTENT] = NULL;
 
 	norm_text_init(&nt);
+	norm_text_init(&st);
 	for (i = 0; i < _RULE_FIELD_MAX; i++) {
-		struct scan sc = {
-			.c = c, .nt = &nt, .hv = &hv, .base = base,
-			.field = (uint8_t)i,
-		};
+		const char *f = it.fields[i];
 
-		if (fields[i] == NULL || fields[i][0] == '\0')
+		it.base[i] = base;
+		if (f == NULL || f[0] == '\0')
 			continue;
-		r = normalize_text(&nt, fields[i], strlen(fields[i]));
+		r = normalize_text(&nt, f, strlen(f));
 		if (r < 0)
 			goto out;
-		r = ac_scan(c->rs.ac, nt.s, nt.len, scan_hit, &sc);
-		if (r < 0)
-			goto out;
+		/* Each layer's automaton over its text: the words as
+		 * written (topics without stems), or their stems in one
+		 * language. */
+		for (li = 0; li < c->rs.n_layers; li++) {
+			const struct rule_layer	*l = &c->rs.layers[li];
+			struct scan		 sc = {
+				.c = c, .layer = l, .nt = &nt, .surface = &nt,
+				.hv = &hv, .base = base, .field = (uint8_t)i,
+			};
+
+			if (l->n_global == 0)
+				continue;
+			if (l->stem != NULL) {
+				r = stem_text(l->stem, &nt, &st);
+				if (r < 0)
+					goto out;
+				sc.nt = &st;
+			}
+			r = ac_scan(l->ac, sc.nt->s, sc.nt->len, scan_hit, &sc);
+			if (r < 0)
+				goto out;
+		}
 		base += (uint32_t)nt.n_tok;
 	}
 	if (hv.n == 0)
@@ -587,7 +822,7 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 			;
 		if (!topic_applies(&c->topics[ti], feed))
 			continue;
-		r = eval_topic(c, ti, cand + i, j - i, hv.v, hv.n, &res);
+		r = eval_topic(c, ti, cand + i, j - i, hv.v, hv.n, &it, &res);
 		if (r < 0)
 			goto out;
 	}
@@ -601,6 +836,9 @@ out:
 	free(cand);
 	free(hv.v);
 	norm_text_done(&nt);
+	norm_text_done(&st);
+	for (i = 0; i < _RULE_FIELD_MAX; i++)
+		norm_text_done(&it.norm[i]);
 	return r;
 }
 
@@ -612,8 +850,10 @@ classify_result_done(struct classify_result *r)
 	if (r == NULL)
 		return;
 	for (i = 0; i < r->n_matches; i++) {
-		for (j = 0; j < r->matches[i].n_hits; j++)
+		for (j = 0; j < r->matches[i].n_hits; j++) {
 			free(r->matches[i].hits[j].term);
+			free(r->matches[i].hits[j].surface);
+		}
 		free(r->matches[i].hits);
 	}
 	free(r->matches);

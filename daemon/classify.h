@@ -14,6 +14,10 @@ struct classifier;
 struct classify_hit {
 	char		*term;
 	const char	*field;		/* static string */
+	/* The item's words that matched, normalised, when they read otherwise
+	 * than the term: "troops" for the stem term troop, "주한미군은" for
+	 * 주한미군; NULL when they are the term's own words. Owned. */
+	char		*surface;
 };
 
 struct classify_match {

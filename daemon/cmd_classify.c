@@ -1,7 +1,7 @@
 /* cmd_classify.c — `feedwatch classify`: a dry run of the topic rules.
  *
- *   feedwatch classify -c CONFIG [--json] SOURCE
- *   feedwatch classify --stored -c CONFIG [--since 7d] [--json]
+ *   feedwatch classify -c CONFIG [--json] [--explain] SOURCE
+ *   feedwatch classify --stored -c CONFIG [--since 7d] [--json] [--explain]
  *
  * The first form fetches and parses one feed (a path, "-", a URL, or the
  * name of a feed in the config) and classifies every item. The second runs
@@ -13,6 +13,10 @@
  *   {"id", "title", "topics": [...], "matches": {"<topic>": ["<term>", ...]}}
  * (--stored adds "feed"). Without it, a listing that shows for each item the
  * topics, the terms that matched and the field each was found in.
+ * --explain adds the item's words that each term matched where they read
+ * otherwise than the term (a stem's inflection, a Korean word with its
+ * particle): in the listing as `"troop" (troops) in title`, in JSON as
+ *   "explain": {"<topic>": [{"term", "field", "matched"}, ...]}.
  * Exit status: 0 done, 1 config, rule, fetch or parse error, 2 usage. */
 #include <errno.h>
 #include <jansson.h>
@@ -35,6 +39,7 @@ struct run {
 	const struct conf	*conf;
 	bool			 json;
 	bool			 stored;
+	bool			 explain;
 	size_t			 n_items;
 	size_t			 n_matched;
 };
@@ -42,10 +47,13 @@ struct run {
 static void
 classify_usage(FILE *f)
 {
-	fprintf(f, "Usage: feedwatch classify -c CONFIG [--json] SOURCE\n"
-	    "       feedwatch classify --stored -c CONFIG [--since 7d] [--json]\n"
+	fprintf(f, "Usage: feedwatch classify -c CONFIG [--json] [--explain] "
+	    "SOURCE\n"
+	    "       feedwatch classify --stored -c CONFIG [--since 7d] [--json] "
+	    "[--explain]\n"
 	    "SOURCE is a path, - for standard input, a URL, or the name of a "
-	    "feed in CONFIG.\n");
+	    "feed in CONFIG.\n"
+	    "--explain also shows the words of the item each term matched.\n");
 }
 
 /* Has term already been listed for this match (in any field)? */
@@ -60,9 +68,38 @@ term_listed(const struct classify_match *m, size_t upto)
 	return false;
 }
 
+/* {"<topic>": [{"term", "field", "matched"}, ...]}: every hit, with the
+ * item's words ("matched" is the term's own words when they read alike). */
+static json_t *
+explain_json(const struct classify_result *res)
+{
+	json_t	*ex = json_object();
+	size_t	 i, j;
+
+	for (i = 0; ex != NULL && i < res->n_matches; i++) {
+		const struct classify_match	*m = &res->matches[i];
+		json_t				*a = json_array();
+
+		if (a == NULL || json_object_set_new(ex, m->topic, a) < 0)
+			goto fail;
+		for (j = 0; j < m->n_hits; j++) {
+			const struct classify_hit *h = &m->hits[j];
+
+			if (json_array_append_new(a, json_pack("{s:s, s:s, s:s}",
+			    "term", h->term, "field", h->field, "matched",
+			    h->surface != NULL ? h->surface : h->term)) < 0)
+				goto fail;
+		}
+	}
+	return ex;
+fail:
+	json_decref(ex);
+	return NULL;
+}
+
 static int
 print_json(const struct feed_item *item, const char *feed_url,
-    const struct classify_result *res)
+    const struct classify_result *res, bool explain)
 {
 	json_t	*o = json_object(), *topics = json_array(),
 		*matches = json_object();
@@ -95,6 +132,9 @@ print_json(const struct feed_item *item, const char *feed_url,
 	if (json_object_set(o, "topics", topics) < 0 ||
 	    json_object_set(o, "matches", matches) < 0)
 		goto out;
+	if (explain && json_object_set_new(o, "explain",
+	    explain_json(res)) < 0)
+		goto out;
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (s == NULL)
 		goto out;
@@ -109,7 +149,7 @@ out:
 
 static void
 print_text(const struct feed_item *item, const char *feed_url,
-    const struct classify_result *res)
+    const struct classify_result *res, bool explain)
 {
 	size_t i, j;
 
@@ -123,9 +163,12 @@ print_text(const struct feed_item *item, const char *feed_url,
 		const struct classify_match *m = &res->matches[i];
 
 		printf("    %s (%s):", m->topic, severity_to_string(m->severity));
-		for (j = 0; j < m->n_hits; j++)
-			printf("%s \"%s\" in %s", j > 0 ? "," : "",
-			    m->hits[j].term, m->hits[j].field);
+		for (j = 0; j < m->n_hits; j++) {
+			printf("%s \"%s\"", j > 0 ? "," : "", m->hits[j].term);
+			if (explain && m->hits[j].surface != NULL)
+				printf(" (%s)", m->hits[j].surface);
+			printf(" in %s", m->hits[j].field);
+		}
 		printf("\n");
 	}
 	printf("\n");
@@ -145,9 +188,10 @@ run_item(struct run *run, const struct conf_feed *feed,
 	if (res.n_matches > 0)
 		run->n_matched++;
 	if (run->json)
-		r = print_json(item, run->stored ? feed_url : NULL, &res);
+		r = print_json(item, run->stored ? feed_url : NULL, &res,
+		    run->explain);
 	else
-		print_text(item, feed_url, &res);
+		print_text(item, feed_url, &res, run->explain);
 	classify_result_done(&res);
 	return r;
 }
@@ -277,7 +321,7 @@ cmd_classify(int argc, char **argv)
 		classify_usage(stdout);
 		return 0;
 	}
-	if (cmd_parse_opts(argc, argv, "json,stored,since", &o) < 0) {
+	if (cmd_parse_opts(argc, argv, "json,stored,since,explain", &o) < 0) {
 		classify_usage(stderr);
 		return 2;
 	}
@@ -301,6 +345,7 @@ cmd_classify(int argc, char **argv)
 	run.conf = conf;
 	run.json = o.json;
 	run.stored = o.stored;
+	run.explain = o.explain;
 	rc = o.stored ? classify_stored(&run, o.since) :
 	    classify_source(&run, o.args[0]);
 	if (rc == 0 && !o.json)

@@ -10,6 +10,7 @@ struct cmd_opts {
 	bool		 json;		/* --json */
 	bool		 failed;	/* --failed (alerts) */
 	bool		 stored;	/* --stored (classify) */
+	bool		 explain;	/* --explain (classify) */
 	const char	*since;		/* --since DURATION */
 	const char	*retry;		/* --retry ID|all (alerts) */
 	char		**args;		/* positional arguments */

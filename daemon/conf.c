@@ -616,18 +616,32 @@ conf_feed_done(struct conf_feed *f)
 
 /* ---- topics ------------------------------------------------------------ */
 
+/* A scalar kept with its position, for messages about it later. */
+static void
+get_confstr(struct walker *w, const yaml_node_t *v, const char *key,
+    struct conf_str *dst)
+{
+	struct conf_strlist one = { NULL, 0 };
+
+	if (!want_scalar(w, v, key))
+		return;
+	if (strlist_push(w, &one, v) == 0) {
+		free(dst->s);
+		*dst = one.v[0];
+		free(one.v);
+	}
+}
+
 static void
 topic_name(struct walker *w, yaml_node_t *v, void *obj)
 {
-	struct conf_topic	*t = obj;
-	struct conf_strlist	 one = { NULL, 0 };
+	get_confstr(w, v, "name", &((struct conf_topic *)obj)->name);
+}
 
-	if (!want_scalar(w, v, "name"))
-		return;
-	if (strlist_push(w, &one, v) == 0) {
-		t->name = one.v[0];
-		free(one.v);
-	}
+static void
+topic_language(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_confstr(w, v, "language", &((struct conf_topic *)obj)->language);
 }
 
 CONF_FIELD_HANDLER(topic_severity, struct conf_topic, severity, get_severity)
@@ -641,6 +655,7 @@ static const struct key_handler topic_keys[] = {
 	{ "terms", topic_terms, true },
 	{ "exclude", topic_exclude, false },
 	{ "feeds", topic_feeds, false },
+	{ "language", topic_language, false },
 	{ NULL, NULL, false },
 };
 
@@ -648,6 +663,7 @@ static void
 conf_topic_done(struct conf_topic *t)
 {
 	free(t->name.s);
+	free(t->language.s);
 	strlist_done(&t->terms);
 	strlist_done(&t->exclude);
 	strlist_done(&t->feeds);
@@ -1014,6 +1030,75 @@ top_topics(struct walker *w, yaml_node_t *v, void *obj)
 	}
 }
 
+/* ---- lists ------------------------------------------------------------- */
+
+static bool
+list_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static void
+top_lists(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf	*c = obj;
+	size_t		 n;
+
+	if (v->type != YAML_MAPPING_NODE) {
+		werr(w, v, "'lists' must map list names to lists of terms, "
+		    "found %s", is_null(v) ? "an empty value" : node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	c->lists = calloc(n ? n : 1, sizeof(*c->lists));
+	if (c->lists == NULL) {
+		w->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_pair_t	*p = &v->data.mapping.pairs.start[i];
+		yaml_node_t		*k = node_at(w, p->key);
+		yaml_node_t		*val = node_at(w, p->value);
+		struct conf_list	*l;
+		char			 what[96];
+
+		if (k->type != YAML_SCALAR_NODE || !list_name_ok(scalar(k))) {
+			werr(w, k, "a list name is made of letters, digits, "
+			    "'_' and '-'");
+			continue;
+		}
+		for (size_t j = 0; j < c->n_lists; j++)
+			if (c->lists[j].name.s != NULL &&
+			    strcmp(c->lists[j].name.s, scalar(k)) == 0) {
+				werr(w, k, "list '%s' is defined twice",
+				    scalar(k));
+				break;
+			}
+		l = &c->lists[c->n_lists++];
+		get_confstr(w, k, "list name", &l->name);
+		if (l->name.s == NULL)
+			return;		/* out of memory */
+		snprintf(what, sizeof(what), "list '%.64s'", scalar(k));
+		if (is_null(val) || (val->type == YAML_SEQUENCE_NODE &&
+		    val->data.sequence.items.top ==
+		    val->data.sequence.items.start))
+			werr(w, val, "%s is empty", what);
+		else
+			get_strlist(w, val, scalar(k), &l->entries);
+	}
+}
+
+static void
+top_language(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_confstr(w, v, "language", &((struct conf *)obj)->language);
+}
+
 static void
 top_sinks(struct walker *w, yaml_node_t *v, void *obj)
 {
@@ -1057,6 +1142,8 @@ static const struct key_handler top_keys[] = {
 	{ "defaults", top_defaults, false },
 	{ "feeds", top_feeds, true },
 	{ "topics", top_topics, false },
+	{ "lists", top_lists, false },
+	{ "language", top_language, false },
 	{ "sinks", top_sinks, false },
 	{ NULL, NULL, false },
 };
@@ -1275,6 +1362,12 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_topics; i++)
 		conf_topic_done(&c->topics[i]);
 	free(c->topics);
+	for (size_t i = 0; i < c->n_lists; i++) {
+		free(c->lists[i].name.s);
+		strlist_done(&c->lists[i].entries);
+	}
+	free(c->lists);
+	free(c->language.s);
 	for (size_t i = 0; i < c->n_sinks; i++)
 		conf_sink_done(&c->sinks[i]);
 	free(c->sinks);

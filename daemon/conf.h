@@ -33,6 +33,16 @@ struct conf_topic {
 	struct conf_strlist	exclude;
 	/* Feed names or URLs the topic applies to; empty = every feed. */
 	struct conf_strlist	feeds;
+	/* Snowball language of its terms' stems, or "none"; s is NULL when
+	 * unset (then the top-level language applies). */
+	struct conf_str		language;
+};
+
+/* A named word list of the "lists:" block, used as @name in rules: each
+ * entry is a rule expression (classify compiles them). */
+struct conf_list {
+	struct conf_str		name;
+	struct conf_strlist	entries;
 };
 
 struct conf_header {
@@ -133,6 +143,9 @@ struct conf {
 	size_t			 n_feeds;
 	struct conf_topic	*topics;
 	size_t			 n_topics;
+	struct conf_list	*lists;
+	size_t			 n_lists;
+	struct conf_str		 language;	/* rules' default; s NULL: english */
 	struct conf_sink	*sinks;
 	size_t			 n_sinks;
 };

@@ -268,6 +268,15 @@ normalize_text(struct norm_text *t, const char *in, size_t len)
 	return 0;
 }
 
+int
+norm_text_reserve(struct norm_text *t, size_t len, size_t n_tok)
+{
+	if (grow((void **)&t->s, &t->cap, len + 1, 1) < 0 ||
+	    grow((void **)&t->tok, &t->tok_cap, n_tok, sizeof(*t->tok)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 size_t
 norm_text_token_at(const struct norm_text *t, size_t off)
 {

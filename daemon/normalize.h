@@ -37,6 +37,11 @@ void norm_text_done(struct norm_text *t);
  * bytes count as separators. Returns 0 or -ENOMEM (t is then empty). */
 int normalize_text(struct norm_text *t, const char *in, size_t len) _must_check_;
 
+/* Makes room for a canonical string of len bytes (and its NUL) and n_tok
+ * tokens, for code that writes t->s and t->tok itself (stem.c). Returns 0
+ * or -ENOMEM. */
+int norm_text_reserve(struct norm_text *t, size_t len, size_t n_tok) _must_check_;
+
 /* Index of the token that contains byte offset off of t->s (a separator
  * belongs to the token before it). */
 size_t norm_text_token_at(const struct norm_text *t, size_t off);
@@ -44,3 +49,16 @@ size_t norm_text_token_at(const struct norm_text *t, size_t off);
 /* True for scripts written without spaces between words, where a term
  * matches inside a word: Hangul, Han, Hiragana and Katakana. */
 bool normalize_cp_inword(int32_t cp);
+
+/* British spellings folded to American ones, for the words rules and items
+ * are matched by (stem.c calls it before stemming): defence -> defense,
+ * manoeuvres -> maneuvers, programme -> program, organised -> organized,
+ * modernisation -> modernization, colour -> color, centre -> center,
+ * travelled -> traveled. w[0..len) is one normalised word. Writes the
+ * American form to out (size bytes, NUL-terminated) and returns its
+ * length, or returns 0 when w is not a British form (or out is too small).
+ * The tables and the -ise rule are in normalize_variant.c. */
+size_t normalize_variant(const char *w, size_t len, char *out, size_t size);
+
+/* True when the variant table is in the order its look-up needs (tests). */
+bool normalize_variant_table_sorted(void);

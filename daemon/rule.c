@@ -25,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 
 #include <utf8proc.h>
 
 #include "rule.h"
+#include "stem.h"
 
 /* Cap on the positions a NEAR operand collects for one item. */
 #define RULE_MAX_SPANS	4096
@@ -45,22 +47,106 @@ rule_field_to_string(enum rule_field f)
 	return f < _RULE_FIELD_MAX ? field_names[f] : NULL;
 }
 
+static int
+layer_add(struct rule_set *rs, struct stem *stem, const char *language)
+{
+	struct rule_layer	*nl, *l;
+
+	nl = reallocarray(rs->layers, rs->n_layers + 1, sizeof(*nl));
+	if (nl == NULL)
+		return -ENOMEM;
+	rs->layers = nl;
+	l = &rs->layers[rs->n_layers];
+	memset(l, 0, sizeof(*l));
+	l->ac = ac_new();
+	l->language = language != NULL ? strdup(language) : NULL;
+	if (l->ac == NULL || (language != NULL && l->language == NULL)) {
+		ac_free(l->ac);
+		free(l->language);
+		return -ENOMEM;
+	}
+	l->stem = stem;
+	rs->n_layers++;
+	return 0;
+}
+
 int
 rule_set_init(struct rule_set *rs)
 {
+	int r;
+
 	memset(rs, 0, sizeof(*rs));
 	norm_text_init(&rs->scratch);
-	rs->ac = ac_new();
-	return rs->ac != NULL ? 0 : -ENOMEM;
+	norm_text_init(&rs->stemmed);
+	r = layer_add(rs, NULL, NULL);
+	if (r < 0)
+		return r;
+	return rule_set_language(rs, "english");
 }
 
 void
 rule_set_done(struct rule_set *rs)
 {
-	rs->ac = ac_free(rs->ac);
+	size_t i;
+
+	for (i = 0; i < rs->n_layers; i++) {
+		ac_free(rs->layers[i].ac);
+		stem_free(rs->layers[i].stem);
+		free(rs->layers[i].language);
+		free(rs->layers[i].global);
+	}
+	free(rs->layers);
+	for (i = 0; i < rs->n_info; i++)
+		free(rs->info[i].verify);
 	free(rs->info);
 	norm_text_done(&rs->scratch);
+	norm_text_done(&rs->stemmed);
 	memset(rs, 0, sizeof(*rs));
+}
+
+int
+rule_set_language(struct rule_set *rs, const char *language)
+{
+	struct stem	*stem = NULL;
+	size_t		 i;
+	int		 r;
+
+	if (language == NULL || strcmp(language, "none") == 0) {
+		rs->cur_layer = 0;
+		return 0;
+	}
+	for (i = 1; i < rs->n_layers; i++)
+		if (strcmp(rs->layers[i].language, language) == 0) {
+			rs->cur_layer = i;
+			return 0;
+		}
+	r = stem_new(language, &stem);
+	if (r < 0)
+		return r;
+	r = layer_add(rs, stem, language);
+	if (r < 0) {
+		stem_free(stem);
+		return r;
+	}
+	rs->cur_layer = rs->n_layers - 1;
+	return 0;
+}
+
+int
+rule_set_compile(struct rule_set *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_layers; i++)
+		if (ac_compile(rs->layers[i].ac) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+size_t
+rule_set_pattern_count(const struct rule_set *rs)
+{
+	return rs->n_info;
 }
 
 /* Lexer. */
@@ -76,6 +162,7 @@ enum tok_type {
 	TOK_NOT,
 	TOK_NEAR,
 	TOK_SCOPE,
+	TOK_LIST,
 };
 
 struct tok {
@@ -85,6 +172,7 @@ struct tok {
 	size_t		 coff;		/* WORD/PHRASE content */
 	size_t		 clen;
 	unsigned	 n;		/* NEAR/n; SCOPE field mask */
+	bool		 exact;		/* WORD/PHRASE written with '=' */
 };
 
 struct parser {
@@ -96,6 +184,10 @@ struct parser {
 	bool			 have_peek;
 	struct rule_error	*err;
 	int			 depth;
+	bool			 dry;		/* check only: add no pattern */
+	const struct rule_list	*list;		/* src is an entry of it */
+	size_t			 entry;
+	const struct parser	*parent;	/* the rule or list naming it */
 };
 
 static void perr_set(struct parser *p, size_t off, const char *fmt, ...)
@@ -111,6 +203,8 @@ perr_set(struct parser *p, size_t off, const char *fmt, ...)
 
 	if (p->err != NULL) {
 		p->err->offset = off;
+		p->err->list = p->list;
+		p->err->entry = p->entry;
 		va_start(ap, fmt);
 		vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
 		va_end(ap);
@@ -158,6 +252,40 @@ lex(struct parser *p, struct tok *t)
 		p->pos = i + 1;
 		return 0;
 	}
+	if (s[i] == '@') {
+		start = i++;
+		while (i < p->len && (isalnum((unsigned char)s[i]) ||
+		    s[i] == '_' || s[i] == '-'))
+			i++;
+		if (i == start + 1 || (i < p->len && !is_delim(s[i])))
+			return perr(p, start, "'@' must be followed by a list "
+			    "name of letters, digits, '_' and '-': '%.*s'",
+			    (int)(p->len - start > 40 ? 40 : p->len - start),
+			    s + start);
+		t->type = TOK_LIST;
+		t->coff = start + 1;
+		t->clen = i - start - 1;
+		t->len = i - start;
+		p->pos = i;
+		return 0;
+	}
+	if (s[i] == '=') {
+		t->exact = true;
+		if (++i >= p->len || (is_delim(s[i]) && s[i] != '"'))
+			return perr(p, t->off, "'=' must be followed by a word "
+			    "or a quoted phrase, as in =US or =\"u.s. forces\"");
+		if (s[i] != '"') {
+			start = i;
+			while (i < p->len && !is_delim(s[i]))
+				i++;
+			t->type = TOK_WORD;
+			t->coff = start;
+			t->clen = i - start;
+			t->len = i - t->off;
+			p->pos = i;
+			return 0;
+		}
+	}
 	if (s[i] == '"') {
 		const char *q = memchr(s + i + 1, '"', p->len - i - 1);
 
@@ -167,8 +295,8 @@ lex(struct parser *p, struct tok *t)
 		t->type = TOK_PHRASE;
 		t->coff = i + 1;
 		t->clen = (size_t)(q - (s + i + 1));
-		t->len = t->clen + 2;
-		p->pos = i + t->len;
+		t->len = (size_t)(q + 1 - (s + t->off));
+		p->pos = t->off + t->len;
 		if (t->clen == 0)
 			return perr(p, i, "empty phrase '\"\"'");
 		return 0;
@@ -274,6 +402,7 @@ rule_free(struct rule_node *n)
 	rule_free(n->a);
 	rule_free(n->b);
 	free(n->text);
+	free(n->norm);
 	free(n);
 	return NULL;
 }
@@ -307,21 +436,143 @@ last_cp(const char *s, size_t end)
 	return cp;
 }
 
-/* Builds a term node from src[off..off+len), which may end in '*'.
- * at is where the term starts in src, for messages. */
+/* Gives automaton id local of layer li, with the check verify (may be
+ * NULL), its pattern id: the one it already has, else a new one. */
 static int
-make_term(struct parser *p, size_t off, size_t len, size_t at,
+pattern_id(struct rule_set *rs, size_t li, uint32_t local, bool lead,
+    uint32_t span, const char *verify, bool verify_prefix, uint32_t *ret)
+{
+	struct rule_layer		*l = &rs->layers[li];
+	struct rule_pattern_info	*pi;
+	uint32_t			 id, prev = RULE_PATTERN_NONE;
+
+	if (local < l->n_global) {
+		for (id = l->global[local]; id != RULE_PATTERN_NONE;
+		    id = rs->info[id].next) {
+			pi = &rs->info[id];
+			if ((pi->verify == NULL) == (verify == NULL) &&
+			    (verify == NULL || (strcmp(pi->verify, verify) == 0 &&
+			    pi->verify_prefix == verify_prefix))) {
+				*ret = id;
+				return 0;
+			}
+			prev = id;
+		}
+	} else {
+		if (local >= l->cap_global) {
+			size_t		 ncap = l->cap_global ?
+			    l->cap_global * 2 : 64;
+			uint32_t	*ng;
+
+			while (ncap <= local)
+				ncap *= 2;
+			ng = reallocarray(l->global, ncap, sizeof(*ng));
+			if (ng == NULL)
+				return -ENOMEM;
+			l->global = ng;
+			l->cap_global = ncap;
+		}
+		/* ac ids are handed out in order: local == n_global. */
+		l->global[l->n_global++] = RULE_PATTERN_NONE;
+	}
+	if (rs->n_info == rs->cap_info) {
+		size_t				 ncap = rs->cap_info ?
+		    rs->cap_info * 2 : 64;
+		struct rule_pattern_info	*ni;
+
+		ni = reallocarray(rs->info, ncap, sizeof(*ni));
+		if (ni == NULL)
+			return -ENOMEM;
+		rs->info = ni;
+		rs->cap_info = ncap;
+	}
+	id = (uint32_t)rs->n_info;
+	pi = &rs->info[id];
+	memset(pi, 0, sizeof(*pi));
+	if (verify != NULL && (pi->verify = strdup(verify)) == NULL)
+		return -ENOMEM;
+	rs->n_info++;
+	pi->lead = lead;
+	pi->span = span;
+	pi->layer = (uint32_t)li;
+	pi->verify_prefix = verify_prefix;
+	pi->next = RULE_PATTERN_NONE;
+	if (prev == RULE_PATTERN_NONE)
+		l->global[local] = id;
+	else
+		rs->info[prev].next = id;
+	*ret = id;
+	return 0;
+}
+
+/* The part of a prefix's last word that the stems of the words it begins
+ * keep: the longest common beginning of the word and of the stems of it
+ * with common endings ("negotiat" -> "negoti", from "negotiation"). */
+static int
+prefix_stem(struct stem *st, const char *w, size_t len, size_t *ret)
+{
+	static const char *const endings[] = {
+		"", "s", "es", "ed", "ing", "e", "er", "ers", "ion", "ions",
+		"ation", "ations", "ment", "ments", "ly", "al", "ity", "ive",
+		"ize", "able", "ness", "y", "ies", "ied", "ence", "ance",
+	};
+	char	 buf[128], out[128];
+	size_t	 q = len, i, k, n;
+	int	 r;
+
+	if (len + 8 > sizeof(buf)) {
+		*ret = len;
+		return 0;
+	}
+	for (i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
+		n = strlen(endings[i]);
+		memcpy(buf, w, len);
+		memcpy(buf + len, endings[i], n);
+		r = stem_word(st, buf, len + n, out, sizeof(out), &n);
+		if (r < 0)
+			return r;
+		for (k = 0; k < q && k < n && out[k] == w[k]; k++)
+			;
+		q = k;
+	}
+	*ret = q > 0 ? q : 1;
+	return 0;
+}
+
+/* Does any token of t go through a stemmer? */
+static bool
+has_word(const struct norm_text *t)
+{
+	size_t i, end;
+
+	for (i = 0; i < t->n_tok; i++) {
+		end = i + 1 < t->n_tok ? t->tok[i + 1] - 1 : t->len - 1;
+		if (stem_is_word(t->s + t->tok[i], end - t->tok[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Builds a term node from src[off..off+len), which may end in '*'.
+ * at is where the term starts in src, for messages. In a layer with stems
+ * the pattern is the term's stems; an exact form, or a prefix (whose last
+ * word becomes the part its inflections keep), is checked against the
+ * words as written when found. */
+static int
+make_term(struct parser *p, size_t off, size_t len, size_t at, bool exact,
     struct rule_node **ret)
 {
 	struct rule_set		*rs = p->rs;
 	struct norm_text	*nt = &rs->scratch;
+	struct norm_text	*pt = nt;
 	struct rule_node	*n = NULL;
 	const char		*s = p->src + off;
 	bool			 prefix = false, lead, trail;
 	const char		*star;
+	char			*verify = NULL;
 	int32_t			 cp = -1;
-	uint32_t		 id;
-	size_t			 plen;
+	uint32_t		 id = 0, local;
+	size_t			 plen, li = rs->cur_layer;
 	int			 r;
 
 	star = memchr(s, '*', len);
@@ -341,46 +592,68 @@ make_term(struct parser *p, size_t off, size_t len, size_t at,
 	if (prefix && len >= 2 && is_space(s[len - 2]))
 		return perr(p, off + len - 1, "'*' must follow a word, as in "
 		    "tariff*");
-	(void)utf8proc_iterate((const uint8_t *)nt->s + 1,
-	    (ssize_t)(nt->len - 1), &cp);
-	lead = !normalize_cp_inword(cp);
-	trail = !prefix && !normalize_cp_inword(last_cp(nt->s, nt->len - 1));
-	plen = nt->len - (lead ? 0 : 1) - (trail ? 0 : 1);
-	r = ac_add(rs->ac, nt->s + (lead ? 0 : 1), plen, &id);
-	if (r < 0)
-		return r;
-	if (id >= rs->n_info) {
-		if (id >= rs->cap_info) {
-			size_t				 ncap = rs->cap_info ?
-			    rs->cap_info * 2 : 64;
-			struct rule_pattern_info	*ni;
+	if (li > 0) {
+		struct stem	*st = rs->layers[li].stem;
+		size_t		 last, q, lt;
 
-			while (ncap <= id)
-				ncap *= 2;
-			ni = reallocarray(rs->info, ncap, sizeof(*ni));
-			if (ni == NULL)
+		if ((exact || prefix) && has_word(nt)) {
+			verify = strndup(nt->s + 1, nt->len - 2);
+			if (verify == NULL)
 				return -ENOMEM;
-			rs->info = ni;
-			rs->cap_info = ncap;
 		}
-		rs->n_info = (size_t)id + 1;
+		r = stem_text(st, nt, &rs->stemmed);
+		if (r < 0)
+			goto fail;
+		pt = &rs->stemmed;
+		last = pt->n_tok - 1;
+		lt = nt->tok[nt->n_tok - 1];
+		if (prefix && stem_is_word(nt->s + lt, nt->len - 1 - lt)) {
+			r = prefix_stem(st, nt->s + lt, nt->len - 1 - lt, &q);
+			if (r < 0)
+				goto fail;
+			memcpy(pt->s + pt->tok[last], nt->s + lt, q);
+			pt->len = pt->tok[last] + q;
+			pt->s[pt->len++] = ' ';
+			pt->s[pt->len] = '\0';
+		}
 	}
-	rs->info[id].lead = lead;
-	rs->info[id].span = (uint32_t)(nt->n_tok - 1);
+	(void)utf8proc_iterate((const uint8_t *)pt->s + 1,
+	    (ssize_t)(pt->len - 1), &cp);
+	lead = !normalize_cp_inword(cp);
+	trail = !prefix && !normalize_cp_inword(last_cp(pt->s, pt->len - 1));
+	plen = pt->len - (lead ? 0 : 1) - (trail ? 0 : 1);
+	if (!p->dry) {
+		r = ac_add(rs->layers[li].ac, pt->s + (lead ? 0 : 1), plen,
+		    &local);
+		if (r == 0)
+			r = pattern_id(rs, li, local, lead,
+			    (uint32_t)(pt->n_tok - 1), lead ? verify : NULL,
+			    prefix, &id);
+		if (r < 0)
+			goto fail;
+	}
 
 	n = node_new(RULE_TERM, NULL, NULL);
-	if (n == NULL)
-		return -ENOMEM;
+	if (n == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	n->text = strndup(s, len);
-	if (n->text == NULL) {
-		free(n);
-		return -ENOMEM;
+	n->norm = strndup(nt->s + 1, nt->len - 2);
+	if (n->text == NULL || n->norm == NULL) {
+		rule_free(n);
+		r = -ENOMEM;
+		goto fail;
 	}
 	n->pattern = id;
-	n->span = (uint32_t)(nt->n_tok - 1);
+	n->span = (uint32_t)(pt->n_tok - 1);
 	n->fields = RULE_FIELDS_ALL;
+	n->stemmed = li > 0 && verify == NULL;
 	*ret = n;
-	return 0;
+	r = 0;
+fail:
+	free(verify);
+	return r;
 }
 
 static int parse_or(struct parser *p, struct rule_node **ret);
@@ -405,12 +678,112 @@ apply_scope(struct parser *p, struct rule_node *n, unsigned mask, size_t at)
 	return apply_scope(p, n->b, mask, at);
 }
 
+/* Writes "a -> b -> a" for the chain of lists that leads back to name. */
+static void
+list_chain(const struct parser *p, const char *name, size_t len, char *buf,
+    size_t size)
+{
+	const struct parser	*q;
+	size_t			 n = 0;
+
+	buf[0] = '\0';
+	for (q = p; q != NULL && q->list != NULL; q = q->parent)
+		n++;
+	for (; n > 0; n--) {
+		size_t k = n;
+
+		for (q = p; --k > 0; q = q->parent)
+			;
+		(void)snprintf(buf + strlen(buf), size - strlen(buf), "@%s -> ",
+		    q->list->name);
+	}
+	(void)snprintf(buf + strlen(buf), size - strlen(buf), "@%.*s",
+	    (int)len, name);
+}
+
+/* "@name": the OR of the list's entries, each parsed as an expression of
+ * its own (errors point into the entry). */
+static int
+expand_list(struct parser *p, const char *name, size_t len, size_t at,
+    struct rule_node **ret)
+{
+	struct rule_lists	*lists = p->rs->lists;
+	struct rule_list	*l = NULL;
+	struct rule_node	*n = NULL, *e, *o;
+	struct tok		*t;
+	char			 chain[256];
+	size_t			 i;
+	int			 r = 0;
+
+	for (i = 0; lists != NULL && i < lists->n; i++)
+		if (strlen(lists->v[i].name) == len &&
+		    memcmp(lists->v[i].name, name, len) == 0) {
+			l = &lists->v[i];
+			break;
+		}
+	if (l == NULL)
+		return perr(p, at, "unknown list '@%.*s'", (int)len, name);
+	if (l->busy) {
+		list_chain(p, name, len, chain, sizeof(chain));
+		return perr(p, at, "list '@%.*s' contains itself: %s",
+		    (int)len, name, chain);
+	}
+	if (p->depth + 1 > 64)
+		return perr(p, at, "lists nested too deep at '@%.*s'",
+		    (int)len, name);
+	l->busy = true;
+	for (i = 0; i < l->n; i++) {
+		struct parser sub = {
+			.rs = p->rs, .src = l->entries[i],
+			.len = strlen(l->entries[i]), .err = p->err,
+			.depth = p->depth + 1, .dry = p->dry, .list = l,
+			.entry = i, .parent = p,
+		};
+
+		e = NULL;
+		r = parse_or(&sub, &e);
+		if (r == 0)
+			r = peek(&sub, &t);
+		if (r == 0 && t->type != TOK_EOF)
+			r = perr(&sub, t->off, "expected AND, OR or NEAR/n "
+			    "before '%.*s'", tok_show_len(t), sub.src + t->off);
+		if (r == 0 && !rule_needs_hit(e))
+			r = perr(&sub, 0, "entry '%.60s' would match items "
+			    "that contain none of its terms", sub.src);
+		if (r < 0) {
+			rule_free(e);
+			break;
+		}
+		if (n == NULL) {
+			n = e;
+			continue;
+		}
+		o = node_new(RULE_OR, n, e);
+		if (o == NULL) {
+			rule_free(e);
+			r = -ENOMEM;
+			break;
+		}
+		n = o;
+	}
+	l->busy = false;
+	if (r == 0 && n == NULL)
+		r = perr(p, at, "list '@%.*s' is empty", (int)len, name);
+	if (r < 0) {
+		rule_free(n);
+		return r;
+	}
+	*ret = n;
+	return 0;
+}
+
 static int
 parse_primary(struct parser *p, struct rule_node **ret)
 {
 	struct rule_node	*n = NULL;
 	struct tok		*t;
 	size_t			 first_off, end, at;
+	bool			 exact;
 	int			 r;
 
 	r = peek(p, &t);
@@ -427,7 +800,8 @@ parse_primary(struct parser *p, struct rule_node **ret)
 		if (r < 0)
 			return r;
 		if (t->type != TOK_WORD && t->type != TOK_PHRASE &&
-		    t->type != TOK_LPAREN && t->type != TOK_SCOPE)
+		    t->type != TOK_LPAREN && t->type != TOK_SCOPE &&
+		    t->type != TOK_LIST)
 			return perr(p, t->off, "a term, phrase or '(' must "
 			    "follow '%.*s'", at_len, p->src + at);
 		r = parse_primary(p, &n);
@@ -467,12 +841,20 @@ parse_primary(struct parser *p, struct rule_node **ret)
 		return 0;
 	case TOK_PHRASE:
 		at = t->off;
+		exact = t->exact;
 		consume(p);
-		return make_term(p, t->coff, t->clen, at, ret);
+		return make_term(p, t->coff, t->clen, at, exact, ret);
+	case TOK_LIST:
+		at = t->off;
+		consume(p);
+		return expand_list(p, p->src + at + 1, t->len - 1, at, ret);
 	case TOK_WORD:
-		/* A run of bare words is one phrase. */
-		first_off = t->off;
-		end = t->off + t->len;
+		/* A run of bare words is one phrase; '=' on its first word
+		 * makes all of it exact. */
+		at = t->off;
+		first_off = t->coff;
+		end = t->coff + t->clen;
+		exact = t->exact;
 		consume(p);
 		for (;;) {
 			r = peek(p, &t);
@@ -480,6 +862,10 @@ parse_primary(struct parser *p, struct rule_node **ret)
 				return r;
 			if (t->type != TOK_WORD)
 				break;
+			if (t->exact)
+				return perr(p, t->off, "'=' marks a whole term: "
+				    "write it before the first word, as in "
+				    "=\"u.s. forces\"");
 			if (p->src[end - 1] == '*')
 				return perr(p, end - 1, "'*' is only allowed at "
 				    "the end of a term: '%.*s'",
@@ -488,7 +874,7 @@ parse_primary(struct parser *p, struct rule_node **ret)
 			end = t->off + t->len;
 			consume(p);
 		}
-		return make_term(p, first_off, end - first_off, first_off, ret);
+		return make_term(p, first_off, end - first_off, at, exact, ret);
 	case TOK_EOF:
 		return perr(p, t->off, "expected a term at the end of the rule");
 	default:
@@ -645,6 +1031,21 @@ rule_parse(struct rule_set *rs, const char *src, struct rule_node **ret,
 	*ret = n;
 	return 0;
 fail:
+	rule_free(n);
+	return r;
+}
+
+int
+rule_check_list(struct rule_set *rs, size_t i, struct rule_error *reterr)
+{
+	struct parser		 p = { .rs = rs, .err = reterr, .dry = true };
+	struct rule_list	*l = &rs->lists->v[i];
+	struct rule_node	*n = NULL;
+	int			 r;
+
+	p.src = l->name;
+	p.len = strlen(l->name);
+	r = expand_list(&p, l->name, p.len, 0, &n);
 	rule_free(n);
 	return r;
 }

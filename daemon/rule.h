@@ -11,6 +11,7 @@
 #include "ac.h"
 #include "error.h"
 #include "normalize.h"
+#include "stem.h"
 
 /* The item fields a term may match in, as a bit mask. */
 enum rule_field {
@@ -44,42 +45,106 @@ struct rule_node {
 	unsigned		 near;		/* NEAR/n */
 	/* RULE_TERM */
 	char			*text;		/* as written, without quotes */
-	uint32_t		 pattern;	/* id in the automaton */
+	char			*norm;		/* its normalised words */
+	uint32_t		 pattern;	/* id in the rule set */
 	uint32_t		 span;		/* tokens covered, minus one */
 	unsigned		 fields;	/* RULE_FIELD_BIT mask */
+	bool			 stemmed;	/* matched by word stems */
 };
 
 /* What a pattern id needs for position computing: whether it starts with a
- * word boundary (a space) and how many tokens it covers, minus one. */
+ * word boundary (a space) and how many tokens it covers, minus one; the
+ * layer whose automaton holds it. An exact form or a prefix is found by its
+ * stems and then checked against the item's words as written: verify holds
+ * those words, normalised ("us troops"; "trade talk" for "trade talk*"). */
 struct rule_pattern_info {
 	bool		 lead;
+	bool		 verify_prefix;	/* the words begin with verify */
 	uint32_t	 span;
+	uint32_t	 layer;
+	char		*verify;	/* NULL: any words with these stems */
+	uint32_t	 next;		/* next id of the same automaton id */
 };
 
-/* The automaton all rules of a classifier share, and per-pattern data. */
+#define RULE_PATTERN_NONE	UINT32_MAX
+
+/* One automaton and the text it is run over: layer 0 holds the terms of
+ * topics without stems (language "none") and runs over the normalised
+ * text; each other layer holds the terms of one stemming language and runs
+ * over the text's stems. */
+struct rule_layer {
+	struct stem	*stem;		/* NULL for layer 0 */
+	char		*language;	/* NULL for layer 0 */
+	struct ac	*ac;
+	uint32_t	*global;	/* first pattern id by automaton id */
+	size_t		 n_global;
+	size_t		 cap_global;
+};
+
+/* Named word lists for "@name" (the configuration's "lists:" block). Each
+ * entry is an expression; the list matches when one of them does. */
+struct rule_list {
+	const char		 *name;
+	const char *const	 *entries;
+	size_t			  n;
+	bool			  busy;		/* being expanded (cycle check) */
+};
+
+struct rule_lists {
+	struct rule_list	*v;
+	size_t			 n;
+};
+
+/* The automata all rules of a classifier share, and per-pattern data. */
 struct rule_set {
-	struct ac			*ac;
+	struct rule_layer		*layers;
+	size_t				 n_layers;
+	size_t				 cur_layer;	/* for terms parsed next */
 	struct rule_pattern_info	*info;		/* by pattern id */
 	size_t				 n_info;
 	size_t				 cap_info;
+	struct rule_lists		*lists;		/* borrowed; may be NULL */
 	struct norm_text		 scratch;
+	struct norm_text		 stemmed;
 };
 
-/* Returns 0 or -ENOMEM. */
+/* Returns 0 or -ENOMEM. Terms are stemmed in English until
+ * rule_set_language() says otherwise. */
 int rule_set_init(struct rule_set *rs) _must_check_;
 void rule_set_done(struct rule_set *rs);
 
-/* A parse error: the byte offset in the source where the offending token
- * starts, and a message that quotes it. */
+/* Stems the terms that rule_parse() adds next with language's Snowball
+ * algorithm; "none" (or NULL) matches them as written. Returns 0, -EINVAL
+ * for a language libstemmer does not know, or -ENOMEM. */
+int rule_set_language(struct rule_set *rs, const char *language) _must_check_;
+
+/* Compiles every layer's automaton once all rules are parsed. Returns 0 or
+ * -ENOMEM. */
+int rule_set_compile(struct rule_set *rs) _must_check_;
+
+/* Number of distinct patterns over all layers. */
+size_t rule_set_pattern_count(const struct rule_set *rs);
+
+/* A parse error: the byte offset where the offending token starts, in the
+ * rule itself (list NULL) or in entry `entry` of a word list, and a message
+ * that quotes it. */
 struct rule_error {
-	size_t	 offset;
-	char	 msg[512];
+	size_t			 offset;
+	const struct rule_list	*list;
+	size_t			 entry;
+	char			 msg[512];
 };
 
-/* Parses src, adding its terms to rs (before ac_compile()). Returns 0 and
- * *ret (free with rule_free()); -EINVAL with *reterr for a syntax error;
- * -ENOMEM. */
+/* Parses src, adding its terms to rs (before rule_set_compile()), with
+ * "@name" taken from rs->lists. Returns 0 and *ret (free with
+ * rule_free()); -EINVAL with *reterr for a syntax error, an unknown list or
+ * a list that contains itself; -ENOMEM. */
 int rule_parse(struct rule_set *rs, const char *src, struct rule_node **ret,
+    struct rule_error *reterr) _must_check_;
+
+/* Checks list i of rs->lists and every list it names without adding any
+ * pattern. Returns 0, -EINVAL with *reterr, or -ENOMEM. */
+int rule_check_list(struct rule_set *rs, size_t i,
     struct rule_error *reterr) _must_check_;
 
 /* NULL is a no-op; returns NULL. */

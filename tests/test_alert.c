@@ -9,8 +9,8 @@
 
 #include "alert.h"
 
-static struct classify_hit hits_sma[] = { { "cost-sharing", "title" }, { "sma", "summary" } };
-static struct classify_hit hits_drills[] = { { "freedom shield", "title" } };
+static struct classify_hit hits_sma[] = { { "cost-sharing", "title", NULL }, { "sma", "summary", NULL } };
+static struct classify_hit hits_drills[] = { { "freedom shield", "title", NULL } };
 static struct classify_match matches[] = {
 	{ "sma", SEVERITY_NORMAL, hits_sma, 2 },
 	{ "drills", SEVERITY_HIGH, hits_drills, 1 },

@@ -209,6 +209,45 @@ START_TEST(test_bad_url)
 }
 END_TEST
 
+/* The lists block and languages: kept with their positions for classify,
+ * which compiles them; shape errors here. */
+START_TEST(test_lists)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c;
+
+	c = load("state: x.db\nfeeds: []\nlanguage: german\nlists:\n"
+	    "  us_forces: [usfk, \"us troops\"]\n  one: x\n"
+	    "topics:\n  - name: t\n    language: none\n    terms: ['@one']\n",
+	    &errs);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_lists, 2);
+	ck_assert_str_eq(c->lists[0].name.s, "us_forces");
+	ck_assert_uint_eq(c->lists[0].entries.n, 2);
+	ck_assert_str_eq(c->lists[0].entries.v[1].s, "us troops");
+	ck_assert_uint_eq(c->lists[0].entries.v[1].line, 5);
+	ck_assert_uint_eq(c->lists[0].entries.v[1].col, 21);
+	ck_assert_str_eq(c->lists[1].entries.v[0].s, "x");
+	ck_assert_str_eq(c->language.s, "german");
+	ck_assert_str_eq(c->topics[0].language.s, "none");
+	conf_free(c);
+	fw_errors_done(&errs);
+
+	assert_error("state: x.db\nfeeds: []\nlists: [a]\n", 3, 8,
+	    "'lists' must map list names");
+	assert_error("state: x.db\nfeeds: []\nlists:\n  bad.name: [a]\n", 4, 3,
+	    "a list name is made of");
+	assert_error("state: x.db\nfeeds: []\nlists:\n  a: [x]\n  a: [y]\n", 5, 3,
+	    "list 'a' is defined twice");
+	assert_error("state: x.db\nfeeds: []\nlists:\n  a: []\n", 4, 6,
+	    "list 'a' is empty");
+	assert_error("state: x.db\nfeeds: []\nlists:\n  a: [[x]]\n", 4, 7,
+	    "each entry of 'a' must be a value");
+	assert_error("state: x.db\nfeeds: []\nlanguage: [x]\n", 3, 11,
+	    "'language'");
+}
+END_TEST
+
 START_TEST(test_references)
 {
 	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n    topics: [nope]\n",
@@ -328,6 +367,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_yaml_syntax);
 	tcase_add_test(tc, test_bad_url);
 	tcase_add_test(tc, test_references);
+	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_sinks);
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_empty_file);

@@ -96,6 +96,67 @@ START_TEST(token_positions)
 }
 END_TEST
 
+static void
+expect_variant(const char *british, const char *american)
+{
+	char	 out[64];
+	size_t	 n = normalize_variant(british, strlen(british), out,
+	    sizeof(out));
+
+	if (american == NULL) {
+		ck_assert_msg(n == 0, "'%s' folded to '%s'", british, out);
+		return;
+	}
+	ck_assert_msg(n == strlen(american) && strcmp(out, american) == 0,
+	    "'%s' -> '%s', want '%s'", british, n ? out : "", american);
+}
+
+START_TEST(variants)
+{
+	ck_assert(normalize_variant_table_sorted());
+	expect_variant("defence", "defense");
+	expect_variant("defences", "defenses");
+	expect_variant("manoeuvre", "maneuver");
+	expect_variant("manoeuvres", "maneuvers");
+	expect_variant("manoeuvred", "maneuvered");
+	expect_variant("manoeuvring", "maneuvering");
+	expect_variant("programme", "program");
+	expect_variant("programmes", "programs");
+	expect_variant("organise", "organize");
+	expect_variant("organised", "organized");
+	expect_variant("modernisation", "modernization");
+	expect_variant("prioritising", "prioritizing");
+	expect_variant("criticise", "criticize");
+	expect_variant("colour", "color");
+	expect_variant("favourite", "favorite");
+	expect_variant("labour", "labor");
+	expect_variant("centres", "centers");
+	expect_variant("practised", "practiced");
+	expect_variant("analysing", "analyzing");
+	expect_variant("travelled", "traveled");
+	expect_variant("grey", "gray");
+	/* Not variants: -ise words without -ize, and look-alikes. */
+	expect_variant("exercise", NULL);
+	expect_variant("exercises", NULL);
+	expect_variant("advertising", NULL);
+	expect_variant("promised", NULL);
+	expect_variant("enterprises", NULL);
+	expect_variant("premises", NULL);
+	expect_variant("surprising", NULL);
+	expect_variant("noise", NULL);
+	expect_variant("raised", NULL);
+	expect_variant("rising", NULL);
+	expect_variant("likewise", NULL);
+	expect_variant("crises", NULL);
+	expect_variant("greyhound", NULL);
+	expect_variant("metro", NULL);
+	expect_variant("programmed", NULL);
+	expect_variant("defense", NULL);
+	expect_variant("four", NULL);
+	expect_variant("hour", NULL);
+}
+END_TEST
+
 START_TEST(long_input)
 {
 	struct norm_text	 t;
@@ -123,6 +184,7 @@ normalize_suite(void)
 	tc = tcase_create("ascii");
 	tcase_add_test(tc, ascii_words);
 	tcase_add_test(tc, long_input);
+	tcase_add_test(tc, variants);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("unicode");
 	tcase_add_test(tc, unicode_fold);

@@ -93,6 +93,11 @@ START_TEST(terms_and_phrases)
 	/* Lower-case operator words are plain words of a phrase. */
 	expect_tree("rock and roll", "rock and roll");
 	expect_tree("near or far", "near or far");
+	/* '=' marks an exact form: a word, a run of words, a phrase. */
+	expect_tree("=troops", "troops");
+	expect_tree("=us troops", "us troops");
+	expect_tree("=\"u.s. forces\" OR a", "(OR u.s. forces a)");
+	expect_tree("a=b", "a=b");
 }
 END_TEST
 
@@ -144,7 +149,7 @@ START_TEST(patterns)
 	rule_free(a);
 	rule_free(b);
 	rule_free(c);
-	ck_assert_uint_eq(ac_pattern_count(rs.ac), 2);
+	ck_assert_uint_eq(rule_set_pattern_count(&rs), 2);
 	/* Full-width and accented spellings are the same term. */
 	ck_assert_int_eq(rule_parse(&rs, "ＳＭＡ", &a, &e), 0);
 	ck_assert_int_eq(rule_parse(&rs, "sma", &b, &e), 0);
@@ -181,6 +186,51 @@ START_TEST(errors)
 	expect_error("NOT a", 0, "none of its terms");
 	expect_error("a OR NOT b", 0, "none of its terms");
 	expect_error("AND a", 0, "before 'AND'");
+	/* Exact forms and lists. */
+	expect_error("a OR =", 5, "'=' must be followed by a word");
+	expect_error("= a", 0, "'=' must be followed by a word");
+	expect_error("us =troops", 3, "'=' marks a whole term");
+	expect_error("a OR @", 5, "'@' must be followed by a list name");
+	expect_error("@a.b", 0, "'@' must be followed by a list name");
+	expect_error("x AND @nolist", 6, "unknown list '@nolist'");
+	expect_error("korea @x", 6, "expected AND, OR or NEAR/n before '@x'");
+}
+END_TEST
+
+/* Exact forms and stems share one automaton: the stems are the pattern,
+ * the exact form a check on top. */
+START_TEST(exact_and_stems)
+{
+	struct rule_node	*a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	struct rule_error	 e;
+
+	ck_assert_int_eq(rule_parse(&rs, "troops", &a, &e), 0);
+	ck_assert_int_eq(rule_parse(&rs, "troop", &b, &e), 0);
+	ck_assert_int_eq(rule_parse(&rs, "=troops", &c, &e), 0);
+	ck_assert_int_eq(rule_parse(&rs, "=\"troops\"", &d, &e), 0);
+	ck_assert_uint_eq(a->pattern, b->pattern);
+	ck_assert_uint_ne(a->pattern, c->pattern);
+	ck_assert_uint_eq(c->pattern, d->pattern);
+	ck_assert_ptr_null(rs.info[a->pattern].verify);
+	ck_assert_str_eq(rs.info[c->pattern].verify, "troops");
+	ck_assert(rule_set_pattern_count(&rs) == 2);
+	rule_free(a);
+	rule_free(b);
+	rule_free(c);
+	rule_free(d);
+	/* A prefix is of the written word, found by what its stems keep. */
+	ck_assert_int_eq(rule_parse(&rs, "negotiat*", &a, &e), 0);
+	ck_assert_str_eq(rs.info[a->pattern].verify, "negotiat");
+	ck_assert(rs.info[a->pattern].verify_prefix);
+	rule_free(a);
+	/* Without stems, words are patterns as written. */
+	ck_assert_int_eq(rule_set_language(&rs, "none"), 0);
+	ck_assert_int_eq(rule_parse(&rs, "troops", &a, &e), 0);
+	ck_assert_ptr_null(rs.info[a->pattern].verify);
+	ck_assert_uint_eq(rs.info[a->pattern].layer, 0);
+	rule_free(a);
+	ck_assert_int_eq(rule_set_language(&rs, "klingon"), -EINVAL);
+	ck_assert_int_eq(rule_set_language(&rs, "en"), 0);
 }
 END_TEST
 
@@ -225,6 +275,7 @@ rule_suite(void)
 	tcase_add_test(tc, scopes);
 	tcase_add_test(tc, patterns);
 	tcase_add_test(tc, needs_hit);
+	tcase_add_test(tc, exact_and_stems);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_checked_fixture(tc, setup, teardown);

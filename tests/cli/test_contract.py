@@ -134,6 +134,21 @@ def main():
               "classify finds the tariffs item and names its terms")
     r = run("classify", "-c", conf, feed)
     check(r.returncode == 0 and "tariffs" in r.stdout, "classify without --json is readable")
+    # --explain adds the words each term matched; the contract's fields stay.
+    r = run("classify", "-c", conf, "--json", "--explain", feed)
+    lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    check(r.returncode == 0 and lines and
+          set(lines[0]) == {"id", "title", "topics", "matches", "explain"},
+          "classify --json --explain adds only 'explain'")
+    if lines and lines[0].get("explain", {}).get("tariffs"):
+        ex = lines[0]["explain"]["tariffs"]
+        check(all(set(e) == {"term", "field", "matched"} for e in ex),
+              "each explanation has term, field and matched")
+        check({"term": "tariff", "field": "title", "matched": "tariffs"} in ex,
+              "the stem term 'tariff' shows the word 'tariffs' it matched (%s)" % ex)
+    r = run("classify", "-c", conf, "--explain", feed)
+    check(r.returncode == 0 and '"tariff" (tariffs) in title' in r.stdout,
+          "classify --explain shows the matched word in the listing")
 
     one_executable()
     charset_streams()
