@@ -271,8 +271,8 @@ normalize_text(struct norm_text *t, const char *in, size_t len)
 int
 norm_text_reserve(struct norm_text *t, size_t len, size_t n_tok)
 {
-	if (grow((void **)&t->s, &t->cap, len + 1, 1) < 0 ||
-	    grow((void **)&t->tok, &t->tok_cap, n_tok, sizeof(*t->tok)) < 0)
+	if (array_reserve((void **)&t->s, &t->cap, len + 1, 1, 64) < 0 ||
+	    array_reserve((void **)&t->tok, &t->tok_cap, n_tok, sizeof(*t->tok), 64) < 0)
 		return -ENOMEM;
 	return 0;
 }
