@@ -12,6 +12,8 @@ struct cmd_opts {
 	bool		 stored;	/* --stored (classify) */
 	const char	*since;		/* --since DURATION */
 	const char	*retry;		/* --retry ID|all (alerts) */
+	const char	*topic;		/* --topic NAME (developments) */
+	const char	*explain;	/* --explain ID (developments) */
 	char		**args;		/* positional arguments */
 	int		 n_args;
 };

@@ -21,6 +21,7 @@ static const struct {
 	{ "check-config", cmd_check_config },
 	{ "status", cmd_status },
 	{ "alerts", cmd_alerts },
+	{ "developments", cmd_developments },
 };
 
 /* argv is the whole command line main.c was given; argv[1] is a verb it has

@@ -44,6 +44,9 @@ usage(FILE *f)
 "  status -c CONFIG [--json]        every feed: last poll, errors, next poll\n"
 "  alerts -c CONFIG [--failed] [--retry ID|all] [--json]\n"
 "                                   recent alerts and their delivery state\n"
+"  developments -c CONFIG [--since 3d] [--topic T] [--json] [--explain ID]\n"
+"                                   recent developments: the items that report\n"
+"                                   one event, grouped (one alert each)\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -58,6 +61,7 @@ usage(FILE *f)
 
 static const char *const verbs[] = {
 	"parse", "classify", "once", "run", "check-config", "status", "alerts",
+	"developments",
 };
 
 static bool
