@@ -257,11 +257,20 @@ format_amount(char *out, size_t size, double v, enum currency cur)
 			name = scales[i].name;
 			break;
 		}
-	/* Three significant digits: W1.04tr and 1.0389 trillion won meet. */
+	char		 num[32];
+
+	/* Three significant digits: W1.04tr and 1.0389 trillion won meet,
+	 * and 28,500 stays 28500 rather than 2.85e+04. */
+	if (x >= 1000) {
+		double mag = pow(10, floor(log10(x)) - 2);
+
+		snprintf(num, sizeof(num), "%.0f", round(x / mag) * mag);
+	} else
+		snprintf(num, sizeof(num), "%.3g", x);
 	if (cur == CUR_USD)
-		snprintf(out, size, "$%.3g%s%s", x, name ? " " : "", name ? name : "");
+		snprintf(out, size, "$%s%s%s", num, name ? " " : "", name ? name : "");
 	else
-		snprintf(out, size, "%.3g%s%s%s", x, name ? " " : "", name ? name : "",
+		snprintf(out, size, "%s%s%s%s", num, name ? " " : "", name ? name : "",
 		    cur == CUR_KRW ? " won" : cur == CUR_JPY ? " yen" : "");
 }
 

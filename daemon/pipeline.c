@@ -550,8 +550,9 @@ conf_topic_named(const struct conf *c, const char *name)
 }
 
 /* Whether a story that joined a development is news by the updates rules
- * of the topics it matched: a new key figure, a new topic, or the number
- * of feeds that makes it confirmed. */
+ * of the topics it matched: a new key figure, or the number of feeds that
+ * makes it confirmed; or by the rules of a topic the development had not
+ * matched before. */
 static bool
 update_wanted(const struct pipeline *p, const struct classify_result *cls,
     const struct cluster_result *cr, struct alert_development *dev)
@@ -564,8 +565,13 @@ update_wanted(const struct pipeline *p, const struct classify_result *cls,
 		    : (struct conf_updates){ .new_figure = true, .new_topic = true };
 
 		figure |= u.new_figure && cr->n_new_figures > 0;
-		topic |= u.new_topic && cr->n_new_topics > 0;
 		sources |= u.sources > 0 && cr->new_source && cr->n_sources == u.sources;
+	}
+	/* A topic the development had not matched asks its own rules. */
+	for (size_t i = 0; i < cr->n_new_topics; i++) {
+		const struct conf_topic *t = conf_topic_named(p->conf, cr->new_topics[i]);
+
+		topic |= t == NULL || t->updates.new_topic;
 	}
 	if (figure) {
 		dev->new_figures = (const char *const *)cr->new_figures;
