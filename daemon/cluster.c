@@ -36,11 +36,12 @@
 #include "buf.h"
 #include "cluster.h"
 
-#define QUERY_TERMS		24	/* heaviest terms looked up in the index */
-#define POSTINGS_PER_TERM	256
-#define MAX_CANDIDATES		64	/* stories */
-#define MAX_DEVELOPMENTS	32
-#define MAX_MEMBERS		64	/* stories of a development compared */
+/* Bounds on the work per story, whatever the window holds. */
+#define QUERY_TERMS		16	/* heaviest terms looked up in the index */
+#define POSTINGS_PER_TERM	128	/* newest first */
+#define MAX_CANDIDATES		48	/* stories */
+#define MAX_DEVELOPMENTS	24
+#define MAX_MEMBERS		48	/* stories of a development compared */
 #define IDF_CACHE_SIZE		1024	/* power of two */
 
 void
@@ -312,6 +313,14 @@ cmp_candidate(const void *a, const void *b)
 }
 
 static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 cmp_weight_desc(const void *a, const void *b)
 {
 	double x = ((const struct cluster_term *)a)->weight;
@@ -348,14 +357,12 @@ find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
 		r = -ENOMEM;
 		goto out;
 	}
+	/* Sorted, a story's postings sit together: count them in one pass. */
+	qsort(ids, n_ids, sizeof(*ids), cmp_i64);
 	for (size_t i = 0; i < n_ids; i++) {
-		size_t j;
-
-		for (j = 0; j < n && c[j].story != ids[i]; j++)
-			;
-		if (j == n)
+		if (n == 0 || c[n - 1].story != ids[i])
 			c[n++].story = ids[i];
-		c[j].shared++;
+		c[n - 1].shared++;
 	}
 	qsort(c, n, sizeof(*c), cmp_candidate);
 	if (n > MAX_CANDIDATES)
