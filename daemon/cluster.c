@@ -21,7 +21,18 @@
  *    same_feed_penalty times less: an outlet reports an event once, and
  *    its next story on the subject is mostly the next step (the labeled
  *    set has no development with two stories of one feed).
- * 6. The best development at or above the threshold is joined; else the
+ * 6. When the story's headline and the development's name events (two or
+ *    more capitalised words: Freedom Edge, Key Resolve) and share no
+ *    name, the score is name_penalty times less (rule 7: the same kind of
+ *    event is not the same event).
+ *    The same holds for figures: both give a sum in one currency (or a
+ *    rate) and no such figure agrees.
+ * 6b. A development that matched none of the story's topics scores
+ *    topic_penalty times less (a development may span topics, but
+ *    topic agreement is evidence).
+ * 7. A development none of whose stories shares with it two words, or a
+ *    name or a figure, scores 0: one shared word is chance.
+ * 8. The best development at or above the threshold is joined; else the
  *    story starts its own.
  *
  * Storage is store_dev.c's; the features are cluster_text.c's. */
@@ -42,6 +53,7 @@
 #define MAX_CANDIDATES		48	/* stories */
 #define MAX_DEVELOPMENTS	24
 #define MAX_MEMBERS		48	/* stories of a development compared */
+#define CLUSTER_MIN_EVIDENCE	2	/* shared terms, a name or figure counting 2 */
 #define IDF_CACHE_SIZE		1024	/* power of two */
 
 void
@@ -52,6 +64,8 @@ cluster_opts_default(struct cluster_opts *o)
 	o->decay = CLUSTER_DEFAULT_DECAY;
 	o->stage_penalty = CLUSTER_DEFAULT_STAGE_PENALTY;
 	o->same_feed_penalty = CLUSTER_DEFAULT_SAME_FEED_PENALTY;
+	o->topic_penalty = CLUSTER_DEFAULT_TOPIC_PENALTY;
+	o->name_penalty = CLUSTER_DEFAULT_NAME_PENALTY;
 }
 
 void
@@ -160,22 +174,27 @@ vec_build(struct idf_cache *c, const struct cluster_term *terms, size_t n, struc
 	return 0;
 }
 
+/* The cosine of two unit vectors; *ret_shared gets how many terms they
+ * share, a name or a figure counting two. */
 static double
-vec_cosine(const struct vec *a, const struct vec *b)
+vec_cosine(const struct vec *a, const struct vec *b, unsigned *ret_shared)
 {
-	double	dot = 0;
-	size_t	i = 0, j = 0;
+	double		dot = 0;
+	size_t		i = 0, j = 0;
+	unsigned	shared = 0;
 
 	while (i < a->n && j < b->n) {
 		int c = strcmp(a->v[i].term, b->v[j].term);
 
-		if (c == 0)
+		if (c == 0) {
+			shared += strchr("efn", a->v[i].term[0]) != NULL ? 2 : 1;
 			dot += a->v[i++].weight * b->v[j++].weight;
-		else if (c < 0)
+		} else if (c < 0)
 			i++;
 		else
 			j++;
 	}
+	*ret_shared = shared;
 	return dot;
 }
 
@@ -285,6 +304,22 @@ out:
 	return r;
 }
 
+/* Whether the JSON array text set holds one of v[]. */
+static bool
+json_set_overlaps(const char *set, const char *const *v, size_t n)
+{
+	json_t	*a = json_loads(set != NULL ? set : "[]", 0, NULL);
+	json_t	*e;
+	size_t	 i;
+	bool	 found = false;
+
+	json_array_foreach(a, i, e)
+		for (size_t j = 0; j < n && json_is_string(e); j++)
+			found |= strcmp(json_string_value(e), v[j]) == 0;
+	json_decref(a);
+	return found;
+}
+
 static size_t
 json_set_size(const char *set)
 {
@@ -383,7 +418,29 @@ struct dev_score {
 	size_t			 members;
 	enum cluster_stage	 stage;		/* the development's usual stage */
 	bool			 same_feed;	/* it has a story of this feed */
+	unsigned		 evidence;	/* most terms shared with one story */
+	bool			 other_names;	/* both name events, no name in common */
+	bool			 other_figures;	/* sums of one kind, none in common */
+	bool			 other_topics;	/* none of the story's topics */
 };
+
+/* The kind of a figure term: 1 dollars, 2 won, 3 yen, 4 percent, 0 other
+ * (counts: a rewrite rounds them, or counts something else). */
+static int
+figure_kind(const char *term)
+{
+	size_t n = strlen(term);
+
+	if (strncmp(term, "f:", 2) != 0)
+		return -1;
+	if (term[2] == '$')
+		return 1;
+	if (n > 4 && strcmp(term + n - 4, " won") == 0)
+		return 2;
+	if (n > 4 && strcmp(term + n - 4, " yen") == 0)
+		return 3;
+	return term[n - 1] == '%' ? 4 : 0;
+}
 
 /* Average-linkage score of x against development dev. */
 static int
@@ -394,6 +451,8 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 	struct store_story	*m = NULL;
 	size_t			 n = 0;
 	unsigned		 stages[_STAGE_MAX] = { 0 };
+	size_t			 dev_names = 0, shared_names = 0, x_names = 0;
+	unsigned		 x_kinds = 0, dev_kinds = 0, shared_kinds = 0;
 	double			 sum = 0;
 	int			 r;
 
@@ -417,9 +476,30 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 		}
 		stages[stage]++;
 		ret->same_feed |= m[i].feed_id == feed_id;
+		for (size_t k = 0; k < nt; k++) {
+			int kind = figure_kind(terms[k].term);
+
+			if (kind <= 0)
+				continue;
+			dev_kinds |= 1u << kind;
+			for (size_t q = 0; q < x->n; q++)
+				if (strcmp(x->v[q].term, terms[k].term) == 0)
+					shared_kinds |= 1u << kind;
+		}
+		for (size_t k = 0; k < nt; k++)
+			if (terms[k].term[0] == 'n') {
+				dev_names++;
+				for (size_t q = 0; q < x->n; q++)
+					shared_names += strcmp(x->v[q].term, terms[k].term) == 0;
+			}
 		r = vec_build(c, terms, nt, &v, reterr);
-		if (r >= 0)
-			sum += vec_cosine(x, &v) * exp(-dt / (o->decay > 0 ? o->decay : 1));
+		if (r >= 0) {
+			unsigned shared;
+
+			sum += vec_cosine(x, &v, &shared) * exp(-dt / (o->decay > 0 ? o->decay : 1));
+			if (shared > ret->evidence)
+				ret->evidence = shared;
+		}
 		free(v.v);
 		free(terms);
 	}
@@ -438,12 +518,33 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 		ret->score *= o->stage_penalty;
 	if (ret->same_feed)
 		ret->score *= o->same_feed_penalty;
+	for (size_t q = 0; q < x->n; q++) {
+		int kind = figure_kind(x->v[q].term);
+
+		x_names += x->v[q].term[0] == 'n';
+		if (kind > 0)
+			x_kinds |= 1u << kind;
+	}
+	/* $21 billion is not $350 billion: both report a sum in one currency
+	 * (or a rate) and none of them agree. */
+	ret->other_figures = (x_kinds & dev_kinds & ~shared_kinds) != 0;
+	if (ret->other_figures)
+		ret->score *= o->name_penalty;
+	/* Freedom Edge is not Resolute Dragon, whatever else they share. */
+	ret->other_names = x_names > 0 && dev_names > 0 && shared_names == 0;
+	if (ret->other_names)
+		ret->score *= o->name_penalty;
+	/* One shared common word is chance, whatever its weight in a young
+	 * state file where every word is rare. */
+	if (ret->evidence < CLUSTER_MIN_EVIDENCE)
+		ret->score = 0;
 	return 0;
 }
 
 static int
 decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const struct vec *x,
-    enum cluster_stage x_stage, int64_t feed_id, int64_t t, struct dev_score *ret_best, size_t *ret_n_dev,
+    enum cluster_stage x_stage, int64_t feed_id, const char *const *topics, size_t n_topics,
+    int64_t t, struct dev_score *ret_best, size_t *ret_n_dev,
     struct fw_error *reterr)
 {
 	struct candidate	*cand = NULL;
@@ -470,6 +571,16 @@ decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const
 		struct dev_score sc;
 
 		r = score_development(s, c, o, x, x_stage, feed_id, t, devs[i], &sc, reterr);
+		if (r >= 0 && sc.score > 0 && n_topics > 0) {
+			struct store_development d;
+
+			if ((r = store_development_get(s, devs[i], &d, reterr)) < 0)
+				break;
+			sc.other_topics = !json_set_overlaps(d.topics, topics, n_topics);
+			store_development_done(&d);
+			if (sc.other_topics)
+				sc.score *= o->topic_penalty;
+		}
 		if (r >= 0 && sc.score > ret_best->score)
 			*ret_best = sc;
 	}
@@ -501,6 +612,7 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	const char		*src[1] = { feed_name };
 	size_t			 n_dev = 0;
 	int64_t			 same_link = 0, n_stories;
+	double			 threshold;
 	char			*key_src = NULL;
 	int			 r;
 
@@ -518,24 +630,30 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 		goto out;
 	if (canon != NULL && (r = store_canon_development(s, canon, &same_link, reterr)) < 0)
 		goto out;
-	if (same_link == 0 && (r = decide(s, c, o, &x, f.stage, feed_id, t, &best, &n_dev, reterr)) < 0)
+	if (same_link == 0 && (r = decide(s, c, o, &x, f.stage, feed_id, topics, n_topics, t, &best, &n_dev,
+	    reterr)) < 0)
 		goto out;
 
+	threshold = o->threshold;
 	if (same_link != 0) {
 		r = asprintf(&res.explain, "joined: the same article (canonical link %s) is "
 		    "stored already", canon);
-	} else if (best.development != 0 && best.score >= o->threshold) {
+	} else if (best.development != 0 && best.score >= threshold) {
 		r = asprintf(&res.explain, "joined: score %.3f (average similarity %.3f to "
-		    "its %zu stories within %llds%s; stage %s, development's %s); threshold "
+		    "its %zu stories within %llds%s%s; stage %s, development's %s); threshold "
 		    "%.3f; %zu candidate developments", best.score, best.similarity,
 		    best.members, (long long)o->window, best.same_feed ? ", a story of this "
-		    "feed in it" : "", cluster_stage_to_string(f.stage),
-		    cluster_stage_to_string(best.stage), o->threshold, n_dev);
+		    "feed in it" : best.other_names ? ", other names" : best.other_figures ?
+		    ", other figures" : "", best.other_topics ? ", other topics" : "",
+		    cluster_stage_to_string(f.stage),
+		    cluster_stage_to_string(best.stage), threshold, n_dev);
 	} else if (best.development != 0) {
 		r = asprintf(&res.explain, "new: the closest development scored %.3f "
-		    "(average similarity %.3f%s; stage %s, its %s), below the threshold "
+		    "(average similarity %.3f%s%s; stage %s, its %s), below the threshold "
 		    "%.3f; %zu candidates", best.score, best.similarity, best.same_feed ?
-		    ", a story of this feed in it" : "", cluster_stage_to_string(f.stage),
+		    ", a story of this feed in it" : best.other_names ? ", other names" :
+		    best.other_figures ? ", other figures" : "",
+		    best.other_topics ? ", other topics" : "", cluster_stage_to_string(f.stage),
 		    cluster_stage_to_string(best.stage), o->threshold, n_dev);
 		best.development = 0;
 	} else {

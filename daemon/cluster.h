@@ -21,6 +21,8 @@ struct cluster_opts {
 	double	decay;		/* seconds: similarity halves about every 0.7 decay */
 	double	stage_penalty;	/* factor for a headline of another stage */
 	double	same_feed_penalty; /* factor for a development with a story of the feed */
+	double	topic_penalty;	/* factor for a development of none of its topics */
+	double	name_penalty;	/* factor for a development named otherwise */
 };
 
 #define CLUSTER_DEFAULT_WINDOW		(72 * 3600)
@@ -28,6 +30,8 @@ struct cluster_opts {
 #define CLUSTER_DEFAULT_DECAY		(24 * 3600)
 #define CLUSTER_DEFAULT_STAGE_PENALTY	0.5
 #define CLUSTER_DEFAULT_SAME_FEED_PENALTY 0.3
+#define CLUSTER_DEFAULT_TOPIC_PENALTY	0.5
+#define CLUSTER_DEFAULT_NAME_PENALTY	0.3
 
 void cluster_opts_default(struct cluster_opts *o);
 
@@ -49,7 +53,7 @@ enum cluster_stage {
 const char *cluster_stage_to_string(enum cluster_stage s);
 
 struct cluster_term {
-	char	*term;		/* "w:word", "e:acronym", "f:figure", "c:bigram" */
+	char	*term;		/* "w:word", "e:acronym", "n:name", "f:figure", "c:bigram" */
 	double	 weight;	/* term frequency, boosted by kind and place */
 };
 
@@ -59,6 +63,7 @@ struct cluster_features {
 	char			**figures;	/* readable: "25%", "$21 billion" */
 	size_t			 n_figures;
 	enum cluster_stage	 stage;
+	size_t			 n_names;	/* "n:" terms: names in the headline */
 };
 
 /* The features of an item's lede. Returns 0 or -ENOMEM. */

@@ -21,19 +21,21 @@
 #define WEIGHT_LEDE	1.0
 #define BOOST_ENTITY	1.5
 #define BOOST_FIGURE	2.0
+#define BOOST_NAME	1.0
 #define MAX_TERMS	256
 #define MAX_FIGURES	32
 
 /* NOTE: sorted (strcmp order) for bsearch. */
 static const char *const stopwords[] = {
 	"a", "about", "after", "against", "also", "amid", "an", "and", "are", "as",
-	"at", "be", "been", "before", "but", "by", "can", "could", "down", "for",
-	"from", "had", "has", "have", "he", "her", "his", "i", "in", "into", "is",
-	"it", "its", "may", "more", "most", "new", "no", "not", "of", "off", "on",
-	"or", "our", "out", "over", "per", "said", "say", "says", "she", "should",
-	"since", "than", "that", "the", "their", "these", "they", "this", "those",
-	"to", "under", "until", "up", "via", "was", "we", "were", "while", "will",
-	"with", "within", "without", "would", "yes", "you",
+	"at", "be", "been", "before", "billion", "bln", "bn", "but", "by", "can",
+	"could", "down", "for", "from", "had", "has", "have", "he", "her", "his", "i",
+	"in", "into", "is", "it", "its", "may", "million", "mln", "more", "most",
+	"new", "no", "not", "of", "off", "on", "or", "our", "out", "over", "pct",
+	"per", "percent", "said", "say", "says", "she", "should", "since", "than",
+	"that", "the", "their", "these", "they", "this", "those", "to", "trillion",
+	"under", "until", "up", "via", "was", "we", "were", "while", "will", "with",
+	"within", "without", "would", "yes", "you",
 };
 
 static int
@@ -57,8 +59,7 @@ struct stage_word {
 	bool			 prefix;	/* matches words starting with it */
 };
 
-/* NOTE: the first stage found in a headline wins, in table order, so the
- * reaction words come first: "X says talks ended" is X's statement. */
+/* A word may be listed once only: the first row it matches decides. */
 static const struct stage_word stage_words[] = {
 	{ "says", STAGE_REACTION, false }, { "say", STAGE_REACTION, false },
 	{ "said", STAGE_REACTION, false }, { "warn", STAGE_REACTION, true },
@@ -125,43 +126,53 @@ cluster_stage_to_string(enum cluster_stage s)
 	return s >= 0 && s < _STAGE_MAX ? names[s] : "none";
 }
 
-/* The stage of a headline: the first stage_words row that one of its
- * words (or, for CJK rows, its text) matches. */
+static bool
+stage_word_matches(const struct stage_word *sw, const char *word)
+{
+	return sw->prefix ? strncmp(word, sw->word, strlen(sw->word)) == 0
+	    : strcmp(word, sw->word) == 0;
+}
+
+/* The stage of a headline: that of its first word (in reading order) found
+ * in stage_words, the headline's main verb more often than not ("open
+ * talks on a deal" is talks opening, not a deal). CJK headlines have no
+ * spaces: the earliest row found in the text wins there. */
 static enum cluster_stage
 headline_stage(const char *title)
 {
-	char	words[64][32];
-	size_t	nw = 0;
+	const size_t	 n_rows = sizeof(stage_words) / sizeof(stage_words[0]);
+	const char	*best_cjk = NULL;
+	enum cluster_stage best_cjk_stage = STAGE_NONE;
 
-	for (const char *p = title; *p != '\0' && nw < 64;) {
-		size_t n = 0;
+	for (const char *p = title; *p != '\0';) {
+		char	word[32];
+		size_t	n = 0;
 
 		while (*p != '\0' && !isalpha((unsigned char)*p))
 			p++;
 		while (isalpha((unsigned char)*p)) {
-			if (n < sizeof(words[0]) - 1)
-				words[nw][n++] = (char)tolower((unsigned char)*p);
+			if (n < sizeof(word) - 1)
+				word[n++] = (char)tolower((unsigned char)*p);
 			p++;
 		}
-		if (n > 0) {
-			words[nw][n] = '\0';
-			nw++;
-		}
+		word[n] = '\0';
+		for (size_t i = 0; n > 0 && i < n_rows; i++)
+			if ((unsigned char)stage_words[i].word[0] < 0x80 &&
+			    stage_word_matches(&stage_words[i], word))
+				return stage_words[i].stage;
 	}
-	for (size_t i = 0; i < sizeof(stage_words) / sizeof(stage_words[0]); i++) {
-		const struct stage_word *sw = &stage_words[i];
+	for (size_t i = 0; i < n_rows; i++) {
+		const char *at;
 
-		if ((unsigned char)sw->word[0] >= 0x80) {
-			if (strstr(title, sw->word) != NULL)
-				return sw->stage;
+		if ((unsigned char)stage_words[i].word[0] < 0x80)
 			continue;
+		at = strstr(title, stage_words[i].word);
+		if (at != NULL && (best_cjk == NULL || at < best_cjk)) {
+			best_cjk = at;
+			best_cjk_stage = stage_words[i].stage;
 		}
-		for (size_t j = 0; j < nw; j++)
-			if (sw->prefix ? strncmp(words[j], sw->word, strlen(sw->word)) == 0
-			    : strcmp(words[j], sw->word) == 0)
-				return sw->stage;
 	}
-	return STAGE_NONE;
+	return best_cjk_stage;
 }
 
 /* ---- building the term list -------------------------------------------- */
@@ -433,6 +444,72 @@ scan_figures(struct builder *b, const char *text, double w)
 	}
 }
 
+/* ---- names -------------------------------------------------------------- */
+
+/* Capitalised pairs every story of the watched news carries: no name of
+ * an event. NOTE: sorted (strcmp order) for bsearch. */
+static const char *const common_names[] = {
+	"joint chiefs", "new york", "north korea", "north korean", "pentagon said",
+	"south korea", "south korean", "united states", "wall street", "white house",
+};
+
+/* Names of two or more capitalised words ("Freedom Edge", "Resolute
+ * Dragon", "Key Resolve"), not counting the headline's first word: the
+ * name of an exercise, a deal or a place tells two events of the same kind
+ * apart (RULES.md rule 7). A headline in title case (most words
+ * capitalised) has none. */
+static void
+scan_names(struct builder *b, const char *title, double w)
+{
+	char		 words[48][32];
+	bool		 cap[48];
+	size_t		 nw = 0, n_long = 0, n_cap = 0;
+	const char	*p = title;
+
+	while (*p != '\0' && nw < 48) {
+		size_t n = 0;
+
+		while (*p != '\0' && !isalpha((unsigned char)*p))
+			if (*p++ == ',' && nw > 0)
+				cap[nw - 1] = false;	/* "Hyundai, Toyota" is a list */
+		if (*p == '\0')
+			break;
+		cap[nw] = isupper((unsigned char)*p) && islower((unsigned char)p[1]);
+		while (isalpha((unsigned char)*p) || *p == '\'') {
+			if (n < sizeof(words[0]) - 1 && *p != '\'')
+				words[nw][n++] = (char)tolower((unsigned char)*p);
+			p++;
+		}
+		words[nw][n] = '\0';
+		if (n > 3) {
+			n_long++;
+			n_cap += cap[nw];
+		}
+		nw++;
+	}
+	if (n_long >= 3 && n_cap * 10 >= n_long * 7)
+		return;
+	for (size_t i = 1; i + 1 < nw; i++) {
+		char	 name[96];
+		size_t	 j = i;
+
+		if (!cap[i] || !cap[i + 1] || is_stopword(words[i]))
+			continue;
+		snprintf(name, sizeof(name), "%s", words[i]);
+		while (j + 1 < nw && cap[j + 1] && !is_stopword(words[j + 1])) {
+			size_t len = strlen(name);
+
+			snprintf(name + len, sizeof(name) - len, " %s", words[++j]);
+		}
+		if (bsearch(&(const char *){ name }, common_names, sizeof(common_names) /
+		    sizeof(common_names[0]), sizeof(common_names[0]), cmp_str) == NULL) {
+			add_term(b, "n:", name, strlen(name), w * BOOST_NAME);
+			b->f->n_names++;
+		}
+		i = j;
+	}
+}
+
 /* ---- words -------------------------------------------------------------- */
 
 static bool
@@ -535,6 +612,7 @@ cluster_features_build(const char *title, const char *summary, struct cluster_fe
 		scan_words(&b, title, WEIGHT_TITLE);
 		scan_figures(&b, title, WEIGHT_TITLE);
 		f.stage = headline_stage(title);
+		scan_names(&b, title, WEIGHT_TITLE);
 	}
 	if (summary != NULL) {
 		lede = strndup(summary, first_sentence_len(summary));

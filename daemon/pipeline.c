@@ -601,7 +601,8 @@ story_alert(struct pipeline *p, const struct conf_feed *feed, int64_t feed_id,
 	const char		*topics[64];
 	char			*id = NULL;
 	size_t			 nt = 0;
-	int64_t			 t = item->published != FW_TIME_NONE ? item->published : now;
+	int64_t			 t = item->published != FW_TIME_NONE ? item->published
+	    : item->updated != FW_TIME_NONE ? item->updated : now;
 	int			 r;
 
 	for (size_t i = 0; i < cls->n_matches && nt < 64; i++)

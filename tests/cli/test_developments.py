@@ -180,7 +180,33 @@ sinks:
         check(r.returncode == 2 and "--since" in r.stderr, "a bad --since is a usage error")
         r = run("developments", "-c", conf)
         check(r.returncode == 0 and "Freedom Shield" in r.stdout, "the listing shows titles")
+    demo_check()
     finish()
+
+
+def demo_check():
+    """config/demo.yaml: the Freedom Edge samples give one alert and one
+    update alert that carries the new figures."""
+    import shutil
+    root = os.environ.get("FW_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+    d = tmpdir()
+    shutil.copy(os.path.join(root, "config", "demo.yaml"), d)
+    shutil.copytree(os.path.join(root, "config", "samples"), os.path.join(d, "samples"))
+    import subprocess
+    from fwtest import FW_BIN
+    r = subprocess.run([FW_BIN, "once", "-c", "demo.yaml"], cwd=d, capture_output=True,
+                       text=True, timeout=120)
+    check(r.returncode == 0, "the demo runs (%s)" % r.stderr.strip()[-200:])
+    alerts = read_jsonl(os.path.join(d, "demo-alerts.jsonl"))
+    fe = [a for a in alerts if "Freedom Edge" in (a.get("item", {}).get("title") or "")]
+    firsts = [a for a in fe if "updates" not in a]
+    updates = [a for a in fe if "updates" in a]
+    check(len(firsts) == 1 and len(updates) == 1,
+          "demo: three Freedom Edge reports, one alert and one update (%s)"
+          % [(a["item"]["title"], "updates" in a) for a in fe])
+    check(updates and firsts and updates[0]["updates"] == firsts[0]["id"] and
+          "5400" in updates[0]["update"]["figures"],
+          "demo: the update names the alert and the new figure")
 
 
 if __name__ == "__main__":
