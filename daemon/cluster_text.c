@@ -143,6 +143,7 @@ headline_stage(const char *title)
 	const size_t	 n_rows = sizeof(stage_words) / sizeof(stage_words[0]);
 	const char	*best_cjk = NULL;
 	enum cluster_stage best_cjk_stage = STAGE_NONE;
+	char		 prev[32] = "";
 
 	for (const char *p = title; *p != '\0';) {
 		char	word[32];
@@ -158,9 +159,21 @@ headline_stage(const char *title)
 		word[n] = '\0';
 		for (size_t i = 0; n > 0 && i < n_rows; i++)
 			if ((unsigned char)stage_words[i].word[0] < 0x80 &&
-			    stage_word_matches(&stage_words[i], word))
+			    stage_word_matches(&stage_words[i], word)) {
+				/* "Allies to hold drills", "will sign": the step is
+				 * announced, not taken (rule 4: announced, then
+				 * begins, then ends). */
+				if (stage_words[i].stage != STAGE_REACTION &&
+				    (strcmp(prev, "to") == 0 || strcmp(prev, "will") == 0))
+					return STAGE_ANNOUNCED;
 				return stage_words[i].stage;
+			}
+		snprintf(prev, sizeof(prev), "%s", word);
 	}
+	/* Korean: "실시 예정", "서명키로", "방침": a plan, whatever verb. */
+	if (strstr(title, "예정") != NULL || strstr(title, "키로") != NULL ||
+	    strstr(title, "방침") != NULL || strstr(title, "予定") != NULL)
+		return STAGE_ANNOUNCED;
 	for (size_t i = 0; i < n_rows; i++) {
 		const char *at;
 

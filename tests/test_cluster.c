@@ -109,6 +109,9 @@ static const struct {
 	{ "한미 방위비 협상 타결", STAGE_AGREED },
 	{ "한미 을지프리덤실드 연습 시작", STAGE_BEGUN },
 	{ "Environmental assessment for THAAD base completed", STAGE_NONE },
+	{ "Allies to hold Freedom Shield exercise next month", STAGE_ANNOUNCED },
+	{ "Seoul, Washington will sign the deal on Friday", STAGE_ANNOUNCED },
+	{ "한미, 내달 연합훈련 실시 예정", STAGE_ANNOUNCED },
 };
 
 START_TEST(test_stages)
