@@ -33,7 +33,9 @@
  * 7. A development none of whose stories shares with it two words, or a
  *    name or a figure, scores 0: one shared word is chance.
  * 8. The best development at or above the threshold is joined; else the
- *    story starts its own.
+ *    story starts its own. Other developments that score four times the
+ *    threshold are merged into it: reports arrive in any order, and the
+ *    first two of an event need not resemble each other.
  *
  * Storage is store_dev.c's; the features are cluster_text.c's. */
 #include <errno.h>
@@ -53,6 +55,10 @@
 #define MAX_CANDIDATES		48	/* stories */
 #define MAX_DEVELOPMENTS	24
 #define MAX_MEMBERS		48	/* stories of a development compared */
+/* A story that scores this many times the threshold with two developments
+ * shows that they are one: stories arrive in any order, and the first two
+ * reports of an event need not resemble each other. */
+#define CLUSTER_MERGE_FACTOR	4.0
 #define CLUSTER_MIN_EVIDENCE	2	/* shared terms, a name or figure counting 2 */
 #define IDF_CACHE_SIZE		1024	/* power of two */
 
@@ -544,8 +550,8 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 static int
 decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const struct vec *x,
     enum cluster_stage x_stage, int64_t feed_id, const char *const *topics, size_t n_topics,
-    int64_t t, struct dev_score *ret_best, size_t *ret_n_dev,
-    struct fw_error *reterr)
+    int64_t t, struct dev_score *ret_best, size_t *ret_n_dev, int64_t *ret_merge,
+    size_t *ret_n_merge, struct fw_error *reterr)
 {
 	struct candidate	*cand = NULL;
 	int64_t			 devs[MAX_DEVELOPMENTS];
@@ -583,6 +589,8 @@ decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const
 		}
 		if (r >= 0 && sc.score > ret_best->score)
 			*ret_best = sc;
+		if (r >= 0 && sc.score >= o->threshold * CLUSTER_MERGE_FACTOR)
+			ret_merge[(*ret_n_merge)++] = sc.development;
 	}
 	*ret_n_dev = n_dev;
 	return r < 0 ? r : 0;
@@ -610,9 +618,10 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	struct vec		 x = { 0 };
 	const char		*terms[256];
 	const char		*src[1] = { feed_name };
-	size_t			 n_dev = 0;
-	int64_t			 same_link = 0, n_stories;
+	size_t			 n_dev = 0, n_merge = 0;
+	int64_t			 same_link = 0, n_stories, merge[MAX_DEVELOPMENTS];
 	double			 threshold;
+	size_t			 n_merged = 0;
 	char			*key_src = NULL;
 	int			 r;
 
@@ -631,7 +640,7 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	if (canon != NULL && (r = store_canon_development(s, canon, &same_link, reterr)) < 0)
 		goto out;
 	if (same_link == 0 && (r = decide(s, c, o, &x, f.stage, feed_id, topics, n_topics, t, &best, &n_dev,
-	    reterr)) < 0)
+	    merge, &n_merge, reterr)) < 0)
 		goto out;
 
 	threshold = o->threshold;
@@ -685,6 +694,58 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 		res.is_new = true;
 	} else if ((r = store_development_get(s, best.development, &d, reterr)) < 0)
 		goto out;
+	for (size_t i = 0; same_link == 0 && !res.is_new && i < n_merge; i++) {
+		struct store_development other;
+		const char		*one[1];
+		json_t			*a;
+		json_t			*v;
+		size_t			 k;
+
+		if (merge[i] == d.id)
+			continue;
+		if ((r = store_development_get(s, merge[i], &other, reterr)) < 0)
+			goto out;
+		/* Fold the other's sets and times in; its first alert stays
+		 * the development's if this one had none. */
+		const char *sets[3] = { other.topics, other.figures, other.sources };
+		char **dst[3] = { &d.topics, &d.figures, &d.sources };
+
+		for (int j = 0; j < 3 && r == 0; j++) {
+			a = json_loads(sets[j] != NULL ? sets[j] : "[]", 0, NULL);
+			json_array_foreach(a, k, v) {
+				one[0] = json_string_value(v);
+				if (one[0] != NULL && r == 0)
+					r = json_set_merge(dst[j], one, 1, NULL, NULL);
+			}
+			json_decref(a);
+		}
+		if (other.first_t < d.first_t)
+			d.first_t = other.first_t;
+		if (other.last_t > d.last_t)
+			d.last_t = other.last_t;
+		if (other.first_seen < d.first_seen)
+			d.first_seen = other.first_seen;
+		if (d.alert_id == NULL && other.alert_id != NULL) {
+			d.alert_id = other.alert_id;
+			other.alert_id = NULL;
+		}
+		store_development_done(&other);
+		if (r < 0)
+			goto oom;
+		if ((r = store_development_merge(s, d.id, merge[i], reterr)) < 0)
+			goto out;
+		n_merged++;
+	}
+	if (n_merged > 0) {
+		char *longer;
+
+		if (asprintf(&longer, "%s; merged %zu more development%s it matched at %.0fx "
+		    "the threshold", res.explain, n_merged, n_merged > 1 ? "s" : "",
+		    CLUSTER_MERGE_FACTOR) < 0)
+			goto oom;
+		free(res.explain);
+		res.explain = longer;
+	}
 	if (t < d.first_t)
 		d.first_t = t;
 	if (t > d.last_t)

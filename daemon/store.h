@@ -150,6 +150,10 @@ int store_development_by_key(struct store *s, const char *key,
 /* Writes every field of d back (by d->id). */
 int store_development_save(struct store *s, const struct store_development *d,
     struct fw_error *reterr) _must_check_;
+/* Moves every story of development from into development into and
+ * forgets from (the caller merges the other fields into into first). */
+int store_development_merge(struct store *s, int64_t into, int64_t from,
+    struct fw_error *reterr) _must_check_;
 /* The developments whose newest story is from since or later, newest
  * first; caller frees each and the array. */
 int store_developments_list(struct store *s, int64_t since,

@@ -533,3 +533,28 @@ store_stories_foreach(struct store *s, int64_t dev, int64_t since, store_story_f
 	sqlite3_finalize(st);
 	return r;
 }
+
+int
+store_development_merge(struct store *s, int64_t into, int64_t from, struct fw_error *reterr)
+{
+	static const char *const sql[2] = {
+		"UPDATE stories SET development = ?1 WHERE development = ?2",
+		"DELETE FROM developments WHERE id = ?2",
+	};
+
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt	*st;
+		int		 rc;
+
+		rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return store_fail(s, rc, reterr, "cannot merge developments");
+		(void)sqlite3_bind_int64(st, 1, into);
+		(void)sqlite3_bind_int64(st, 2, from);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return store_fail(s, rc, reterr, "cannot merge developments");
+	}
+	return 0;
+}

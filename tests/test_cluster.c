@@ -218,6 +218,42 @@ START_TEST(test_assign)
 }
 END_TEST
 
+/* Two first reports that do not resemble each other start two
+ * developments; a third that matches both well makes them one. */
+START_TEST(test_merge)
+{
+	struct cluster_result a, b, c;
+
+	a = add(0, "a", "Freedom Edge exercise gets under way off Jeju",
+	    "Warships sailed from Busan.", NULL, 10 * H);
+	b = add(1, "b", "Carrier George Washington leads trilateral naval maneuvers",
+	    "Destroyers of three navies joined.", NULL, 10 * H + 600);
+	ck_assert_int_ne(a.development, b.development);
+	c = add(2, "c", "Freedom Edge: carrier George Washington leads trilateral maneuvers off Jeju",
+	    "Destroyers of three navies joined the Freedom Edge exercise off Jeju.", NULL, 11 * H);
+	ck_assert_msg(strstr(c.explain, "merged 1 more development") != NULL, "%s", c.explain);
+	{
+		struct store_story	*m = NULL;
+		size_t			 n = 0;
+		struct fw_error		 e;
+
+		ck_assert_int_eq(store_development_members(st, c.development, 0, 100 * H, 10,
+		    &m, &n, &e), 0);
+		ck_assert_uint_eq(n, 3);
+		for (size_t i = 0; i < n; i++)
+			store_story_done(&m[i]);
+		free(m);
+	}
+	cluster_result_done(&a);
+	a = add(3, "d", "Freedom Edge exercise under way off Jeju with George Washington carrier",
+	    NULL, NULL, 12 * H);
+	ck_assert_int_eq(a.development, c.development);
+	cluster_result_done(&a);
+	cluster_result_done(&b);
+	cluster_result_done(&c);
+}
+END_TEST
+
 START_TEST(test_alert_recorded)
 {
 	struct cluster_result	a, b;
@@ -252,6 +288,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_assign);
 	tcase_add_test(tc, test_alert_recorded);
+	tcase_add_test(tc, test_merge);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
