@@ -257,20 +257,22 @@ canon_link(const char *link, const struct canon_opts *o, char **ret)
 static bool
 host_is(const struct url_parts *u, const char *host)
 {
-	return strlen(host) == u->host_len && strncasecmp(u->host, host, u->host_len) == 0;
+	return u->host != NULL && host != NULL && strlen(host) == u->host_len &&
+	    strncasecmp(u->host, host, u->host_len) == 0;
 }
 
 static bool
 is_aggregator(const char *link, const struct canon_opts *o)
 {
-	const char *const	*strip, *const *hosts, *const *aggr;
-	size_t			 n_strip, n_hosts, n_aggr;
+	const char *const	*strip = NULL, *const *hosts = NULL, *const *aggr = NULL;
+	size_t			 n_strip = 0, n_hosts = 0, n_aggr = 0;
 	struct url_parts	 u;
 
 	if (link == NULL || !url_split(link, &u))
 		return false;
 	opts_lists(o, &strip, &n_strip, &hosts, &n_hosts, &aggr, &n_aggr);
 	for (size_t i = 0; i < n_aggr; i++)
+		/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): aggr holds n_aggr strings. */
 		if (host_is(&u, aggr[i]))
 			return true;
 	return false;

@@ -59,6 +59,12 @@
  * shows that they are one: stories arrive in any order, and the first two
  * reports of an event need not resemble each other. */
 #define CLUSTER_MERGE_FACTOR	4.0
+/* Stories first seen more than this many windows ago leave the index, at
+ * most CLUSTER_PRUNE_PER_STORY per new story (more than one, so it keeps
+ * up). An item published that long ago and seen only now (a feed's old
+ * items) still joins by its canonical link, not by its words. */
+#define CLUSTER_INDEX_KEEP_WINDOWS	2
+#define CLUSTER_PRUNE_PER_STORY		4
 #define CLUSTER_MIN_EVIDENCE	2	/* shared terms, a name or figure counting 2 */
 #define IDF_CACHE_SIZE		1024	/* power of two */
 
@@ -241,7 +247,7 @@ features_parse(char *text, struct cluster_term **ret, size_t *ret_n)
 	if (v == NULL)
 		return -ENOMEM;
 	line = strtok_r(text, "\n", &save);
-	stage = line != NULL ? atoi(line) : 0;
+	stage = line != NULL ? (int)strtol(line, NULL, 10) : 0;
 	if (stage < 0 || stage >= _STAGE_MAX)
 		stage = STAGE_NONE;
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL && n < cap) {
@@ -399,7 +405,8 @@ find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
 		goto out;
 	}
 	/* Sorted, a story's postings sit together: count them in one pass. */
-	qsort(ids, n_ids, sizeof(*ids), cmp_i64);
+	if (n_ids > 0)
+		qsort(ids, n_ids, sizeof(*ids), cmp_i64);
 	for (size_t i = 0; i < n_ids; i++) {
 		if (n == 0 || c[n - 1].story != ids[i])
 			c[n++].story = ids[i];
@@ -774,7 +781,7 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	story.first_seen = now;
 	story.development = d.id;
 	story.explain = res.explain;
-	if ((r = topics_json(topics, n_topics, &story.topics)) < 0 ||
+	if (topics_json(topics, n_topics, &story.topics) < 0 ||
 	    (story.features = features_serialise(&f)) == NULL) {
 		free(story.topics);
 		goto oom;
@@ -784,6 +791,14 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	r = store_story_add(s, &story, terms, f.n_terms < 256 ? f.n_terms : 256, reterr);
 	free(story.topics);
 	free(story.features);
+	if (r < 0)
+		goto out;
+	/* Stories seen long ago are found by no new one (their time is out
+	 * of its window): a few of them leave the term index with each new
+	 * story, so the index holds about the window's stories however many
+	 * are stored. */
+	r = store_index_prune(s, now - CLUSTER_INDEX_KEEP_WINDOWS * o->window,
+	    CLUSTER_PRUNE_PER_STORY, reterr);
 	if (r < 0)
 		goto out;
 	res.development = d.id;

@@ -88,8 +88,9 @@ print_json(const struct store_development *d, json_t *items)
 	figures = json_loads(d->figures, 0, NULL);
 	sources = json_loads(d->sources, 0, NULL);
 	/* explain is for --explain; the contract's item has five keys. */
-	json_array_foreach(items, i, it)
+	json_array_foreach(items, i, it) {
 		json_object_del(it, "explain");
+	}
 	o = json_pack("{s:s, s:o, s:O, s:o, s:o, s:o, s:o, s:s?}", "id", d->key,
 	    "topics", topics != NULL ? topics : json_array(), "items", items,
 	    "figures", figures != NULL ? figures : json_array(),

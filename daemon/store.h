@@ -150,6 +150,11 @@ int store_development_by_key(struct store *s, const char *key,
 /* Writes every field of d back (by d->id). */
 int store_development_save(struct store *s, const struct store_development *d,
     struct fw_error *reterr) _must_check_;
+/* Takes up to limit stories first seen before before out of the term
+ * index (their postings go; the stories, their developments and the
+ * document frequencies stay). Returns how many, or a negative errno. */
+int store_index_prune(struct store *s, int64_t before, size_t limit,
+    struct fw_error *reterr) _must_check_;
 /* Moves every story of development from into development into and
  * forgets from (the caller merges the other fields into into first). */
 int store_development_merge(struct store *s, int64_t into, int64_t from,

@@ -124,7 +124,7 @@ store_development_done(struct store_development *d)
 int
 store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r;
 
 	if ((r = dev_stmt(s, SDS_DF_GET, &st, reterr)) < 0)
@@ -141,7 +141,7 @@ int
 store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
     size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r;
 
 	if ((r = dev_stmt(s, SDS_POSTINGS, &st, reterr)) < 0)
@@ -191,7 +191,7 @@ story_from_row(sqlite3_stmt *st, struct store_story *ret)
 int
 store_story_get(struct store *s, int64_t id, struct store_story *ret, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r;
 
 	if ((r = dev_stmt(s, SDS_STORY_GET, &st, reterr)) < 0)
@@ -214,7 +214,7 @@ store_development_members(struct store *s, int64_t dev, int64_t from, int64_t to
     size_t limit, struct store_story **ret, size_t *ret_n, struct fw_error *reterr)
 {
 	struct store_story	*v = NULL;
-	sqlite3_stmt		*st;
+	sqlite3_stmt		*st = NULL;
 	size_t			 n = 0;
 	int			 rc, r;
 
@@ -254,7 +254,7 @@ int
 store_canon_development(struct store *s, const char *canon, int64_t *ret,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r;
 
 	if ((r = dev_stmt(s, SDS_STORY_BY_CANON, &st, reterr)) < 0)
@@ -280,7 +280,7 @@ int
 store_story_add(struct store *s, struct store_story *story, const char *const *terms,
     size_t n_terms, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 r;
 
 	if ((r = dev_stmt(s, SDS_STORY_INSERT, &st, reterr)) < 0)
@@ -323,7 +323,7 @@ int
 store_story_find(struct store *s, int64_t feed_id, const char *item_id, int64_t *ret_dev,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc;
 
 	rc = sqlite3_prepare_v2(s->db, "SELECT development FROM stories"
@@ -358,7 +358,7 @@ bind_development(sqlite3_stmt *st, int first, const struct store_development *d)
 int
 store_development_add(struct store *s, struct store_development *d, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 r;
 
 	if ((r = dev_stmt(s, SDS_DEV_INSERT, &st, reterr)) < 0)
@@ -397,7 +397,7 @@ int
 store_development_get(struct store *s, int64_t id, struct store_development *ret,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r;
 
 	if ((r = dev_stmt(s, SDS_DEV_GET, &st, reterr)) < 0)
@@ -419,7 +419,7 @@ int
 store_development_by_key(struct store *s, const char *key, struct store_development *ret,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r = 0;
 
 	rc = sqlite3_prepare_v2(s->db, "SELECT id, key, first_t, last_t, first_seen, last_seen,"
@@ -441,7 +441,7 @@ int
 store_development_save(struct store *s, const struct store_development *d,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 r;
 
 	if ((r = dev_stmt(s, SDS_DEV_UPDATE, &st, reterr)) < 0)
@@ -456,7 +456,7 @@ store_developments_list(struct store *s, int64_t since, struct store_development
     size_t *ret_n, struct fw_error *reterr)
 {
 	struct store_development	*v = NULL;
-	sqlite3_stmt			*st;
+	sqlite3_stmt			*st = NULL;
 	size_t				 n = 0;
 	int				 rc, r = 0;
 
@@ -496,7 +496,7 @@ int
 store_stories_foreach(struct store *s, int64_t dev, int64_t since, store_story_fn fn,
     void *userdata, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = NULL;
 	int		 rc, r = 0;
 
 	rc = sqlite3_prepare_v2(s->db,
@@ -543,7 +543,7 @@ store_development_merge(struct store *s, int64_t into, int64_t from, struct fw_e
 	};
 
 	for (int i = 0; i < 2; i++) {
-		sqlite3_stmt	*st;
+		sqlite3_stmt	*st = NULL;
 		int		 rc;
 
 		rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
@@ -557,4 +557,57 @@ store_development_merge(struct store *s, int64_t into, int64_t from, struct fw_e
 			return store_fail(s, rc, reterr, "cannot merge developments");
 	}
 	return 0;
+}
+
+int
+store_index_prune(struct store *s, int64_t before, size_t limit, struct fw_error *reterr)
+{
+	sqlite3_stmt	*sel = NULL, *del = NULL, *mark = NULL;
+	int		 rc, n = 0, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT id, t, features FROM stories"
+	    " WHERE indexed = 1 AND first_seen < ?1 ORDER BY first_seen LIMIT ?2",
+	    -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM story_terms WHERE term = ?1 AND t = ?2"
+	    " AND story = ?3", -1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "UPDATE stories SET indexed = 0 WHERE id = ?1",
+	    -1, &mark, NULL) != SQLITE_OK) {
+		r = store_fail(s, sqlite3_errcode(s->db), reterr, "cannot prune the term index");
+		goto out;
+	}
+	(void)sqlite3_bind_int64(sel, 1, before);
+	(void)sqlite3_bind_int64(sel, 2, (sqlite3_int64)limit);
+	while (r == 0 && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		int64_t		 id = sqlite3_column_int64(sel, 0);
+		int64_t		 t = sqlite3_column_int64(sel, 1);
+		const char	*f = (const char *)sqlite3_column_text(sel, 2);
+
+		/* The features text names the story's terms, one a line
+		 * after the stage: "term\tweight". */
+		for (const char *line = f != NULL ? strchr(f, '\n') : NULL; line != NULL && r == 0;
+		    line = strchr(line + 1, '\n')) {
+			const char *tab = strchr(line + 1, '\t');
+
+			if (tab == NULL)
+				break;
+			sqlite3_reset(del);
+			(void)sqlite3_bind_text(del, 1, line + 1, (int)(tab - line - 1),
+			    SQLITE_STATIC);
+			(void)sqlite3_bind_int64(del, 2, t);
+			(void)sqlite3_bind_int64(del, 3, id);
+			if (sqlite3_step(del) != SQLITE_DONE)
+				r = store_fail(s, sqlite3_errcode(s->db), reterr,
+				    "cannot prune the term index");
+		}
+		sqlite3_reset(mark);
+		(void)sqlite3_bind_int64(mark, 1, id);
+		if (r == 0 && sqlite3_step(mark) != SQLITE_DONE)
+			r = store_fail(s, sqlite3_errcode(s->db), reterr, "cannot prune the term index");
+		n++;
+	}
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	sqlite3_finalize(mark);
+	return r < 0 ? r : n;
 }

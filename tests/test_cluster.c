@@ -199,16 +199,30 @@ START_TEST(test_assign)
 	d = add(3, "d", "Other title", NULL, "https://e.org/x", 102 * H);
 	ck_assert_int_eq(d.development, c.development);
 	ck_assert(strstr(d.explain, "canonical") != NULL);
-	/* the same words a week later: another event (rule 7, 9) */
-	x = add(2, "x", "S. Korea, US launch Freedom Shield exercise, longest in years",
-	    "The 11-day exercise includes large-scale combined field training.", NULL, 300 * H);
-	ck_assert(x.is_new);
 	/* a new figure is reported as new once */
 	y = add(3, "y", "Freedom Shield: 13,000 troops begin field training exercise",
 	    "Freedom Shield exercise field training involves 13,000 troops.", NULL, 101 * H);
 	ck_assert_msg(y.development == a.development, "%s", y.explain);
 	ck_assert_uint_eq(y.n_new_figures, 1);
 	ck_assert_str_eq(y.new_figures[0], "13000");
+	/* the same words a week later: another event (rule 7, 9) */
+	x = add(2, "x", "S. Korea, US launch Freedom Shield exercise, longest in years",
+	    "The 11-day exercise includes large-scale combined field training.", NULL, 300 * H);
+	ck_assert(x.is_new);
+	/* Stories seen more than two windows before leave the term index. */
+	{
+		int64_t		*ids = NULL;
+		size_t		 n = 0;
+		struct fw_error	 e;
+
+		ck_assert_int_eq(store_term_postings(st, "w:freedom", 0, 200 * H, 100, &ids, &n,
+		    &e), 0);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(store_term_postings(st, "w:freedom", 0, 400 * H, 100, &ids, &n,
+		    &e), 0);
+		ck_assert_uint_eq(n, 1);
+		free(ids);
+	}
 	cluster_result_done(&a);
 	cluster_result_done(&b);
 	cluster_result_done(&c);

@@ -8,7 +8,9 @@
  * tables (stories, story_terms, term_df, developments) with the features
  * cluster_features_build() gives, in large transactions with a large page
  * cache, so that a million stories are stored in minutes rather than
- * hours: the probes only read them. At 10^4, 10^5 and 10^6 stored stories it
+ * hours: the probes only read them. Stories more than two windows older
+ * than the newest are written out of the term index, as cluster_add()
+ * leaves them. At 10^4, 10^5 and 10^6 stored stories it
  * times PROBES more items placed right after the newest, each inside a
  * transaction that is rolled back (so the probes do not change the file),
  * and prints the median and mean per item. The work must not grow with the
@@ -144,13 +146,15 @@ bulk_fill(const char *path, size_t from, size_t to, struct event *ev, int64_t t0
 	sqlite3		*db;
 	sqlite3_stmt	*ins_story, *ins_term, *ins_dev, *upd_df;
 	int		 rc = 0;
+	int64_t		 t_end = t0 + (int64_t)to * 3600 / RATE;
 
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return -1;
 	sqlite3_exec(db, "PRAGMA cache_size = -400000; PRAGMA synchronous = OFF; BEGIN", NULL,
 	    NULL, NULL);
 	sqlite3_prepare_v2(db, "INSERT INTO stories(feed_id, item_id, t, first_seen, development,"
-	    " topics, features) VALUES (?1, ?2, ?3, ?3, ?4, '[\"t\"]', ?5)", -1, &ins_story, NULL);
+	    " topics, features, indexed) VALUES (?1, ?2, ?3, ?3, ?4, '[\"t\"]', ?5, ?6)", -1,
+	    &ins_story, NULL);
 	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO story_terms(term, t, story) VALUES (?1, ?2, ?3)",
 	    -1, &ins_term, NULL);
 	sqlite3_prepare_v2(db, "INSERT INTO developments(key, first_t, last_t, first_seen, last_seen)"
@@ -163,6 +167,9 @@ bulk_fill(const char *path, size_t from, size_t to, struct event *ev, int64_t t0
 		int64_t			 t = t0 + (int64_t)n * 3600 / RATE;
 		size_t			 k = n % 8, cap;
 		bool			 new_event = ev[k].left <= 0;
+		/* As the daemon would have left them: stories seen more than
+		 * two windows before the newest are out of the term index. */
+		int			 indexed = t >= t_end - 2 * 72 * 3600;
 
 		make_item(&ev[k], n, title, sizeof(title), summary, sizeof(summary));
 		if (cluster_features_build(title, summary, &f) < 0)
@@ -176,7 +183,9 @@ bulk_fill(const char *path, size_t from, size_t to, struct event *ev, int64_t t0
 			dev_of_feed[k] = sqlite3_last_insert_rowid(db);
 		}
 		cap = 16 + f.n_terms * 120;
-		feat = w = malloc(cap);
+		feat = w = calloc(1, cap);
+		if (feat == NULL)
+			return -1;
 		w += snprintf(w, cap, "%d\n", (int)f.stage);
 		for (size_t i = 0; i < f.n_terms; i++)
 			w += snprintf(w, cap - (size_t)(w - feat), "%s\t%.4f\n", f.terms[i].term,
@@ -188,6 +197,7 @@ bulk_fill(const char *path, size_t from, size_t to, struct event *ev, int64_t t0
 		sqlite3_bind_int64(ins_story, 3, t);
 		sqlite3_bind_int64(ins_story, 4, dev_of_feed[k]);
 		sqlite3_bind_text(ins_story, 5, feat, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(ins_story, 6, indexed);
 		if (sqlite3_step(ins_story) != SQLITE_DONE)
 			rc = -1;
 		for (size_t i = 0; i <= f.n_terms && rc == 0; i++) {
@@ -196,7 +206,7 @@ bulk_fill(const char *path, size_t from, size_t to, struct event *ev, int64_t t0
 			sqlite3_reset(upd_df);
 			sqlite3_bind_text(upd_df, 1, term, -1, SQLITE_TRANSIENT);
 			sqlite3_step(upd_df);
-			if (i == f.n_terms)
+			if (i == f.n_terms || !indexed)
 				break;
 			sqlite3_reset(ins_term);
 			sqlite3_bind_text(ins_term, 1, term, -1, SQLITE_TRANSIENT);
