@@ -49,10 +49,48 @@ alert_done(struct alert *a)
 	memset(a, 0, sizeof(*a));
 }
 
+static json_t *
+json_strings(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static int
+alert_add_development(json_t *o, const struct alert_development *dev)
+{
+	json_t *sources = json_loads(dev->sources != NULL ? dev->sources : "[]", 0, NULL);
+
+	if (sources == NULL || json_object_set_new(o, "development", json_string(dev->key)) < 0 ||
+	    json_object_set_new(o, "sources", sources) < 0)
+		return -ENOMEM;
+	if (dev->updates == NULL)
+		return 0;
+	/* What is new, so the receiver can say it without diffing. */
+	if (json_object_set_new(o, "updates", json_string(dev->updates)) < 0 ||
+	    json_object_set_new(o, "update", json_pack("{s:o, s:o, s:i}",
+	    "figures", json_strings(dev->new_figures, dev->n_new_figures),
+	    "topics", json_strings(dev->new_topics, dev->n_new_topics),
+	    "confirmed_by", (json_int_t)dev->n_sources)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int
 alert_build(const struct conf_feed *feed, const char *feed_url,
     const struct feed_item *item, const struct classify_result *cls, int64_t now,
     struct alert *ret)
+{
+	return alert_build_dev(feed, feed_url, item, cls, NULL, now, ret);
+}
+
+int
+alert_build_dev(const struct conf_feed *feed, const char *feed_url,
+    const struct feed_item *item, const struct classify_result *cls,
+    const struct alert_development *dev, int64_t now, struct alert *ret)
 {
 	struct alert	 a = { 0 };
 	json_t		*o = NULL, *topics, *matches, *hits, *it;
@@ -62,7 +100,13 @@ alert_build(const struct conf_feed *feed, const char *feed_url,
 	if (feed != NULL)
 		feed_url = feed->url;
 	/* The same story carried by two feeds has one link: one alert. */
-	if (item->link != NULL && item->link[0] != '\0') {
+	if (dev != NULL && dev->updates != NULL) {
+		if (asprintf(&a.dedup_key, "update:%s:%s\n%s", dev->key, feed_url, item->id) < 0)
+			a.dedup_key = NULL;
+	} else if (dev != NULL && dev->canon != NULL && dev->canon[0] != '\0') {
+		if (asprintf(&a.dedup_key, "link:%s", dev->canon) < 0)
+			a.dedup_key = NULL;
+	} else if (item->link != NULL && item->link[0] != '\0') {
 		if (asprintf(&a.dedup_key, "link:%s", item->link) < 0)
 			a.dedup_key = NULL;
 	} else if (asprintf(&a.dedup_key, "id:%s\n%s", feed_url, item->id) < 0)
@@ -116,6 +160,8 @@ alert_build(const struct conf_feed *feed, const char *feed_url,
 	json_object_set_new(o, "feed", json_str_or_null(feed_url));
 	json_object_set_new(o, "feed_name", json_str_or_null(feed != NULL ? feed->name : NULL));
 	json_object_set_new(o, "item", it);
+	if (dev != NULL && alert_add_development(o, dev) < 0)
+		goto out;
 
 	a.json = json_dumps(o, JSON_COMPACT);
 	if (a.json == NULL)

@@ -12,4 +12,5 @@ int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_developments(int argc, char **argv);
 

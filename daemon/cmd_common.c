@@ -28,7 +28,7 @@ int
 cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 {
 	enum { OPT_JSON = 256, OPT_FAILED, OPT_STORED, OPT_SINCE, OPT_RETRY, OPT_LOG_LEVEL,
-	    OPT_EXPLAIN };
+	    OPT_TOPIC, OPT_EXPLAIN };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -37,9 +37,14 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "retry", required_argument, NULL, OPT_RETRY },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "topic", required_argument, NULL, OPT_TOPIC },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option	opts[sizeof(longopts) / sizeof(longopts[0])];
+	/* `developments --explain ID` names a development; `classify
+	 * --explain` is a switch. */
+	bool		explain_id = allowed_has(allowed, "explain-id");
 	enum log_level	level;
 	int		c, idx;
 
@@ -47,9 +52,15 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 	ret->config = FW_DEFAULT_CONFIG;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:", longopts, &idx)) != -1) {
-		const char *name = c >= OPT_JSON ? longopts[idx].name : NULL;
+	memcpy(opts, longopts, sizeof(opts));
+	for (size_t i = 0; explain_id && opts[i].name != NULL; i++)
+		if (opts[i].val == OPT_EXPLAIN)
+			opts[i].has_arg = required_argument;
+	while ((c = getopt_long(argc, argv, "+c:", opts, &idx)) != -1) {
+		const char *name = c >= OPT_JSON ? opts[idx].name : NULL;
 
+		if (c == OPT_EXPLAIN && explain_id)
+			name = "explain-id";
 		if (name != NULL && c != OPT_LOG_LEVEL && !allowed_has(allowed, name)) {
 			fprintf(stderr, "feedwatch %s: unknown option '--%s'\n", argv[0], name);
 			return -EINVAL;
@@ -61,7 +72,13 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 		case OPT_STORED:	ret->stored = true; break;
 		case OPT_SINCE:		ret->since = optarg; break;
 		case OPT_RETRY:		ret->retry = optarg; break;
-		case OPT_EXPLAIN:	ret->explain = true; break;
+		case OPT_TOPIC:		ret->topic = optarg; break;
+		case OPT_EXPLAIN:
+			if (explain_id)
+				ret->explain_id = optarg;
+			else
+				ret->explain = true;
+			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_from_string(optarg, &level) < 0) {
 				fprintf(stderr, "feedwatch %s: unknown log level '%s' "

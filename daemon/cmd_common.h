@@ -13,12 +13,15 @@ struct cmd_opts {
 	bool		 explain;	/* --explain (classify) */
 	const char	*since;		/* --since DURATION */
 	const char	*retry;		/* --retry ID|all (alerts) */
+	const char	*topic;		/* --topic NAME (developments) */
+	const char	*explain_id;	/* --explain ID (developments) */
 	char		**args;		/* positional arguments */
 	int		 n_args;
 };
 
 /* Parses argv (argv[0] is the verb). allowed lists the long options the verb
- * takes besides -c and --log-level, e.g. "json,since". Prints a usage error
+ * takes besides -c and --log-level, e.g. "json,since"; "explain-id" is
+ * --explain with a value (developments), "explain" the switch (classify). Prints a usage error
  * and returns -EINVAL on a bad option. */
 int cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret);
 

@@ -649,8 +649,40 @@ CONF_FIELD_HANDLER(topic_terms, struct conf_topic, terms, get_strlist)
 CONF_FIELD_HANDLER(topic_exclude, struct conf_topic, exclude, get_strlist)
 CONF_FIELD_HANDLER(topic_feeds, struct conf_topic, feeds, get_strlist)
 
+static void
+upd_new_figure(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_bool(w, v, "new_figure", &((struct conf_updates *)obj)->new_figure);
+}
+
+static void
+upd_new_topic(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_bool(w, v, "new_topic", &((struct conf_updates *)obj)->new_topic);
+}
+
+static void
+upd_sources(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "sources", 0, 1000, &((struct conf_updates *)obj)->sources);
+}
+
+static const struct key_handler updates_keys[] = {
+	{ "new_figure", upd_new_figure, false },
+	{ "new_topic", upd_new_topic, false },
+	{ "sources", upd_sources, false },
+	{ NULL, NULL, false },
+};
+
+static void
+topic_updates(struct walker *w, yaml_node_t *v, void *obj)
+{
+	(void)walk_mapping(w, v, "'updates'", updates_keys, &((struct conf_topic *)obj)->updates);
+}
+
 static const struct key_handler topic_keys[] = {
 	{ "name", topic_name, true },
+	{ "updates", topic_updates, false },
 	{ "severity", topic_severity, false },
 	{ "terms", topic_terms, true },
 	{ "exclude", topic_exclude, false },
@@ -1025,6 +1057,7 @@ top_topics(struct walker *w, yaml_node_t *v, void *obj)
 		char			 what[64];
 
 		t->severity = SEVERITY_NORMAL;
+		t->updates = (struct conf_updates){ .new_figure = true, .new_topic = true };
 		snprintf(what, sizeof(what), "topic %zu", i + 1);
 		(void)walk_mapping(w, item, what, topic_keys, t);
 	}
@@ -1133,7 +1166,72 @@ top_sinks(struct walker *w, yaml_node_t *v, void *obj)
 	}
 }
 
+/* ---- developments ------------------------------------------------------ */
+
+static void
+dev_group(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_bool(w, v, "group", &((struct conf_developments *)obj)->group);
+}
+
+static void
+dev_window(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_duration(w, v, "window", &((struct conf_developments *)obj)->window);
+}
+
+static void
+dev_threshold(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_double(w, v, "threshold", &((struct conf_developments *)obj)->threshold);
+}
+
+static void
+dev_strip_params(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_developments *d = obj;
+
+	d->have_strip_params = true;
+	get_strlist(w, v, "strip_params", &d->strip_params);
+}
+
+static void
+dev_host_prefixes(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_developments *d = obj;
+
+	d->have_host_prefixes = true;
+	get_strlist(w, v, "host_prefixes", &d->host_prefixes);
+}
+
+static void
+dev_aggregators(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_developments *d = obj;
+
+	d->have_aggregators = true;
+	get_strlist(w, v, "aggregators", &d->aggregators);
+}
+
+static const struct key_handler developments_keys[] = {
+	{ "group", dev_group, false },
+	{ "window", dev_window, false },
+	{ "threshold", dev_threshold, false },
+	{ "strip_params", dev_strip_params, false },
+	{ "host_prefixes", dev_host_prefixes, false },
+	{ "aggregators", dev_aggregators, false },
+	{ NULL, NULL, false },
+};
+
+static void
+top_developments(struct walker *w, yaml_node_t *v, void *obj)
+{
+	(void)walk_mapping(w, v, "'developments'", developments_keys,
+	    &((struct conf *)obj)->developments);
+}
+
 static const struct key_handler top_keys[] = {
+	{ "developments", top_developments, false },
 	{ "state", top_state, true },
 	{ "user_agent", top_user_agent, false },
 	{ "ca_path", top_ca_path, false },
@@ -1255,6 +1353,9 @@ conf_set_defaults(struct conf *c)
 	c->backoff_cap = 24 * 3600;
 	c->redirect_hold = 3;
 	c->health_failures = 5;
+	c->developments.group = true;
+	c->developments.window = 72 * 3600;
+	c->developments.threshold = 0.02;	/* CLUSTER_DEFAULT_THRESHOLD */
 }
 
 int
@@ -1371,6 +1472,9 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_sinks; i++)
 		conf_sink_done(&c->sinks[i]);
 	free(c->sinks);
+	strlist_done(&c->developments.strip_params);
+	strlist_done(&c->developments.host_prefixes);
+	strlist_done(&c->developments.aggregators);
 	free(c->path);
 	free(c->state_path);
 	free(c->user_agent);

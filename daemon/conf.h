@@ -24,8 +24,17 @@ struct conf_strlist {
 	size_t		 n;
 };
 
+/* When a story that joins a development raises an update alert (the
+ * development's first story raises the alert). */
+struct conf_updates {
+	bool		new_figure;	/* a key figure it had not reported (default on) */
+	bool		new_topic;	/* it now matches this topic too (default on) */
+	unsigned	sources;	/* confirmed by this many feeds; 0 = off (default) */
+};
+
 struct conf_topic {
 	struct conf_str		name;
+	struct conf_updates	updates;
 	enum severity		severity;	/* default SEVERITY_NORMAL */
 	/* Each entry is one rule expression; the topic matches when any
 	 * term matches and no exclude does. */
@@ -120,6 +129,18 @@ struct conf_sink {
 	const char		*ca_path;
 };
 
+/* The developments block: grouping items about one event. */
+struct conf_developments {
+	bool			 group;		/* one alert per development (default on) */
+	int64_t			 window;	/* seconds either side */
+	double			 threshold;
+	/* Canonical links; have_* false = canon.c's defaults. */
+	bool			 have_strip_params, have_host_prefixes, have_aggregators;
+	struct conf_strlist	 strip_params;
+	struct conf_strlist	 host_prefixes;
+	struct conf_strlist	 aggregators;
+};
+
 struct conf {
 	char			*path;		/* the file this came from */
 	char			*state_path;	/* SQLite file */
@@ -148,6 +169,7 @@ struct conf {
 	struct conf_str		 language;	/* rules' default; s NULL: english */
 	struct conf_sink	*sinks;
 	size_t			 n_sinks;
+	struct conf_developments developments;
 };
 
 /* Loads and validates path. Returns 0 and *ret_conf (free with conf_free()),

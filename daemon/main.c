@@ -32,6 +32,9 @@ usage(FILE *f)
 "  status -c CONFIG [--json]        every feed: last poll, errors, next poll\n"
 "  alerts -c CONFIG [--failed] [--retry ID|all] [--json]\n"
 "                                   recent alerts and their delivery state\n"
+"  developments -c CONFIG [--since 3d] [--topic T] [--json] [--explain ID]\n"
+"                                   recent developments: the items that report\n"
+"                                   one event, grouped (one alert each)\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -55,6 +58,7 @@ static const struct {
 	{ "check-config", cmd_check_config },
 	{ "status", cmd_status },
 	{ "alerts", cmd_alerts },
+	{ "developments", cmd_developments },
 };
 
 int

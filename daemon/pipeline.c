@@ -17,6 +17,7 @@
 #include "pipeline.h"
 
 static int feed_headers_build(struct pipeline *p);
+static int developments_setup(struct pipeline *p);
 static void header_lines_free(char **lines);
 
 /* Retry-After beyond a week is taken as a week. */
@@ -36,6 +37,9 @@ pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs)
 	}
 	p->conf = conf;
 	r = feed_headers_build(p);
+	if (r < 0)
+		goto fail;
+	r = developments_setup(p);
 	if (r < 0)
 		goto fail;
 	r = classifier_new(conf, &p->classifier, errs);
@@ -80,6 +84,7 @@ pipeline_free(struct pipeline *p)
 	for (size_t i = 0; p->feed_headers != NULL && i < p->conf->n_feeds; i++)
 		header_lines_free(p->feed_headers[i]);
 	free(p->feed_headers);
+	free(p->canon_lists);
 	store_close(p->store);
 	conf_free(p->conf);
 	free(p);
@@ -156,6 +161,44 @@ feed_headers_build(struct pipeline *p)
 				return -ENOMEM;
 			}
 	}
+	return 0;
+}
+
+/* The canonical-link lists and clustering options from the configuration:
+ * a list the user gave replaces canon.c's default. */
+static int
+developments_setup(struct pipeline *p)
+{
+	const struct conf_developments	*d = &p->conf->developments;
+	const struct conf_strlist	*lists[3] = {
+		&d->strip_params, &d->host_prefixes, &d->aggregators,
+	};
+	size_t				 total = 0, k = 0;
+
+	for (size_t i = 0; i < 3; i++)
+		total += lists[i]->n;
+	p->canon_lists = calloc(total ? total : 1, sizeof(*p->canon_lists));
+	if (p->canon_lists == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < 3; i++) {
+		const char **start = p->canon_lists + k;
+
+		for (size_t j = 0; j < lists[i]->n; j++)
+			p->canon_lists[k++] = lists[i]->v[j].s;
+		if (i == 0 && d->have_strip_params) {
+			p->canon.strip_params = start;
+			p->canon.n_strip_params = lists[i]->n;
+		} else if (i == 1 && d->have_host_prefixes) {
+			p->canon.host_prefixes = start;
+			p->canon.n_host_prefixes = lists[i]->n;
+		} else if (i == 2 && d->have_aggregators) {
+			p->canon.aggregators = start;
+			p->canon.n_aggregators = lists[i]->n;
+		}
+	}
+	cluster_opts_default(&p->cluster);
+	p->cluster.window = d->window;
+	p->cluster.threshold = d->threshold;
 	return 0;
 }
 
@@ -445,7 +488,8 @@ log_alert_queued(const struct conf_feed *feed, const char *id,
 
 static int
 queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_item *item,
-    const struct classify_result *cls, int64_t now, struct fw_error *err)
+    const struct classify_result *cls, const struct alert_development *dev, int64_t now,
+    char **ret_id, struct fw_error *err)
 {
 	struct alert	 a;
 	const char	*topics[64];
@@ -453,7 +497,7 @@ queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_
 	size_t		 nt = 0, ns = 0;
 	int		 r;
 
-	r = alert_build(feed, NULL, item, cls, now, &a);
+	r = alert_build_dev(feed, NULL, item, cls, dev, now, &a);
 	if (r < 0) {
 		fw_error_set(err, NULL, 0, 0, "cannot build an alert: %s", strerror(-r));
 		return r;
@@ -471,7 +515,120 @@ queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_
 	if (r == 0)
 		log_debug("feed '%s': item '%s' was already alerted through another feed",
 		    feed->name, item->id);
+	/* The id is a hash of the dedup key: also the earlier alert's. */
+	if (r >= 0 && ret_id != NULL && (*ret_id = strdup(a.id)) == NULL)
+		r = -ENOMEM;
 	alert_done(&a);
+	return r;
+}
+
+/* The item's identity across feeds: the publisher's link behind an
+ * aggregator's, in canonical form. NULL when it has no link. */
+static char *
+item_canon(const struct pipeline *p, const struct feed_item *item)
+{
+	char	*pub = NULL, *out = NULL;
+	int	 r;
+
+	if (item->link == NULL || item->link[0] == '\0')
+		return NULL;
+	r = canon_publisher_link(item->link, NULL,
+	    item->content != NULL ? item->content : item->summary, &p->canon, &pub);
+	if (r >= 0 && canon_link(r > 0 ? pub : item->link, &p->canon, &out) < 0)
+		out = NULL;
+	free(pub);
+	return out;
+}
+
+static const struct conf_topic *
+conf_topic_named(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_topics; i++)
+		if (c->topics[i].name.s != NULL && strcmp(c->topics[i].name.s, name) == 0)
+			return &c->topics[i];
+	return NULL;
+}
+
+/* Whether a story that joined a development is news by the updates rules
+ * of the topics it matched: a new key figure, or the number of feeds that
+ * makes it confirmed; or by the rules of a topic the development had not
+ * matched before. */
+static bool
+update_wanted(const struct pipeline *p, const struct classify_result *cls,
+    const struct cluster_result *cr, struct alert_development *dev)
+{
+	bool figure = false, topic = false, sources = false;
+
+	for (size_t i = 0; i < cls->n_matches; i++) {
+		const struct conf_topic *t = conf_topic_named(p->conf, cls->matches[i].topic);
+		struct conf_updates u = t != NULL ? t->updates
+		    : (struct conf_updates){ .new_figure = true, .new_topic = true };
+
+		figure |= u.new_figure && cr->n_new_figures > 0;
+		sources |= u.sources > 0 && cr->new_source && cr->n_sources == u.sources;
+	}
+	/* A topic the development had not matched asks its own rules. */
+	for (size_t i = 0; i < cr->n_new_topics; i++) {
+		const struct conf_topic *t = conf_topic_named(p->conf, cr->new_topics[i]);
+
+		topic |= t == NULL || t->updates.new_topic;
+	}
+	if (figure) {
+		dev->new_figures = (const char *const *)cr->new_figures;
+		dev->n_new_figures = cr->n_new_figures;
+	}
+	if (topic) {
+		dev->new_topics = (const char *const *)cr->new_topics;
+		dev->n_new_topics = cr->n_new_topics;
+	}
+	if (sources)
+		dev->n_sources = cr->n_sources;
+	return figure || topic || sources;
+}
+
+/* Puts a matching item in its development and raises what it deserves:
+ * the alert when it is the development's first alerting story, an update
+ * alert when it moves the story, nothing for one more report of it. A
+ * backlog item (first poll) is placed but raises nothing. Returns 1 when
+ * an alert was queued. */
+static int
+story_alert(struct pipeline *p, const struct conf_feed *feed, int64_t feed_id,
+    const struct feed_item *item, const char *canon, const struct classify_result *cls,
+    bool backlog, int64_t now, struct fw_error *err)
+{
+	struct cluster_result	 cr = { 0 };
+	struct alert_development dev = { 0 };
+	const char		*topics[64];
+	char			*id = NULL;
+	size_t			 nt = 0;
+	int64_t			 t = item->published != FW_TIME_NONE ? item->published
+	    : item->updated != FW_TIME_NONE ? item->updated : now;
+	int			 r;
+
+	for (size_t i = 0; i < cls->n_matches && nt < 64; i++)
+		topics[nt++] = cls->matches[i].topic;
+	r = cluster_add(p->store, &p->cluster, feed_id, feed->name, item, canon, topics, nt,
+	    t, now, &cr, err);
+	if (r < 0 || backlog)
+		goto out;
+	dev.key = cr.key;
+	dev.sources = cr.sources;
+	dev.canon = canon;
+	if (cr.alert_id == NULL) {
+		r = queue_alert(p, feed, item, cls, &dev, now, &id, err);
+		if (r >= 0 && cluster_set_alert(p->store, cr.development, id, err) < 0)
+			r = -EIO;
+	} else if (update_wanted(p, cls, &cr, &dev)) {
+		dev.updates = cr.alert_id;
+		r = queue_alert(p, feed, item, cls, &dev, now, NULL, err);
+	} else {
+		log_debug("feed '%s': item '%s' joins development %s (%zu sources): no alert",
+		    feed->name, item->id, cr.key, cr.n_sources);
+		r = 0;
+	}
+out:
+	free(id);
+	cluster_result_done(&cr);
 	return r;
 }
 
@@ -492,26 +649,39 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 	for (size_t i = 0; i < doc->n_items; i++) {
 		const struct feed_item	*item = &doc->items[i];
 		struct classify_result	 cls = { 0 };
+		char			*canon = item_canon(p, item);
+		bool			 backlog;
 
-		r = store_item_mark_seen(p->store, st->id, item, now, &e);
-		if (r < 0)
-			goto fail;
-		if (r == 0)
+		r = store_item_mark_seen_canon(p->store, st->id, item, canon,
+		    now - p->cluster.window, now, &e);
+		if (r <= 0) {
+			free(canon);
+			if (r < 0)
+				goto fail;
 			continue;
+		}
 		n_new++;
-		if (first_poll && !within_backlog(feed, item, now))
+		backlog = first_poll && !within_backlog(feed, item, now);
+		/* Backlog items are classified too when developments are kept:
+		 * each matching item belongs to one, alerted or not. */
+		if (backlog && !p->conf->developments.group) {
+			free(canon);
 			continue;
+		}
 		r = classify_item(p->classifier, feed, item, &cls);
 		if (r < 0) {
+			free(canon);
 			fw_error_set(&e, NULL, 0, 0, "cannot classify: %s", strerror(-r));
 			goto fail;
 		}
-		if (cls.n_matches > 0) {
-			r = queue_alert(p, feed, item, &cls, now, &e);
-			if (r > 0)
-				n_alerts++;
-		}
+		if (cls.n_matches > 0 && p->conf->developments.group)
+			r = story_alert(p, feed, st->id, item, canon, &cls, backlog, now, &e);
+		else if (cls.n_matches > 0)
+			r = queue_alert(p, feed, item, &cls, NULL, now, NULL, &e);
+		if (r > 0)
+			n_alerts++;
 		classify_result_done(&cls);
+		free(canon);
 		if (r < 0)
 			goto fail;
 	}

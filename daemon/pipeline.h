@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "canon.h"
 #include "classify.h"
+#include "cluster.h"
 #include "conf.h"
 #include "error.h"
 #include "fetch.h"
@@ -22,6 +24,10 @@ struct pipeline {
 	/* Per conf->feeds[i]: its extra request headers as NULL-terminated
 	 * "Name: value" lines (owned; values may be secrets: never logged). */
 	char			***feed_headers;
+	/* Canonical links and developments, from conf->developments. */
+	struct canon_opts	 canon;
+	const char		**canon_lists;	/* owned array, borrowed strings */
+	struct cluster_opts	 cluster;
 };
 
 struct poll_stats {

@@ -110,6 +110,55 @@ sink_json_str(json_t *o, const char *key)
 	return v != NULL ? v : "";
 }
 
+bool
+sink_alert_is_update(json_t *a)
+{
+	return sink_json_str(a, "updates")[0] != '\0';
+}
+
+static int
+join_strings(json_t *arr, struct buf *b)
+{
+	json_t	*v;
+	size_t	 i;
+	int	 r = 0;
+
+	json_array_foreach(arr, i, v)
+		r |= buf_printf(b, "%s%s", i ? ", " : "", json_is_string(v) ? json_string_value(v) : "");
+	return r;
+}
+
+int
+sink_render_update(json_t *a, struct buf *b)
+{
+	json_t	*u = json_object_get(a, "update");
+	json_t	*sources = json_object_get(a, "sources");
+	int	 r = 0;
+
+	if (json_object_get(a, "development") == NULL)
+		return 0;
+	if (sink_alert_is_update(a)) {
+		r |= buf_append_str(b, "update:");
+		if (json_array_size(json_object_get(u, "figures")) > 0) {
+			r |= buf_append_str(b, " new figures ");
+			r |= join_strings(json_object_get(u, "figures"), b);
+			r |= buf_append_str(b, ";");
+		}
+		if (json_array_size(json_object_get(u, "topics")) > 0) {
+			r |= buf_append_str(b, " now also ");
+			r |= join_strings(json_object_get(u, "topics"), b);
+			r |= buf_append_str(b, ";");
+		}
+		if (json_integer_value(json_object_get(u, "confirmed_by")) > 0)
+			r |= buf_printf(b, " confirmed by %lld sources;",
+			    (long long)json_integer_value(json_object_get(u, "confirmed_by")));
+		r |= buf_append_str(b, " ");
+	}
+	r |= buf_append_str(b, "sources: ");
+	r |= join_strings(sources, b);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 int
 sink_render_text(json_t *a, struct buf *b)
 {
@@ -122,6 +171,8 @@ sink_render_text(json_t *a, struct buf *b)
 	size_t		 i;
 	int		 r = 0;
 
+	if (sink_alert_is_update(a))
+		r |= buf_append_str(b, "Update: ");
 	r |= buf_append_str(b, "[");
 	json_array_foreach(topics, i, v)
 		r |= buf_printf(b, "%s%s", i ? ", " : "", json_string_value(v));
@@ -139,6 +190,13 @@ sink_render_text(json_t *a, struct buf *b)
 		r |= buf_printf(b, "%s %s: \"%s\" in %s", i ? ";" : "",
 		    sink_json_str(v, "topic"), sink_json_str(v, "term"),
 		    sink_json_str(v, "field"));
+	if (json_object_get(a, "development") != NULL) {
+		r |= buf_printf(b, "\n    development %s", sink_json_str(a, "development"));
+		if (sink_alert_is_update(a))
+			r |= buf_printf(b, " (updates alert %s)", sink_json_str(a, "updates"));
+		r |= buf_append_str(b, "\n    ");
+		r |= sink_render_update(a, b);
+	}
 	r |= buf_printf(b, "\n    alert %s\n", sink_json_str(a, "id"));
 	return r < 0 ? -ENOMEM : 0;
 }
@@ -189,7 +247,7 @@ sink_render_subject(const struct sink_msg *msg, struct buf *b)
 	if (msg->digest)
 		r = buf_printf(b, "%zu feedwatch alerts: %s%s", n, title, n > 1 ? " …" : "");
 	else
-		r = buf_append_str(b, title);
+		r = buf_printf(b, "%s%s", sink_alert_is_update(o) ? "Update: " : "", title);
 	json_decref(o);
 	return r;
 }

@@ -78,7 +78,15 @@ int sink_render_text(json_t *alert, struct buf *b) _must_check_;
 /* Appends the readable text of msg (an alert, or a digest: a heading line
  * and every alert's text). Returns 0, -ENOMEM or -EINVAL (bad JSON). */
 int sink_render_msg_text(const struct sink_msg *msg, struct buf *b) _must_check_;
-/* A one-line summary: the alert's title, or "N feedwatch alerts: first title…". */
+/* Whether the alert updates an earlier one of its development (it has
+ * "updates"). */
+bool sink_alert_is_update(json_t *alert);
+/* Appends what an update alert says is new, and who reports the
+ * development: "update: new figures $350 billion; sources: yonhap, ap".
+ * Appends nothing for an alert without a development. */
+int sink_render_update(json_t *alert, struct buf *b) _must_check_;
+/* A one-line summary: the alert's title ("Update: title" for an update),
+ * or "N feedwatch alerts: first title…". */
 int sink_render_subject(const struct sink_msg *msg, struct buf *b) _must_check_;
 
 /* Makes the libcurl handle curl trust ca_path (a file or a directory of

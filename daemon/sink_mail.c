@@ -204,6 +204,28 @@ mail_date(int64_t now, char *out, size_t size)
 	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
 }
 
+/* An update alert answers its development's first alert: mail clients
+ * thread it under that message (RFC 5322 3.6.4). The first alert's
+ * Message-ID is built from its id as above. */
+static int
+mail_thread_headers(const struct sink_msg *msg, const char *domain, struct buf *b)
+{
+	json_t		*o;
+	const char	*updates;
+	int		 r = 0;
+
+	if (msg->digest || (o = json_loads(msg->json, 0, NULL)) == NULL)
+		return 0;
+	updates = sink_json_str(o, "updates");
+	/* The id is 32 hex digits from alert.c; anything else is not put in
+	 * a header. */
+	if (strlen(updates) == 32 && strspn(updates, "0123456789abcdef") == 32)
+		r = buf_printf(b, "\r\nIn-Reply-To: <feedwatch.%s@%s>\r\n"
+		    "References: <feedwatch.%s@%s>", updates, domain, updates, domain);
+	json_decref(o);
+	return r;
+}
+
 int
 sink_mail_message(const struct conf_sink *cs, const struct sink_msg *msg, int64_t now,
     char **ret)
@@ -229,7 +251,9 @@ sink_mail_message(const struct conf_sink *cs, const struct sink_msg *msg, int64_
 		r |= buf_append_str(&b, i ? ",\r\n " : "");
 		r |= address_header(cs->to.v[i].s, &b);
 	}
-	r |= buf_printf(&b, "\r\nMessage-ID: <feedwatch.%s@%s>\r\nSubject: ", msg->id, domain);
+	r |= buf_printf(&b, "\r\nMessage-ID: <feedwatch.%s@%s>", msg->id, domain);
+	r |= mail_thread_headers(msg, domain, &b);
+	r |= buf_append_str(&b, "\r\nSubject: ");
 	r |= sink_mail_encode_header(subject.data, &b);
 	r |= buf_printf(&b, "\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"

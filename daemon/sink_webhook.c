@@ -71,6 +71,36 @@ jtrunc(const char *s, size_t max)
 	return j;
 }
 
+/* "\nupdate: new figures ...; sources: ..." for an alert of a
+ * development, escaped for the chat format. */
+static int
+chat_update_line(json_t *a, struct buf *b, int (*escape)(const char *, struct buf *))
+{
+	struct buf	u;
+	int		r;
+
+	buf_init(&u, 8192);
+	r = sink_render_update(a, &u);
+	if (r == 0 && u.len > 0) {
+		r |= buf_append_str(b, "\n");
+		r |= escape != NULL ? escape(u.data, b) : buf_append_str(b, u.data);
+	}
+	buf_done(&u);
+	return r;
+}
+
+/* "Update: title" for an update alert (owned), NULL for any other. */
+static char *
+chat_title(json_t *a)
+{
+	const char	*t = sink_json_str(json_object_get(a, "item"), "title");
+	char		*out;
+
+	if (!sink_alert_is_update(a) || asprintf(&out, "Update: %s", t[0] ? t : "(no title)") < 0)
+		return NULL;
+	return out;
+}
+
 static const char *
 alert_title(json_t *a)
 {
@@ -150,6 +180,8 @@ slack_section(json_t *a)
 		r |= slack_escape(link, &b);
 		r |= buf_append_str(&b, "|");
 	}
+	if (sink_alert_is_update(a))
+		r |= buf_append_str(&b, "Update: ");
 	r |= slack_escape(alert_title(a), &b);
 	r |= buf_append_str(&b, link[0] != '\0' ? ">*\n" : "*\n");
 	r |= join_topics(a, &b);
@@ -157,6 +189,7 @@ slack_section(json_t *a)
 	r |= slack_escape(alert_feed(a), &b);
 	r |= buf_append_str(&b, " · matched: ");
 	r |= join_hits(a, &b);
+	r |= chat_update_line(a, &b, slack_escape);
 	if (r == 0)
 		j = json_pack("{s:s, s:{s:s, s:o}}", "type", "section", "text",
 		    "type", "mrkdwn", "text", jtrunc(b.data, 2900));
@@ -224,22 +257,29 @@ discord_embed(json_t *a, size_t desc_max)
 {
 	json_t		*item = json_object_get(a, "item");
 	json_t		*e;
-	struct buf	 topics, hits;
+	struct buf	 topics, hits, upd;
 	const char	*v;
+	char		*title;
 
 	buf_init(&topics, 1024);
 	buf_init(&hits, 4096);
+	buf_init(&upd, 8192);
 	(void)join_topics(a, &topics);
 	(void)join_hits(a, &hits);
+	title = chat_title(a);
 	e = json_pack("{s:o, s:i, s:[{s:s, s:o, s:b}, {s:s, s:o, s:b}], s:{s:o}}",
-	    "title", jtrunc(alert_title(a), 256),
+	    "title", jtrunc(title != NULL ? title : alert_title(a), 256),
 	    "color", severity_color(sink_json_str(a, "severity")),
-	    "fields", "name", "topics", "value", jtrunc(topics.data[0] ? topics.data : "-", 1024),
+	    "fields", "name", "topics", "value", jtrunc(topics.data != NULL && topics.data[0] ? topics.data : "-", 1024),
 	    "inline", 1, "name", "matched", "value",
-	    jtrunc(hits.data[0] ? hits.data : "-", 1024), "inline", 1,
+	    jtrunc(hits.data != NULL && hits.data[0] ? hits.data : "-", 1024), "inline", 1,
 	    "footer", "text", jtrunc(alert_feed(a), 2048));
 	buf_done(&topics);
 	buf_done(&hits);
+	free(title);
+	if (e != NULL && chat_update_line(a, &upd, NULL) == 0 && upd.len > 1)
+		json_object_set_new(e, "description", jtrunc(upd.data + 1, 4096));
+	buf_done(&upd);
 	if (e == NULL)
 		return NULL;
 	if ((v = sink_json_str(item, "link"))[0] != '\0')
@@ -308,6 +348,7 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 {
 	json_t		*item = json_object_get(o, "item"), *a, *tags = NULL, *body;
 	struct buf	 msg;
+	char		*title = NULL;
 	const char	*link = sink_json_str(item, "link");
 	size_t		 i;
 	int		 prio = 1, r = 0;
@@ -320,6 +361,7 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 		r |= buf_append_str(&msg, "\n\nmatched: ");
 		r |= join_hits(o, &msg);
 		r |= buf_printf(&msg, "\nfeed: %s", alert_feed(o));
+		r |= chat_update_line(o, &msg, NULL);
 		prio = ntfy_priority(sink_json_str(o, "severity"));
 		tags = json_deep_copy(json_object_get(o, "topics"));
 	} else {
@@ -338,13 +380,16 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 		buf_done(&msg);
 		return NULL;
 	}
+	title = digest ? NULL : chat_title(o);
 	body = json_pack("{s:s, s:o, s:o, s:o, s:i}", "topic", topic,
 	    "title", digest ? json_sprintf("%zu feedwatch alerts",
-	    json_array_size(json_object_get(o, "alerts"))) : jtrunc(alert_title(o), 250),
+	    json_array_size(json_object_get(o, "alerts"))) :
+	    jtrunc(title != NULL ? title : alert_title(o), 250),
 	    "message", jtrunc(msg.data, WEBHOOK_NTFY_MESSAGE), "tags", tags,
 	    "priority", prio);
 	if (body != NULL && link[0] != '\0')
 		json_object_set_new(body, "click", json_string(link));
+	free(title);
 	buf_done(&msg);
 	return body;
 }

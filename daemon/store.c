@@ -10,12 +10,16 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_internal.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 #define STORE_BUSY_TIMEOUT_MS	5000
 
 enum stmt_id {
 	STMT_ITEM_INSERT,
+	STMT_ITEM_EXISTS,
+	STMT_ITEM_SAME_CANON,
+	STMT_ITEM_SAME_TITLE,
 	STMT_FEED_GET,
 	STMT_FEED_INSERT,
 	STMT_FEED_SAVE,
@@ -25,11 +29,19 @@ enum stmt_id {
 	_STMT_MAX,
 };
 
+_Static_assert(_STMT_MAX <= 16, "struct store has room for 16 statements");
+
 static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_ITEM_INSERT] =
 	    "INSERT OR IGNORE INTO items(feed_id, item_id, title, link, summary,"
-	    " content, author, published, updated, first_seen)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " content, author, published, updated, first_seen, canon)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STMT_ITEM_EXISTS] =
+	    "SELECT 1 FROM items WHERE feed_id = ?1 AND item_id = ?2",
+	[STMT_ITEM_SAME_CANON] =
+	    "SELECT 1 FROM items WHERE feed_id = ?1 AND canon = ?2 LIMIT 1",
+	[STMT_ITEM_SAME_TITLE] =
+	    "SELECT 1 FROM items WHERE feed_id = ?1 AND title = ?2 AND first_seen >= ?3 LIMIT 1",
 	[STMT_FEED_GET] =
 	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
 	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
@@ -56,11 +68,6 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	    " last_error = ?6, updated = ?7 WHERE alert_id = ?1 AND sink = ?2",
 };
 
-struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*stmts[_STMT_MAX];
-};
 
 /* Version 1. Times are Unix seconds. */
 static const char schema_v1[] =
@@ -113,7 +120,57 @@ static const char schema_v1[] =
 	"CREATE INDEX deliveries_due ON deliveries(state, next_attempt);"
 	"CREATE INDEX deliveries_sink ON deliveries(sink, state, updated);";
 
-static int
+/* Version 2: canonical links (guid churn), and developments: each stored
+ * item that matched a topic (a story) with its development, the inverted
+ * index of its terms by time (so that finding its development reads only
+ * the window) and the document frequencies the weights come from. Every
+ * statement only adds: a version 1 file keeps all it had. */
+static const char schema_v2[] =
+	"ALTER TABLE items ADD COLUMN canon TEXT;"
+	"CREATE INDEX items_canon ON items(feed_id, canon);"
+	"CREATE INDEX items_title ON items(feed_id, title, first_seen);"
+	"CREATE TABLE developments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  first_t INTEGER NOT NULL,"
+	"  last_t INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  topics TEXT NOT NULL DEFAULT '[]',"
+	"  figures TEXT NOT NULL DEFAULT '[]',"
+	"  sources TEXT NOT NULL DEFAULT '[]',"
+	"  alert_id TEXT"
+	");"
+	"CREATE INDEX developments_last_seen ON developments(last_seen);"
+	"CREATE TABLE stories ("
+	"  id INTEGER PRIMARY KEY,"
+	"  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+	"  item_id TEXT NOT NULL,"
+	"  canon TEXT,"
+	"  t INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  development INTEGER NOT NULL REFERENCES developments(id),"
+	"  topics TEXT NOT NULL,"
+	"  features TEXT NOT NULL,"
+	"  explain TEXT,"
+	"  indexed INTEGER NOT NULL DEFAULT 1,"
+	"  UNIQUE (feed_id, item_id)"
+	");"
+	"CREATE INDEX stories_indexed ON stories(first_seen) WHERE indexed = 1;"
+	"CREATE INDEX stories_development ON stories(development, t);"
+	"CREATE INDEX stories_canon ON stories(canon);"
+	"CREATE TABLE story_terms ("
+	"  term TEXT NOT NULL,"
+	"  t INTEGER NOT NULL,"
+	"  story INTEGER NOT NULL,"
+	"  PRIMARY KEY (term, t, story)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE term_df ("
+	"  term TEXT PRIMARY KEY,"
+	"  df INTEGER NOT NULL"
+	") WITHOUT ROWID;";
+
+int
 store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what)
 {
 	fw_error_set(reterr, s->path, 0, 0, "%s: %s", what,
@@ -162,7 +219,9 @@ store_migrate(struct store *s, struct fw_error *reterr)
 		return r;
 	if (version < 1 && (r = store_exec(s, schema_v1, reterr)) < 0)
 		goto fail;
-	if ((r = store_exec(s, "PRAGMA user_version = 1", reterr)) < 0)
+	if (version < 2 && (r = store_exec(s, schema_v2, reterr)) < 0)
+		goto fail;
+	if ((r = store_exec(s, "PRAGMA user_version = 2", reterr)) < 0)
 		goto fail;
 	return store_exec(s, "COMMIT", reterr);
 fail:
@@ -221,6 +280,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return NULL;
+	store_dev_stmts_done(s);
 	for (int i = 0; i < _STMT_MAX; i++)
 		sqlite3_finalize(s->stmts[i]);
 	sqlite3_close(s->db);
@@ -446,13 +506,48 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 	return 0;
 }
 
-int
-store_item_mark_seen(struct store *s, int64_t feed_id, const struct feed_item *item,
-    int64_t now, struct fw_error *reterr)
+/* Whether one row answers st (bound by the caller). */
+static int
+stmt_has_row(struct store *s, sqlite3_stmt *st, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st = stmt(s, STMT_ITEM_INSERT);
-	int		 rc;
+	int rc = sqlite3_step(st);
 
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot read seen items");
+}
+
+int
+store_item_mark_seen_canon(struct store *s, int64_t feed_id, const struct feed_item *item,
+    const char *canon, int64_t title_since, int64_t now, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc, same = 0;
+
+	st = stmt(s, STMT_ITEM_EXISTS);
+	(void)sqlite3_bind_int64(st, 1, feed_id);
+	bind_text(st, 2, item->id);
+	if ((rc = stmt_has_row(s, st, reterr)) != 0)
+		return rc < 0 ? rc : 0;
+	/* A new guid on a known article: the feed changed its ids. The row
+	 * is still written, so the next poll knows the guid at once. */
+	if (canon != NULL) {
+		st = stmt(s, STMT_ITEM_SAME_CANON);
+		(void)sqlite3_bind_int64(st, 1, feed_id);
+		bind_text(st, 2, canon);
+		if ((same = stmt_has_row(s, st, reterr)) < 0)
+			return same;
+	}
+	if (!same && item->title != NULL && item->title[0] != '\0' && title_since != FW_TIME_NONE) {
+		st = stmt(s, STMT_ITEM_SAME_TITLE);
+		(void)sqlite3_bind_int64(st, 1, feed_id);
+		bind_text(st, 2, item->title);
+		(void)sqlite3_bind_int64(st, 3, title_since);
+		if ((same = stmt_has_row(s, st, reterr)) < 0)
+			return same;
+	}
+	st = stmt(s, STMT_ITEM_INSERT);
 	(void)sqlite3_bind_int64(st, 1, feed_id);
 	bind_text(st, 2, item->id);
 	bind_text(st, 3, item->title);
@@ -463,11 +558,19 @@ store_item_mark_seen(struct store *s, int64_t feed_id, const struct feed_item *i
 	bind_time(st, 8, item->published);
 	bind_time(st, 9, item->updated);
 	(void)sqlite3_bind_int64(st, 10, now);
+	bind_text(st, 11, canon);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, rc, reterr, "cannot record a seen item");
-	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+	return sqlite3_changes(s->db) > 0 && !same ? 1 : 0;
+}
+
+int
+store_item_mark_seen(struct store *s, int64_t feed_id, const struct feed_item *item,
+    int64_t now, struct fw_error *reterr)
+{
+	return store_item_mark_seen_canon(s, feed_id, item, NULL, FW_TIME_NONE, now, reterr);
 }
 
 int

@@ -59,10 +59,112 @@ int store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 int store_item_mark_seen(struct store *s, int64_t feed_id,
     const struct feed_item *item, int64_t now, struct fw_error *reterr) _must_check_;
 
+/* The same, knowing the item's canonical link (may be NULL): an item with a
+ * new id whose canonical link the feed stored already, or whose title it
+ * stored at or after title_since (FW_TIME_NONE: never), is the same article
+ * under a new guid. It is recorded, and 0 returned: it is not new. */
+int store_item_mark_seen_canon(struct store *s, int64_t feed_id,
+    const struct feed_item *item, const char *canon, int64_t title_since, int64_t now,
+    struct fw_error *reterr) _must_check_;
+
 /* Calls fn for every stored item first seen at or after since. */
 typedef int (*store_item_fn)(const struct feed_item *item, const char *feed_url,
     void *userdata);
 int store_items_foreach(struct store *s, int64_t since, store_item_fn fn,
+    void *userdata, struct fw_error *reterr) _must_check_;
+
+/* ---- developments (store_dev.c) ----------------------------------------
+ * A story is a stored item that matched a topic; each belongs to exactly
+ * one development. The cluster module decides which; these only keep it. */
+
+struct store_story {
+	int64_t	 id;
+	int64_t	 feed_id;
+	char	*item_id;
+	char	*canon;		/* may be NULL */
+	int64_t	 t;		/* its time: published, else first seen */
+	int64_t	 first_seen;
+	int64_t	 development;
+	char	*topics;	/* JSON array of topic names */
+	char	*features;	/* cluster.c's serialised features */
+	char	*explain;	/* why it joined its development; may be NULL */
+	/* filled by store_stories_foreach() only (else NULL): */
+	char	*feed_url;
+	char	*title;
+	char	*link;
+	char	*summary;
+	int64_t	 published;	/* FW_TIME_NONE when undated */
+};
+void store_story_done(struct store_story *st);
+
+struct store_development {
+	int64_t	 id;
+	char	*key;		/* stable hex id, the alerts' "development" */
+	int64_t	 first_t, last_t;	/* story times */
+	int64_t	 first_seen, last_seen;	/* when feedwatch saw them */
+	char	*topics;	/* JSON arrays */
+	char	*figures;
+	char	*sources;	/* feed names */
+	char	*alert_id;	/* the alert it raised; NULL = none (yet) */
+};
+void store_development_done(struct store_development *d);
+
+/* The number of stories holding term (df), and with term "" the number of
+ * stories; 0 when unknown. */
+int store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_error *reterr)
+    _must_check_;
+/* Up to limit ids of stories holding term with from <= t <= to, newest
+ * first. Appends to *ids (grown with realloc, count in *n). */
+int store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
+    size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr) _must_check_;
+/* One story by id (the item fields stay NULL). */
+int store_story_get(struct store *s, int64_t id, struct store_story *ret,
+    struct fw_error *reterr) _must_check_;
+/* The stories of development dev with from <= t <= to, oldest first, at
+ * most limit. Caller frees each and the array. */
+int store_development_members(struct store *s, int64_t dev, int64_t from, int64_t to,
+    size_t limit, struct store_story **ret, size_t *ret_n, struct fw_error *reterr)
+    _must_check_;
+/* The development of a story with this canonical link, or 0 for none. */
+int store_canon_development(struct store *s, const char *canon, int64_t *ret,
+    struct fw_error *reterr) _must_check_;
+/* Adds a story (st->id is set) with its index terms (each counted once in
+ * the document frequencies). */
+int store_story_add(struct store *s, struct store_story *st, const char *const *terms,
+    size_t n_terms, struct fw_error *reterr) _must_check_;
+/* Whether the feed's item is a story already: 1 (its development in
+ * *ret_dev), 0, or a negative errno. */
+int store_story_find(struct store *s, int64_t feed_id, const char *item_id,
+    int64_t *ret_dev, struct fw_error *reterr) _must_check_;
+/* Creates a development (d->id is set). */
+int store_development_add(struct store *s, struct store_development *d,
+    struct fw_error *reterr) _must_check_;
+int store_development_get(struct store *s, int64_t id, struct store_development *ret,
+    struct fw_error *reterr) _must_check_;
+/* Looks a development up by its key. Returns 1, 0 when there is none. */
+int store_development_by_key(struct store *s, const char *key,
+    struct store_development *ret, struct fw_error *reterr) _must_check_;
+/* Writes every field of d back (by d->id). */
+int store_development_save(struct store *s, const struct store_development *d,
+    struct fw_error *reterr) _must_check_;
+/* Takes up to limit stories first seen before before out of the term
+ * index (their postings go; the stories, their developments and the
+ * document frequencies stay). Returns how many, or a negative errno. */
+int store_index_prune(struct store *s, int64_t before, size_t limit,
+    struct fw_error *reterr) _must_check_;
+/* Moves every story of development from into development into and
+ * forgets from (the caller merges the other fields into into first). */
+int store_development_merge(struct store *s, int64_t into, int64_t from,
+    struct fw_error *reterr) _must_check_;
+/* The developments whose newest story is from since or later, newest
+ * first; caller frees each and the array. */
+int store_developments_list(struct store *s, int64_t since,
+    struct store_development **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
+/* Calls fn for each story of development dev (0: of every development
+ * store_developments_list() gives for since) with its item's fields, by
+ * development and time. */
+typedef int (*store_story_fn)(const struct store_story *st, void *userdata);
+int store_stories_foreach(struct store *s, int64_t dev, int64_t since, store_story_fn fn,
     void *userdata, struct fw_error *reterr) _must_check_;
 
 /* Queues an alert for the given sinks. Returns 1 when queued, 0 when an

@@ -148,6 +148,41 @@ START_TEST(test_message)
 }
 END_TEST
 
+/* An update alert threads under its development's first alert, whose
+ * Message-ID is built from that alert's id; its subject says "Update". */
+START_TEST(test_update_threads)
+{
+	static const char update_json[] =
+	    "{\"id\":\"ffff0000ffff0000ffff0000ffff0000\",\"topics\":[\"sma\"],"
+	    "\"item\":{\"title\":\"Seoul to pay 1.52 trillion won\"},"
+	    "\"development\":\"dddd\",\"sources\":[\"yonhap\",\"ap\"],"
+	    "\"updates\":\"0123456789abcdef0123456789abcdef\","
+	    "\"update\":{\"figures\":[\"1.52 trillion won\"],\"topics\":[],\"confirmed_by\":0}}";
+	struct conf_sink	 cs;
+	struct sink_msg		 m = { .id = "ffff0000ffff0000ffff0000ffff0000", .json = update_json };
+	char			*msg = NULL, *v;
+
+	mail_conf(&cs);
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1740819600, &msg), 0);
+	v = header(msg, "In-Reply-To");
+	ck_assert_str_eq(v, "<feedwatch.0123456789abcdef0123456789abcdef@watch.example>");
+	free(v);
+	v = header(msg, "References");
+	ck_assert_str_eq(v, "<feedwatch.0123456789abcdef0123456789abcdef@watch.example>");
+	free(v);
+	v = header(msg, "Subject");
+	ck_assert_str_eq(v, "[sma] Update: Seoul to pay 1.52 trillion won");
+	free(v);
+	ck_assert(strstr(msg, "new figures 1.52 trillion won") != NULL);
+	free(msg);
+	/* A first alert has no thread headers. */
+	m.json = alert_json;
+	ck_assert_int_eq(sink_mail_message(&cs, &m, 1740819600, &msg), 0);
+	ck_assert_ptr_null(strstr(msg, "In-Reply-To"));
+	free(msg);
+}
+END_TEST
+
 START_TEST(test_utf8_display_names)
 {
 	struct conf_sink	 cs;
@@ -255,6 +290,7 @@ mail_suite(void)
 	tcase_add_test(tc, test_message);
 	tcase_add_test(tc, test_subject_encoding);
 	tcase_add_test(tc, test_utf8_display_names);
+	tcase_add_test(tc, test_update_threads);
 	tcase_add_test(tc, test_digest_message);
 	tcase_add_test(tc, test_no_server);
 	suite_add_tcase(s, tc);

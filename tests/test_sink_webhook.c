@@ -29,6 +29,31 @@ static const char alert_json[] =
 
 /* ---- signatures and keys ----------------------------------------------- */
 
+/* Chat formats say "Update" and what is new for an update alert. */
+START_TEST(test_update_chat)
+{
+	static const char update_json[] =
+	    "{\"id\":\"ffff\",\"severity\":\"normal\",\"topics\":[\"sma\"],\"hits\":[],"
+	    "\"feed\":\"http://f\",\"feed_name\":\"wire\","
+	    "\"item\":{\"title\":\"Seoul to pay more\",\"link\":\"http://n/1\"},"
+	    "\"development\":\"dddd\",\"sources\":[\"yonhap\",\"ap\"],"
+	    "\"updates\":\"0123\",\"update\":{\"figures\":[\"1.52 trillion won\"],"
+	    "\"topics\":[],\"confirmed_by\":0}}";
+	const enum sink_format formats[] = { SINK_FORMAT_SLACK, SINK_FORMAT_DISCORD, SINK_FORMAT_NTFY };
+	struct sink_msg m = { .id = "ffff", .json = update_json };
+
+	for (size_t i = 0; i < 3; i++) {
+		char *body = NULL;
+
+		ck_assert_int_eq(sink_webhook_body(formats[i], &m, "t", &body), 0);
+		ck_assert_msg(strstr(body, "Update: Seoul to pay more") != NULL, "%s", body);
+		ck_assert_msg(strstr(body, "new figures 1.52 trillion won") != NULL, "%s", body);
+		ck_assert_msg(strstr(body, "sources: yonhap, ap") != NULL, "%s", body);
+		free(body);
+	}
+}
+END_TEST
+
 START_TEST(test_sign_vector)
 {
 	/* The example of the Standard Webhooks specification. */
@@ -525,6 +550,7 @@ webhook_suite(void)
 
 	tc = tcase_create("sign");
 	tcase_add_test(tc, test_sign_vector);
+	tcase_add_test(tc, test_update_chat);
 	tcase_add_test(tc, test_keys);
 	suite_add_tcase(s, tc);
 

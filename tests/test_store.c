@@ -52,7 +52,7 @@ START_TEST(test_schema_and_wal)
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	/* Reopening an existing file keeps it. */
@@ -258,6 +258,104 @@ START_TEST(test_unopenable)
 }
 END_TEST
 
+static int64_t
+count_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* tests/data/state/v1.sql is the dump of a state file the release before
+ * developments wrote (`feedwatch once` over three items, two alerts
+ * delivered): opened by this one, it is upgraded in place and keeps every
+ * row, and what it had seen stays seen. */
+START_TEST(test_migrate_v1)
+{
+	char			*sql = tu_read_file(tu_data_path("state/v1.sql"), NULL);
+	struct store		*s;
+	struct store_feed	 f;
+	struct fw_error		 e;
+	struct feed_item	 item = { .id = "w-1", .title = "Seoul, Washington open talks"
+	    " on defense cost-sharing", .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	sqlite3			*db;
+	const char		*tables[] = { "feeds", "items", "alerts", "deliveries" };
+	int64_t			 before[4];
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	free(sql);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 1);
+	for (int i = 0; i < 4; i++) {
+		char q[64];
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM %s", tables[i]);
+		before[i] = count_rows(db, q);
+		ck_assert_int_gt(before[i], 0);
+	}
+	sqlite3_close(db);
+
+	s = open_store();
+	ck_assert_int_eq(store_feed_get(s, "file:///tmp/v1state/feed.xml", &f, &e), 0);
+	ck_assert_int_eq(f.items_seen, 3);
+	ck_assert_int_ne(f.last_success, 0);
+	/* Seen before the upgrade: not new after it, by id or by link. */
+	ck_assert_int_eq(store_item_mark_seen(s, f.id, &item, 100, &e), 0);
+	store_feed_done(&f);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 2);
+	for (int i = 0; i < 4; i++) {
+		char q[64];
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM %s", tables[i]);
+		ck_assert_int_eq(count_rows(db, q), before[i]);
+	}
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM deliveries WHERE state = 1"), 2);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM developments"), 0);
+	sqlite3_close(db);
+	/* And a second open finds it current. */
+	s = open_store();
+	store_close(s);
+}
+END_TEST
+
+/* A feed that changes its guids: the same canonical link, or the same
+ * title within the window, is not a new item. */
+START_TEST(test_guid_churn)
+{
+	struct store		*s = open_store();
+	struct store_feed	 a;
+	struct fw_error		 e;
+	struct feed_item	 i1 = { .id = "guid-1", .title = "Title one", .link = "x",
+	    .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	struct feed_item	 i2 = i1, i3 = i1, i4 = i1;
+
+	i2.id = "guid-2";	/* new guid, same canonical link */
+	i2.title = "Title one, edited";
+	i3.id = "guid-3";	/* new guid and link, same title */
+	i4.id = "guid-4";	/* new guid, link and title */
+	i4.title = "Title four";
+	ck_assert_int_eq(store_feed_get(s, "http://a.example/feed", &a, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i1, "https://e.org/1", 0, 100, &e), 1);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i2, "https://e.org/1", 0, 200, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, "https://e.org/3", 0, 300, &e), 0);
+	/* the same title long ago is another item */
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, "https://e.org/3", 0, 300, &e), 0);
+	i3.id = "guid-5";
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, "https://e.org/5", 1000, 1100, &e), 1);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i4, "https://e.org/4", 0, 400, &e), 1);
+	store_feed_done(&a);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
 	struct store	*s = NULL;
@@ -284,6 +382,8 @@ store_suite(void)
 	tcase_add_test(tc, test_items_seen_once_per_feed);
 	tcase_add_test(tc, test_items_foreach_since);
 	tcase_add_test(tc, test_rollback_forgets_items);
+	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_guid_churn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("outbox");

@@ -191,6 +191,9 @@ feeds:
 topics:
   - name: sma
     terms: ["cost-sharing"]
+# One alert per item: the items are variations of one headline, which
+# grouping would rightly make one development; delivery is tested here.
+developments: {group: false}
 sinks:
   - {type: log, name: log, path: "%(jsonl)s", format: jsonl}
   - type: webhook
@@ -447,6 +450,7 @@ def flood_control():
 state: %(state)s
 feeds: [{url: "%(feed)s", name: f}]
 topics: [{name: sma, terms: ["cost-sharing"]}]
+developments: {group: false}
 sinks:
   - {type: webhook, name: rated, url: "%(u)s/rated", rate_per_second: 2}
   - {type: webhook, name: budget, url: "%(u)s/budget", hourly_budget: 2}

@@ -25,6 +25,8 @@ SECTIONS = {
     "header_keys": "HEADERS",
     "topic_keys": "TOPICS",
     "sink_keys": "SINKS",
+    "developments_keys": "DEVELOPMENTS",
+    "updates_keys": "TOPICS",
 }
 
 

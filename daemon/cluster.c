@@ -1,0 +1,843 @@
+/* cluster.c — assigning a story to its development.
+ *
+ * The decision rule, which `developments --explain` prints for each story:
+ *
+ * 1. A story whose canonical link is stored already is the same article
+ *    (RULES.md rule 2): it joins that story's development.
+ * 2. Otherwise the candidates are the stories within the window (default
+ *    72 h either side of its time) that share one of its heaviest terms,
+ *    found through the inverted index (story_terms, by term and time), so
+ *    the work does not grow with the number of stored stories.
+ * 3. Each candidate development is scored by average linkage: the mean,
+ *    over its stories within the window, of the cosine of the TF-IDF
+ *    vectors, each damped by exp(-|dt|/decay). Averaging rather than
+ *    taking the best pair keeps a chain of look-alikes (event, follow-up,
+ *    reaction) from gluing into one development.
+ * 4. A headline that reports another stage than the development's usual
+ *    one (signed vs agreed, begun vs announced, a reaction) multiplies the
+ *    score by stage_penalty: RULES.md rules 4 and 5, a follow-up step or a
+ *    reaction is a new development even when it repeats the figures.
+ * 5. A development that has a story from the same feed already scores
+ *    same_feed_penalty times less: an outlet reports an event once, and
+ *    its next story on the subject is mostly the next step (the labeled
+ *    set has no development with two stories of one feed).
+ * 6. When the story's headline and the development's name events (two or
+ *    more capitalised words: Freedom Edge, Key Resolve) and share no
+ *    name, the score is name_penalty times less (rule 7: the same kind of
+ *    event is not the same event).
+ *    The same holds for figures: both give a sum in one currency (or a
+ *    rate) and no such figure agrees.
+ * 6b. A development that matched none of the story's topics scores
+ *    topic_penalty times less (a development may span topics, but
+ *    topic agreement is evidence).
+ * 7. A development none of whose stories shares with it two words, or a
+ *    name or a figure, scores 0: one shared word is chance.
+ * 8. The best development at or above the threshold is joined; else the
+ *    story starts its own. Other developments that score four times the
+ *    threshold are merged into it: reports arrive in any order, and the
+ *    first two of an event need not resemble each other.
+ *
+ * Storage is store_dev.c's; the features are cluster_text.c's. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "buf.h"
+#include "cluster.h"
+
+/* Bounds on the work per story, whatever the window holds. */
+#define QUERY_TERMS		16	/* heaviest terms looked up in the index */
+#define POSTINGS_PER_TERM	128	/* newest first */
+#define MAX_CANDIDATES		48	/* stories */
+#define MAX_DEVELOPMENTS	24
+#define MAX_MEMBERS		48	/* stories of a development compared */
+/* A story that scores this many times the threshold with two developments
+ * shows that they are one: stories arrive in any order, and the first two
+ * reports of an event need not resemble each other. */
+#define CLUSTER_MERGE_FACTOR	4.0
+/* Stories first seen more than this many windows ago leave the index, at
+ * most CLUSTER_PRUNE_PER_STORY per new story (more than one, so it keeps
+ * up). An item published that long ago and seen only now (a feed's old
+ * items) still joins by its canonical link, not by its words. */
+#define CLUSTER_INDEX_KEEP_WINDOWS	2
+#define CLUSTER_PRUNE_PER_STORY		4
+#define CLUSTER_MIN_EVIDENCE	2	/* shared terms, a name or figure counting 2 */
+#define IDF_CACHE_SIZE		1024	/* power of two */
+
+void
+cluster_opts_default(struct cluster_opts *o)
+{
+	o->window = CLUSTER_DEFAULT_WINDOW;
+	o->threshold = CLUSTER_DEFAULT_THRESHOLD;
+	o->decay = CLUSTER_DEFAULT_DECAY;
+	o->stage_penalty = CLUSTER_DEFAULT_STAGE_PENALTY;
+	o->same_feed_penalty = CLUSTER_DEFAULT_SAME_FEED_PENALTY;
+	o->topic_penalty = CLUSTER_DEFAULT_TOPIC_PENALTY;
+	o->name_penalty = CLUSTER_DEFAULT_NAME_PENALTY;
+}
+
+void
+cluster_result_done(struct cluster_result *r)
+{
+	for (size_t i = 0; i < r->n_new_figures; i++)
+		free(r->new_figures[i]);
+	free(r->new_figures);
+	for (size_t i = 0; i < r->n_new_topics; i++)
+		free(r->new_topics[i]);
+	free(r->new_topics);
+	free(r->sources);
+	free(r->alert_id);
+	free(r->explain);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- weights ------------------------------------------------------------ */
+
+/* Inverse document frequencies of one decision, looked up once each. */
+struct idf_cache {
+	struct store	*store;
+	double		 n_stories;
+	char		*terms[IDF_CACHE_SIZE];
+	double		 idf[IDF_CACHE_SIZE];
+};
+
+static void
+idf_cache_done(struct idf_cache *c)
+{
+	for (size_t i = 0; i < IDF_CACHE_SIZE; i++)
+		free(c->terms[i]);
+}
+
+static unsigned
+hash_str(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static int
+idf_get(struct idf_cache *c, const char *term, double *ret, struct fw_error *reterr)
+{
+	unsigned	i = hash_str(term) & (IDF_CACHE_SIZE - 1);
+	int64_t		df;
+	int		r;
+
+	for (unsigned probe = 0; probe < 8; probe++, i = (i + 1) & (IDF_CACHE_SIZE - 1)) {
+		if (c->terms[i] == NULL)
+			break;
+		if (strcmp(c->terms[i], term) == 0) {
+			*ret = c->idf[i];
+			return 0;
+		}
+	}
+	if ((r = store_term_df(c->store, term, &df, reterr)) < 0)
+		return r;
+	/* The story being placed counts as one more holder of its terms. */
+	*ret = log((c->n_stories + 2.0) / ((double)df + 1.0));
+	if (c->terms[i] == NULL && (c->terms[i] = strdup(term)) != NULL)
+		c->idf[i] = *ret;
+	return 0;
+}
+
+/* A unit vector: terms with their TF-IDF weights, sorted by term. */
+struct vec {
+	struct cluster_term	*v;	/* borrowed term strings */
+	size_t			 n;
+};
+
+static int
+cmp_term(const void *a, const void *b)
+{
+	return strcmp(((const struct cluster_term *)a)->term,
+	    ((const struct cluster_term *)b)->term);
+}
+
+static int
+vec_build(struct idf_cache *c, const struct cluster_term *terms, size_t n, struct vec *ret,
+    struct fw_error *reterr)
+{
+	double	norm = 0;
+	int	r;
+
+	ret->v = calloc(n ? n : 1, sizeof(*ret->v));
+	ret->n = n;
+	if (ret->v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		double idf;
+
+		if ((r = idf_get(c, terms[i].term, &idf, reterr)) < 0)
+			return r;
+		ret->v[i].term = terms[i].term;
+		ret->v[i].weight = terms[i].weight * idf;
+		norm += ret->v[i].weight * ret->v[i].weight;
+	}
+	norm = sqrt(norm);
+	for (size_t i = 0; i < n && norm > 0; i++)
+		ret->v[i].weight /= norm;
+	qsort(ret->v, n, sizeof(*ret->v), cmp_term);
+	return 0;
+}
+
+/* The cosine of two unit vectors; *ret_shared gets how many terms they
+ * share, a name or a figure counting two. */
+static double
+vec_cosine(const struct vec *a, const struct vec *b, unsigned *ret_shared)
+{
+	double		dot = 0;
+	size_t		i = 0, j = 0;
+	unsigned	shared = 0;
+
+	while (i < a->n && j < b->n) {
+		int c = strcmp(a->v[i].term, b->v[j].term);
+
+		if (c == 0) {
+			shared += strchr("efn", a->v[i].term[0]) != NULL ? 2 : 1;
+			dot += a->v[i++].weight * b->v[j++].weight;
+		} else if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	*ret_shared = shared;
+	return dot;
+}
+
+/* ---- stored features ---------------------------------------------------- */
+
+/* "stage\n" then "term\tweight\n" per term: no term holds a tab or a
+ * newline (cluster_text.c cuts words at both). */
+static char *
+features_serialise(const struct cluster_features *f)
+{
+	struct buf	b;
+	int		r;
+
+	buf_init(&b, 1u << 20);
+	r = buf_printf(&b, "%d\n", (int)f->stage);
+	for (size_t i = 0; r == 0 && i < f->n_terms; i++)
+		r = buf_printf(&b, "%s\t%.4f\n", f->terms[i].term, f->terms[i].weight);
+	if (r < 0) {
+		buf_done(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
+/* Parses features_serialise()'s text into terms pointing into text (which
+ * is modified). Returns the stage, or -ENOMEM. */
+static int
+features_parse(char *text, struct cluster_term **ret, size_t *ret_n)
+{
+	struct cluster_term	*v;
+	size_t			 n = 0, cap = 0;
+	char			*line, *save = NULL;
+	int			 stage;
+
+	for (char *p = text; *p != '\0'; p++)
+		cap += *p == '\n';
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	line = strtok_r(text, "\n", &save);
+	stage = line != NULL ? (int)strtol(line, NULL, 10) : 0;
+	if (stage < 0 || stage >= _STAGE_MAX)
+		stage = STAGE_NONE;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL && n < cap) {
+		char *tab = strchr(line, '\t');
+
+		if (tab == NULL)
+			continue;
+		*tab = '\0';
+		v[n].term = line;
+		v[n++].weight = strtod(tab + 1, NULL);
+	}
+	*ret = v;
+	*ret_n = n;
+	return stage;
+}
+
+/* ---- JSON string sets --------------------------------------------------- */
+
+/* Adds each of add[] missing from the JSON array text *set; the ones that
+ * were missing go to *ret_new (owned) when ret_new is not NULL. */
+static int
+json_set_merge(char **set, const char *const *add, size_t n_add, char ***ret_new,
+    size_t *ret_n_new)
+{
+	json_t	*a = json_loads(*set != NULL ? *set : "[]", 0, NULL);
+	char	*text;
+	int	 r = -ENOMEM;
+
+	if (a == NULL || !json_is_array(a)) {
+		json_decref(a);
+		a = json_array();
+		if (a == NULL)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_add; i++) {
+		bool	have = false;
+		size_t	j;
+		json_t	*v;
+
+		json_array_foreach(a, j, v)
+			if (json_is_string(v) && strcmp(json_string_value(v), add[i]) == 0)
+				have = true;
+		if (have)
+			continue;
+		if (json_array_append_new(a, json_string(add[i])) < 0)
+			goto out;
+		if (ret_new != NULL) {
+			char **nv = reallocarray(*ret_new, *ret_n_new + 1, sizeof(char *));
+
+			if (nv == NULL)
+				goto out;
+			*ret_new = nv;
+			if ((nv[*ret_n_new] = strdup(add[i])) == NULL)
+				goto out;
+			(*ret_n_new)++;
+		}
+	}
+	text = json_dumps(a, JSON_COMPACT);
+	if (text == NULL)
+		goto out;
+	free(*set);
+	*set = text;
+	r = 0;
+out:
+	json_decref(a);
+	return r;
+}
+
+/* Whether the JSON array text set holds one of v[]. */
+static bool
+json_set_overlaps(const char *set, const char *const *v, size_t n)
+{
+	json_t	*a = json_loads(set != NULL ? set : "[]", 0, NULL);
+	json_t	*e;
+	size_t	 i;
+	bool	 found = false;
+
+	json_array_foreach(a, i, e)
+		for (size_t j = 0; j < n && json_is_string(e); j++)
+			found |= strcmp(json_string_value(e), v[j]) == 0;
+	json_decref(a);
+	return found;
+}
+
+static size_t
+json_set_size(const char *set)
+{
+	json_t	*a = json_loads(set != NULL ? set : "[]", 0, NULL);
+	size_t	 n = json_array_size(a);
+
+	json_decref(a);
+	return n;
+}
+
+/* ---- the decision ------------------------------------------------------- */
+
+struct candidate {
+	int64_t	story;
+	int	shared;		/* query terms it holds */
+};
+
+static int
+cmp_candidate(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->shared != y->shared)
+		return y->shared - x->shared;
+	return x->story < y->story ? 1 : x->story > y->story ? -1 : 0;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_weight_desc(const void *a, const void *b)
+{
+	double x = ((const struct cluster_term *)a)->weight;
+	double y = ((const struct cluster_term *)b)->weight;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Story ids within the window sharing the heaviest query terms, the ones
+ * sharing most first. */
+static int
+find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
+    struct candidate **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	struct cluster_term	*by_weight;
+	struct candidate	*c = NULL;
+	int64_t			*ids = NULL;
+	size_t			 n_ids = 0, nq = x->n < QUERY_TERMS ? x->n : QUERY_TERMS, n = 0;
+	int			 r = 0;
+
+	by_weight = malloc((x->n ? x->n : 1) * sizeof(*by_weight));
+	if (by_weight == NULL)
+		return -ENOMEM;
+	memcpy(by_weight, x->v, x->n * sizeof(*by_weight));
+	qsort(by_weight, x->n, sizeof(*by_weight), cmp_weight_desc);
+	for (size_t i = 0; i < nq && r == 0; i++)
+		r = store_term_postings(s, by_weight[i].term, from, to, POSTINGS_PER_TERM,
+		    &ids, &n_ids, reterr);
+	free(by_weight);
+	if (r < 0)
+		goto out;
+	c = calloc(n_ids ? n_ids : 1, sizeof(*c));
+	if (c == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Sorted, a story's postings sit together: count them in one pass. */
+	if (n_ids > 0)
+		qsort(ids, n_ids, sizeof(*ids), cmp_i64);
+	for (size_t i = 0; i < n_ids; i++) {
+		if (n == 0 || c[n - 1].story != ids[i])
+			c[n++].story = ids[i];
+		c[n - 1].shared++;
+	}
+	qsort(c, n, sizeof(*c), cmp_candidate);
+	if (n > MAX_CANDIDATES)
+		n = MAX_CANDIDATES;
+	*ret = c;
+	*ret_n = n;
+	c = NULL;
+out:
+	free(ids);
+	free(c);
+	return r;
+}
+
+struct dev_score {
+	int64_t			 development;
+	double			 score;		/* after the stage penalty */
+	double			 similarity;	/* before it */
+	size_t			 members;
+	enum cluster_stage	 stage;		/* the development's usual stage */
+	bool			 same_feed;	/* it has a story of this feed */
+	unsigned		 evidence;	/* most terms shared with one story */
+	bool			 other_names;	/* both name events, no name in common */
+	bool			 other_figures;	/* sums of one kind, none in common */
+	bool			 other_topics;	/* none of the story's topics */
+};
+
+/* The kind of a figure term: 1 dollars, 2 won, 3 yen, 4 percent, 0 other
+ * (counts: a rewrite rounds them, or counts something else). */
+static int
+figure_kind(const char *term)
+{
+	size_t n = strlen(term);
+
+	if (strncmp(term, "f:", 2) != 0)
+		return -1;
+	if (term[2] == '$')
+		return 1;
+	if (n > 4 && strcmp(term + n - 4, " won") == 0)
+		return 2;
+	if (n > 4 && strcmp(term + n - 4, " yen") == 0)
+		return 3;
+	return term[n - 1] == '%' ? 4 : 0;
+}
+
+/* Average-linkage score of x against development dev. */
+static int
+score_development(struct store *s, struct idf_cache *c, const struct cluster_opts *o,
+    const struct vec *x, enum cluster_stage x_stage, int64_t feed_id, int64_t t, int64_t dev,
+    struct dev_score *ret, struct fw_error *reterr)
+{
+	struct store_story	*m = NULL;
+	size_t			 n = 0;
+	unsigned		 stages[_STAGE_MAX] = { 0 };
+	size_t			 dev_names = 0, shared_names = 0, x_names = 0;
+	unsigned		 x_kinds = 0, dev_kinds = 0, shared_kinds = 0;
+	double			 sum = 0;
+	int			 r;
+
+	r = store_development_members(s, dev, t - o->window, t + o->window, MAX_MEMBERS,
+	    &m, &n, reterr);
+	if (r < 0)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	ret->development = dev;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct cluster_term	*terms = NULL;
+		struct vec		 v = { 0 };
+		size_t			 nt = 0;
+		int			 stage;
+		double			 dt = fabs((double)(t - m[i].t));
+
+		stage = features_parse(m[i].features, &terms, &nt);
+		if (stage < 0) {
+			r = stage;
+			break;
+		}
+		stages[stage]++;
+		ret->same_feed |= m[i].feed_id == feed_id;
+		for (size_t k = 0; k < nt; k++) {
+			int kind = figure_kind(terms[k].term);
+
+			if (kind <= 0)
+				continue;
+			dev_kinds |= 1u << kind;
+			for (size_t q = 0; q < x->n; q++)
+				if (strcmp(x->v[q].term, terms[k].term) == 0)
+					shared_kinds |= 1u << kind;
+		}
+		for (size_t k = 0; k < nt; k++)
+			if (terms[k].term[0] == 'n') {
+				dev_names++;
+				for (size_t q = 0; q < x->n; q++)
+					shared_names += strcmp(x->v[q].term, terms[k].term) == 0;
+			}
+		r = vec_build(c, terms, nt, &v, reterr);
+		if (r >= 0) {
+			unsigned shared;
+
+			sum += vec_cosine(x, &v, &shared) * exp(-dt / (o->decay > 0 ? o->decay : 1));
+			if (shared > ret->evidence)
+				ret->evidence = shared;
+		}
+		free(v.v);
+		free(terms);
+	}
+	for (size_t i = 0; i < n; i++)
+		store_story_done(&m[i]);
+	free(m);
+	if (r < 0)
+		return r;
+	ret->members = n;
+	ret->similarity = n > 0 ? sum / (double)n : 0;
+	for (int st = 1; st < _STAGE_MAX; st++)
+		if (stages[st] > stages[ret->stage] || (ret->stage == STAGE_NONE && stages[st] > 0))
+			ret->stage = (enum cluster_stage)st;
+	ret->score = ret->similarity;
+	if (x_stage != STAGE_NONE && ret->stage != STAGE_NONE && x_stage != ret->stage)
+		ret->score *= o->stage_penalty;
+	if (ret->same_feed)
+		ret->score *= o->same_feed_penalty;
+	for (size_t q = 0; q < x->n; q++) {
+		int kind = figure_kind(x->v[q].term);
+
+		x_names += x->v[q].term[0] == 'n';
+		if (kind > 0)
+			x_kinds |= 1u << kind;
+	}
+	/* $21 billion is not $350 billion: both report a sum in one currency
+	 * (or a rate) and none of them agree. */
+	ret->other_figures = (x_kinds & dev_kinds & ~shared_kinds) != 0;
+	if (ret->other_figures)
+		ret->score *= o->name_penalty;
+	/* Freedom Edge is not Resolute Dragon, whatever else they share. */
+	ret->other_names = x_names > 0 && dev_names > 0 && shared_names == 0;
+	if (ret->other_names)
+		ret->score *= o->name_penalty;
+	/* One shared common word is chance, whatever its weight in a young
+	 * state file where every word is rare. */
+	if (ret->evidence < CLUSTER_MIN_EVIDENCE)
+		ret->score = 0;
+	return 0;
+}
+
+static int
+decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const struct vec *x,
+    enum cluster_stage x_stage, int64_t feed_id, const char *const *topics, size_t n_topics,
+    int64_t t, struct dev_score *ret_best, size_t *ret_n_dev, int64_t *ret_merge,
+    size_t *ret_n_merge, struct fw_error *reterr)
+{
+	struct candidate	*cand = NULL;
+	int64_t			 devs[MAX_DEVELOPMENTS];
+	size_t			 n_cand = 0, n_dev = 0;
+	int			 r;
+
+	memset(ret_best, 0, sizeof(*ret_best));
+	r = find_candidates(s, x, t - o->window, t + o->window, &cand, &n_cand, reterr);
+	for (size_t i = 0; r >= 0 && i < n_cand && n_dev < MAX_DEVELOPMENTS; i++) {
+		struct store_story	st;
+		bool			seen = false;
+
+		if ((r = store_story_get(s, cand[i].story, &st, reterr)) < 0)
+			break;
+		for (size_t j = 0; j < n_dev; j++)
+			seen |= devs[j] == st.development;
+		if (!seen)
+			devs[n_dev++] = st.development;
+		store_story_done(&st);
+	}
+	free(cand);
+	for (size_t i = 0; r >= 0 && i < n_dev; i++) {
+		struct dev_score sc;
+
+		r = score_development(s, c, o, x, x_stage, feed_id, t, devs[i], &sc, reterr);
+		if (r >= 0 && sc.score > 0 && n_topics > 0) {
+			struct store_development d;
+
+			if ((r = store_development_get(s, devs[i], &d, reterr)) < 0)
+				break;
+			sc.other_topics = !json_set_overlaps(d.topics, topics, n_topics);
+			store_development_done(&d);
+			if (sc.other_topics)
+				sc.score *= o->topic_penalty;
+		}
+		if (r >= 0 && sc.score > ret_best->score)
+			*ret_best = sc;
+		if (r >= 0 && sc.score >= o->threshold * CLUSTER_MERGE_FACTOR)
+			ret_merge[(*ret_n_merge)++] = sc.development;
+	}
+	*ret_n_dev = n_dev;
+	return r < 0 ? r : 0;
+}
+
+static int
+topics_json(const char *const *topics, size_t n, char **ret)
+{
+	*ret = NULL;
+	return json_set_merge(ret, topics, n, NULL, NULL);
+}
+
+int
+cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
+    const char *feed_name, const struct feed_item *item, const char *canon,
+    const char *const *topics, size_t n_topics, int64_t t, int64_t now,
+    struct cluster_result *ret, struct fw_error *reterr)
+{
+	struct cluster_features	 f = { 0 };
+	struct cluster_result	 res = { 0 };
+	struct idf_cache	*c = NULL;
+	struct store_development d = { 0 };
+	struct store_story	 story = { 0 };
+	struct dev_score	 best = { 0 };
+	struct vec		 x = { 0 };
+	const char		*terms[256];
+	const char		*src[1] = { feed_name };
+	size_t			 n_dev = 0, n_merge = 0;
+	int64_t			 same_link = 0, n_stories, merge[MAX_DEVELOPMENTS];
+	double			 threshold;
+	size_t			 n_merged = 0;
+	char			*key_src = NULL;
+	int			 r;
+
+	r = cluster_features_build(item->title, item->summary, &f);
+	if (r < 0)
+		goto oom;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		goto oom;
+	c->store = s;
+	if ((r = store_term_df(s, "", &n_stories, reterr)) < 0)
+		goto out;
+	c->n_stories = (double)n_stories;
+	if ((r = vec_build(c, f.terms, f.n_terms, &x, reterr)) < 0)
+		goto out;
+	if (canon != NULL && (r = store_canon_development(s, canon, &same_link, reterr)) < 0)
+		goto out;
+	if (same_link == 0 && (r = decide(s, c, o, &x, f.stage, feed_id, topics, n_topics, t, &best, &n_dev,
+	    merge, &n_merge, reterr)) < 0)
+		goto out;
+
+	threshold = o->threshold;
+	if (same_link != 0) {
+		r = asprintf(&res.explain, "joined: the same article (canonical link %s) is "
+		    "stored already", canon);
+	} else if (best.development != 0 && best.score >= threshold) {
+		r = asprintf(&res.explain, "joined: score %.3f (average similarity %.3f to "
+		    "its %zu stories within %llds%s%s; stage %s, development's %s); threshold "
+		    "%.3f; %zu candidate developments", best.score, best.similarity,
+		    best.members, (long long)o->window, best.same_feed ? ", a story of this "
+		    "feed in it" : best.other_names ? ", other names" : best.other_figures ?
+		    ", other figures" : "", best.other_topics ? ", other topics" : "",
+		    cluster_stage_to_string(f.stage),
+		    cluster_stage_to_string(best.stage), threshold, n_dev);
+	} else if (best.development != 0) {
+		r = asprintf(&res.explain, "new: the closest development scored %.3f "
+		    "(average similarity %.3f%s%s; stage %s, its %s), below the threshold "
+		    "%.3f; %zu candidates", best.score, best.similarity, best.same_feed ?
+		    ", a story of this feed in it" : best.other_names ? ", other names" :
+		    best.other_figures ? ", other figures" : "",
+		    best.other_topics ? ", other topics" : "", cluster_stage_to_string(f.stage),
+		    cluster_stage_to_string(best.stage), o->threshold, n_dev);
+		best.development = 0;
+	} else {
+		r = asprintf(&res.explain, "new: no stored story within %llds shares its "
+		    "terms (stage %s)", (long long)o->window, cluster_stage_to_string(f.stage));
+	}
+	if (r < 0) {
+		res.explain = NULL;
+		goto oom;
+	}
+	if (same_link != 0)
+		best.development = same_link;
+
+	if (best.development == 0) {
+		char hex[33];
+
+		if (asprintf(&key_src, "development:%lld:%s", (long long)feed_id, item->id) < 0) {
+			key_src = NULL;
+			goto oom;
+		}
+		alert_hash_hex(key_src, hex);
+		d.key = strdup(hex);
+		if (d.key == NULL)
+			goto oom;
+		d.first_t = d.last_t = t;
+		d.first_seen = d.last_seen = now;
+		if ((r = store_development_add(s, &d, reterr)) < 0)
+			goto out;
+		res.is_new = true;
+	} else if ((r = store_development_get(s, best.development, &d, reterr)) < 0)
+		goto out;
+	for (size_t i = 0; same_link == 0 && !res.is_new && i < n_merge; i++) {
+		struct store_development other;
+		const char		*one[1];
+		json_t			*a;
+		json_t			*v;
+		size_t			 k;
+
+		if (merge[i] == d.id)
+			continue;
+		if ((r = store_development_get(s, merge[i], &other, reterr)) < 0)
+			goto out;
+		/* Fold the other's sets and times in; its first alert stays
+		 * the development's if this one had none. */
+		const char *sets[3] = { other.topics, other.figures, other.sources };
+		char **dst[3] = { &d.topics, &d.figures, &d.sources };
+
+		for (int j = 0; j < 3 && r == 0; j++) {
+			a = json_loads(sets[j] != NULL ? sets[j] : "[]", 0, NULL);
+			json_array_foreach(a, k, v) {
+				one[0] = json_string_value(v);
+				if (one[0] != NULL && r == 0)
+					r = json_set_merge(dst[j], one, 1, NULL, NULL);
+			}
+			json_decref(a);
+		}
+		if (other.first_t < d.first_t)
+			d.first_t = other.first_t;
+		if (other.last_t > d.last_t)
+			d.last_t = other.last_t;
+		if (other.first_seen < d.first_seen)
+			d.first_seen = other.first_seen;
+		if (d.alert_id == NULL && other.alert_id != NULL) {
+			d.alert_id = other.alert_id;
+			other.alert_id = NULL;
+		}
+		store_development_done(&other);
+		if (r < 0)
+			goto oom;
+		if ((r = store_development_merge(s, d.id, merge[i], reterr)) < 0)
+			goto out;
+		n_merged++;
+	}
+	if (n_merged > 0) {
+		char *longer;
+
+		if (asprintf(&longer, "%s; merged %zu more development%s it matched at %.0fx "
+		    "the threshold", res.explain, n_merged, n_merged > 1 ? "s" : "",
+		    CLUSTER_MERGE_FACTOR) < 0)
+			goto oom;
+		free(res.explain);
+		res.explain = longer;
+	}
+	if (t < d.first_t)
+		d.first_t = t;
+	if (t > d.last_t)
+		d.last_t = t;
+	d.last_seen = now;
+	r = json_set_merge(&d.figures, (const char *const *)f.figures, f.n_figures,
+	    &res.new_figures, &res.n_new_figures);
+	if (r == 0)
+		r = json_set_merge(&d.topics, topics, n_topics, &res.new_topics, &res.n_new_topics);
+	if (r == 0) {
+		size_t before = json_set_size(d.sources);
+
+		r = json_set_merge(&d.sources, src, feed_name != NULL ? 1 : 0, NULL, NULL);
+		res.n_sources = json_set_size(d.sources);
+		res.new_source = res.n_sources > before;
+	}
+	if (r < 0)
+		goto oom;
+	if ((r = store_development_save(s, &d, reterr)) < 0)
+		goto out;
+
+	story.feed_id = feed_id;
+	story.item_id = item->id;
+	story.canon = (char *)canon;
+	story.t = t;
+	story.first_seen = now;
+	story.development = d.id;
+	story.explain = res.explain;
+	if (topics_json(topics, n_topics, &story.topics) < 0 ||
+	    (story.features = features_serialise(&f)) == NULL) {
+		free(story.topics);
+		goto oom;
+	}
+	for (size_t i = 0; i < f.n_terms && i < 256; i++)
+		terms[i] = f.terms[i].term;
+	r = store_story_add(s, &story, terms, f.n_terms < 256 ? f.n_terms : 256, reterr);
+	free(story.topics);
+	free(story.features);
+	if (r < 0)
+		goto out;
+	/* Stories seen long ago are found by no new one (their time is out
+	 * of its window): a few of them leave the term index with each new
+	 * story, so the index holds about the window's stories however many
+	 * are stored. */
+	r = store_index_prune(s, now - CLUSTER_INDEX_KEEP_WINDOWS * o->window,
+	    CLUSTER_PRUNE_PER_STORY, reterr);
+	if (r < 0)
+		goto out;
+	res.development = d.id;
+	snprintf(res.key, sizeof(res.key), "%s", d.key);
+	if (d.alert_id != NULL && (res.alert_id = strdup(d.alert_id)) == NULL)
+		goto oom;
+	if ((res.sources = strdup(d.sources)) == NULL)
+		goto oom;
+	*ret = res;
+	memset(&res, 0, sizeof(res));
+	r = 0;
+	goto out;
+oom:
+	r = -ENOMEM;
+	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+out:
+	cluster_result_done(&res);
+	store_development_done(&d);
+	cluster_features_done(&f);
+	free(x.v);
+	free(key_src);
+	if (c != NULL)
+		idf_cache_done(c);
+	free(c);
+	return r;
+}
+
+int
+cluster_set_alert(struct store *s, int64_t development, const char *alert_id,
+    struct fw_error *reterr)
+{
+	struct store_development	d;
+	int				r;
+
+	if ((r = store_development_get(s, development, &d, reterr)) < 0)
+		return r;
+	free(d.alert_id);
+	d.alert_id = strdup(alert_id);
+	r = d.alert_id == NULL ? -ENOMEM : store_development_save(s, &d, reterr);
+	store_development_done(&d);
+	return r;
+}

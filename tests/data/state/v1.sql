@@ -1,0 +1,21 @@
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE feeds (  id INTEGER PRIMARY KEY,  url TEXT NOT NULL UNIQUE,  etag TEXT, last_modified TEXT, body_hash TEXT,  last_poll INTEGER NOT NULL DEFAULT 0,  last_success INTEGER NOT NULL DEFAULT 0,  next_poll INTEGER NOT NULL DEFAULT 0,  last_status INTEGER NOT NULL DEFAULT 0,  last_error TEXT,  consecutive_errors INTEGER NOT NULL DEFAULT 0,  items_seen INTEGER NOT NULL DEFAULT 0,  disabled INTEGER NOT NULL DEFAULT 0,  redirect_url TEXT,  redirect_count INTEGER NOT NULL DEFAULT 0,  interval INTEGER NOT NULL DEFAULT 0,  health_alerted INTEGER NOT NULL DEFAULT 0,  newest_item INTEGER NOT NULL DEFAULT 0,  publish_gap INTEGER NOT NULL DEFAULT 0);
+INSERT INTO feeds VALUES(1,'file:///tmp/v1state/feed.xml',NULL,'Mon, 07 Dec 2026 19:03:16 GMT','e9488f87536d24be464266cdc92b668c',1796670196,1796670196,1796671153,200,NULL,0,3,0,NULL,0,1800,0,1796666596,3600);
+CREATE TABLE items (  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,  item_id TEXT NOT NULL,  title TEXT, link TEXT, summary TEXT, content TEXT, author TEXT,  published INTEGER, updated INTEGER,  first_seen INTEGER NOT NULL,  PRIMARY KEY (feed_id, item_id)) WITHOUT ROWID;
+INSERT INTO items VALUES(1,'w-1','Seoul, Washington open talks on defense cost-sharing','https://www.example.org/w-1?utm_source=rss','First round of the SMA.',NULL,NULL,1796666596,NULL,1796670196);
+INSERT INTO items VALUES(1,'w-2','Allies wrap up Freedom Shield exercise','https://example.org/w-2','Drills ended.',NULL,NULL,1796662996,NULL,1796670196);
+INSERT INTO items VALUES(1,'w-3','Kospi closes higher','https://example.org/w-3','Stocks rose.',NULL,NULL,1796659396,NULL,1796670196);
+CREATE TABLE alerts (  id TEXT PRIMARY KEY,  dedup_key TEXT NOT NULL UNIQUE,  created INTEGER NOT NULL,  json TEXT NOT NULL);
+INSERT INTO alerts VALUES('d2ffcd287e85848de2737b089586ed60','link:https://www.example.org/w-1?utm_source=rss',1796670196,'{"id":"d2ffcd287e85848de2737b089586ed60","created":"2026-12-07T19:03:16Z","severity":"normal","topics":["sma"],"matches":{"sma":["cost-sharing","SMA"]},"hits":[{"topic":"sma","term":"cost-sharing","field":"title"},{"topic":"sma","term":"SMA","field":"summary"}],"feed":"file:///tmp/v1state/feed.xml","feed_name":"wire","item":{"id":"w-1","title":"Seoul, Washington open talks on defense cost-sharing","link":"https://www.example.org/w-1?utm_source=rss","published":"2026-12-07T18:03:16Z","summary":"First round of the SMA."}}');
+INSERT INTO alerts VALUES('883dd52a31c805f6ca568c563d3729dc','link:https://example.org/w-2',1796670196,'{"id":"883dd52a31c805f6ca568c563d3729dc","created":"2026-12-07T19:03:16Z","severity":"normal","topics":["drills"],"matches":{"drills":["exercise","drills"]},"hits":[{"topic":"drills","term":"exercise","field":"title"},{"topic":"drills","term":"drills","field":"summary"}],"feed":"file:///tmp/v1state/feed.xml","feed_name":"wire","item":{"id":"w-2","title":"Allies wrap up Freedom Shield exercise","link":"https://example.org/w-2","published":"2026-12-07T17:03:16Z","summary":"Drills ended."}}');
+CREATE TABLE deliveries (  alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,  sink TEXT NOT NULL,  state INTEGER NOT NULL,  attempts INTEGER NOT NULL,  next_attempt INTEGER NOT NULL,  last_error TEXT,  updated INTEGER,  digest_id TEXT,  PRIMARY KEY (alert_id, sink));
+INSERT INTO deliveries VALUES('d2ffcd287e85848de2737b089586ed60','log1',1,1,1796670196,NULL,1796670196,NULL);
+INSERT INTO deliveries VALUES('883dd52a31c805f6ca568c563d3729dc','log1',1,1,1796670196,NULL,1796670196,NULL);
+CREATE INDEX items_first_seen ON items(first_seen);
+CREATE INDEX alerts_created ON alerts(created);
+CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
+CREATE INDEX deliveries_sink ON deliveries(sink, state, updated);
+COMMIT;
+-- sqlite3 .dump leaves the schema version out; the release wrote 1.
+PRAGMA user_version = 1;
