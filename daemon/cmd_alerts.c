@@ -11,6 +11,7 @@
 #include "cmd_common.h"
 #include "parse.h"
 #include "store.h"
+#include "safe.h"
 
 #define ALERTS_LIST_LIMIT 200
 
@@ -40,16 +41,16 @@ print_delivery(const struct store_delivery *d, int json)
 		free(s);
 		json_decref(o);
 	} else {
-		printf("%s  %-10s %-9s %2d  %s  %s\n", d->alert_id, d->sink,
+		safe_printf("%s  %-10s %-9s %2d  %s  %s\n", d->alert_id, d->sink,
 		    delivery_state_to_string(d->state), d->attempts, created,
 		    title ? title : "(no title)");
 		if (d->state == DELIVERY_HELD)
-			printf("    held for a digest (flood control), sent %s%s%s\n", next,
+			safe_printf("    held for a digest (flood control), sent %s%s%s\n", next,
 			    d->last_error != NULL ? "; last error: " : "",
 			    d->last_error != NULL ? d->last_error : "");
 		else if (d->last_error != NULL && d->state != DELIVERY_DELIVERED &&
 		    d->state != DELIVERY_DIGESTED)
-			printf("    %s%s%s\n", d->last_error,
+			safe_printf("    %s%s%s\n", d->last_error,
 			    d->state == DELIVERY_PENDING ? "; next attempt " : "",
 			    d->state == DELIVERY_PENDING ? next : "");
 	}

@@ -9,6 +9,7 @@
 #include "cmd_common.h"
 #include "parse.h"
 #include "store.h"
+#include "safe.h"
 
 static json_t *
 time_or_null(int64_t t)
@@ -96,13 +97,13 @@ cmd_status(int argc, char **argv)
 				fw_time_format(st.next_poll, next, sizeof(next));
 			if (wait > 0)
 				snprintf(backoff, sizeof(backoff), "%llds", (long long)wait);
-			printf("%-24.24s %-9s %-20s %4ld %7lld %6d %8s %-20s\n", f->name,
+			safe_printf("%-24.24s %-9s %-20s %4ld %7lld %6d %8s %-20s\n", f->name,
 			    feed_state_name(&st), last, st.last_status,
 			    (long long)st.items_seen, st.consecutive_errors, backoff, next);
 			if (polled != f->url)
-				printf("    moved to: %s\n", polled);
+				safe_printf("    moved to: %s\n", polled);
 			if (st.last_error != NULL)
-				printf("    last error: %s\n", st.last_error);
+				safe_printf("    last error: %s\n", st.last_error);
 		}
 		store_feed_done(&st);
 	}

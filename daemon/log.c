@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "safe.h"
 
 #if HAVE_LIBSYSTEMD
 /* CODE_FILE= would name log.c for every message: leave location out. */
@@ -102,23 +103,49 @@ log_level_from_string(const char *s, enum log_level *ret_level)
 static void log_emit(enum log_level level, int with_errno, const char *fmt,
     va_list ap) _printf_(3, 0);
 
+/* Writes one line: the message with credentials in URLs cut out and every
+ * control character escaped (safe.h), so nothing a feed or a server said
+ * can start a line of its own, forge a "<0>" priority for journald or drive
+ * a terminal, and no token leaves in a warning. */
+static void
+log_write(enum log_level level, const char *msg)
+{
+	struct buf	 b;
+	char		*red = safe_redact(msg);
+
+	buf_init(&b, LOG_MAX_MESSAGE * 4);
+	if (red == NULL || safe_escape_buf(&b, red, strlen(red)) < 0 || b.data == NULL) {
+		free(red);
+		buf_done(&b);
+		/* Only over the cap or out of memory: say so, never echo raw. */
+		fprintf(stderr, log_prefix_priority ? "<%d>(log line dropped)\n" :
+		    "feedwatch: (log line dropped)\n", (int)level);
+		return;
+	}
+	if (log_prefix_priority)
+		fprintf(stderr, "<%d>%s\n", (int)level, b.data);
+	else
+		fprintf(stderr, "feedwatch: %s\n", b.data);
+	free(red);
+	buf_done(&b);
+}
+
 static void
 log_emit(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	int saved_errno = errno;
+	int	saved_errno = errno;
+	char	msg[LOG_MAX_MESSAGE];
+	size_t	n;
 
 	if (level > log_level) {
 		errno = saved_errno;
 		return;
 	}
-	if (log_prefix_priority)
-		fprintf(stderr, "<%d>", (int)level);
-	else
-		fputs("feedwatch: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
 	if (with_errno)
-		fprintf(stderr, ": %s", strerror(saved_errno));
-	fputc('\n', stderr);
+		(void)snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved_errno));
+	log_write(level, msg);
 	errno = saved_errno;
 }
 
@@ -141,12 +168,25 @@ LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
 
 #if HAVE_LIBSYSTEMD
+/* A journal value as log_write() would show it: redacted and escaped. */
+static char *
+journal_clean(const char *s)
+{
+	char *red = safe_redact(s), *esc;
+
+	if (red == NULL)
+		return NULL;
+	esc = safe_escape_dup(red);
+	free(red);
+	return esc;
+}
+
 /* Returns 0 when journald took the message, a negative errno otherwise. */
 static int
 journal_send(enum log_level level, const struct log_field *fields, const char *msg)
 {
 	struct iovec	 iov[LOG_MAX_FIELDS + 3];
-	char		*owned[LOG_MAX_FIELDS + 3];
+	char		*owned[LOG_MAX_FIELDS + 3], *clean;
 	size_t		 n = 0;
 	int		 r = -ENOMEM;
 
@@ -154,8 +194,11 @@ journal_send(enum log_level level, const struct log_field *fields, const char *m
 	 * is missing; stderr is better than nothing then. */
 	if (access("/run/systemd/journal/socket", F_OK) < 0)
 		return -errno;
-	if (asprintf(&owned[n], "MESSAGE=%s", msg) < 0)
+	if ((clean = journal_clean(msg)) == NULL || asprintf(&owned[n], "MESSAGE=%s", clean) < 0) {
+		free(clean);
 		return -ENOMEM;
+	}
+	free(clean);
 	n++;
 	if (asprintf(&owned[n], "PRIORITY=%d", (int)level) < 0)
 		goto out;
@@ -166,8 +209,16 @@ journal_send(enum log_level level, const struct log_field *fields, const char *m
 	for (size_t i = 0; fields != NULL && fields[i].name != NULL && i < LOG_MAX_FIELDS; i++) {
 		if (fields[i].value == NULL)
 			continue;
-		if (asprintf(&owned[n], "%s=%s", fields[i].name, fields[i].value) < 0)
+		if ((clean = journal_clean(fields[i].value)) == NULL) {
+			r = -ENOMEM;
 			goto out;
+		}
+		r = asprintf(&owned[n], "%s=%s", fields[i].name, clean);
+		free(clean);
+		if (r < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -203,10 +254,7 @@ log_struct(enum log_level level, const struct log_field *fields, const char *fmt
 #else
 	(void)fields;
 #endif
-	if (log_prefix_priority)
-		fprintf(stderr, "<%d>%s\n", (int)level, msg);
-	else
-		fprintf(stderr, "feedwatch: %s\n", msg);
+	log_write(level, msg);
 	errno = saved_errno;
 }
 

@@ -1,0 +1,152 @@
+"""What a hostile feed, feed server or webhook receiver can try, one case per
+item of issue 15, each showing the attack and that it is contained
+(docs/security.md):
+
+ 1. control characters from a feed or a server (forged "<0>" journal lines,
+    "ESC ] 0;" terminal title sets) in log lines, the text sink and the
+    verbs' output; links that are not links (javascript:, a newline).
+"""
+import http.server
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+
+from fwtest import (FW_BIN, FeedServer, check, finish, read_jsonl, run, tmpdir,
+                    write)
+
+ESC = "\x1b"
+# A newline followed by what journald reads as an emergency-priority line,
+# and an OSC sequence that sets a terminal's title.
+FORGED = "x\n<0>FORGED emergency"
+TITLE_SET = ESC + "]0;owned" + "\x07"
+NOW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+CLEAN_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")
+
+
+def run_journal(args, timeout=60):
+    """Runs feedwatch with stderr to a file that JOURNAL_STREAM names, so
+    every log line carries its "<N>" priority as under systemd. Returns
+    (returncode, stderr)."""
+    with tempfile.TemporaryFile() as err:
+        st = os.fstat(err.fileno())
+        env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+        env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        rc = subprocess.call([FW_BIN] + args, stdout=subprocess.DEVNULL, stderr=err,
+                             env=env, timeout=timeout)
+        err.seek(0)
+        return rc, err.read().decode("utf-8", "replace")
+
+
+def no_controls(text):
+    """True when text has no control character but newlines and tabs."""
+    return not any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F
+                   or c in "\u202e\u2066\u2028" for c in text)
+
+
+def hostile_jsonfeed():
+    return json.dumps({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Hostile " + TITLE_SET,
+        "items": [
+            {"id": "j1", "title": "tariffs " + TITLE_SET + " \u202ereversed",
+             "url": "http://news.example/a" + FORGED,
+             "date_published": "not a date" + FORGED},
+            {"id": "j2", "title": "tariffs script link",
+             "url": "javascript:alert(document.cookie)"},
+            {"id": "j3", "title": "tariffs data link",
+             "url": "data:text/html,<script>alert(1)</script>"},
+            {"id": "j4", "title": "tariffs good link",
+             "url": "https://news.example/ok"},
+            {"id": "j5", "title": "tariffs " + TITLE_SET + " \u202ereversed",
+             "url": "https://news.example/five", "date_published": NOW},
+        ]})
+
+
+def base_config(d, feeds, sinks="", extra=""):
+    lines = ["state: %s" % os.path.join(d, "state.db"), "feeds:"]
+    lines += ["  - " + f for f in feeds]
+    lines.append("topics:\n  - {name: trade, terms: [tariffs, story]}")
+    lines.append("sinks:\n  - {type: log, name: jsonl, path: \"%s\", format: jsonl}"
+                 % os.path.join(d, "alerts.jsonl"))
+    lines.append("  - {type: log, name: text, path: \"%s\", format: text}"
+                 % os.path.join(d, "alerts.txt"))
+    if sinks:
+        lines.append(sinks)
+    if extra:
+        lines.append(extra)
+    return write(os.path.join(d, "feedwatch.yaml"), "\n".join(lines) + "\n")
+
+
+def test_control_characters():
+    d = tmpdir()
+    feed = write(os.path.join(d, "hostile.json"), hostile_jsonfeed())
+    # parse: the listing is for terminals, --json for programs.
+    r = run("parse", feed)
+    check(r.returncode == 0, "parse of the hostile feed exits 0 (%s)" % r.stderr.strip())
+    check(no_controls(r.stdout) and no_controls(r.stderr),
+          "parse listing: no ESC, BEL, bidi override or stray newline reaches the terminal")
+    check(not any(l.startswith("<0>") or l.startswith("FORGED") for l in r.stdout.splitlines()),
+          "parse listing: the feed cannot start a line of its own")
+    check("\\u202Ereversed" in r.stdout and "\\x0A<0>FORGED" in r.stdout,
+          "parse listing: a bidi override and a newline are shown escaped, not dropped")
+    r = run("parse", "--json", feed)
+    doc = json.loads(r.stdout)
+    links = {it["id"]: it["link"] for it in doc["items"]}
+    check(links == {"j1": None, "j2": None, "j3": None, "j4": "https://news.example/ok",
+                       "j5": "https://news.example/five"},
+          "parse --json: a link with a newline, javascript: or data: is no link (%r)" % links)
+    check(any("link dropped" in w for w in doc["warnings"]),
+          "parse --json: a dropped link is a warning")
+    check("\u202e" in doc["items"][0]["title"],
+          "parse --json keeps the title's text as data (JSON is for programs)")
+
+    # The daemon: log lines under journald, and the text sink.
+    with FeedServer() as srv:
+        srv.routes["/h.json"] = (200, {"Content-Type": "application/feed+json; charset="
+                                       "utf-8"}, hostile_jsonfeed())
+        srv.routes["/cs.xml"] = (200, {"Content-Type": "text/xml; charset=x\x1b]0;cs\x07"},
+                                 '<?xml version="1.0"?><rss version="2.0"><channel>'
+                                 '<title>c</title><item><guid>c1</guid><title>tariffs'
+                                 '</title></item></channel></rss>')
+        conf = base_config(d, ['{url: "%s", name: hostile}' % srv.url("/h.json"),
+                               '{url: "%s", name: charset}' % srv.url("/cs.xml")])
+        rc, err = run_journal(["once", "-c", conf, "--log-level", "debug"])
+        check(rc == 0, "once over hostile feeds exits 0 (%s)" % err[-300:])
+        lines = err.splitlines()
+        check(len(lines) > 0 and all(l[:1] == "<" and l[2:3] == ">" and l[1] in "34567"
+                                     for l in lines),
+              "journal: every line has feedwatch's own priority, none is forged (%r)"
+              % [l for l in lines if not (l[:1] == "<" and l[2:3] == ">")][:3])
+        check(not any(l.startswith("<0>") for l in lines), "journal: no <0> line")
+        check(no_controls(err), "journal: no ESC or BEL from the feed or the server")
+        check("not a date" in err and "\\x0A<0>FORGED" in err,
+              "journal: the bad date is reported, its newline escaped")
+        text = open(os.path.join(d, "alerts.txt"), encoding="utf-8").read()
+        check(no_controls(text) and "\\u202Ereversed" in text,
+              "text sink: the title's bidi override is escaped")
+        check("javascript:" not in text and "data:text" not in text,
+              "text sink: no javascript: or data: link")
+        alerts = read_jsonl(os.path.join(d, "alerts.jsonl"))
+        check(len(alerts) >= 1 and all(a["item"].get("link") in
+                                       (None, "https://news.example/five", "")
+                                       for a in alerts if a["feed"].endswith("/h.json")),
+              "alert JSON: no bad link reaches a sink (%d alerts)" % len(alerts))
+        r = run("status", "-c", conf)
+        check(r.returncode == 0 and no_controls(r.stdout), "status: no control characters")
+        r = run("alerts", "-c", conf)
+        check(r.returncode == 0 and no_controls(r.stdout), "alerts: no control characters")
+        r = run("classify", "-c", conf, srv.url("/h.json"))
+        check(r.returncode == 0 and no_controls(r.stdout) and "\\u202E" in r.stdout,
+              "classify: the title's bidi override is escaped (%s)" % r.stderr.strip())
+
+
+def main():
+    test_control_characters()
+    finish()
+
+
+if __name__ == "__main__":
+    main()
