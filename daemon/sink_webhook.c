@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "safe.h"
 #include "sink.h"
 
 #define WEBHOOK_REPLY_MAX	1024		/* reply bytes kept for the error message */
@@ -114,7 +115,10 @@ join_hits(json_t *a, struct buf *b)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-/* Slack mrkdwn: "&", "<" and ">" are the only characters to escape. */
+/* Slack mrkdwn: "&", "<" and ">" are the only characters to escape, and
+ * with them "<!channel>", "<!here>", "<@U123>" and "<url|masked>" from a
+ * feed are plain text. A "|" in a link would end the URL of "<url|title>":
+ * it is percent-encoded there (the link is the same). */
 static int
 slack_escape(const char *s, struct buf *b)
 {
@@ -127,10 +131,67 @@ slack_escape(const char *s, struct buf *b)
 			r = buf_append_str(b, "&lt;");
 		else if (*s == '>')
 			r = buf_append_str(b, "&gt;");
+		else if (*s == '|')
+			r = buf_append_str(b, "%7C");
 		else
 			r = buf_append(b, s, 1);
 	}
 	return r;
+}
+
+/* slack_escape() for text, where "|" is just a character. */
+static int
+slack_escape_text(const char *s, struct buf *b)
+{
+	const char	*bar;
+	int		 r = 0;
+
+	while (r == 0 && (bar = strchr(s, '|')) != NULL) {
+		char *part = strndup(s, (size_t)(bar - s));
+
+		if (part == NULL)
+			return -ENOMEM;
+		r = slack_escape(part, b);
+		free(part);
+		if (r == 0)
+			r = buf_append(b, "|", 1);
+		s = bar + 1;
+	}
+	return r == 0 ? slack_escape(s, b) : r;
+}
+
+/*
+ * Discord markdown: a backslash before a markdown character shows it as
+ * itself, so a feed's "[click](https://evil)" cannot mask a link, nor
+ * "**", "||" or "`" restyle the message. Mentions ("@everyone", "<@id>")
+ * are silenced by allowed_mentions in every body as well (discord_body).
+ */
+static int
+discord_escape(const char *s, struct buf *b)
+{
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		if (strchr("\\*_~`|<>[]()#@", *s) != NULL)
+			r = buf_append(b, "\\", 1);
+		if (r == 0)
+			r = buf_append(b, s, 1);
+	}
+	return r;
+}
+
+/* An escaped copy of s cut to max bytes (jtrunc), for a Discord text. */
+static json_t *
+discord_text(const char *s, size_t max)
+{
+	struct buf	 b;
+	json_t		*j = NULL;
+
+	buf_init(&b, (size_t)-1);
+	if (discord_escape(s, &b) == 0)
+		j = jtrunc(b.data != NULL ? b.data : "", max);
+	buf_done(&b);
+	return j;
 }
 
 /* One alert as a Slack section: bold linked title, then topics and feed. */
@@ -144,17 +205,19 @@ slack_section(json_t *a)
 	int		 r = 0;
 
 	buf_init(&b, 64 * 1024);
+	if (!safe_link_ok(link))
+		link = "";
 	r |= buf_append_str(&b, "*");
 	if (link[0] != '\0') {
 		r |= buf_append_str(&b, "<");
 		r |= slack_escape(link, &b);
 		r |= buf_append_str(&b, "|");
 	}
-	r |= slack_escape(alert_title(a), &b);
+	r |= slack_escape_text(alert_title(a), &b);
 	r |= buf_append_str(&b, link[0] != '\0' ? ">*\n" : "*\n");
 	r |= join_topics(a, &b);
 	r |= buf_append_str(&b, " · ");
-	r |= slack_escape(alert_feed(a), &b);
+	r |= slack_escape_text(alert_feed(a), &b);
 	r |= buf_append_str(&b, " · matched: ");
 	r |= join_hits(a, &b);
 	if (r == 0)
@@ -179,7 +242,8 @@ slack_body(json_t *o, bool digest)
 	if (!digest) {
 		r |= buf_append_str(&text, "[");
 		r |= join_topics(o, &text);
-		r |= buf_printf(&text, "] %s", alert_title(o));
+		r |= buf_append_str(&text, "] ");
+		r |= slack_escape_text(alert_title(o), &text);
 		if ((sec = slack_section(o)) == NULL || json_array_append_new(blocks, sec) < 0)
 			goto out;
 	} else {
@@ -232,20 +296,21 @@ discord_embed(json_t *a, size_t desc_max)
 	(void)join_topics(a, &topics);
 	(void)join_hits(a, &hits);
 	e = json_pack("{s:o, s:i, s:[{s:s, s:o, s:b}, {s:s, s:o, s:b}], s:{s:o}}",
-	    "title", jtrunc(alert_title(a), 256),
+	    "title", discord_text(alert_title(a), 256),
 	    "color", severity_color(sink_json_str(a, "severity")),
-	    "fields", "name", "topics", "value", jtrunc(topics.data[0] ? topics.data : "-", 1024),
+	    "fields", "name", "topics", "value",
+	    jtrunc(topics.len > 0 ? topics.data : "-", 1024),
 	    "inline", 1, "name", "matched", "value",
-	    jtrunc(hits.data[0] ? hits.data : "-", 1024), "inline", 1,
+	    jtrunc(hits.len > 0 ? hits.data : "-", 1024), "inline", 1,
 	    "footer", "text", jtrunc(alert_feed(a), 2048));
 	buf_done(&topics);
 	buf_done(&hits);
 	if (e == NULL)
 		return NULL;
-	if ((v = sink_json_str(item, "link"))[0] != '\0')
+	if (safe_link_ok(v = sink_json_str(item, "link")))
 		json_object_set_new(e, "url", json_string(v));
 	if ((v = sink_json_str(item, "summary"))[0] != '\0')
-		json_object_set_new(e, "description", jtrunc(v, desc_max));
+		json_object_set_new(e, "description", discord_text(v, desc_max));
 	if ((v = sink_json_str(item, "published"))[0] != '\0')
 		json_object_set_new(e, "timestamp", json_string(v));
 	return e;
@@ -265,7 +330,8 @@ discord_body(json_t *o, bool digest)
 	if (!digest) {
 		r |= buf_append_str(&content, "[");
 		r |= join_topics(o, &content);
-		r |= buf_printf(&content, "] %s", alert_title(o));
+		r |= buf_append_str(&content, "] ");
+		r |= discord_escape(alert_title(o), &content);
 		if ((e = discord_embed(o, 2000)) == NULL || json_array_append_new(embeds, e) < 0)
 			goto out;
 	} else {
@@ -283,8 +349,8 @@ discord_body(json_t *o, bool digest)
 		}
 	}
 	if (r == 0)
-		body = json_pack("{s:o, s:O}", "content", jtrunc(content.data, 2000),
-		    "embeds", embeds);
+		body = json_pack("{s:o, s:O, s:{s:[]}}", "content", jtrunc(content.data, 2000),
+		    "embeds", embeds, "allowed_mentions", "parse");
 out:
 	json_decref(embeds);
 	buf_done(&content);
@@ -343,7 +409,9 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 	    json_array_size(json_object_get(o, "alerts"))) : jtrunc(alert_title(o), 250),
 	    "message", jtrunc(msg.data, WEBHOOK_NTFY_MESSAGE), "tags", tags,
 	    "priority", prio);
-	if (body != NULL && link[0] != '\0')
+	/* ntfy renders markdown only when asked ("markdown": true), which
+	 * these bodies never are: the message is plain text. */
+	if (body != NULL && safe_link_ok(link))
 		json_object_set_new(body, "click", json_string(link));
 	buf_done(&msg);
 	return body;

@@ -5,6 +5,7 @@ item of issue 15, each showing the attack and that it is contained
  1. control characters from a feed or a server (forged "<0>" journal lines,
     "ESC ] 0;" terminal title sets) in log lines, the text sink and the
     verbs' output; links that are not links (javascript:, a newline).
+ 2. chat mass mentions and masked links in Slack and Discord bodies.
 """
 import http.server
 import json
@@ -63,6 +64,44 @@ def hostile_jsonfeed():
             {"id": "j5", "title": "tariffs " + TITLE_SET + " \u202ereversed",
              "url": "https://news.example/five", "date_published": NOW},
         ]})
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that keeps every body it gets and
+    answers with status (and a body the test chooses)."""
+
+    def __init__(self, status=200, reply=b"ok"):
+        recv = self
+        self.bodies = []
+        self.status, self.reply = status, reply
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                recv.bodies.append((self.path, json.loads(body)))
+                self.send_response(recv.status)
+                self.send_header("Content-Length", str(len(recv.reply)))
+                self.end_headers()
+                self.wfile.write(recv.reply)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], path)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *a):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def base_config(d, feeds, sinks="", extra=""):
@@ -143,8 +182,39 @@ def test_control_characters():
               "classify: the title's bidi override is escaped (%s)" % r.stderr.strip())
 
 
+def test_chat_mentions():
+    d = tmpdir()
+    title = "tariffs @everyone <!channel> <!here> [click](https://evil.example/x)"
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t",
+                       "items": [{"id": "m1", "title": title,
+                                  "url": "https://news.example/m1",
+                                  "date_published": NOW}]})
+    with FeedServer() as srv, Receiver() as recv:
+        srv.routes["/m.json"] = (200, {"Content-Type": "application/feed+json"}, feed)
+        conf = base_config(d, ['{url: "%s", name: m}' % srv.url("/m.json")],
+                           sinks="  - {type: webhook, name: slack, format: slack, url: \"%s\"}\n"
+                           "  - {type: webhook, name: discord, format: discord, url: \"%s\"}"
+                           % (recv.url("/slack"), recv.url("/discord")))
+        r = run("once", "-c", conf)
+        check(r.returncode == 0, "once with chat sinks exits 0 (%s)" % r.stderr[-300:])
+        got = dict(recv.bodies)
+        slack = json.dumps(got.get("/slack"))
+        check("/slack" in got and "<!channel>" not in slack and "<!here>" not in slack
+              and "&lt;!channel&gt;" in slack,
+              "slack: <!channel> and <!here> arrive as text, not as mentions")
+        disc = got.get("/discord") or {}
+        check(disc.get("allowed_mentions") == {"parse": []},
+              "discord: allowed_mentions parses nothing (%r)" % disc.get("allowed_mentions"))
+        check("\\[click\\]\\(https://evil.example/x\\)" in disc.get("content", "") and
+              "\\@everyone" in disc.get("content", ""),
+              "discord: the masked link and @everyone are escaped (%r)" % disc.get("content"))
+        check(disc.get("embeds", [{}])[0].get("url") == "https://news.example/m1",
+              "discord: the real link is the embed's link")
+
+
 def main():
     test_control_characters()
+    test_chat_mentions()
     finish()
 
 
