@@ -581,6 +581,8 @@ CONF_FIELD_HANDLER(feed_max_interval, struct conf_feed, max_interval, get_durati
 CONF_FIELD_HANDLER(feed_timeout, struct conf_feed, timeout, get_duration)
 CONF_FIELD_HANDLER(feed_max_bytes, struct conf_feed, max_bytes, get_size)
 CONF_FIELD_HANDLER(feed_backlog, struct conf_feed, backlog, get_duration)
+CONF_FIELD_HANDLER(feed_allow_downgrade, struct conf_feed, allow_downgrade, get_bool)
+CONF_FIELD_HANDLER(feed_allow_private, struct conf_feed, allow_private, get_bool)
 CONF_FIELD_HANDLER(feed_topics, struct conf_feed, topics, get_strlist)
 
 static void
@@ -602,6 +604,8 @@ static const struct key_handler feed_keys[] = {
 	{ "backlog", feed_backlog, false },
 	{ "topics", feed_topics, false },
 	{ "headers", feed_headers, false },
+	{ "allow_downgrade", feed_allow_downgrade, false },
+	{ "allow_private", feed_allow_private, false },
 	{ NULL, NULL, false },
 };
 

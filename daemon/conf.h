@@ -55,6 +55,10 @@ struct conf_feed {
 	struct conf_strlist topics;	/* restrict to these topics; empty = all */
 	struct conf_header *headers;
 	size_t		 n_headers;
+	/* docs/security.md: follow an https to http redirect; let a
+	 * redirect from a public address lead to a private one. */
+	bool		 allow_downgrade;
+	bool		 allow_private;
 };
 
 enum sink_type {

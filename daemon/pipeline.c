@@ -116,6 +116,9 @@ pipeline_fetch_opts(const struct pipeline *p, const struct conf_feed *feed,
 	if (p->feed_headers != NULL && feed >= p->conf->feeds &&
 	    feed < p->conf->feeds + p->conf->n_feeds)
 		ret->headers = (const char *const *)p->feed_headers[feed - p->conf->feeds];
+	ret->headers_origin = feed->url;
+	ret->allow_downgrade = feed->allow_downgrade;
+	ret->allow_private = feed->allow_private;
 	if (state != NULL) {
 		ret->etag = state->etag;
 		ret->last_modified = state->last_modified;

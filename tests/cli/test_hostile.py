@@ -6,6 +6,8 @@ item of issue 15, each showing the attack and that it is contained
     "ESC ] 0;" terminal title sets) in log lines, the text sink and the
     verbs' output; links that are not links (javascript:, a newline).
  2. chat mass mentions and masked links in Slack and Discord bodies.
+ 3. a feed's secret header following a redirect to another origin, and an
+    https to http downgrade.
 """
 import http.server
 import json
@@ -212,9 +214,73 @@ def test_chat_mentions():
               "discord: the real link is the embed's link")
 
 
+def make_cert(d):
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True)
+    return (cert, key) if r.returncode == 0 else (None, None)
+
+
+def status(conf):
+    r = run("status", "-c", conf, "--json")
+    return {j["name"]: j for j in (json.loads(l) for l in r.stdout.splitlines() if l.strip())}
+
+
+def test_redirect_headers():
+    import ssl
+    d = tmpdir()
+    cert, key = make_cert(d)
+    if not check(cert is not None, "a test certificate for 127.0.0.1"):
+        return
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>r</title>'
+            '<item><guid>r1</guid><title>story</title></item></channel></rss>')
+    secure = FeedServer()
+    secure.httpd.socket = ctx.wrap_socket(secure.httpd.socket, server_side=True)
+    with FeedServer() as a, FeedServer() as b, secure:
+        surl = "https://127.0.0.1:%d" % secure.httpd.server_address[1]
+        b.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
+        a.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
+        a.routes["/same"] = (302, {"Location": "/feed.xml"}, "")
+        a.routes["/away"] = (302, {"Location": b.url("/feed.xml")}, "")
+        secure.routes["/down"] = (301, {"Location": b.url("/feed.xml?down")}, "")
+        secure.routes["/down-ok"] = (302, {"Location": b.url("/feed.xml?ok")}, "")
+        hdr = "headers: [{name: X-Api-Key, value: s3cret-key}]"
+        conf = base_config(d, [
+            '{url: "%s", name: same, %s}' % (a.url("/same"), hdr),
+            '{url: "%s", name: away, %s}' % (a.url("/away"), hdr),
+            '{url: "%s/down", name: down, %s}' % (surl, hdr),
+            '{url: "%s/down-ok", name: downok, allow_downgrade: true, %s}' % (surl, hdr),
+        ], extra='ca_path: "%s"' % cert)
+        r = run("check-config", "-c", conf)
+        check(r.returncode == 0, "allow_downgrade is a feed key (%s)" % r.stderr.strip())
+        r = run("once", "-c", conf)
+        key_a = [h.get("X-Api-Key") for p, h in a.requests]
+        key_b = [(p, h.get("X-Api-Key")) for p, h in b.requests]
+        check(key_a.count("s3cret-key") == 3,
+              "the configured origin gets the header, also after a same-origin redirect (%r)"
+              % key_a)
+        check(any(p == "/feed.xml" for p, _ in key_b) and
+              all(k is None for _, k in key_b),
+              "a redirect to another origin goes without the header (%r)" % key_b)
+        check(not any(p == "/feed.xml?down" for p, _ in key_b),
+              "an https to http redirect is not followed")
+        st = status(conf)
+        check("https to http refused" in (st.get("down", {}).get("last_error") or ""),
+              "the refused downgrade is the feed's error (%r)" % st.get("down"))
+        check(any(p == "/feed.xml?ok" for p, _ in key_b) and
+              st.get("downok", {}).get("last_error") is None,
+              "allow_downgrade: true follows it, without the header")
+        check(all(h.get("X-Api-Key") == "s3cret-key" for p, h in secure.requests),
+              "the https origin got its header")
+
+
 def main():
     test_control_characters()
     test_chat_mentions()
+    test_redirect_headers()
     finish()
 
 
