@@ -72,6 +72,48 @@ jtrunc(const char *s, size_t max)
 	return j;
 }
 
+/* A copy of s cut as jtrunc() cuts, for text that is escaped or combined
+ * before the final cut: whatever a stored alert holds, a body can always
+ * be built (an alert stored before parse capped its fields included). */
+static char *
+cut_dup(const char *s, size_t max)
+{
+	size_t	 len = strlen(s);
+	char	*c;
+
+	if (len <= max)
+		return strdup(s);
+	len = max - 3;
+	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+		len--;
+	if ((c = malloc(len + 4)) == NULL)
+		return NULL;
+	memcpy(c, s, len);
+	memcpy(c + len, "\xe2\x80\xa6", 4);
+	return c;
+}
+
+/* Appends s, cut to max bytes, through an escape function. */
+static int
+append_cut(struct buf *b, const char *s, size_t max,
+    int (*escape)(const char *, struct buf *))
+{
+	char	*c = cut_dup(s, max);
+	int	 r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	r = escape(c, b);
+	free(c);
+	return r;
+}
+
+static int
+append_plain(const char *s, struct buf *b)
+{
+	return buf_append_str(b, s);
+}
+
 static const char *
 alert_title(json_t *a)
 {
@@ -205,7 +247,9 @@ slack_section(json_t *a)
 	int		 r = 0;
 
 	buf_init(&b, 64 * 1024);
-	if (!safe_link_ok(link))
+	/* Slack cuts the section at 3000 characters: a longer link would be
+	 * cut, and lead elsewhere. */
+	if (!safe_link_ok(link) || strlen(link) > 2000)
 		link = "";
 	r |= buf_append_str(&b, "*");
 	if (link[0] != '\0') {
@@ -213,11 +257,11 @@ slack_section(json_t *a)
 		r |= slack_escape(link, &b);
 		r |= buf_append_str(&b, "|");
 	}
-	r |= slack_escape_text(alert_title(a), &b);
+	r |= append_cut(&b, alert_title(a), 2000, slack_escape_text);
 	r |= buf_append_str(&b, link[0] != '\0' ? ">*\n" : "*\n");
 	r |= join_topics(a, &b);
 	r |= buf_append_str(&b, " · ");
-	r |= slack_escape_text(alert_feed(a), &b);
+	r |= append_cut(&b, alert_feed(a), 2000, slack_escape_text);
 	r |= buf_append_str(&b, " · matched: ");
 	r |= join_hits(a, &b);
 	if (r == 0)
@@ -243,7 +287,7 @@ slack_body(json_t *o, bool digest)
 		r |= buf_append_str(&text, "[");
 		r |= join_topics(o, &text);
 		r |= buf_append_str(&text, "] ");
-		r |= slack_escape_text(alert_title(o), &text);
+		r |= append_cut(&text, alert_title(o), 3000, slack_escape_text);
 		if ((sec = slack_section(o)) == NULL || json_array_append_new(blocks, sec) < 0)
 			goto out;
 	} else {
@@ -324,14 +368,14 @@ discord_body(json_t *o, bool digest)
 	size_t		 i, n;
 	int		 r = 0;
 
-	buf_init(&content, 4096);
+	buf_init(&content, 16 * 1024);
 	if (embeds == NULL)
 		goto out;
 	if (!digest) {
 		r |= buf_append_str(&content, "[");
 		r |= join_topics(o, &content);
 		r |= buf_append_str(&content, "] ");
-		r |= discord_escape(alert_title(o), &content);
+		r |= append_cut(&content, alert_title(o), 2000, discord_escape);
 		if ((e = discord_embed(o, 2000)) == NULL || json_array_append_new(embeds, e) < 0)
 			goto out;
 	} else {
@@ -382,7 +426,8 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 	if (!digest) {
 		const char *summary = sink_json_str(item, "summary");
 
-		r |= buf_append_str(&msg, summary[0] ? summary : alert_title(o));
+		r |= append_cut(&msg, summary[0] ? summary : alert_title(o),
+		    WEBHOOK_NTFY_MESSAGE, append_plain);
 		r |= buf_append_str(&msg, "\n\nmatched: ");
 		r |= join_hits(o, &msg);
 		r |= buf_printf(&msg, "\nfeed: %s", alert_feed(o));
@@ -394,7 +439,11 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 
 			if (p > prio)
 				prio = p;
-			r |= buf_printf(&msg, "%s• %s", i ? "\n" : "", alert_title(a));
+			/* The message is cut to WEBHOOK_NTFY_MESSAGE below. */
+			if (msg.len > WEBHOOK_NTFY_MESSAGE)
+				continue;
+			r |= buf_append_str(&msg, i ? "\n• " : "• ");
+			r |= append_cut(&msg, alert_title(a), WEBHOOK_NTFY_MESSAGE, append_plain);
 		}
 		tags = json_pack("[s]", "digest");
 		link = "";

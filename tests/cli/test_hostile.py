@@ -8,6 +8,9 @@ item of issue 15, each showing the attack and that it is contained
  2. chat mass mentions and masked links in Slack and Discord bodies.
  3. a feed's secret header following a redirect to another origin, and an
     https to http downgrade.
+ 4. an oversized item (80 KB title, 100 KB link) next to normal ones: capped
+    at parse time, every chat body still built, every alert delivered
+    (the digest case is test_outbox's digest_unbuildable_member).
 """
 import http.server
 import json
@@ -277,10 +280,58 @@ def test_redirect_headers():
               "the https origin got its header")
 
 
+def alerts_rows(conf):
+    r = run("alerts", "-c", conf, "--json")
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def test_oversized_item():
+    d = tmpdir()
+    items = [{"id": "big", "title": "tariffs " + "T" * 80000,
+              "url": "https://news.example/" + "l" * 100000, "date_published": NOW,
+              "authors": [{"name": "A" * 5000}], "tags": ["c" * 5000]}]
+    items += [{"id": "n%d" % k, "title": "tariffs story %d" % k,
+               "url": "https://news.example/n%d" % k, "date_published": NOW}
+              for k in range(3)]
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "big",
+                       "items": items})
+    path = write(os.path.join(d, "big.json"), feed)
+    r = run("parse", "--json", path)
+    doc = json.loads(r.stdout)
+    big = doc["items"][0]
+    check(len(big["title"].encode()) <= 2048 and big["title"].endswith("\u2026"),
+          "parse: an 80 KB title is cut to 2 KiB with '…'")
+    check(big["link"] is None and any("link dropped (longer than the cap)" in w
+                                      for w in doc["warnings"]),
+          "parse: a 100 KB link is no link")
+    check(len(big["author"].encode()) <= 512 and len(big["categories"][0].encode()) <= 256,
+          "parse: author and categories are capped")
+    with FeedServer() as srv, Receiver() as recv:
+        srv.routes["/big.json"] = (200, {"Content-Type": "application/feed+json"}, feed)
+        conf = base_config(d, ['{url: "%s", name: big}' % srv.url("/big.json")],
+                           sinks="".join(
+                               "  - {type: webhook, name: %s, format: %s, url: \"%s\"}\n"
+                               % (f, f, recv.url("/" + f)) for f in ("slack", "discord", "ntfy"))
+                           .rstrip("\n").replace("url: \"http://127.0.0.1:%d/ntfy\""
+                                                 % recv.httpd.server_address[1],
+                                                 "url: \"%s\"" % recv.url("/ntfy/alerts")))
+        r = run("once", "-c", conf)
+        check(r.returncode == 0, "once with the oversized item exits 0 (%s)" % r.stderr[-300:])
+        rows = alerts_rows(conf)
+        states = sorted(set(x["state"] for x in rows))
+        check(len(rows) == 4 * 5 and states == ["delivered"],
+              "every alert reaches every sink, the oversized one too (%d, %r)"
+              % (len(rows), states))
+        sizes = [len(json.dumps(b)) for _, b in recv.bodies]
+        check(len(sizes) == 12 and max(sizes) < 16000,
+              "every chat body stays small (%r)" % sizes[:6])
+
+
 def main():
     test_control_characters()
     test_chat_mentions()
     test_redirect_headers()
+    test_oversized_item()
     finish()
 
 
