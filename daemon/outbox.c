@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "parse.h"
+#include "safe.h"
 
 #define OUTBOX_DELIVERY_BATCH	100
 #define OUTBOX_DIGEST_MAX	500	/* alerts in one digest message */
@@ -138,7 +139,14 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 				    { "SINK", sink });
 	int64_t			 next = now, delay;
 	int			 attempts = 0, r;
+	char			*shown = safe_redact(out->error);
 
+	/* deliveries.last_error and the log: no webhook token, no password
+	 * a receiver's URL or reply carried (safe.h). */
+	if (shown != NULL) {
+		snprintf(out->error, sizeof(out->error), "%s", shown);
+		free(shown);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i].attempts > attempts)
 			attempts = v[i].attempts;

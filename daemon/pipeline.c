@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "parse.h"
 #include "pipeline.h"
+#include "safe.h"
 
 static int feed_headers_build(struct pipeline *p);
 static void header_lines_free(char **lines);
@@ -295,6 +296,7 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 	const char	*sinks[64];
 	size_t		 ns = 0;
 	char		*key = NULL, *json = NULL, hex[33], tbuf[40];
+	char		*url = NULL, *shown_key = NULL;
 	json_t		*o = NULL;
 	int		 r = -ENOMEM;
 
@@ -302,13 +304,17 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 		key = NULL;
 		goto out;
 	}
+	/* The key stays whole (it is the identity); what sinks show of the
+	 * URL has no secrets (safe.h). */
+	if ((url = safe_redact(feed->url)) == NULL || (shown_key = safe_redact(key)) == NULL)
+		goto out;
 	alert_hash_hex(key, hex);
 	o = json_pack("{s:s, s:s, s:s, s:[s], s:{}, s:[], s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
 	    "id", hex, "created", fw_time_format(now, tbuf, sizeof(tbuf)),
 	    "severity", severity_to_string(sev), "topics", "feed_health",
-	    "matches", "hits", "feed", feed->url, "feed_name", feed->name,
+	    "matches", "hits", "feed", url, "feed_name", feed->name,
 	    "health", state,
-	    "item", "id", key, "title", title, "link", feed->url,
+	    "item", "id", shown_key, "title", title, "link", url,
 	    "published", fw_time_format(now, tbuf, sizeof(tbuf)), "summary", summary);
 	if (o == NULL || (json = json_dumps(o, JSON_COMPACT)) == NULL)
 		goto out;
@@ -326,6 +332,8 @@ out:
 	json_decref(o);
 	free(json);
 	free(key);
+	free(url);
+	free(shown_key);
 	return r < 0 ? r : 0;
 }
 
@@ -393,7 +401,13 @@ feed_failed(struct pipeline *p, const struct conf_feed *feed, struct store_feed 
 	st->last_poll = now;
 	st->last_status = status;
 	st->consecutive_errors++;
-	(void)replace_str(&st->last_error, reason);
+	{
+		/* Shown by status and in health alerts: no secrets (safe.h). */
+		char *shown = reason != NULL ? safe_redact(reason) : NULL;
+
+		(void)replace_str(&st->last_error, shown != NULL ? shown : reason);
+		free(shown);
+	}
 	if (retry_after >= 0)
 		st->next_poll = now + (retry_after > 0 ? retry_after : 1);
 	else

@@ -103,6 +103,36 @@ START_TEST(test_header_values)
 }
 END_TEST
 
+static const struct {
+	const char *in, *want;
+} redactions[] = {
+	{ "POST https://hooks.slack.com/services/T000/B000/XXXXSECRET: HTTP 500",
+	  "POST https://hooks.slack.com/services/\xe2\x80\xa6 HTTP 500" },
+	{ "https://discord.com/api/webhooks/123/tok3n", "https://discord.com/api/\xe2\x80\xa6" },
+	{ "https://discordapp.com/api/webhooks/1/t?wait=true",
+	  "https://discordapp.com/api/\xe2\x80\xa6?wait=true" },
+	{ "smtp://user:pa55@mail.example:587", "smtp://\xe2\x80\xa6@mail.example:587" },
+	{ "feed 'x': https://a.example/f.xml?token=abc&page=2&api_key=k#frag: timeout",
+	  "feed 'x': https://a.example/f.xml?token=\xe2\x80\xa6&page=2&api_key=\xe2\x80\xa6#frag:"
+	  " timeout" },
+	{ "http://a.example/?Signature=s;X-Amz-Credential=c&q=1",
+	  "http://a.example/?Signature=\xe2\x80\xa6;X-Amz-Credential=\xe2\x80\xa6&q=1" },
+	{ "\"https://u@h.example/p\" and ftp://x", "\"https://\xe2\x80\xa6@h.example/p\" and ftp://x" },
+	{ "https://news.example/a?id=7", "https://news.example/a?id=7" },
+	{ "no url: just :// text", "no url: just :// text" },
+	{ "", "" },
+};
+
+START_TEST(test_redact_table)
+{
+	char *r = safe_redact(redactions[_i].in);
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r, redactions[_i].want);
+	free(r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -118,6 +148,10 @@ main(void)
 	tc = tcase_create("policy");
 	tcase_add_test(tc, test_links);
 	tcase_add_test(tc, test_header_values);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("redact");
+	tcase_add_loop_test(tc, test_redact_table, 0,
+	    (int)(sizeof(redactions) / sizeof(redactions[0])));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

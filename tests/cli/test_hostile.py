@@ -8,6 +8,8 @@ item of issue 15, each showing the attack and that it is contained
  2. chat mass mentions and masked links in Slack and Discord bodies.
  3. a feed's secret header following a redirect to another origin, and an
     https to http downgrade.
+ 6. secrets (a webhook token, user:password@, ?token=) in warnings,
+    deliveries.last_error, alerts --json, status and the alert's "feed".
  4. an oversized item (80 KB title, 100 KB link) next to normal ones: capped
     at parse time, every chat body still built, every alert delivered
     (the digest case is test_outbox's digest_unbuildable_member).
@@ -327,11 +329,63 @@ def test_oversized_item():
               "every chat body stays small (%r)" % sizes[:6])
 
 
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_secrets_redacted():
+    import sqlite3
+    d = tmpdir()
+    dead = free_port()
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "s",
+                       "items": [{"id": "s1", "title": "tariffs story",
+                                  "url": "https://news.example/s1", "date_published": NOW}]})
+    secrets = ("FEEDSECRET", "HOOKSECRET", "HOOKPASS", "DEADSECRET")
+    with FeedServer() as srv:
+        srv.routes["/s.json"] = (200, {"Content-Type": "application/feed+json"}, feed)
+        conf = base_config(d, [
+            '{url: "%s", name: s}' % srv.url("/s.json?token=FEEDSECRET"),
+            '{url: "http://127.0.0.1:%d/x.xml?api_key=DEADSECRET", name: dead}' % dead],
+            sinks='  - {type: webhook, name: hook, url: '
+                  '"http://feedwatch:HOOKPASS@127.0.0.1:%d/hook?token=HOOKSECRET"}' % dead)
+        r = run("once", "-c", conf, "--log-level", "debug")
+        check(r.returncode == 0 and "POST http://" in r.stderr,
+              "once: the failed POST is logged (%s)" % r.stderr[-300:])
+        check(not any(x in r.stderr for x in secrets),
+              "log lines carry no token or password (%r)"
+              % [l for l in r.stderr.splitlines() if any(x in l for x in secrets)][:2])
+        rows = alerts_rows(conf)
+        text = run("alerts", "-c", conf).stdout
+        check(len(rows) >= 1 and any("POST" in (x.get("last_error") or "") for x in rows),
+              "alerts --json shows the delivery error")
+        check(not any(x in json.dumps(rows) + text for x in secrets),
+              "alerts and alerts --json carry no secret")
+        db = sqlite3.connect(os.path.join(d, "state.db"))
+        errors = " ".join(e or "" for (e,) in db.execute("SELECT last_error FROM deliveries"))
+        feed_errors = " ".join(e or "" for (e,) in db.execute("SELECT last_error FROM feeds"))
+        db.close()
+        check("POST" in errors and not any(x in errors + feed_errors for x in secrets),
+              "deliveries.last_error in the state file carries no secret (%r)" % errors[:200])
+        alerts = read_jsonl(os.path.join(d, "alerts.jsonl"))
+        check(len(alerts) == 1 and "token=" in alerts[0]["feed"] and
+              "FEEDSECRET" not in alerts[0]["feed"],
+              "the alert's feed URL has its token cut (%r)" % [a["feed"] for a in alerts])
+        st = run("status", "-c", conf, "--json").stdout + run("status", "-c", conf).stdout
+        check("token=" in st and not any(x in st for x in secrets),
+              "status and status --json carry no secret")
+
+
 def main():
     test_control_characters()
     test_chat_mentions()
     test_redirect_headers()
     test_oversized_item()
+    test_secrets_redacted()
     finish()
 
 
