@@ -723,6 +723,7 @@ SINK_HANDLER(sink_to, to, get_strlist)
 SINK_HANDLER(sink_username, username, get_string)
 SINK_HANDLER(sink_starttls, starttls, get_bool)
 SINK_HANDLER(sink_command, command, get_strlist)
+SINK_HANDLER(sink_env, env, get_strlist)
 SINK_HANDLER(sink_rate, rate_per_second, get_double)
 SINK_HANDLER(sink_budget_dur, digest_interval, get_duration)
 SINK_HANDLER(sink_bypass, bypass_severity, get_severity)
@@ -841,6 +842,7 @@ static const struct key_handler sink_keys[] = {
 	{ "password_env", sink_password_env, false },
 	{ "starttls", sink_starttls, false },
 	{ "command", sink_command, false },
+	{ "env", sink_env, false },
 	{ "rate_per_second", sink_rate, false },
 	{ "hourly_budget", sink_hourly_budget, false },
 	{ "digest", sink_budget_dur, false },
@@ -868,6 +870,7 @@ conf_sink_done(struct conf_sink *s)
 		explicit_bzero(s->password, strlen(s->password));
 	free(s->password);
 	strlist_done(&s->command);
+	strlist_done(&s->env);
 }
 
 /* Cross-field checks of one sink, once all its keys are read. */

@@ -103,6 +103,9 @@ struct conf_sink {
 	bool			 starttls;
 	/* exec */
 	struct conf_strlist	 command;	/* argv, no shell */
+	/* exec: the variables of feedwatch's environment the command gets,
+	 * besides PATH and LANG (docs/security.md). */
+	struct conf_strlist	 env;
 	/* flood control */
 	double			 rate_per_second;	/* 0 = unlimited */
 	int64_t			 hourly_budget;		/* 0 = unlimited */
