@@ -409,6 +409,20 @@ CONF_FIELD_HANDLER(def_backlog, struct conf, backlog, get_duration)
 CONF_FIELD_HANDLER(def_backoff_cap, struct conf, backoff_cap, get_duration)
 
 static void
+def_max_alerts(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "max_alerts_per_poll", 1, 1000000,
+	    &((struct conf *)obj)->max_alerts_per_poll);
+}
+
+static void
+feed_max_alerts(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "max_alerts_per_poll", 1, 1000000,
+	    &((struct conf_feed *)obj)->max_alerts_per_poll);
+}
+
+static void
 def_concurrency(struct walker *w, yaml_node_t *v, void *obj)
 {
 	get_uint(w, v, "concurrency", 1, 1024, &((struct conf *)obj)->concurrency);
@@ -440,6 +454,7 @@ static const struct key_handler defaults_keys[] = {
 	{ "max_bytes", def_max_bytes, false },
 	{ "backlog", def_backlog, false },
 	{ "concurrency", def_concurrency, false },
+	{ "max_alerts_per_poll", def_max_alerts, false },
 	{ "per_host", def_per_host, false },
 	{ "backoff_cap", def_backoff_cap, false },
 	{ "redirect_hold", def_redirect_hold, false },
@@ -606,6 +621,7 @@ static const struct key_handler feed_keys[] = {
 	{ "headers", feed_headers, false },
 	{ "allow_downgrade", feed_allow_downgrade, false },
 	{ "allow_private", feed_allow_private, false },
+	{ "max_alerts_per_poll", feed_max_alerts, false },
 	{ NULL, NULL, false },
 };
 
@@ -1091,6 +1107,8 @@ conf_finish(struct walker *w, struct conf *c)
 			f->max_bytes = c->max_bytes;
 		if (f->backlog < 0)
 			f->backlog = c->backlog;
+		if (f->max_alerts_per_poll == 0)
+			f->max_alerts_per_poll = c->max_alerts_per_poll;
 		if (f->interval < 1)
 			werr_at(w, f->line, f->col,
 			    "feed '%s': interval must be at least 1s", f->name);
@@ -1175,6 +1193,7 @@ conf_set_defaults(struct conf *c)
 	c->backoff_cap = 24 * 3600;
 	c->redirect_hold = 3;
 	c->health_failures = 5;
+	c->max_alerts_per_poll = 200;
 }
 
 int

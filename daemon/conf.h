@@ -59,6 +59,9 @@ struct conf_feed {
 	 * redirect from a public address lead to a private one. */
 	bool		 allow_downgrade;
 	bool		 allow_private;
+	/* New alerts one poll of this feed may queue; the rest are summed up
+	 * in one alert. 0 in the file means "the default". */
+	unsigned	 max_alerts_per_poll;
 };
 
 enum sink_type {
@@ -136,6 +139,7 @@ struct conf {
 	int64_t			 backoff_cap;
 	unsigned		 redirect_hold;	/* polls before a 301 sticks */
 	unsigned		 health_failures; /* failed polls before a health alert */
+	unsigned		 max_alerts_per_poll;
 	struct conf_feed	*feeds;
 	size_t			 n_feeds;
 	struct conf_topic	*topics;

@@ -492,6 +492,35 @@ queue_alert(struct pipeline *p, const struct conf_feed *feed, const struct feed_
 	return r;
 }
 
+/* One alert for the matching items of a poll past max_alerts_per_poll: a
+ * feed that suddenly carries 70,000 new items (by mistake or on purpose)
+ * must not fill the outbox and every receiver. They are marked seen. */
+static int
+flood_summary(struct pipeline *p, const struct conf_feed *feed, size_t n_alerted,
+    size_t n_over, int64_t now, struct poll_stats *stats, struct fw_error *err)
+{
+	char	*title = NULL, *summary = NULL;
+	int	 r = -ENOMEM;
+
+	log_warnx("feed '%s': %zu more matching items in this poll than "
+	    "max_alerts_per_poll (%u); one alert sums them up", feed->name, n_over,
+	    feed->max_alerts_per_poll);
+	if (asprintf(&title, "Feed '%s': %zu more matching items not alerted",
+	    feed->name, n_over) < 0)
+		title = NULL;
+	else if (asprintf(&summary, "One poll of this feed found %zu new items matching "
+	    "topics; the first %zu were alerted (max_alerts_per_poll: %u), the other "
+	    "%zu were recorded as seen without an alert each. See the feed itself.",
+	    n_alerted + n_over, n_alerted, feed->max_alerts_per_poll, n_over) < 0)
+		summary = NULL;
+	else
+		r = health_alert(p, feed, "flood", SEVERITY_NORMAL, title, summary, now, now,
+		    stats, err);
+	free(title);
+	free(summary);
+	return r;
+}
+
 /* Records every new item of doc and queues the alerts, with the feed's
  * state and any health alert: one transaction. */
 static int
@@ -500,7 +529,7 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
     int64_t now, struct poll_stats *stats, size_t *ret_new, size_t *ret_alerts)
 {
 	struct fw_error	e;
-	size_t		n_new = 0, n_alerts = 0;
+	size_t		n_new = 0, n_alerts = 0, n_over = 0;
 	int		r;
 
 	r = store_begin(p->store, &e);
@@ -523,7 +552,9 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 			fw_error_set(&e, NULL, 0, 0, "cannot classify: %s", strerror(-r));
 			goto fail;
 		}
-		if (cls.n_matches > 0) {
+		if (cls.n_matches > 0 && n_alerts >= feed->max_alerts_per_poll) {
+			n_over++;	/* seen, and summed up below */
+		} else if (cls.n_matches > 0) {
 			r = queue_alert(p, feed, item, &cls, now, &e);
 			if (r > 0)
 				n_alerts++;
@@ -533,6 +564,8 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 			goto fail;
 	}
 	st->items_seen += (int64_t)n_new;
+	if (n_over > 0 && (r = flood_summary(p, feed, n_alerts, n_over, now, stats, &e)) < 0)
+		goto fail;
 	r = health_apply(p, feed, st, hc, now, stats, &e);
 	if (r < 0)
 		goto fail;

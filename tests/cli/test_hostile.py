@@ -10,6 +10,8 @@ item of issue 15, each showing the attack and that it is contained
     https to http downgrade.
  6. secrets (a webhook token, user:password@, ?token=) in warnings,
     deliveries.last_error, alerts --json, status and the alert's "feed".
+ 8. one feed flooding the outbox: alerts past max_alerts_per_poll are
+    summed up in one.
  4. an oversized item (80 KB title, 100 KB link) next to normal ones: capped
     at parse time, every chat body still built, every alert delivered
     (the digest case is test_outbox's digest_unbuildable_member).
@@ -380,12 +382,40 @@ def test_secrets_redacted():
               "status and status --json carry no secret")
 
 
+def test_flood_cap():
+    d = tmpdir()
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "flood",
+                       "items": [{"id": "f%d" % k, "title": "tariffs story %d" % k,
+                                  "url": "https://news.example/f%d" % k,
+                                  "date_published": NOW} for k in range(30)]})
+    with FeedServer() as srv:
+        srv.routes["/f.json"] = (200, {"Content-Type": "application/feed+json"}, feed)
+        conf = base_config(d, ['{url: "%s", name: flood, max_alerts_per_poll: 10}'
+                               % srv.url("/f.json")])
+        r = run("once", "-c", conf)
+        check(r.returncode == 0 and "20 more matching items" in r.stderr,
+              "once: the flood is logged (%s)" % r.stderr[-300:])
+        alerts = read_jsonl(os.path.join(d, "alerts.jsonl"))
+        items = [a for a in alerts if a.get("topics") != ["feed_health"]]
+        summary = [a for a in alerts if a.get("topics") == ["feed_health"]]
+        check(len(items) == 10, "10 alerts for the first 10 items (%d)" % len(items))
+        check(len(summary) == 1 and "20 more matching items" in summary[0]["item"]["title"],
+              "one alert sums up the other 20 (%r)" % [a["item"]["title"] for a in summary])
+        r = run("once", "-c", conf)
+        check(len(read_jsonl(os.path.join(d, "alerts.jsonl"))) == 11,
+              "the summed-up items are seen: no alert for them on the next poll")
+    conf = base_config(d, ['{url: "http://news.example/x.xml", name: x}'])
+    r = run("check-config", "-c", conf)
+    check(r.returncode == 0, "max_alerts_per_poll has a default")
+
+
 def main():
     test_control_characters()
     test_chat_mentions()
     test_redirect_headers()
     test_oversized_item()
     test_secrets_redacted()
+    test_flood_cap()
     finish()
 
 
