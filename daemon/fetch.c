@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "fetch.h"
+#include "safe.h"
 
 #define FETCH_DEFAULT_TIMEOUT	30
 #define FETCH_DEFAULT_MAX_BYTES	(16u * 1024 * 1024)
@@ -382,6 +383,20 @@ on_prereq(void *userdata, char *conn_primary_ip, char *conn_local_ip,
 	return CURL_PREREQFUNC_OK;
 }
 
+/* A validator is sent back byte for byte in the next request's
+ * If-None-Match or If-Modified-Since: one that is not a valid header value
+ * (a bare CR, an ESC) or is absurdly long is not kept at all. */
+#define FETCH_VALIDATOR_MAX	1024
+
+static void
+validator_check(char **v)
+{
+	if (*v != NULL && (strlen(*v) > FETCH_VALIDATOR_MAX || !safe_header_value_ok(*v))) {
+		free(*v);
+		*v = NULL;
+	}
+}
+
 static size_t
 on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -420,9 +435,13 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		}
 		free(loc);
 	}
-	(void)(header_take(data, n, "ETag", &res->etag) ||
-	    header_take(data, n, "Last-Modified", &res->last_modified) ||
-	    header_take(data, n, "Content-Type", &res->content_type) ||
+	if (header_take(data, n, "ETag", &res->etag) ||
+	    header_take(data, n, "Last-Modified", &res->last_modified)) {
+		validator_check(&res->etag);
+		validator_check(&res->last_modified);
+		return n;
+	}
+	(void)(header_take(data, n, "Content-Type", &res->content_type) ||
 	    header_take(data, n, "Retry-After", &res->retry_after) ||
 	    header_take(data, n, "Cache-Control", &t->cache_control) ||
 	    header_take(data, n, "Expires", &t->expires) ||

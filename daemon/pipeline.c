@@ -408,8 +408,10 @@ feed_failed(struct pipeline *p, const struct conf_feed *feed, struct store_feed 
 		(void)replace_str(&st->last_error, shown != NULL ? shown : reason);
 		free(shown);
 	}
+	/* A server may ask for a longer wait, never a shorter one: a
+	 * "Retry-After: 0" or a date in the past is the feed's interval. */
 	if (retry_after >= 0)
-		st->next_poll = now + (retry_after > 0 ? retry_after : 1);
+		st->next_poll = now + (retry_after > base ? retry_after : base);
 	else
 		st->next_poll = now + pipeline_backoff_delay(base, st->consecutive_errors,
 		    p->conf->backoff_cap);

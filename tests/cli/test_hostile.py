@@ -12,6 +12,9 @@ item of issue 15, each showing the attack and that it is contained
     deliveries.last_error, alerts --json, status and the alert's "feed".
  8. one feed flooding the outbox: alerts past max_alerts_per_poll are
     summed up in one.
+ 9. "Retry-After: 0" or a date in the past: never sooner than the interval.
+ 10. validators that are no valid header value (a bare CR, an ESC) are
+    not kept, so never sent back.
  4. an oversized item (80 KB title, 100 KB link) next to normal ones: capped
     at parse time, every chat body still built, every alert delivered
     (the digest case is test_outbox's digest_unbuildable_member).
@@ -409,6 +412,60 @@ def test_flood_cap():
     check(r.returncode == 0, "max_alerts_per_poll has a default")
 
 
+def iso(s):
+    import calendar
+    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_retry_after_floor():
+    import email.utils
+    d = tmpdir()
+    with FeedServer() as srv:
+        srv.routes["/zero.xml"] = (429, {"Retry-After": "0"}, "")
+        srv.routes["/past.xml"] = (503, {"Retry-After": email.utils.formatdate(
+            time.time() - 86400, usegmt=True)}, "")
+        srv.routes["/long.xml"] = (503, {"Retry-After": "7200"}, "")
+        conf = base_config(d, ['{url: "%s", name: zero, interval: 10m}' % srv.url("/zero.xml"),
+                               '{url: "%s", name: past, interval: 10m}' % srv.url("/past.xml"),
+                               '{url: "%s", name: long, interval: 10m}' % srv.url("/long.xml")])
+        run("once", "-c", conf)
+        st = status(conf)
+        waits = {n: iso(st[n]["next_poll"]) - iso(st[n]["last_poll"]) for n in st}
+        check(waits.get("zero") == 600 and waits.get("past") == 600,
+              "Retry-After 0 or in the past waits the feed's interval, not 1 s (%r)" % waits)
+        check(waits.get("long") == 7200, "a longer Retry-After is still honoured")
+
+
+def test_validators():
+    import sqlite3
+    d = tmpdir()
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>v</title>'
+            '<item><guid>v1</guid><title>story</title></item></channel></rss>')
+    with FeedServer() as srv:
+        srv.routes["/cr.xml"] = (200, {"ETag": '"a\rX-Injected: 1"',
+                                       "Last-Modified": "Tue, 01 Dec 2026 10:00:00 GMT"}, body)
+        srv.routes["/esc.xml"] = (200, {"ETag": '"b\x1b]0;x"',
+                                        "Last-Modified": "Tue\x1b[2J, 01 Dec 2026"}, body)
+        srv.routes["/ok.xml"] = (200, {"ETag": '"good"'}, body)
+        conf = base_config(d, ['{url: "%s", name: cr, interval: 1s}' % srv.url("/cr.xml"),
+                               '{url: "%s", name: esc, interval: 1s}' % srv.url("/esc.xml"),
+                               '{url: "%s", name: ok, interval: 1s}' % srv.url("/ok.xml")])
+        run("once", "-c", conf)
+        time.sleep(1.2)
+        run("once", "-c", conf)
+        db = sqlite3.connect(os.path.join(d, "state.db"))
+        rows = dict((u.split("/")[-1], (e, m)) for u, e, m in
+                    db.execute("SELECT url, etag, last_modified FROM feeds"))
+        db.close()
+        sent = [(p, h.get("If-None-Match"), h.get("If-Modified-Since")) for p, h in srv.requests]
+        check(rows.get("ok.xml", (None,))[0] == '"good"', "a valid ETag is kept (%r)" % rows)
+        check(rows.get("cr.xml", (1,))[0] is None and rows.get("esc.xml", (1, 1)) == (None, None),
+              "an ETag or Last-Modified with CR or ESC is not stored (%r)" % rows)
+        check(any(p == "/ok.xml" and e == '"good"' for p, e, _ in sent) and
+              not any(p in ("/cr.xml", "/esc.xml") and e is not None for p, e, _ in sent),
+              "only the valid ETag is sent back (%r)" % sent)
+
+
 def main():
     test_control_characters()
     test_chat_mentions()
@@ -416,6 +473,8 @@ def main():
     test_oversized_item()
     test_secrets_redacted()
     test_flood_cap()
+    test_retry_after_floor()
+    test_validators()
     finish()
 
 
