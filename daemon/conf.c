@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -119,9 +120,16 @@ get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
 static void
 get_duration(struct walker *w, const yaml_node_t *n, const char *key, int64_t *dst)
 {
+	int r;
+
 	if (!want_scalar(w, n, key))
 		return;
-	if (conf_parse_duration(scalar(n), dst) < 0)
+	r = conf_parse_duration(scalar(n), dst);
+
+	if (r == -ERANGE)
+		werr(w, n, "'%s': duration '%s' is longer than the maximum of 36500d",
+		    key, scalar(n));
+	else if (r < 0)
 		werr(w, n, "'%s': invalid duration '%s' (use e.g. 90s, 15m, 2h, 7d)",
 		    key, scalar(n));
 }
@@ -269,6 +277,7 @@ static char *
 read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_env)
 {
 	struct buf	 b;
+	struct stat	 st;
 	FILE		*f;
 	char		 chunk[4096];
 	size_t		 got;
@@ -288,6 +297,14 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 	f = fopen(scalar(n), "re");
 	if (f == NULL) {
 		werr(w, n, "'%s': cannot read '%s': %s", key, scalar(n), strerror(errno));
+		return NULL;
+	}
+	/* A secret every local user can read is no secret: refuse it rather
+	 * than use it (docs/security.md). */
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+		werr(w, n, "'%s': '%s' is readable by every user (mode %04o): "
+		    "chmod o-r it", key, scalar(n), (unsigned)(st.st_mode & 07777));
+		fclose(f);
 		return NULL;
 	}
 	buf_init(&b, CONF_MAX_SECRET_BYTES);
@@ -1345,8 +1362,9 @@ conf_parse_duration(const char *s, int64_t *ret_seconds)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(end, units[i].suffix) == 0) {
-			if (v > (unsigned long long)(INT64_MAX / units[i].mult))
-				return -EINVAL;
+			if (v > (unsigned long long)(CONF_MAX_DURATION / units[i].mult) ||
+			    (int64_t)v * units[i].mult > CONF_MAX_DURATION)
+				return -ERANGE;
 			*ret_seconds = (int64_t)v * units[i].mult;
 			return 0;
 		}

@@ -160,8 +160,13 @@ struct conf *conf_free(struct conf *c);
 /* Returns the feed with this name or URL, or NULL. */
 const struct conf_feed *conf_find_feed(const struct conf *c, const char *name_or_url);
 
-/* Parses "90s", "15m", "2h", "7d", "1w" or a bare number of seconds.
- * Returns 0 or -EINVAL. */
+/* The longest duration any key accepts: 36500 days, a hundred years (a
+ * backlog of "everything" in config/demo.yaml). Every "now + duration"
+ * and "now - duration" then stays far from overflowing. */
+#define CONF_MAX_DURATION	((int64_t)36500 * 86400)
+
+/* Parses "90s", "15m", "2h", "7d", "1w" or a bare number of seconds, up
+ * to CONF_MAX_DURATION. Returns 0, -ERANGE past it, or -EINVAL. */
 int conf_parse_duration(const char *s, int64_t *ret_seconds);
 /* Parses "512", "10KiB", "10MiB", "1GiB" (also kB/MB/GB, powers of 10). */
 int conf_parse_size(const char *s, uint64_t *ret_bytes);

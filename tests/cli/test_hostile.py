@@ -15,6 +15,9 @@ item of issue 15, each showing the attack and that it is contained
  9. "Retry-After: 0" or a date in the past: never sooner than the interval.
  10. validators that are no valid header value (a bare CR, an ESC) are
     not kept, so never sent back.
+ 11. the state file and its -wal/-shm are created 0600 under umask 022;
+    a secret file readable by every user is refused.
+ 12. a duration of 2^63-1 seconds is refused (now + interval would overflow).
  4. an oversized item (80 KB title, 100 KB link) next to normal ones: capped
     at parse time, every chat body still built, every alert delivered
     (the digest case is test_outbox's digest_unbuildable_member).
@@ -466,6 +469,54 @@ def test_validators():
               "only the valid ETag is sent back (%r)" % sent)
 
 
+def test_file_modes():
+    d = tmpdir()
+    old = os.umask(0o022)
+    try:
+        secret = write(os.path.join(d, "hook.secret"), "whsec_c2VjcmV0\n")
+        os.chmod(secret, 0o644)
+        sinks = '  - {type: webhook, name: hook, url: "http://127.0.0.1:9/h", secret_file: "%s"}' \
+            % secret
+        conf = base_config(d, ['{url: "http://127.0.0.1:9/x.xml", name: x}'], sinks=sinks)
+        r = run("check-config", "-c", conf)
+        check(r.returncode != 0 and "readable by every user" in r.stderr and secret in r.stderr,
+              "a world-readable secret file is refused, naming it (%s)" % r.stderr.strip())
+        os.chmod(secret, 0o640)
+        r = run("check-config", "-c", conf)
+        check(r.returncode == 0, "mode 0640 is accepted (%s)" % r.stderr.strip())
+        with FeedServer() as srv:
+            srv.routes["/m.xml"] = (200, {}, '<rss version="2.0"><channel><title>m</title>'
+                                    '</channel></rss>')
+            conf = base_config(d, ['{url: "%s", name: m}' % srv.url("/m.xml")])
+            import sqlite3
+            run("once", "-c", conf)
+            # A reader keeps the -wal and -shm files there to be looked at.
+            db = sqlite3.connect(os.path.join(d, "state.db"))
+            db.execute("SELECT count(*) FROM feeds").fetchall()
+            modes = {}
+            for suffix in ("", "-wal", "-shm"):
+                p = os.path.join(d, "state.db" + suffix)
+                if os.path.exists(p):
+                    modes[suffix or "db"] = oct(os.stat(p).st_mode & 0o777)
+            db.close()
+            check(modes.get("db") == "0o600" and all(m == "0o600" for m in modes.values())
+                  and len(modes) >= 2,
+                  "state.db and its -wal/-shm are 0600 under umask 022 (%r)" % modes)
+    finally:
+        os.umask(old)
+
+
+def test_duration_cap():
+    d = tmpdir()
+    conf = base_config(d, ['{url: "http://127.0.0.1:9/x.xml", name: x, '
+                           'interval: 9223372036854775807}'])
+    r = run("check-config", "-c", conf)
+    check(r.returncode != 0 and "longer than the maximum of 36500d" in r.stderr,
+          "an interval of 2^63-1 s is refused (%s)" % r.stderr.strip())
+    conf = base_config(d, ['{url: "http://127.0.0.1:9/x.xml", name: x, interval: 36500d}'])
+    check(run("check-config", "-c", conf).returncode == 0, "36500d is the most, and accepted")
+
+
 def main():
     test_control_characters()
     test_chat_mentions()
@@ -475,6 +526,8 @@ def main():
     test_flood_cap()
     test_retry_after_floor()
     test_validators()
+    test_file_modes()
+    test_duration_cap()
     finish()
 
 

@@ -426,6 +426,7 @@ def test_headers_and_agent(srv):
     d = tmpdir()
     srv.routes["/private.xml"] = (200, {}, FEED)
     secret_file = write(os.path.join(d, "token"), "file-secret-42\n")
+    os.chmod(secret_file, 0o600)
     conf = config(d, ['{url: "%s", name: private, headers: [{name: Authorization, '
                       'value_env: FW_TEST_TOKEN}, {name: X-Key, value_file: "%s"}]}'
                       % (srv.url("/private.xml"), secret_file)])
