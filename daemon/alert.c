@@ -10,6 +10,7 @@
 
 #include "alert.h"
 #include "parse.h"
+#include "safe.h"
 
 void
 alert_hash_hex(const char *s, char out[33])
@@ -157,7 +158,15 @@ alert_build_dev(const struct conf_feed *feed, const char *feed_url,
 	json_object_set_new(o, "topics", topics);
 	json_object_set_new(o, "matches", matches);
 	json_object_set_new(o, "hits", hits);
-	json_object_set_new(o, "feed", json_str_or_null(feed_url));
+	/* Shown in every sink: a token in the feed's URL is not (safe.h). */
+	{
+		char *shown = feed_url != NULL ? safe_redact(feed_url) : NULL;
+
+		if (feed_url != NULL && shown == NULL)
+			goto out;
+		json_object_set_new(o, "feed", json_str_or_null(shown));
+		free(shown);
+	}
 	json_object_set_new(o, "feed_name", json_str_or_null(feed != NULL ? feed->name : NULL));
 	json_object_set_new(o, "item", it);
 	if (dev != NULL && alert_add_development(o, dev) < 0)

@@ -11,6 +11,7 @@
 #include "cmd_common.h"
 #include "parse.h"
 #include "store.h"
+#include "safe.h"
 
 #define ALERTS_LIST_LIMIT 200
 
@@ -23,6 +24,9 @@ print_delivery(const struct store_delivery *d, int json)
 	char		 created[40], next[40];
 
 	bool		 waiting = d->state == DELIVERY_PENDING || d->state == DELIVERY_HELD;
+	/* Rows stored before errors were redacted are shown redacted too. */
+	char		*error = d->last_error != NULL ? safe_redact(d->last_error) : NULL;
+	const char	*last_error = error != NULL ? error : d->last_error;
 
 	fw_time_format(d->created, created, sizeof(created));
 	fw_time_format(d->next_attempt, next, sizeof(next));
@@ -31,7 +35,7 @@ print_delivery(const struct store_delivery *d, int json)
 		    "alert", d->alert_id, "sink", d->sink,
 		    "state", delivery_state_to_string(d->state), "attempts", d->attempts,
 		    "created", created, "next_attempt", waiting ? next : NULL,
-		    "last_error", d->last_error, "digest", d->digest_id,
+		    "last_error", last_error, "digest", d->digest_id,
 		    "title", title, "topics", json_object_get(a, "topics"));
 		char	*s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
@@ -40,20 +44,21 @@ print_delivery(const struct store_delivery *d, int json)
 		free(s);
 		json_decref(o);
 	} else {
-		printf("%s  %-10s %-9s %2d  %s  %s\n", d->alert_id, d->sink,
+		safe_printf("%s  %-10s %-9s %2d  %s  %s\n", d->alert_id, d->sink,
 		    delivery_state_to_string(d->state), d->attempts, created,
 		    title ? title : "(no title)");
 		if (d->state == DELIVERY_HELD)
-			printf("    held for a digest (flood control), sent %s%s%s\n", next,
-			    d->last_error != NULL ? "; last error: " : "",
-			    d->last_error != NULL ? d->last_error : "");
-		else if (d->last_error != NULL && d->state != DELIVERY_DELIVERED &&
+			safe_printf("    held for a digest (flood control), sent %s%s%s\n", next,
+			    last_error != NULL ? "; last error: " : "",
+			    last_error != NULL ? last_error : "");
+		else if (last_error != NULL && d->state != DELIVERY_DELIVERED &&
 		    d->state != DELIVERY_DIGESTED)
-			printf("    %s%s%s\n", d->last_error,
+			safe_printf("    %s%s%s\n", last_error,
 			    d->state == DELIVERY_PENDING ? "; next attempt " : "",
 			    d->state == DELIVERY_PENDING ? next : "");
 	}
 	json_decref(a);
+	free(error);
 }
 
 int

@@ -33,6 +33,7 @@
 #include "fetch.h"
 #include "parse.h"
 #include "store.h"
+#include "safe.h"
 
 struct run {
 	const struct classifier	*cls;
@@ -153,25 +154,25 @@ print_text(const struct feed_item *item, const char *feed_url,
 {
 	size_t i, j;
 
-	printf("%s\n", item->title != NULL ? item->title : "(no title)");
-	printf("    id: %s\n", item->id);
+	safe_printf("%s\n", item->title != NULL ? item->title : "(no title)");
+	safe_printf("    id: %s\n", item->id);
 	if (feed_url != NULL)
-		printf("    feed: %s\n", feed_url);
+		safe_printf("    feed: %s\n", feed_url);
 	if (res->n_matches == 0)
-		printf("    no topic\n");
+		safe_printf("    no topic\n");
 	for (i = 0; i < res->n_matches; i++) {
 		const struct classify_match *m = &res->matches[i];
 
-		printf("    %s (%s):", m->topic, severity_to_string(m->severity));
+		safe_printf("    %s (%s):", m->topic, severity_to_string(m->severity));
 		for (j = 0; j < m->n_hits; j++) {
-			printf("%s \"%s\"", j > 0 ? "," : "", m->hits[j].term);
+			safe_printf("%s \"%s\"", j > 0 ? "," : "", m->hits[j].term);
 			if (explain && m->hits[j].surface != NULL)
-				printf(" (%s)", m->hits[j].surface);
-			printf(" in %s", m->hits[j].field);
+				safe_printf(" (%s)", m->hits[j].surface);
+			safe_printf(" in %s", m->hits[j].field);
 		}
-		printf("\n");
+		safe_printf("\n");
 	}
-	printf("\n");
+	safe_printf("\n");
 }
 
 static int
@@ -274,12 +275,12 @@ classify_source(struct run *run, const char *source)
 	fo.proxy = run->conf->proxy;
 	r = fetch_source(url, &fo, &res, &err);
 	if (r < 0) {
-		fprintf(stderr, "feedwatch classify: %s: ", url);
+		safe_fprintf(stderr, "feedwatch classify: %s: ", url);
 		fw_error_print(stderr, &err);
 		return 1;
 	}
 	if (res.status >= 400) {
-		fprintf(stderr, "feedwatch classify: %s: HTTP status %ld\n", url,
+		safe_fprintf(stderr, "feedwatch classify: %s: HTTP status %ld\n", url,
 		    res.status);
 		goto out;
 	}
@@ -288,7 +289,7 @@ classify_source(struct run *run, const char *source)
 	    strstr(url, "://") != NULL ? url : NULL,
 	    res.content_type, &lim, &doc, &err);
 	if (r < 0) {
-		fprintf(stderr, "feedwatch classify: %s: %s\n", url, err.msg);
+		safe_fprintf(stderr, "feedwatch classify: %s: %s\n", url, err.msg);
 		goto out;
 	}
 	for (i = 0; i < doc->n_items; i++) {

@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "parse.h"
 #include "parse_internal.h"
+#include "safe.h"
 #include "fetch.h"
 
 /* --json output is streamed: each item is written as soon as the parser
@@ -59,21 +60,21 @@ print_listing(FILE *out, const struct feed_doc *doc)
 	char	tbuf[40];
 	size_t	i, j;
 
-	fprintf(out, "Format:      %s\n", feed_format_to_string(doc->format));
-	fprintf(out, "Title:       %s\n", doc->title != NULL ? doc->title : "-");
+	safe_fprintf(out, "Format:      %s\n", feed_format_to_string(doc->format));
+	safe_fprintf(out, "Title:       %s\n", doc->title != NULL ? doc->title : "-");
 	if (doc->link != NULL)
-		fprintf(out, "Link:        %s\n", doc->link);
+		safe_fprintf(out, "Link:        %s\n", doc->link);
 	if (doc->description != NULL)
-		fprintf(out, "Description: %s\n", doc->description);
+		safe_fprintf(out, "Description: %s\n", doc->description);
 	if (doc->language != NULL)
-		fprintf(out, "Language:    %s\n", doc->language);
+		safe_fprintf(out, "Language:    %s\n", doc->language);
 	if (doc->ttl_seconds > 0)
-		fprintf(out, "Poll hint:   %lld s\n", (long long)doc->ttl_seconds);
-	fprintf(out, "Items:       %zu\n", doc->n_items);
+		safe_fprintf(out, "Poll hint:   %lld s\n", (long long)doc->ttl_seconds);
+	safe_fprintf(out, "Items:       %zu\n", doc->n_items);
 	for (i = 0; i < doc->n_items; i++) {
 		const struct feed_item *it = &doc->items[i];
 
-		fprintf(out, "\n%s  %s\n",
+		safe_fprintf(out, "\n%s  %s\n",
 		    it->published != FW_TIME_NONE ?
 		    fw_time_format(it->published, tbuf, sizeof(tbuf)) :
 		    it->updated != FW_TIME_NONE ?
@@ -81,21 +82,23 @@ print_listing(FILE *out, const struct feed_doc *doc)
 		    "(no date)           ",
 		    it->title != NULL ? it->title : "(no title)");
 		if (it->link != NULL)
-			fprintf(out, "    %s\n", it->link);
+			safe_fprintf(out, "    %s\n", it->link);
 		if (it->author != NULL)
-			fprintf(out, "    by %s\n", it->author);
+			safe_fprintf(out, "    by %s\n", it->author);
 		if (it->n_categories > 0) {
-			fprintf(out, "    [");
+			safe_fprintf(out, "    [");
 			for (j = 0; j < it->n_categories; j++)
-				fprintf(out, "%s%s", j > 0 ? ", " : "",
+				safe_fprintf(out, "%s%s", j > 0 ? ", " : "",
 				    it->categories[j]);
-			fprintf(out, "]\n");
+			safe_fprintf(out, "]\n");
 		}
-		fprintf(out, "    id: %s\n", it->id);
+		safe_fprintf(out, "    id: %s\n", it->id);
 	}
-	for (i = 0; i < doc->n_warnings; i++)
-		fprintf(out, "%swarning: %s\n", i == 0 ? "\n" : "",
-		    doc->warnings[i]);
+	for (i = 0; i < doc->n_warnings; i++) {
+		if (i == 0)
+			putc('\n', out);
+		safe_fprintf(out, "warning: %s\n", doc->warnings[i]);
+	}
 }
 
 /* parse_path() found the file unreadable (and said so). */

@@ -9,6 +9,7 @@
 #include "cmd_common.h"
 #include "parse.h"
 #include "store.h"
+#include "safe.h"
 
 static json_t *
 time_or_null(int64_t t)
@@ -55,6 +56,7 @@ cmd_status(int argc, char **argv)
 		struct store_feed	 st;
 		char			 last[40] = "-", next[40] = "-", backoff[32] = "-";
 		const char		*polled;
+		char			*url_shown, *polled_shown, *error_shown;
 		int64_t			 wait;
 
 		if ((r = store_feed_get(store, f->url, &st, &e)) < 0) {
@@ -68,10 +70,19 @@ cmd_status(int argc, char **argv)
 		/* The wait before the next try, while a feed is failing. */
 		wait = st.consecutive_errors > 0 && st.next_poll > st.last_poll
 		    ? st.next_poll - st.last_poll : 0;
+		/* URLs and errors as shown: without secrets (safe.h). */
+		url_shown = safe_redact(f->url);
+		polled_shown = safe_redact(polled);
+		error_shown = st.last_error != NULL ? safe_redact(st.last_error) : NULL;
+		if (url_shown == NULL || polled_shown == NULL ||
+		    (st.last_error != NULL && error_shown == NULL)) {
+			r = -ENOMEM;
+			goto next;
+		}
 		if (o.json) {
 			json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:i, s:I, s:I,"
 			    " s:b, s:o, s:o, s:o}",
-			    "name", f->name, "url", f->url, "polled_url", polled,
+			    "name", f->name, "url", url_shown, "polled_url", polled_shown,
 			    "state", feed_state_name(&st),
 			    "last_poll", time_or_null(st.last_poll),
 			    "http_status", (json_int_t)st.last_status,
@@ -80,7 +91,7 @@ cmd_status(int argc, char **argv)
 			    "backoff_seconds", (json_int_t)wait,
 			    "interval_seconds", (json_int_t)st.interval,
 			    "health_alert", st.health_alerted != 0,
-			    "last_error", st.last_error ? json_string(st.last_error) : json_null(),
+			    "last_error", error_shown ? json_string(error_shown) : json_null(),
 			    "next_poll", time_or_null(st.next_poll),
 			    "last_success", time_or_null(st.last_success));
 			char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -96,14 +107,18 @@ cmd_status(int argc, char **argv)
 				fw_time_format(st.next_poll, next, sizeof(next));
 			if (wait > 0)
 				snprintf(backoff, sizeof(backoff), "%llds", (long long)wait);
-			printf("%-24.24s %-9s %-20s %4ld %7lld %6d %8s %-20s\n", f->name,
+			safe_printf("%-24.24s %-9s %-20s %4ld %7lld %6d %8s %-20s\n", f->name,
 			    feed_state_name(&st), last, st.last_status,
 			    (long long)st.items_seen, st.consecutive_errors, backoff, next);
 			if (polled != f->url)
-				printf("    moved to: %s\n", polled);
-			if (st.last_error != NULL)
-				printf("    last error: %s\n", st.last_error);
+				safe_printf("    moved to: %s\n", polled_shown);
+			if (error_shown != NULL)
+				safe_printf("    last error: %s\n", error_shown);
 		}
+next:
+		free(url_shown);
+		free(polled_shown);
+		free(error_shown);
 		store_feed_done(&st);
 	}
 	store_close(store);

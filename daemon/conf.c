@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -119,9 +120,16 @@ get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
 static void
 get_duration(struct walker *w, const yaml_node_t *n, const char *key, int64_t *dst)
 {
+	int r;
+
 	if (!want_scalar(w, n, key))
 		return;
-	if (conf_parse_duration(scalar(n), dst) < 0)
+	r = conf_parse_duration(scalar(n), dst);
+
+	if (r == -ERANGE)
+		werr(w, n, "'%s': duration '%s' is longer than the maximum of 36500d",
+		    key, scalar(n));
+	else if (r < 0)
 		werr(w, n, "'%s': invalid duration '%s' (use e.g. 90s, 15m, 2h, 7d)",
 		    key, scalar(n));
 }
@@ -269,6 +277,7 @@ static char *
 read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_env)
 {
 	struct buf	 b;
+	struct stat	 st;
 	FILE		*f;
 	char		 chunk[4096];
 	size_t		 got;
@@ -288,6 +297,14 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 	f = fopen(scalar(n), "re");
 	if (f == NULL) {
 		werr(w, n, "'%s': cannot read '%s': %s", key, scalar(n), strerror(errno));
+		return NULL;
+	}
+	/* A secret every local user can read is no secret: refuse it rather
+	 * than use it (docs/security.md). */
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+		werr(w, n, "'%s': '%s' is readable by every user (mode %04o): "
+		    "chmod o-r it", key, scalar(n), (unsigned)(st.st_mode & 07777));
+		fclose(f);
 		return NULL;
 	}
 	buf_init(&b, CONF_MAX_SECRET_BYTES);
@@ -409,6 +426,20 @@ CONF_FIELD_HANDLER(def_backlog, struct conf, backlog, get_duration)
 CONF_FIELD_HANDLER(def_backoff_cap, struct conf, backoff_cap, get_duration)
 
 static void
+def_max_alerts(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "max_alerts_per_poll", 1, 1000000,
+	    &((struct conf *)obj)->max_alerts_per_poll);
+}
+
+static void
+feed_max_alerts(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_uint(w, v, "max_alerts_per_poll", 1, 1000000,
+	    &((struct conf_feed *)obj)->max_alerts_per_poll);
+}
+
+static void
 def_concurrency(struct walker *w, yaml_node_t *v, void *obj)
 {
 	get_uint(w, v, "concurrency", 1, 1024, &((struct conf *)obj)->concurrency);
@@ -440,6 +471,7 @@ static const struct key_handler defaults_keys[] = {
 	{ "max_bytes", def_max_bytes, false },
 	{ "backlog", def_backlog, false },
 	{ "concurrency", def_concurrency, false },
+	{ "max_alerts_per_poll", def_max_alerts, false },
 	{ "per_host", def_per_host, false },
 	{ "backoff_cap", def_backoff_cap, false },
 	{ "redirect_hold", def_redirect_hold, false },
@@ -581,6 +613,8 @@ CONF_FIELD_HANDLER(feed_max_interval, struct conf_feed, max_interval, get_durati
 CONF_FIELD_HANDLER(feed_timeout, struct conf_feed, timeout, get_duration)
 CONF_FIELD_HANDLER(feed_max_bytes, struct conf_feed, max_bytes, get_size)
 CONF_FIELD_HANDLER(feed_backlog, struct conf_feed, backlog, get_duration)
+CONF_FIELD_HANDLER(feed_allow_downgrade, struct conf_feed, allow_downgrade, get_bool)
+CONF_FIELD_HANDLER(feed_allow_private, struct conf_feed, allow_private, get_bool)
 CONF_FIELD_HANDLER(feed_topics, struct conf_feed, topics, get_strlist)
 
 static void
@@ -602,6 +636,9 @@ static const struct key_handler feed_keys[] = {
 	{ "backlog", feed_backlog, false },
 	{ "topics", feed_topics, false },
 	{ "headers", feed_headers, false },
+	{ "allow_downgrade", feed_allow_downgrade, false },
+	{ "allow_private", feed_allow_private, false },
+	{ "max_alerts_per_poll", feed_max_alerts, false },
 	{ NULL, NULL, false },
 };
 
@@ -767,6 +804,7 @@ SINK_HANDLER(sink_to, to, get_strlist)
 SINK_HANDLER(sink_username, username, get_string)
 SINK_HANDLER(sink_starttls, starttls, get_bool)
 SINK_HANDLER(sink_command, command, get_strlist)
+SINK_HANDLER(sink_env, env, get_strlist)
 SINK_HANDLER(sink_rate, rate_per_second, get_double)
 SINK_HANDLER(sink_budget_dur, digest_interval, get_duration)
 SINK_HANDLER(sink_bypass, bypass_severity, get_severity)
@@ -885,6 +923,7 @@ static const struct key_handler sink_keys[] = {
 	{ "password_env", sink_password_env, false },
 	{ "starttls", sink_starttls, false },
 	{ "command", sink_command, false },
+	{ "env", sink_env, false },
 	{ "rate_per_second", sink_rate, false },
 	{ "hourly_budget", sink_hourly_budget, false },
 	{ "digest", sink_budget_dur, false },
@@ -912,6 +951,7 @@ conf_sink_done(struct conf_sink *s)
 		explicit_bzero(s->password, strlen(s->password));
 	free(s->password);
 	strlist_done(&s->command);
+	strlist_done(&s->env);
 }
 
 /* Cross-field checks of one sink, once all its keys are read. */
@@ -1269,6 +1309,8 @@ conf_finish(struct walker *w, struct conf *c)
 			f->max_bytes = c->max_bytes;
 		if (f->backlog < 0)
 			f->backlog = c->backlog;
+		if (f->max_alerts_per_poll == 0)
+			f->max_alerts_per_poll = c->max_alerts_per_poll;
 		if (f->interval < 1)
 			werr_at(w, f->line, f->col,
 			    "feed '%s': interval must be at least 1s", f->name);
@@ -1356,6 +1398,7 @@ conf_set_defaults(struct conf *c)
 	c->developments.group = true;
 	c->developments.window = 72 * 3600;
 	c->developments.threshold = 0.02;	/* CLUSTER_DEFAULT_THRESHOLD */
+	c->max_alerts_per_poll = 200;
 }
 
 int
@@ -1516,8 +1559,9 @@ conf_parse_duration(const char *s, int64_t *ret_seconds)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(end, units[i].suffix) == 0) {
-			if (v > (unsigned long long)(INT64_MAX / units[i].mult))
-				return -EINVAL;
+			if (v > (unsigned long long)(CONF_MAX_DURATION / units[i].mult) ||
+			    (int64_t)v * units[i].mult > CONF_MAX_DURATION)
+				return -ERANGE;
 			*ret_seconds = (int64_t)v * units[i].mult;
 			return 0;
 		}

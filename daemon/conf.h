@@ -74,6 +74,13 @@ struct conf_feed {
 	struct conf_strlist topics;	/* restrict to these topics; empty = all */
 	struct conf_header *headers;
 	size_t		 n_headers;
+	/* docs/security.md: follow an https to http redirect; let a
+	 * redirect from a public address lead to a private one. */
+	bool		 allow_downgrade;
+	bool		 allow_private;
+	/* New alerts one poll of this feed may queue; the rest are summed up
+	 * in one alert. 0 in the file means "the default". */
+	unsigned	 max_alerts_per_poll;
 };
 
 enum sink_type {
@@ -118,6 +125,9 @@ struct conf_sink {
 	bool			 starttls;
 	/* exec */
 	struct conf_strlist	 command;	/* argv, no shell */
+	/* exec: the variables of feedwatch's environment the command gets,
+	 * besides PATH and LANG (docs/security.md). */
+	struct conf_strlist	 env;
 	/* flood control */
 	double			 rate_per_second;	/* 0 = unlimited */
 	int64_t			 hourly_budget;		/* 0 = unlimited */
@@ -160,6 +170,7 @@ struct conf {
 	int64_t			 backoff_cap;
 	unsigned		 redirect_hold;	/* polls before a 301 sticks */
 	unsigned		 health_failures; /* failed polls before a health alert */
+	unsigned		 max_alerts_per_poll;
 	struct conf_feed	*feeds;
 	size_t			 n_feeds;
 	struct conf_topic	*topics;
@@ -184,8 +195,13 @@ struct conf *conf_free(struct conf *c);
 /* Returns the feed with this name or URL, or NULL. */
 const struct conf_feed *conf_find_feed(const struct conf *c, const char *name_or_url);
 
-/* Parses "90s", "15m", "2h", "7d", "1w" or a bare number of seconds.
- * Returns 0 or -EINVAL. */
+/* The longest duration any key accepts: 36500 days, a hundred years (a
+ * backlog of "everything" in config/demo.yaml). Every "now + duration"
+ * and "now - duration" then stays far from overflowing. */
+#define CONF_MAX_DURATION	((int64_t)36500 * 86400)
+
+/* Parses "90s", "15m", "2h", "7d", "1w" or a bare number of seconds, up
+ * to CONF_MAX_DURATION. Returns 0, -ERANGE past it, or -EINVAL. */
 int conf_parse_duration(const char *s, int64_t *ret_seconds);
 /* Parses "512", "10KiB", "10MiB", "1GiB" (also kB/MB/GB, powers of 10). */
 int conf_parse_size(const char *s, uint64_t *ret_bytes);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "safe.h"
 
 void
 fw_error_set(struct fw_error *e, const char *file, unsigned line, unsigned col,
@@ -40,7 +41,13 @@ fw_error_print(FILE *f, const struct fw_error *e)
 {
 	char buf[sizeof(e->file) + sizeof(e->msg) + 64];
 
-	fprintf(f, "%s\n", fw_error_format(e, buf, sizeof(buf)));
+	char *red;
+
+	/* Messages quote servers and feeds: the one boundary of safe.h. */
+	fw_error_format(e, buf, sizeof(buf));
+	red = safe_redact(buf);
+	(void)safe_fprintf(f, "%s\n", red != NULL ? red : buf);
+	free(red);
 }
 
 int

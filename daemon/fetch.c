@@ -3,19 +3,24 @@
  * user can act on. The size cap is enforced in the write callback on the
  * decompressed bytes, because libcurl 7.88 applies CURLOPT_MAXFILESIZE only
  * to a declared Content-Length. Never logs. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "fetch.h"
+#include "safe.h"
 
 #define FETCH_DEFAULT_TIMEOUT	30
 #define FETCH_DEFAULT_MAX_BYTES	(16u * 1024 * 1024)
@@ -131,6 +136,15 @@ struct fetch_transfer {
 	bool			 oom;
 	bool			 temp_redirect;	/* a 302/303/307 on the way */
 	long			 hop_status;
+	char			*hop_url;	/* the URL of the current hop */
+	char			*origin;	/* headers_origin's "scheme://host:port" */
+	size_t			 n_fixed;	/* t->hdrs before the custom headers */
+	bool			 allow_downgrade;
+	bool			 allow_private;
+	bool			 origin_private; /* the configured URL's address is */
+	int			 redirects;	/* followed so far */
+	const char *const	*test_public;
+	char			 refused[256];	/* why a redirect was not followed */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -171,6 +185,218 @@ header_take(const char *line, size_t len, const char *name, char **dst)
 	return 1;
 }
 
+/* "scheme://host:port" of url (lower case, the scheme's default port
+ * filled in) into a new string, or NULL when url does not parse. */
+static char *
+url_origin(const char *url)
+{
+	CURLU	*u = curl_url();
+	char	*scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	if (asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
+		o = NULL;
+	for (char *p = o; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+/* The absolute URL a Location value names, resolved against base as
+ * libcurl resolves it before following; NULL when it does not parse. */
+static char *
+location_resolve(const char *base, const char *loc)
+{
+	CURLU	*u = curl_url();
+	char	*out = NULL, *copy = NULL;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+		copy = strdup(out);
+	curl_free(out);
+	curl_url_cleanup(u);
+	return copy;
+}
+
+/* Keeps the custom headers from leaving their origin. libcurl reads the
+ * header list anew for every request of a transfer, redirects included,
+ * so blanking an entry here ("Name:" is one libcurl does not send) takes
+ * effect for the next hop and every later one. CURLOPT_UNRESTRICTED_AUTH
+ * stays off, so libcurl drops Authorization and cookies itself. */
+static void
+drop_custom_headers(struct fetch_transfer *t)
+{
+	struct curl_slist	*l = t->hdrs;
+	char			*colon;
+
+	for (size_t i = 0; l != NULL; l = l->next, i++)
+		if (i >= t->n_fixed && (colon = strchr(l->data, ':')) != NULL)
+			colon[1] = '\0';
+}
+
+/*
+ * A redirect the response at hand asks for, seen before libcurl follows
+ * it: an https to http downgrade is refused (the transfer stops) unless
+ * the feed allows it, and a hop to another origin goes without the
+ * feed's custom headers. Returns false to stop the transfer.
+ */
+static bool
+on_redirect(struct fetch_transfer *t, const char *location)
+{
+	char	*target = location_resolve(t->hop_url, location), *o;
+	bool	 ok = true;
+
+	if (target == NULL)
+		return true;	/* libcurl will not follow it either */
+	if (!t->allow_downgrade && strncasecmp(t->hop_url, "https:", 6) == 0 &&
+	    strncasecmp(target, "http:", 5) == 0) {
+		snprintf(t->refused, sizeof(t->refused), "redirect from https to http "
+		    "refused (allow_downgrade: true lets a feed follow it)");
+		ok = false;
+	}
+	o = url_origin(target);
+	if (o == NULL || t->origin == NULL || strcmp(o, t->origin) != 0)
+		drop_custom_headers(t);
+	free(o);
+	free(t->hop_url);
+	t->hop_url = target;
+	t->redirects++;
+	return ok;
+}
+
+/* ---- where a feed may lead: SSRF ------------------------------------- */
+
+/* True for addresses a feed server must not send us to: loopback,
+ * "this network", private (RFC 1918, ULA), shared (RFC 6598), link-local,
+ * benchmarking, multicast and reserved ranges. */
+static bool
+addr_is_private(int family, const void *a)
+{
+	if (family == AF_INET) {
+		const unsigned char *b = a;
+
+		return b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 ||
+		    (b[0] == 100 && (b[1] & 0xC0) == 64) ||
+		    (b[0] == 169 && b[1] == 254) ||
+		    (b[0] == 172 && (b[1] & 0xF0) == 16) ||
+		    (b[0] == 192 && b[1] == 168) ||
+		    (b[0] == 192 && b[1] == 0 && b[2] == 0) ||
+		    (b[0] == 198 && (b[1] & 0xFE) == 18);
+	}
+	if (family == AF_INET6) {
+		const struct in6_addr	*v6 = a;
+		const unsigned char	*b = v6->s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(v6) || IN6_IS_ADDR_V4COMPAT(v6))
+			return addr_is_private(AF_INET, b + 12);
+		return IN6_IS_ADDR_LOOPBACK(v6) || IN6_IS_ADDR_UNSPECIFIED(v6) ||
+		    IN6_IS_ADDR_LINKLOCAL(v6) || IN6_IS_ADDR_SITELOCAL(v6) ||
+		    IN6_IS_ADDR_MULTICAST(v6) || (b[0] & 0xFE) == 0xFC;
+	}
+	return true;	/* not IP: never where a feed should lead */
+}
+
+/*
+ * The policy, asked for every connection and every request of a
+ * transfer: the configured URL's own address decides whether the feed is
+ * a private one (then anything goes, the config is trusted); after a
+ * redirect, a public feed may not reach a private address unless
+ * allow_private. Returns false, with t->refused set, to refuse.
+ */
+static bool
+address_allowed(struct fetch_transfer *t, int family, const void *addr, unsigned port)
+{
+	char	ip[INET6_ADDRSTRLEN], key[INET6_ADDRSTRLEN + 8];
+	bool	priv = addr_is_private(family, addr);
+
+	if (inet_ntop(family, addr, ip, sizeof(ip)) == NULL)
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(key, sizeof(key), "%s:%u", ip, port);
+	for (size_t i = 0; priv && t->test_public != NULL && t->test_public[i] != NULL; i++)
+		if (strcmp(t->test_public[i], key) == 0)
+			priv = false;
+	if (t->redirects == 0) {
+		if (priv)
+			t->origin_private = true;
+		return true;
+	}
+	if (!priv || t->origin_private || t->allow_private)
+		return true;
+	snprintf(t->refused, sizeof(t->refused), "redirect to the private address %s "
+	    "refused (allow_private: true lets a feed follow it)", ip);
+	return false;
+}
+
+/* Before every new connection: a refused address is never connected to. */
+static curl_socket_t
+on_open_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+	struct fetch_transfer	*t = userdata;
+	const void		*addr = NULL;
+	unsigned		 port = 0;
+
+	if (sa->family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&sa->addr;
+
+		addr = &in->sin_addr;
+		port = ntohs(in->sin_port);
+	} else if (sa->family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&sa->addr;
+
+		addr = &in6->sin6_addr;
+		port = ntohs(in6->sin6_port);
+	}
+	if (purpose == CURLSOCKTYPE_IPCXN && addr != NULL &&
+	    !address_allowed(t, sa->family, addr, port))
+		return CURL_SOCKET_BAD;
+	return socket(sa->family, sa->socktype | SOCK_CLOEXEC, sa->protocol);
+}
+
+/* Before every request, also on a connection reused from another feed's
+ * transfer (the multi handle shares them), which opens no socket. */
+static int
+on_prereq(void *userdata, char *conn_primary_ip, char *conn_local_ip,
+    int conn_primary_port, int conn_local_port)
+{
+	struct fetch_transfer	*t = userdata;
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+
+	(void)conn_local_ip;
+	(void)conn_local_port;
+	if (inet_pton(AF_INET, conn_primary_ip, &a4) == 1) {
+		if (!address_allowed(t, AF_INET, &a4, (unsigned)conn_primary_port))
+			return CURL_PREREQFUNC_ABORT;
+	} else if (inet_pton(AF_INET6, conn_primary_ip, &a6) == 1) {
+		if (!address_allowed(t, AF_INET6, &a6, (unsigned)conn_primary_port))
+			return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
+/* A validator is sent back byte for byte in the next request's
+ * If-None-Match or If-Modified-Since: one that is not a valid header value
+ * (a bare CR, an ESC) or is absurdly long is not kept at all. */
+#define FETCH_VALIDATOR_MAX	1024
+
+static void
+validator_check(char **v)
+{
+	if (*v != NULL && (strlen(*v) > FETCH_VALIDATOR_MAX || !safe_header_value_ok(*v))) {
+		free(*v);
+		*v = NULL;
+	}
+}
+
 static size_t
 on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -198,9 +424,24 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		t->cache_control = t->expires = t->date = NULL;
 		return n;
 	}
-	(void)(header_take(data, n, "ETag", &res->etag) ||
-	    header_take(data, n, "Last-Modified", &res->last_modified) ||
-	    header_take(data, n, "Content-Type", &res->content_type) ||
+	if (t->hop_status == 301 || t->hop_status == 302 || t->hop_status == 303 ||
+	    t->hop_status == 307 || t->hop_status == 308) {
+		char *loc = NULL;
+
+		if (header_take(data, n, "Location", &loc) && loc != NULL &&
+		    !on_redirect(t, loc)) {
+			free(loc);
+			return 0;	/* a short count makes libcurl abort */
+		}
+		free(loc);
+	}
+	if (header_take(data, n, "ETag", &res->etag) ||
+	    header_take(data, n, "Last-Modified", &res->last_modified)) {
+		validator_check(&res->etag);
+		validator_check(&res->last_modified);
+		return n;
+	}
+	(void)(header_take(data, n, "Content-Type", &res->content_type) ||
 	    header_take(data, n, "Retry-After", &res->retry_after) ||
 	    header_take(data, n, "Cache-Control", &t->cache_control) ||
 	    header_take(data, n, "Expires", &t->expires) ||
@@ -292,6 +533,8 @@ fetch_transfer_free(struct fetch_transfer *t)
 	free(t->expires);
 	free(t->date);
 	free(t->url);
+	free(t->hop_url);
+	free(t->origin);
 	free(t);
 	return NULL;
 }
@@ -330,8 +573,14 @@ fetch_transfer_new(const char *url, const struct fetch_opts *opts,
 	if (opts == NULL)
 		opts = &defaults;
 	t = calloc(1, sizeof(*t));
-	if (t == NULL || (t->url = strdup(url)) == NULL)
+	if (t == NULL || (t->url = strdup(url)) == NULL ||
+	    (t->hop_url = strdup(url)) == NULL)
 		goto fail;
+	/* NULL (a URL that does not parse) matches no origin: no headers. */
+	t->origin = url_origin(opts->headers_origin != NULL ? opts->headers_origin : url);
+	t->allow_downgrade = opts->allow_downgrade;
+	t->allow_private = opts->allow_private;
+	t->test_public = opts->test_public;
 	t->max_bytes = opts->max_bytes ? opts->max_bytes : FETCH_DEFAULT_MAX_BYTES;
 	t->res.max_age = -1;
 	buf_init(&t->body, t->max_bytes);
@@ -363,6 +612,12 @@ fetch_transfer_new(const char *url, const struct fetch_opts *opts,
 	(void)curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	(void)curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
 	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+	/* Through a proxy, libcurl connects to the proxy only: the policy
+	 * then judges the proxy's address, and the proxy the rest. */
+	(void)curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	(void)curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, t);
+	(void)curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	(void)curl_easy_setopt(c, CURLOPT_PREREQDATA, t);
 	if (opts->ca_path != NULL) {
 		struct stat sb;
 
@@ -379,12 +634,22 @@ fetch_transfer_new(const char *url, const struct fetch_opts *opts,
 	if (opts->last_modified != NULL &&
 	    header_add(&t->hdrs, "If-Modified-Since", opts->last_modified) < 0)
 		goto fail;
+	for (struct curl_slist *l = t->hdrs; l != NULL; l = l->next)
+		t->n_fixed++;
 	for (size_t i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++) {
 		struct curl_slist *n = curl_slist_append(t->hdrs, opts->headers[i]);
 
 		if (n == NULL)
 			goto fail;
 		t->hdrs = n;
+	}
+	{
+		char *o = url_origin(url);
+
+		/* Polled at a URL it moved to on another origin: no headers. */
+		if (o == NULL || t->origin == NULL || strcmp(o, t->origin) != 0)
+			drop_custom_headers(t);
+		free(o);
 	}
 	if (t->hdrs != NULL)
 		(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->hdrs);
@@ -414,6 +679,10 @@ fetch_transfer_finish(struct fetch_transfer *t, int curl_code,
 	if (t->oom) {
 		fw_error_set(reterr, source, 0, 0, "out of memory");
 		return -ENOMEM;
+	}
+	if (t->refused[0] != '\0') {
+		fw_error_set(reterr, source, 0, 0, "%s", t->refused);
+		return -EPERM;
 	}
 	if (cc != CURLE_OK) {
 		switch (cc) {

@@ -18,6 +18,21 @@ struct fetch_opts {
 	const char	*ca_path;
 	const char	*proxy;
 	const char *const *headers;	/* "Name: value" lines, NULL-terminated; may be NULL */
+	/* The URL whose origin (scheme, host, port) alone gets headers: the
+	 * configured one, when a feed is polled at the URL it moved to.
+	 * NULL = the URL fetched. Redirects to another origin go without
+	 * them (docs/security.md). */
+	const char	*headers_origin;
+	/* Follow a redirect from https to http; off by default, as it would
+	 * send the request, and the custom headers, in clear text. */
+	bool		 allow_downgrade;
+	/* Let a redirect from a public address lead to a loopback,
+	 * link-local or private one (docs/security.md). A URL whose own
+	 * address is private may always be fetched, with its redirects. */
+	bool		 allow_private;
+	/* Tests only: "address:port" strings (as inet_ntop writes them) to
+	 * take for public, so a server on 127.0.0.1 can play one. */
+	const char *const *test_public;
 };
 
 struct fetch_result {

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "safe.h"
 
 #if HAVE_LIBSYSTEMD
 /* CODE_FILE= would name log.c for every message: leave location out. */
@@ -96,23 +97,49 @@ log_level_from_string(const char *s, enum log_level *ret_level)
 static void log_emit(enum log_level level, int with_errno, const char *fmt,
     va_list ap) _printf_(3, 0);
 
+/* Writes one line: the message with credentials in URLs cut out and every
+ * control character escaped (safe.h), so nothing a feed or a server said
+ * can start a line of its own, forge a "<0>" priority for journald or drive
+ * a terminal, and no token leaves in a warning. */
+static void
+log_write(enum log_level level, const char *msg)
+{
+	struct buf	 b;
+	char		*red = safe_redact(msg);
+
+	buf_init(&b, LOG_MAX_MESSAGE * 4);
+	if (red == NULL || safe_escape_buf(&b, red, strlen(red)) < 0 || b.data == NULL) {
+		free(red);
+		buf_done(&b);
+		/* Only over the cap or out of memory: say so, never echo raw. */
+		fprintf(stderr, log_prefix_priority ? "<%d>(log line dropped)\n" :
+		    "feedwatch: (log line dropped)\n", (int)level);
+		return;
+	}
+	if (log_prefix_priority)
+		fprintf(stderr, "<%d>%s\n", (int)level, b.data);
+	else
+		fprintf(stderr, "feedwatch: %s\n", b.data);
+	free(red);
+	buf_done(&b);
+}
+
 static void
 log_emit(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	int saved_errno = errno;
+	int	saved_errno = errno;
+	char	msg[LOG_MAX_MESSAGE];
+	size_t	n;
 
 	if (level > log_level) {
 		errno = saved_errno;
 		return;
 	}
-	if (log_prefix_priority)
-		fprintf(stderr, "<%d>", (int)level);
-	else
-		fputs("feedwatch: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
 	if (with_errno)
-		fprintf(stderr, ": %s", strerror(saved_errno));
-	fputc('\n', stderr);
+		(void)snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved_errno));
+	log_write(level, msg);
 	errno = saved_errno;
 }
 
@@ -134,12 +161,58 @@ LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
 
 #if HAVE_LIBSYSTEMD
+/* A journal value as log_write() would show it: redacted and escaped. */
+static char *
+journal_clean(const char *s)
+{
+	char *red = safe_redact(s), *esc;
+
+	if (red == NULL)
+		return NULL;
+	esc = safe_escape_dup(red);
+	free(red);
+	return esc;
+}
+
+/* journal_clean() line by line: the line breaks are our own (an alert's
+ * text), anything else that controls a terminal is escaped. */
+static char *
+journal_clean_lines(const char *s)
+{
+	struct buf	 b;
+	const char	*line = s, *nl;
+	char		*part, *red;
+	int		 r = 0;
+
+	buf_init(&b, LOG_MAX_MESSAGE * 16);
+	do {
+		nl = strchr(line, '\n');
+		part = strndup(line, nl != NULL ? (size_t)(nl - line) : strlen(line));
+		red = part != NULL ? safe_redact(part) : NULL;
+		if (red == NULL)
+			r = -ENOMEM;
+		if (r == 0)
+			r = safe_escape_buf(&b, red, strlen(red));
+		if (r == 0 && nl != NULL)
+			r = buf_append_str(&b, "\n");
+		free(red);
+		free(part);
+		line = nl != NULL ? nl + 1 : NULL;
+	} while (r == 0 && line != NULL);
+	if (r < 0) {
+		buf_done(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
 /* Returns 0 when journald took the message, a negative errno otherwise. */
 static int
-journal_send(enum log_level level, const struct log_field *fields, const char *msg)
+journal_send(enum log_level level, const struct log_field *fields, const char *msg,
+    bool multiline)
 {
 	struct iovec	 iov[LOG_MAX_FIELDS + 3];
-	char		*owned[LOG_MAX_FIELDS + 3];
+	char		*owned[LOG_MAX_FIELDS + 3], *clean;
 	size_t		 n = 0;
 	int		 r = -ENOMEM;
 
@@ -147,8 +220,12 @@ journal_send(enum log_level level, const struct log_field *fields, const char *m
 	 * is missing; stderr is better than nothing then. */
 	if (access("/run/systemd/journal/socket", F_OK) < 0)
 		return -errno;
-	if (asprintf(&owned[n], "MESSAGE=%s", msg) < 0)
+	clean = multiline ? journal_clean_lines(msg) : journal_clean(msg);
+	if (clean == NULL || asprintf(&owned[n], "MESSAGE=%s", clean) < 0) {
+		free(clean);
 		return -ENOMEM;
+	}
+	free(clean);
 	n++;
 	if (asprintf(&owned[n], "PRIORITY=%d", (int)level) < 0)
 		goto out;
@@ -159,8 +236,16 @@ journal_send(enum log_level level, const struct log_field *fields, const char *m
 	for (size_t i = 0; fields != NULL && fields[i].name != NULL && i < LOG_MAX_FIELDS; i++) {
 		if (fields[i].value == NULL)
 			continue;
-		if (asprintf(&owned[n], "%s=%s", fields[i].name, fields[i].value) < 0)
+		if ((clean = journal_clean(fields[i].value)) == NULL) {
+			r = -ENOMEM;
 			goto out;
+		}
+		r = asprintf(&owned[n], "%s=%s", fields[i].name, clean);
+		free(clean);
+		if (r < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -175,35 +260,34 @@ out:
 }
 #endif
 
-/* Under journald without the native protocol, each line of stderr is its
- * own entry: every line gets the priority, not only the first. */
+/* Under journald without the native protocol each line of stderr is its
+ * own entry: a message of several lines (an alert) gets the priority on
+ * every line, each line neutralised by log_write(). */
 static void
-log_lines_prefixed(enum log_level level, const char *msg)
+log_struct_emit(enum log_level level, const struct log_field *fields, const char *msg,
+    bool multiline)
 {
-	const char *line = msg, *nl;
+	const char	*line = msg, *nl;
+	char		*part;
 
-	do {
-		nl = strchr(line, '\n');
-		fprintf(stderr, "<%d>%.*s\n", (int)level,
-		    (int)(nl != NULL ? (size_t)(nl - line) : strlen(line)), line);
-		line = nl != NULL ? nl + 1 : NULL;
-	} while (line != NULL && *line != '\0');
-}
-
-static void
-log_struct_emit(enum log_level level, const struct log_field *fields, const char *msg)
-{
 #if HAVE_LIBSYSTEMD
 	/* Only when stderr is the journal: a terminal user wants stderr. */
-	if (log_prefix_priority && journal_send(level, fields, msg) >= 0)
+	if (log_prefix_priority && journal_send(level, fields, msg, multiline) >= 0)
 		return;
 #else
 	(void)fields;
 #endif
-	if (log_prefix_priority)
-		log_lines_prefixed(level, msg);
-	else
-		fprintf(stderr, "feedwatch: %s\n", msg);
+	if (!multiline) {
+		log_write(level, msg);
+		return;
+	}
+	do {
+		nl = strchr(line, '\n');
+		part = strndup(line, nl != NULL ? (size_t)(nl - line) : strlen(line));
+		log_write(level, part != NULL ? part : "(log line dropped)");
+		free(part);
+		line = nl != NULL ? nl + 1 : NULL;
+	} while (line != NULL && *line != '\0');
 }
 
 void
@@ -218,7 +302,7 @@ log_struct(enum log_level level, const struct log_field *fields, const char *fmt
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_struct_emit(level, fields, msg);
+	log_struct_emit(level, fields, msg, false);
 	errno = saved_errno;
 }
 
@@ -233,7 +317,7 @@ log_journal_entry(enum log_level level, const struct log_field *fields, const ch
 {
 	int saved_errno = errno;
 
-	log_struct_emit(level, fields, msg);
+	log_struct_emit(level, fields, msg, true);
 	errno = saved_errno;
 }
 

@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "parse.h"
+#include "safe.h"
 
 #define OUTBOX_DELIVERY_BATCH	100
 #define OUTBOX_DIGEST_MAX	500	/* alerts in one digest message */
@@ -138,7 +139,14 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 				    { "SINK", sink });
 	int64_t			 next = now, delay;
 	int			 attempts = 0, r;
+	char			*shown = safe_redact(out->error);
 
+	/* deliveries.last_error and the log: no webhook token, no password
+	 * a receiver's URL or reply carried (safe.h). */
+	if (shown != NULL) {
+		snprintf(out->error, sizeof(out->error), "%s", shown);
+		free(shown);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i].attempts > attempts)
 			attempts = v[i].attempts;
@@ -223,7 +231,29 @@ send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
 	if (s == NULL)
 		snprintf(out.error, sizeof(out.error),
 		    "sink '%s' is no longer in the configuration", v[0].sink);
-	else if ((r = sink_deliver(s, msg, &out)) < 0) {
+	else if ((r = sink_deliver(s, msg, &out)) == -E2BIG || r == -EINVAL) {
+		/* The message cannot be built (over the sink's size, or not
+		 * valid JSON): trying again builds the same. A digest is sent
+		 * as its alerts one by one, so that only the alert at fault
+		 * fails, never its neighbours. */
+		if (msg->digest && n > 1) {
+			log_warnx("%s to sink '%s': %s; sending its %zu alerts one by one",
+			    what, v[0].sink, r == -E2BIG ? "too large to build" :
+			    "cannot be built", n);
+			for (size_t i = 0; i < n; i++) {
+				struct sink_msg one = { .id = v[i].alert_id, .json = v[i].json };
+
+				if (si >= 0 && rd->down[si])
+					break;	/* the rest stay held for the next round */
+				if ((r = send_msg(p, si, &v[i], 1, &one, rd, e)) < 0)
+					return r;
+			}
+			return 0;
+		}
+		out.result = SINK_PERMANENT;
+		snprintf(out.error, sizeof(out.error), "the alert cannot be built into a "
+		    "message for this sink (%s)", r == -E2BIG ? "too large" : "invalid");
+	} else if (r < 0) {
 		out.result = SINK_RETRY;
 		snprintf(out.error, sizeof(out.error), "%s", strerror(-r));
 	}

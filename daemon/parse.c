@@ -281,6 +281,8 @@ pc_end(struct parse_ctx *pc, struct feed_doc **ret_doc, struct fw_error *reterr)
 {
 	int	r;
 
+	if (pc_finish_head(pc) < 0)
+		goto oom;
 	if (pc->items_seen > pc->n_kept && pc->n_kept >= pc->lim.max_items) {
 		r = pc_warn(pc, "feed has %zu items; kept the first %zu",
 		    pc->items_seen, pc->lim.max_items);

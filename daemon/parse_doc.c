@@ -17,6 +17,23 @@
 #include <nettle/sha2.h>
 
 #include "parse_internal.h"
+#include "safe.h"
+#include "url.h"
+
+/*
+ * Caps on the fields everything downstream shows (docs/security.md): a
+ * hostile item cannot make a chat message, mail or digest too big to build
+ * (summary and content are kept whole under the parser's max_field_bytes:
+ * every sink that shows them cuts them to its own size).
+ * Text is cut at a UTF-8 boundary and ends in "…"; a link or an id is
+ * never cut, as a cut link leads elsewhere: a link over the cap is dropped,
+ * an id over it is replaced by its hash.
+ */
+#define FIELD_MAX_TITLE		2048
+#define FIELD_MAX_AUTHOR	512
+#define FIELD_MAX_CATEGORY	256
+#define FIELD_MAX_LINK		8192
+#define FIELD_MAX_ID		2048
 
 void
 feed_item_done(struct feed_item *it)
@@ -229,6 +246,100 @@ ids_add(struct parse_ctx *pc, uint64_t h, uint64_t content)
 	return 0;
 }
 
+/* Cuts s to at most max bytes on a UTF-8 boundary, ending in "…". Returns
+ * 1 when it cut. */
+static int
+field_cap(char *s, size_t max)
+{
+	size_t len;
+
+	if (s == NULL || strlen(s) <= max)
+		return 0;
+	len = max - 3;
+	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+		len--;
+	memcpy(s + len, "\xe2\x80\xa6", 4);
+	return 1;
+}
+
+/*
+ * The one place a link becomes a link. A link that has a control
+ * character, has a scheme other than http(s) or mailto (javascript:,
+ * data:, file:) or is over the cap is not a link: it is dropped with a
+ * warning that names it escaped. A relative link stays as written when
+ * there was no base to resolve it against (`feedwatch parse FILE`); sinks
+ * make only absolute http(s) and mailto links clickable.
+ */
+static int
+link_check(struct parse_ctx *pc, char **link)
+{
+	const char	*why;
+	int		 r;
+
+	if (*link == NULL)
+		return 0;
+	if (strlen(*link) > FIELD_MAX_LINK)
+		why = "longer than the cap";
+	else if (safe_link_ok(*link))
+		return 0;
+	else if (safe_has_control(*link))
+		why = "control character";
+	else if (!url_has_scheme(*link))
+		return 0;	/* relative, with no base to resolve it: no scheme to fear */
+	else
+		why = "not an http(s) or mailto URL";
+	r = pc_warn(pc, "link dropped (%s): %.200s", why, *link);
+	free(*link);
+	*link = NULL;
+	return r;
+}
+
+/* Caps and checks the feed's own title and link; may run more than once. */
+int
+pc_finish_head(struct parse_ctx *pc)
+{
+	struct feed_doc *doc = pc->doc;
+
+	if (field_cap(doc->title, FIELD_MAX_TITLE) &&
+	    pc_warn(pc, "feed title cut to %d bytes", FIELD_MAX_TITLE) < 0)
+		return -ENOMEM;
+	return link_check(pc, &doc->link);
+}
+
+/* Caps every field of an item before anything uses it (see FIELD_MAX_*). */
+static int
+item_finish(struct parse_ctx *pc, struct feed_item *it)
+{
+	int	cut = 0;
+
+	cut |= field_cap(it->title, FIELD_MAX_TITLE);
+	cut |= field_cap(it->author, FIELD_MAX_AUTHOR);
+	for (size_t i = 0; i < it->n_categories; i++)
+		cut |= field_cap(it->categories[i], FIELD_MAX_CATEGORY);
+	if (cut && pc_warn(pc, "item fields over their caps were cut") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* An id over the cap becomes "sha256:" and its hash: still stable, and
+ * still different from every other id. */
+static int
+id_cap(struct feed_item *it)
+{
+	const char	*v[] = { it->id };
+	char		 hex[65];
+
+	if (it->id == NULL || strlen(it->id) <= FIELD_MAX_ID)
+		return 0;
+	hash_fields(hex, 32, v, 1);
+	free(it->id);
+	if (asprintf(&it->id, "sha256:%s", hex) < 0) {
+		it->id = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int
 pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 {
@@ -245,6 +356,8 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 		feed_item_done(it);
 		return 0;
 	}
+	if ((r = item_finish(pc, it)) < 0)
+		goto fail;
 	if (it->id == NULL && it->link != NULL) {
 		it->id = strdup(it->link);
 		if (it->id == NULL) {
@@ -252,6 +365,10 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 			goto fail;
 		}
 	}
+	/* After the id took it, so that dropping a bad link does not change
+	 * the item's identity. */
+	if ((r = link_check(pc, &it->link)) < 0 || (r = id_cap(it)) < 0)
+		goto fail;
 	if (it->id == NULL) {
 		const char *v[] = { it->title, it->summary, it->content };
 
@@ -293,6 +410,9 @@ pc_add_item(struct parse_ctx *pc, struct feed_item *it)
 	if (pc->on_item != NULL) {
 		if (!pc->head_done && pc->on_head != NULL) {
 			pc->head_done = true;
+			r = pc_finish_head(pc);
+			if (r < 0)
+				goto fail;
 			r = pc->on_head(pc->on_item_data, doc);
 			if (r < 0)
 				goto fail;

@@ -75,11 +75,17 @@ int parse_feed_fd_ex(int fd, const char *base_url, const char *content_type,
  * -ENOMEM. */
 int pc_warn(struct parse_ctx *pc, const char *fmt, ...) _printf_(2, 3) _must_check_;
 
-/* Hands a finished item to the document: fills a missing id (link, else a
- * hash of title and summary), makes a repeated id distinct, applies the item
+/* Hands a finished item to the document: caps its fields and drops a link
+ * that is not one (docs/security.md), fills a missing id (link, else a hash
+ * of title and summary), makes a repeated id distinct, applies the item
  * cap. Takes ownership of it's contents in every case (the struct itself is
  * the caller's, and is zeroed). Returns 0 or -ENOMEM. */
 int pc_add_item(struct parse_ctx *pc, struct feed_item *it) _must_check_;
+
+/* Caps the feed's own title and drops a link that is not one (the checks
+ * every item gets in pc_add_item()); may run more than once. Returns 0 or
+ * -ENOMEM. */
+int pc_finish_head(struct parse_ctx *pc) _must_check_;
 
 /* Frees the contents of one item; the struct is zeroed. */
 void feed_item_done(struct feed_item *it);

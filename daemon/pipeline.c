@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "parse.h"
 #include "pipeline.h"
+#include "safe.h"
 
 static int feed_headers_build(struct pipeline *p);
 static int developments_setup(struct pipeline *p);
@@ -121,6 +122,9 @@ pipeline_fetch_opts(const struct pipeline *p, const struct conf_feed *feed,
 	if (p->feed_headers != NULL && feed >= p->conf->feeds &&
 	    feed < p->conf->feeds + p->conf->n_feeds)
 		ret->headers = (const char *const *)p->feed_headers[feed - p->conf->feeds];
+	ret->headers_origin = feed->url;
+	ret->allow_downgrade = feed->allow_downgrade;
+	ret->allow_private = feed->allow_private;
 	if (state != NULL) {
 		ret->etag = state->etag;
 		ret->last_modified = state->last_modified;
@@ -335,6 +339,7 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 	const char	*sinks[64];
 	size_t		 ns = 0;
 	char		*key = NULL, *json = NULL, hex[33], tbuf[40];
+	char		*url = NULL, *shown_key = NULL;
 	json_t		*o = NULL;
 	int		 r = -ENOMEM;
 
@@ -342,13 +347,17 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 		key = NULL;
 		goto out;
 	}
+	/* The key stays whole (it is the identity); what sinks show of the
+	 * URL has no secrets (safe.h). */
+	if ((url = safe_redact(feed->url)) == NULL || (shown_key = safe_redact(key)) == NULL)
+		goto out;
 	alert_hash_hex(key, hex);
 	o = json_pack("{s:s, s:s, s:s, s:[s], s:{}, s:[], s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
 	    "id", hex, "created", fw_time_format(now, tbuf, sizeof(tbuf)),
 	    "severity", severity_to_string(sev), "topics", "feed_health",
-	    "matches", "hits", "feed", feed->url, "feed_name", feed->name,
+	    "matches", "hits", "feed", url, "feed_name", feed->name,
 	    "health", state,
-	    "item", "id", key, "title", title, "link", feed->url,
+	    "item", "id", shown_key, "title", title, "link", url,
 	    "published", fw_time_format(now, tbuf, sizeof(tbuf)), "summary", summary);
 	if (o == NULL || (json = json_dumps(o, JSON_COMPACT)) == NULL)
 		goto out;
@@ -366,6 +375,8 @@ out:
 	json_decref(o);
 	free(json);
 	free(key);
+	free(url);
+	free(shown_key);
 	return r < 0 ? r : 0;
 }
 
@@ -433,9 +444,17 @@ feed_failed(struct pipeline *p, const struct conf_feed *feed, struct store_feed 
 	st->last_poll = now;
 	st->last_status = status;
 	st->consecutive_errors++;
-	(void)replace_str(&st->last_error, reason);
+	{
+		/* Shown by status and in health alerts: no secrets (safe.h). */
+		char *shown = reason != NULL ? safe_redact(reason) : NULL;
+
+		(void)replace_str(&st->last_error, shown != NULL ? shown : reason);
+		free(shown);
+	}
+	/* A server may ask for a longer wait, never a shorter one: a
+	 * "Retry-After: 0" or a date in the past is the feed's interval. */
 	if (retry_after >= 0)
-		st->next_poll = now + (retry_after > 0 ? retry_after : 1);
+		st->next_poll = now + (retry_after > base ? retry_after : base);
 	else
 		st->next_poll = now + pipeline_backoff_delay(base, st->consecutive_errors,
 		    p->conf->backoff_cap);
@@ -632,6 +651,35 @@ out:
 	return r;
 }
 
+/* One alert for the matching items of a poll past max_alerts_per_poll: a
+ * feed that suddenly carries 70,000 new items (by mistake or on purpose)
+ * must not fill the outbox and every receiver. They are marked seen. */
+static int
+flood_summary(struct pipeline *p, const struct conf_feed *feed, size_t n_alerted,
+    size_t n_over, int64_t now, struct poll_stats *stats, struct fw_error *err)
+{
+	char	*title = NULL, *summary = NULL;
+	int	 r = -ENOMEM;
+
+	log_warnx("feed '%s': %zu more matching items in this poll than "
+	    "max_alerts_per_poll (%u); one alert sums them up", feed->name, n_over,
+	    feed->max_alerts_per_poll);
+	if (asprintf(&title, "Feed '%s': %zu more matching items not alerted",
+	    feed->name, n_over) < 0)
+		title = NULL;
+	else if (asprintf(&summary, "One poll of this feed found %zu new items matching "
+	    "topics; the first %zu were alerted (max_alerts_per_poll: %u), the other "
+	    "%zu were recorded as seen without an alert each. See the feed itself.",
+	    n_alerted + n_over, n_alerted, feed->max_alerts_per_poll, n_over) < 0)
+		summary = NULL;
+	else
+		r = health_alert(p, feed, "flood", SEVERITY_NORMAL, title, summary, now, now,
+		    stats, err);
+	free(title);
+	free(summary);
+	return r;
+}
+
 /* Records every new item of doc and queues the alerts, with the feed's
  * state and any health alert: one transaction. */
 static int
@@ -640,7 +688,7 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
     int64_t now, struct poll_stats *stats, size_t *ret_new, size_t *ret_alerts)
 {
 	struct fw_error	e;
-	size_t		n_new = 0, n_alerts = 0;
+	size_t		n_new = 0, n_alerts = 0, n_over = 0;
 	int		r;
 
 	r = store_begin(p->store, &e);
@@ -674,18 +722,29 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 			fw_error_set(&e, NULL, 0, 0, "cannot classify: %s", strerror(-r));
 			goto fail;
 		}
-		if (cls.n_matches > 0 && p->conf->developments.group)
-			r = story_alert(p, feed, st->id, item, canon, &cls, backlog, now, &e);
-		else if (cls.n_matches > 0)
-			r = queue_alert(p, feed, item, &cls, NULL, now, NULL, &e);
-		if (r > 0)
-			n_alerts++;
+		if (cls.n_matches > 0) {
+			/* Past max_alerts_per_poll an item is still seen, and
+			 * placed in its development, but summed up below. */
+			bool over = !backlog && n_alerts >= feed->max_alerts_per_poll;
+
+			if (over)
+				n_over++;
+			if (p->conf->developments.group)
+				r = story_alert(p, feed, st->id, item, canon, &cls, backlog || over,
+				    now, &e);
+			else if (!over)
+				r = queue_alert(p, feed, item, &cls, NULL, now, NULL, &e);
+			if (r > 0)
+				n_alerts++;
+		}
 		classify_result_done(&cls);
 		free(canon);
 		if (r < 0)
 			goto fail;
 	}
 	st->items_seen += (int64_t)n_new;
+	if (n_over > 0 && (r = flood_summary(p, feed, n_alerts, n_over, now, stats, &e)) < 0)
+		goto fail;
 	r = health_apply(p, feed, st, hc, now, stats, &e);
 	if (r < 0)
 		goto fail;

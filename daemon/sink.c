@@ -10,6 +10,7 @@
 
 #include "flood.h"
 #include "sink.h"
+#include "safe.h"
 
 /* NOTE: indexed by enum sink_type. */
 static const struct sink_ops *const sink_types[_SINK_TYPE_MAX] = {
@@ -124,7 +125,7 @@ join_strings(json_t *arr, struct buf *b)
 	int	 r = 0;
 
 	json_array_foreach(arr, i, v)
-		r |= buf_printf(b, "%s%s", i ? ", " : "", json_is_string(v) ? json_string_value(v) : "");
+		r |= safe_bprintf(b, "%s%s", i ? ", " : "", json_is_string(v) ? json_string_value(v) : "");
 	return r;
 }
 
@@ -175,29 +176,29 @@ sink_render_text(json_t *a, struct buf *b)
 		r |= buf_append_str(b, "Update: ");
 	r |= buf_append_str(b, "[");
 	json_array_foreach(topics, i, v)
-		r |= buf_printf(b, "%s%s", i ? ", " : "", json_string_value(v));
-	r |= buf_printf(b, "] %s", title[0] ? title : "(no title)");
+		r |= safe_bprintf(b, "%s%s", i ? ", " : "", json_string_value(v));
+	r |= safe_bprintf(b, "] %s", title[0] ? title : "(no title)");
 	if (strcmp(sink_json_str(a, "severity"), "normal") != 0)
-		r |= buf_printf(b, "  (%s)", sink_json_str(a, "severity"));
+		r |= safe_bprintf(b, "  (%s)", sink_json_str(a, "severity"));
 	r |= buf_append_str(b, "\n");
 	if (sink_json_str(item, "link")[0])
-		r |= buf_printf(b, "    %s\n", sink_json_str(item, "link"));
-	r |= buf_printf(b, "    feed: %s", feed[0] ? feed : sink_json_str(a, "feed"));
+		r |= safe_bprintf(b, "    %s\n", sink_json_str(item, "link"));
+	r |= safe_bprintf(b, "    feed: %s", feed[0] ? feed : sink_json_str(a, "feed"));
 	if (sink_json_str(item, "published")[0])
-		r |= buf_printf(b, " | published %s", sink_json_str(item, "published"));
+		r |= safe_bprintf(b, " | published %s", sink_json_str(item, "published"));
 	r |= buf_append_str(b, "\n    matched:");
 	json_array_foreach(hits, i, v)
-		r |= buf_printf(b, "%s %s: \"%s\" in %s", i ? ";" : "",
+		r |= safe_bprintf(b, "%s %s: \"%s\" in %s", i ? ";" : "",
 		    sink_json_str(v, "topic"), sink_json_str(v, "term"),
 		    sink_json_str(v, "field"));
 	if (json_object_get(a, "development") != NULL) {
-		r |= buf_printf(b, "\n    development %s", sink_json_str(a, "development"));
+		r |= safe_bprintf(b, "\n    development %s", sink_json_str(a, "development"));
 		if (sink_alert_is_update(a))
-			r |= buf_printf(b, " (updates alert %s)", sink_json_str(a, "updates"));
+			r |= safe_bprintf(b, " (updates alert %s)", sink_json_str(a, "updates"));
 		r |= buf_append_str(b, "\n    ");
 		r |= sink_render_update(a, b);
 	}
-	r |= buf_printf(b, "\n    alert %s\n", sink_json_str(a, "id"));
+	r |= safe_bprintf(b, "\n    alert %s\n", sink_json_str(a, "id"));
 	return r < 0 ? -ENOMEM : 0;
 }
 
@@ -216,7 +217,7 @@ sink_render_msg_text(const struct sink_msg *msg, struct buf *b)
 		json_decref(o);
 		return r;
 	}
-	r = buf_printf(b, "feedwatch digest %s: %zu alerts\n\n", sink_json_str(o, "id"),
+	r = safe_bprintf(b, "feedwatch digest %s: %zu alerts\n\n", sink_json_str(o, "id"),
 	    json_array_size(json_object_get(o, "alerts")));
 	json_array_foreach(json_object_get(o, "alerts"), i, v) {
 		if (r == 0)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +68,29 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The environment of the child: ours plus the alert's id. Built before
- * fork(), as only async-signal-safe calls may follow it. */
+/* True when the variable "NAME=value" may reach the command: PATH and
+ * LANG, and what the sink's env names. The rest of feedwatch's
+ * environment (secrets given by *_env keys among it) stays here. */
+static bool
+env_passed(const struct conf_sink *cs, const char *var)
+{
+	size_t len = strcspn(var, "=");
+
+	if ((len == 4 && strncmp(var, "PATH", 4) == 0) ||
+	    (len == 4 && strncmp(var, "LANG", 4) == 0))
+		return true;
+	for (size_t i = 0; i < cs->env.n; i++)
+		if (strlen(cs->env.v[i].s) == len && strncmp(var, cs->env.v[i].s, len) == 0)
+			return true;
+	return false;
+}
+
+/* The environment of the child: a minimal one (env_passed) plus the
+ * alert's id. Built before fork(), as only async-signal-safe calls may
+ * follow it. */
 static char **
-child_env(const struct sink_msg *msg, char **ret_id, char **ret_digest)
+child_env(const struct conf_sink *cs, const struct sink_msg *msg, char **ret_id,
+    char **ret_digest)
 {
 	size_t	  n = 0, k = 0;
 	char	**env;
@@ -86,7 +106,8 @@ child_env(const struct sink_msg *msg, char **ret_id, char **ret_digest)
 	*ret_digest = msg->digest ? "FEEDWATCH_DIGEST=1" : "FEEDWATCH_DIGEST=0";
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "FEEDWATCH_ALERT_ID=", 19) != 0 &&
-		    strncmp(environ[i], "FEEDWATCH_DIGEST=", 17) != 0)
+		    strncmp(environ[i], "FEEDWATCH_DIGEST=", 17) != 0 &&
+		    env_passed(cs, environ[i]))
 			env[k++] = environ[i];
 	env[k++] = *ret_id;
 	env[k++] = *ret_digest;
@@ -118,7 +139,7 @@ exec_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *ou
 	int			 status = 0, err = 0, r = 0, timed_out = 0;
 	bool			 out_open = true;
 
-	if ((env = child_env(msg, &id_var, &digest_var)) == NULL)
+	if ((env = child_env(s->conf, msg, &id_var, &digest_var)) == NULL)
 		return -ENOMEM;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
 	    pipe2(errp, O_CLOEXEC) < 0) {

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "safe.h"
 #include "sink.h"
 
 #define WEBHOOK_REPLY_MAX	1024		/* reply bytes kept for the error message */
@@ -101,6 +102,48 @@ chat_title(json_t *a)
 	return out;
 }
 
+/* A copy of s cut as jtrunc() cuts, for text that is escaped or combined
+ * before the final cut: whatever a stored alert holds, a body can always
+ * be built (an alert stored before parse capped its fields included). */
+static char *
+cut_dup(const char *s, size_t max)
+{
+	size_t	 len = strlen(s);
+	char	*c;
+
+	if (len <= max)
+		return strdup(s);
+	len = max - 3;
+	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+		len--;
+	if ((c = malloc(len + 4)) == NULL)
+		return NULL;
+	memcpy(c, s, len);
+	memcpy(c + len, "\xe2\x80\xa6", 4);
+	return c;
+}
+
+/* Appends s, cut to max bytes, through an escape function. */
+static int
+append_cut(struct buf *b, const char *s, size_t max,
+    int (*escape)(const char *, struct buf *))
+{
+	char	*c = cut_dup(s, max);
+	int	 r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	r = escape(c, b);
+	free(c);
+	return r;
+}
+
+static int
+append_plain(const char *s, struct buf *b)
+{
+	return buf_append_str(b, s);
+}
+
 static const char *
 alert_title(json_t *a)
 {
@@ -144,7 +187,10 @@ join_hits(json_t *a, struct buf *b)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-/* Slack mrkdwn: "&", "<" and ">" are the only characters to escape. */
+/* Slack mrkdwn: "&", "<" and ">" are the only characters to escape, and
+ * with them "<!channel>", "<!here>", "<@U123>" and "<url|masked>" from a
+ * feed are plain text. A "|" in a link would end the URL of "<url|title>":
+ * it is percent-encoded there (the link is the same). */
 static int
 slack_escape(const char *s, struct buf *b)
 {
@@ -157,10 +203,67 @@ slack_escape(const char *s, struct buf *b)
 			r = buf_append_str(b, "&lt;");
 		else if (*s == '>')
 			r = buf_append_str(b, "&gt;");
+		else if (*s == '|')
+			r = buf_append_str(b, "%7C");
 		else
 			r = buf_append(b, s, 1);
 	}
 	return r;
+}
+
+/* slack_escape() for text, where "|" is just a character. */
+static int
+slack_escape_text(const char *s, struct buf *b)
+{
+	const char	*bar;
+	int		 r = 0;
+
+	while (r == 0 && (bar = strchr(s, '|')) != NULL) {
+		char *part = strndup(s, (size_t)(bar - s));
+
+		if (part == NULL)
+			return -ENOMEM;
+		r = slack_escape(part, b);
+		free(part);
+		if (r == 0)
+			r = buf_append(b, "|", 1);
+		s = bar + 1;
+	}
+	return r == 0 ? slack_escape(s, b) : r;
+}
+
+/*
+ * Discord markdown: a backslash before a markdown character shows it as
+ * itself, so a feed's "[click](https://evil)" cannot mask a link, nor
+ * "**", "||" or "`" restyle the message. Mentions ("@everyone", "<@id>")
+ * are silenced by allowed_mentions in every body as well (discord_body).
+ */
+static int
+discord_escape(const char *s, struct buf *b)
+{
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		if (strchr("\\*_~`|<>[]()#@", *s) != NULL)
+			r = buf_append(b, "\\", 1);
+		if (r == 0)
+			r = buf_append(b, s, 1);
+	}
+	return r;
+}
+
+/* An escaped copy of s cut to max bytes (jtrunc), for a Discord text. */
+static json_t *
+discord_text(const char *s, size_t max)
+{
+	struct buf	 b;
+	json_t		*j = NULL;
+
+	buf_init(&b, (size_t)-1);
+	if (discord_escape(s, &b) == 0)
+		j = jtrunc(b.data != NULL ? b.data : "", max);
+	buf_done(&b);
+	return j;
 }
 
 /* One alert as a Slack section: bold linked title, then topics and feed. */
@@ -174,6 +277,10 @@ slack_section(json_t *a)
 	int		 r = 0;
 
 	buf_init(&b, 64 * 1024);
+	/* Slack cuts the section at 3000 characters: a longer link would be
+	 * cut, and lead elsewhere. */
+	if (!safe_link_ok(link) || strlen(link) > 2000)
+		link = "";
 	r |= buf_append_str(&b, "*");
 	if (link[0] != '\0') {
 		r |= buf_append_str(&b, "<");
@@ -182,14 +289,14 @@ slack_section(json_t *a)
 	}
 	if (sink_alert_is_update(a))
 		r |= buf_append_str(&b, "Update: ");
-	r |= slack_escape(alert_title(a), &b);
+	r |= append_cut(&b, alert_title(a), 2000, slack_escape_text);
 	r |= buf_append_str(&b, link[0] != '\0' ? ">*\n" : "*\n");
 	r |= join_topics(a, &b);
 	r |= buf_append_str(&b, " · ");
-	r |= slack_escape(alert_feed(a), &b);
+	r |= append_cut(&b, alert_feed(a), 2000, slack_escape_text);
 	r |= buf_append_str(&b, " · matched: ");
 	r |= join_hits(a, &b);
-	r |= chat_update_line(a, &b, slack_escape);
+	r |= chat_update_line(a, &b, slack_escape_text);
 	if (r == 0)
 		j = json_pack("{s:s, s:{s:s, s:o}}", "type", "section", "text",
 		    "type", "mrkdwn", "text", jtrunc(b.data, 2900));
@@ -212,7 +319,8 @@ slack_body(json_t *o, bool digest)
 	if (!digest) {
 		r |= buf_append_str(&text, "[");
 		r |= join_topics(o, &text);
-		r |= buf_printf(&text, "] %s", alert_title(o));
+		r |= buf_append_str(&text, "] ");
+		r |= append_cut(&text, alert_title(o), 3000, slack_escape_text);
 		if ((sec = slack_section(o)) == NULL || json_array_append_new(blocks, sec) < 0)
 			goto out;
 	} else {
@@ -268,24 +376,25 @@ discord_embed(json_t *a, size_t desc_max)
 	(void)join_hits(a, &hits);
 	title = chat_title(a);
 	e = json_pack("{s:o, s:i, s:[{s:s, s:o, s:b}, {s:s, s:o, s:b}], s:{s:o}}",
-	    "title", jtrunc(title != NULL ? title : alert_title(a), 256),
+	    "title", discord_text(title != NULL ? title : alert_title(a), 256),
 	    "color", severity_color(sink_json_str(a, "severity")),
-	    "fields", "name", "topics", "value", jtrunc(topics.data != NULL && topics.data[0] ? topics.data : "-", 1024),
+	    "fields", "name", "topics", "value",
+	    jtrunc(topics.len > 0 ? topics.data : "-", 1024),
 	    "inline", 1, "name", "matched", "value",
-	    jtrunc(hits.data != NULL && hits.data[0] ? hits.data : "-", 1024), "inline", 1,
+	    jtrunc(hits.len > 0 ? hits.data : "-", 1024), "inline", 1,
 	    "footer", "text", jtrunc(alert_feed(a), 2048));
 	buf_done(&topics);
 	buf_done(&hits);
 	free(title);
-	if (e != NULL && chat_update_line(a, &upd, NULL) == 0 && upd.len > 1)
+	if (e != NULL && chat_update_line(a, &upd, discord_escape) == 0 && upd.len > 1)
 		json_object_set_new(e, "description", jtrunc(upd.data + 1, 4096));
 	buf_done(&upd);
 	if (e == NULL)
 		return NULL;
-	if ((v = sink_json_str(item, "link"))[0] != '\0')
+	if (safe_link_ok(v = sink_json_str(item, "link")))
 		json_object_set_new(e, "url", json_string(v));
 	if ((v = sink_json_str(item, "summary"))[0] != '\0')
-		json_object_set_new(e, "description", jtrunc(v, desc_max));
+		json_object_set_new(e, "description", discord_text(v, desc_max));
 	if ((v = sink_json_str(item, "published"))[0] != '\0')
 		json_object_set_new(e, "timestamp", json_string(v));
 	return e;
@@ -299,13 +408,14 @@ discord_body(json_t *o, bool digest)
 	size_t		 i, n;
 	int		 r = 0;
 
-	buf_init(&content, 4096);
+	buf_init(&content, 16 * 1024);
 	if (embeds == NULL)
 		goto out;
 	if (!digest) {
 		r |= buf_append_str(&content, "[");
 		r |= join_topics(o, &content);
-		r |= buf_printf(&content, "] %s", alert_title(o));
+		r |= buf_append_str(&content, "] ");
+		r |= append_cut(&content, alert_title(o), 2000, discord_escape);
 		if ((e = discord_embed(o, 2000)) == NULL || json_array_append_new(embeds, e) < 0)
 			goto out;
 	} else {
@@ -323,8 +433,8 @@ discord_body(json_t *o, bool digest)
 		}
 	}
 	if (r == 0)
-		body = json_pack("{s:o, s:O}", "content", jtrunc(content.data, 2000),
-		    "embeds", embeds);
+		body = json_pack("{s:o, s:O, s:{s:[]}}", "content", jtrunc(content.data, 2000),
+		    "embeds", embeds, "allowed_mentions", "parse");
 out:
 	json_decref(embeds);
 	buf_done(&content);
@@ -357,7 +467,8 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 	if (!digest) {
 		const char *summary = sink_json_str(item, "summary");
 
-		r |= buf_append_str(&msg, summary[0] ? summary : alert_title(o));
+		r |= append_cut(&msg, summary[0] ? summary : alert_title(o),
+		    WEBHOOK_NTFY_MESSAGE, append_plain);
 		r |= buf_append_str(&msg, "\n\nmatched: ");
 		r |= join_hits(o, &msg);
 		r |= buf_printf(&msg, "\nfeed: %s", alert_feed(o));
@@ -370,7 +481,11 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 
 			if (p > prio)
 				prio = p;
-			r |= buf_printf(&msg, "%s• %s", i ? "\n" : "", alert_title(a));
+			/* The message is cut to WEBHOOK_NTFY_MESSAGE below. */
+			if (msg.len > WEBHOOK_NTFY_MESSAGE)
+				continue;
+			r |= buf_append_str(&msg, i ? "\n• " : "• ");
+			r |= append_cut(&msg, alert_title(a), WEBHOOK_NTFY_MESSAGE, append_plain);
 		}
 		tags = json_pack("[s]", "digest");
 		link = "";
@@ -387,7 +502,9 @@ ntfy_body(json_t *o, bool digest, const char *topic)
 	    jtrunc(title != NULL ? title : alert_title(o), 250),
 	    "message", jtrunc(msg.data, WEBHOOK_NTFY_MESSAGE), "tags", tags,
 	    "priority", prio);
-	if (body != NULL && link[0] != '\0')
+	/* ntfy renders markdown only when asked ("markdown": true), which
+	 * these bodies never are: the message is plain text. */
+	if (body != NULL && safe_link_ok(link))
 		json_object_set_new(body, "click", json_string(link));
 	free(title);
 	buf_done(&msg);

@@ -4,10 +4,12 @@
  * (an item marked seen and its alert queued commit together or not at all).
  * SQLite result codes are translated into struct fw_error here only. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "store_internal.h"
@@ -239,6 +241,15 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 	if (s == NULL || (s->path = strdup(path)) == NULL) {
 		free(s);
 		return -ENOMEM;
+	}
+	/* The file holds alert content and errors: created 0600 whatever the
+	 * umask, and SQLite gives its -wal and -shm files the mode of the
+	 * database file. An existing file keeps the mode it has. */
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			(void)close(fd);
 	}
 	rc = sqlite3_open_v2(path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -1,6 +1,7 @@
 /* test_conf.c — the YAML config loader: defaults, every type of value, and
  * every kind of mistake reported as file:line:col. */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,6 +336,12 @@ START_TEST(test_durations_sizes)
 	ck_assert_int_lt(conf_parse_duration("5 m", &d), 0);
 	ck_assert_int_lt(conf_parse_duration("5y", &d), 0);
 	ck_assert_int_lt(conf_parse_duration("99999999999999999999", &d), 0);
+	/* 2^63-1 seconds: now + interval would overflow; 36500d is the most. */
+	ck_assert_int_eq(conf_parse_duration("9223372036854775807", &d), -ERANGE);
+	ck_assert_int_eq(conf_parse_duration("36501d", &d), -ERANGE);
+	ck_assert_int_eq(conf_parse_duration("5215w", &d), -ERANGE);
+	ck_assert_int_eq(conf_parse_duration("36500d", &d), 0);
+	ck_assert_int_eq(d, (int64_t)36500 * 86400);
 	ck_assert_int_eq(conf_parse_size("10MiB", &s), 0);
 	ck_assert_uint_eq(s, 10 * 1024 * 1024);
 	ck_assert_int_eq(conf_parse_size("512", &s), 0);

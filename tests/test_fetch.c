@@ -267,6 +267,60 @@ START_TEST(test_transfer_object)
 }
 END_TEST
 
+/* SSRF: a public feed server redirects to an address on the inside. The
+ * outer server is on 127.0.0.1 too, so opts.test_public makes its address
+ * count as public, as a real feed's would. */
+START_TEST(test_redirect_to_private)
+{
+	static const struct tu_route	 inner_routes[] = {
+		{ "/secret", 200, NULL, "internal", TU_PLAIN, 0 },
+		{ NULL, 0, NULL, NULL, TU_PLAIN, 0 },
+	};
+	char				 loc[128], pub[64];
+	struct tu_route			 outer_routes[] = {
+		{ "/go", 302, loc, NULL, TU_PLAIN, 0 },
+		{ "/feed.xml", 200, NULL, "<rss/>", TU_PLAIN, 0 },
+		{ NULL, 0, NULL, NULL, TU_PLAIN, 0 },
+	};
+	struct tu_httpd			 inner, outer;
+	const char			*public_list[] = { pub, NULL };
+	struct fetch_opts		 o = { .test_public = public_list };
+	struct fetch_result		 res;
+	struct fw_error			 e;
+
+	tu_httpd_start(&inner, inner_routes);
+	snprintf(loc, sizeof(loc), "Location: %s\n", tu_httpd_url(&inner, "/secret"));
+	tu_httpd_start(&outer, outer_routes);
+	snprintf(pub, sizeof(pub), "127.0.0.1:%u", outer.port);
+
+	/* The public feed itself is fetched. */
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(fetch_source(tu_httpd_url(&outer, "/feed.xml"), &o, &res, &e), 0);
+	ck_assert_str_eq(res.body, "<rss/>");
+	fetch_result_done(&res);
+	/* Its redirect to 127.0.0.1 is refused before a connection is made. */
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(fetch_source(tu_httpd_url(&outer, "/go"), &o, &res, &e), -EPERM);
+	ck_assert_msg(strstr(e.msg, "private address 127.0.0.1") != NULL, "%s", e.msg);
+	ck_assert_int_eq(inner.hits, 0);
+	/* allow_private: the operator says this feed may lead inside. */
+	o.allow_private = true;
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(fetch_source(tu_httpd_url(&outer, "/go"), &o, &res, &e), 0);
+	ck_assert_str_eq(res.body, "internal");
+	fetch_result_done(&res);
+	/* A feed configured on a private address may follow its redirects. */
+	o.allow_private = false;
+	o.test_public = NULL;
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(fetch_source(tu_httpd_url(&outer, "/go"), &o, &res, &e), 0);
+	ck_assert_str_eq(res.body, "internal");
+	fetch_result_done(&res);
+	tu_httpd_stop(&outer);
+	tu_httpd_stop(&inner);
+}
+END_TEST
+
 static Suite *
 fetch_suite(void)
 {
@@ -286,6 +340,7 @@ fetch_suite(void)
 	tcase_add_test(tc, test_validators_and_headers);
 	tcase_add_test(tc, test_freshness);
 	tcase_add_test(tc, test_redirects);
+	tcase_add_test(tc, test_redirect_to_private);
 	tcase_add_test(tc, test_cap_without_length);
 	tcase_add_test(tc, test_timeout_and_refused);
 	tcase_add_test(tc, test_transfer_object);

@@ -25,6 +25,9 @@ static struct sent		 sent[512];
 static size_t			 n_sent;
 static struct sink_outcome	 script[16];	/* outcomes to return, in order */
 static size_t			 n_script, script_pos;
+/* A message whose JSON has this is one the sink cannot build (-E2BIG), as
+ * an alert over a builder's cap was. */
+static const char		*too_big;
 
 static int
 rec_open(struct sink *s, struct fw_error *e)
@@ -45,6 +48,8 @@ rec_deliver(struct sink *s, const struct sink_msg *m, struct sink_outcome *out)
 	sent[n_sent].json = strdup(m->json);
 	sent[n_sent].digest = m->digest;
 	n_sent++;
+	if (too_big != NULL && strstr(m->json, too_big) != NULL)
+		return -E2BIG;
 	if (script_pos < n_script)
 		*out = script[script_pos++];
 	else
@@ -95,6 +100,7 @@ setup(void)
 	p.sinks = sinkv;
 	p.n_sinks = 2;
 	n_sent = n_script = script_pos = 0;
+	too_big = NULL;
 	srandom(1);
 }
 
@@ -541,6 +547,43 @@ START_TEST(test_digest_repeated_after_failure)
 }
 END_TEST
 
+/* One oversized alert in a digest: the digest is sent as its alerts one
+ * by one, the oversized one fails for good at once, and its neighbours
+ * are delivered (they used to be retried with it until all were dead). */
+START_TEST(test_digest_unbuildable_member)
+{
+	struct deliver_stats	 ds;
+	struct store_delivery	 d;
+	int64_t			 slot = (T0 / 600 + 1) * 600;
+
+	cs[0].digest_interval = 600;
+	sinks_open();
+	too_big = "title huge";
+	add_alert("a1", "normal", T0, 1);
+	add_alert("huge", "normal", T0 + 1, 1);
+	add_alert("a3", "normal", T0 + 2, 1);
+	deliver(T0 + 2, &ds);
+	ck_assert_uint_eq(ds.held, 3);
+	deliver(slot, &ds);
+	/* The digest, then each alert alone. */
+	ck_assert_uint_eq(n_sent, 4);
+	ck_assert(sent[0].digest);
+	ck_assert(!sent[1].digest && !sent[2].digest && !sent[3].digest);
+	ck_assert_int_eq(state_of("a1", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("a3", "hook"), DELIVERY_DELIVERED);
+	d = get("huge", "hook");
+	ck_assert_int_eq(d.state, DELIVERY_FAILED);
+	ck_assert_ptr_nonnull(strstr(d.last_error, "cannot be built"));
+	store_delivery_done(&d);
+	/* A single alert that cannot be built fails at once, without retries. */
+	add_alert("huge2", "critical", slot + 1, 1);
+	deliver(slot + 1, &ds);
+	ck_assert_uint_eq(ds.failed, 1);
+	ck_assert_uint_eq(ds.retrying, 0);
+	ck_assert_int_eq(state_of("huge2", "hook"), DELIVERY_FAILED);
+}
+END_TEST
+
 START_TEST(test_quiet_hours_digest)
 {
 	struct deliver_stats	ds;
@@ -617,6 +660,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_budget_survives_restart);
 	tcase_add_test(tc, test_digest_mode_and_bypass);
 	tcase_add_test(tc, test_digest_repeated_after_failure);
+	tcase_add_test(tc, test_digest_unbuildable_member);
 	tcase_add_test(tc, test_quiet_hours_digest);
 	suite_add_tcase(s, tc);
 	return s;

@@ -219,7 +219,7 @@ END_TEST
 
 START_TEST(test_retry_after)
 {
-	struct fetch_result	r = { .retry_after = "120", .max_age = -1 };
+	struct fetch_result	r = { .retry_after = "1200", .max_age = -1 };
 	struct store_feed	st;
 	char			date[64];
 	int64_t			now = time(NULL);
@@ -227,7 +227,7 @@ START_TEST(test_retry_after)
 
 	done(0, 429, NULL, now, &r);
 	st = feed_state(0);
-	ck_assert_int_eq(st.next_poll, now + 120);
+	ck_assert_int_eq(st.next_poll, now + 1200);
 	ck_assert_int_eq(st.consecutive_errors, 1);
 	ck_assert_int_eq(st.last_status, 429);
 	ck_assert_ptr_nonnull(strstr(st.last_error, "Retry-After"));
@@ -243,6 +243,12 @@ START_TEST(test_retry_after)
 	done(2, 429, NULL, now, &r);
 	st = feed_state(2);
 	ck_assert_int_eq(st.next_poll, now + 7 * 86400);
+	store_feed_done(&st);
+	/* "Retry-After: 0" is no reason to poll sooner than the interval. */
+	r.retry_after = "0";
+	done(1, 429, NULL, now, &r);
+	st = feed_state(1);
+	ck_assert_int_eq(st.next_poll, now + 600);
 	store_feed_done(&st);
 	/* Retry-After on other statuses is not a promise: backoff. */
 	r.retry_after = "5";

@@ -103,6 +103,43 @@ START_TEST(test_records_stdin)
 }
 END_TEST
 
+/* The command gets PATH, LANG, the alert's variables and what the sink's
+ * env names, and nothing else of feedwatch's environment (where the
+ * values of *_env secrets live). */
+START_TEST(test_minimal_environment)
+{
+	char			*sh = script("env.sh", "#!/bin/sh\ncat >/dev/null\nenv > \"$1\"\n");
+	char			 env_path[512], *got;
+	struct conf_str		 argv[2], named[1] = { { .s = "FW_TEST_PASSED" } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s;
+
+	snprintf(env_path, sizeof(env_path), "%s/env.txt", tmp);
+	ck_assert_int_eq(setenv("FW_TEST_HOOK_SECRET", "s3cret-value", 1), 0);
+	ck_assert_int_eq(setenv("FW_TEST_PASSED", "yes", 1), 0);
+	ck_assert_int_eq(setenv("LANG", "C.UTF-8", 1), 0);
+	argv[0].s = sh;
+	argv[1].s = env_path;
+	s = open_exec(&cs, argv, 2, 5);
+	cs.env.v = named;
+	cs.env.n = 1;
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_DELIVERED);
+	got = tu_read_file(env_path, NULL);
+	ck_assert_ptr_null(strstr(got, "s3cret-value"));
+	ck_assert_ptr_nonnull(strstr(got, "FW_TEST_PASSED=yes\n"));
+	ck_assert_ptr_nonnull(strstr(got, "FEEDWATCH_ALERT_ID=a1\n"));
+	ck_assert_ptr_nonnull(strstr(got, "LANG=C.UTF-8\n"));
+	ck_assert_ptr_nonnull(strstr(got, "PATH="));
+	free(got);
+	sink_free(s);
+	free(sh);
+	unsetenv("FW_TEST_HOOK_SECRET");
+	unsetenv("FW_TEST_PASSED");
+}
+END_TEST
+
 START_TEST(test_failing_command)
 {
 	char			*sh = script("fail.sh", "#!/bin/sh\ncat >/dev/null\n"
@@ -237,6 +274,7 @@ exec_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_records_stdin);
+	tcase_add_test(tc, test_minimal_environment);
 	tcase_add_test(tc, test_failing_command);
 	tcase_add_test(tc, test_ignores_stdin);
 	tcase_add_test(tc, test_timeout_kills_group);

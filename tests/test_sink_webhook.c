@@ -147,7 +147,7 @@ START_TEST(test_body_slack)
 	char		*dj;
 
 	ck_assert_str_eq(json_string_value(json_object_get(o, "text")),
-	    "[sma, drills] Talks on cost-sharing <resume> & more");
+	    "[sma, drills] Talks on cost-sharing &lt;resume&gt; &amp; more");
 	ck_assert_uint_eq(json_array_size(blocks), 1);
 	text = json_string_value(json_object_get(json_object_get(json_array_get(blocks, 0),
 	    "text"), "text"));
@@ -176,9 +176,9 @@ START_TEST(test_body_discord)
 	char	*dj;
 
 	ck_assert_str_eq(json_string_value(json_object_get(o, "content")),
-	    "[sma, drills] Talks on cost-sharing <resume> & more");
+	    "[sma, drills] Talks on cost-sharing \\<resume\\> & more");
 	ck_assert_str_eq(json_string_value(json_object_get(e, "title")),
-	    "Talks on cost-sharing <resume> & more");
+	    "Talks on cost-sharing \\<resume\\> & more");
 	ck_assert_str_eq(json_string_value(json_object_get(e, "url")), "http://news.example/1?a=1&b=2");
 	ck_assert_str_eq(json_string_value(json_object_get(e, "timestamp")), "2025-03-01T09:00:00Z");
 	ck_assert_str_eq(json_string_value(json_object_get(e, "description")),
@@ -194,6 +194,67 @@ START_TEST(test_body_discord)
 	    "12 feedwatch alerts (the first 10 below)");
 	json_decref(o);
 	free(dj);
+}
+END_TEST
+
+/* A title that pings everyone and masks a link, with a javascript: link
+ * (as an alert stored before links were checked would have). */
+static const char *const hostile_alert =
+    "{\"id\":\"h1\",\"feed\":\"http://f.example/x.xml\",\"feed_name\":\"@here <!here>\","
+    "\"topics\":[\"sma\"],\"severity\":\"high\",\"hits\":[],"
+    "\"item\":{\"title\":\"@everyone <!channel> [click](https://evil.example) **bold** a|b\","
+    "\"link\":\"javascript:alert(1)\",\"summary\":\"see [here](https://evil.example) @everyone\"}}";
+
+START_TEST(test_body_hostile)
+{
+	json_t		*o = body_of(SINK_FORMAT_SLACK, hostile_alert, false, NULL);
+	const char	*text, *section;
+	json_t		*e, *am;
+
+	text = json_string_value(json_object_get(o, "text"));
+	section = json_string_value(json_object_get(json_object_get(json_array_get(
+	    json_object_get(o, "blocks"), 0), "text"), "text"));
+	ck_assert_str_eq(text, "[sma] @everyone &lt;!channel&gt; [click](https://evil.example) "
+	    "**bold** a|b");
+	ck_assert_ptr_null(strstr(section, "<!"));
+	ck_assert_ptr_null(strstr(section, "javascript:"));
+	ck_assert_ptr_nonnull(strstr(section, "&lt;!here&gt;"));
+	ck_assert_ptr_null(strchr(section, '<'));	/* no link at all */
+	json_decref(o);
+
+	o = body_of(SINK_FORMAT_DISCORD, hostile_alert, false, NULL);
+	am = json_object_get(o, "allowed_mentions");
+	ck_assert(json_is_array(json_object_get(am, "parse")));
+	ck_assert_uint_eq(json_array_size(json_object_get(am, "parse")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "content")),
+	    "[sma] \\@everyone \\<!channel\\> \\[click\\]\\(https://evil.example\\) "
+	    "\\*\\*bold\\*\\* a\\|b");
+	e = json_array_get(json_object_get(o, "embeds"), 0);
+	ck_assert_ptr_null(json_object_get(e, "url"));
+	ck_assert_str_eq(json_string_value(json_object_get(e, "description")),
+	    "see \\[here\\]\\(https://evil.example\\) \\@everyone");
+	json_decref(o);
+
+	/* A digest silences mentions too. */
+	{
+		json_t	*d = json_pack("{s:s, s:b, s:[o]}", "id", "d1", "digest", 1, "alerts",
+		    json_loads(hostile_alert, 0, NULL));
+		char	*dj = json_dumps(d, JSON_COMPACT);
+
+		json_decref(d);
+		o = body_of(SINK_FORMAT_DISCORD, dj, true, NULL);
+		ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(o,
+		    "allowed_mentions"), "parse")), 0);
+		ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(o, "embeds"), 0),
+		    "url"));
+		json_decref(o);
+		free(dj);
+	}
+
+	o = body_of(SINK_FORMAT_NTFY, hostile_alert, false, "alliance");
+	ck_assert_ptr_null(json_object_get(o, "click"));
+	ck_assert_ptr_null(json_object_get(o, "markdown"));
+	json_decref(o);
 }
 END_TEST
 
@@ -558,6 +619,7 @@ webhook_suite(void)
 	tcase_add_test(tc, test_body_generic);
 	tcase_add_test(tc, test_body_slack);
 	tcase_add_test(tc, test_body_discord);
+	tcase_add_test(tc, test_body_hostile);
 	tcase_add_test(tc, test_body_ntfy);
 	suite_add_tcase(s, tc);
 

@@ -142,6 +142,7 @@ def main():
     d = tmpdir()
     state = os.path.join(d, "state.db")
     write(os.path.join(d, "secret"), SECRET)
+    os.chmod(os.path.join(d, "secret"), 0o600)
     recv = Receiver()
     prod = Producer()
     stop = threading.Event()

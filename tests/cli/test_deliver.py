@@ -164,6 +164,7 @@ def main():
               "description": "Seoul and Washington on the special measures agreement."}
              for w in words]
     write(os.path.join(d, "secret"), SECRET + "\n")
+    os.chmod(os.path.join(d, "secret"), 0o600)
     rec_dir = os.path.join(d, "exec")
     os.mkdir(rec_dir)
     rec = write(os.path.join(d, "rec.sh"),
@@ -528,6 +529,7 @@ def tls_and_auth():
     recv = Receiver()
     recv.httpd.socket = ctx.wrap_socket(recv.httpd.socket, server_side=True)
     write(os.path.join(d, "secret"), SECRET)
+    os.chmod(os.path.join(d, "secret"), 0o600)
     try:
         with FeedServer() as feeds, recv:
             feeds.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss([

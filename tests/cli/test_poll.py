@@ -293,9 +293,11 @@ def test_retry_after(srv):
     srv.routes["/503s.xml"] = (503, {"Retry-After": "300"}, "")
     srv.routes["/503-none.xml"] = (503, {}, "")
     srv.routes["/sibling.xml"] = (200, {}, FEED)
-    conf = config(d, ['{url: "%s", name: s429}' % srv.url("/429s.xml"),
-                      '{url: "%s", name: d429}' % srv.url("/429d.xml"),
-                      '{url: "%s", name: s503}' % srv.url("/503s.xml"),
+    # Intervals below the waits asked for: a Retry-After shorter than the
+    # interval does not count (test_hostile.py).
+    conf = config(d, ['{url: "%s", name: s429, interval: 1m}' % srv.url("/429s.xml"),
+                      '{url: "%s", name: d429, interval: 1m}' % srv.url("/429d.xml"),
+                      '{url: "%s", name: s503, interval: 1m}' % srv.url("/503s.xml"),
                       '{url: "%s", name: n503, interval: 10m}' % srv.url("/503-none.xml"),
                       '{url: "%s", name: sibling, interval: 10m}' % srv.url("/sibling.xml")],
                   defaults="min_interval: 1m")
@@ -424,6 +426,7 @@ def test_headers_and_agent(srv):
     d = tmpdir()
     srv.routes["/private.xml"] = (200, {}, FEED)
     secret_file = write(os.path.join(d, "token"), "file-secret-42\n")
+    os.chmod(secret_file, 0o600)
     conf = config(d, ['{url: "%s", name: private, headers: [{name: Authorization, '
                       'value_env: FW_TEST_TOKEN}, {name: X-Key, value_file: "%s"}]}'
                       % (srv.url("/private.xml"), secret_file)])
