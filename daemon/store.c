@@ -43,7 +43,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_ITEM_SAME_CANON] =
 	    "SELECT 1 FROM items WHERE feed_id = ?1 AND canon = ?2 LIMIT 1",
 	[STMT_ITEM_SAME_TITLE] =
-	    "SELECT 1 FROM items WHERE feed_id = ?1 AND title = ?2 AND first_seen >= ?3 LIMIT 1",
+	    "SELECT 1 FROM items WHERE feed_id = ?1 AND title = ?2 AND first_seen >= ?3"
+	    " AND (canon IS NULL OR ?4 IS NULL) LIMIT 1",
 	[STMT_FEED_GET] =
 	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
 	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
@@ -555,6 +556,7 @@ store_item_mark_seen_canon(struct store *s, int64_t feed_id, const struct feed_i
 		(void)sqlite3_bind_int64(st, 1, feed_id);
 		bind_text(st, 2, item->title);
 		(void)sqlite3_bind_int64(st, 3, title_since);
+		bind_text(st, 4, canon);
 		if ((same = stmt_has_row(s, st, reterr)) < 0)
 			return same;
 	}

@@ -61,8 +61,9 @@ int store_item_mark_seen(struct store *s, int64_t feed_id,
 
 /* The same, knowing the item's canonical link (may be NULL): an item with a
  * new id whose canonical link the feed stored already, or whose title it
- * stored at or after title_since (FW_TIME_NONE: never), is the same article
- * under a new guid. It is recorded, and 0 returned: it is not new. */
+ * stored at or after title_since (FW_TIME_NONE: never) where one of the two
+ * has no link, is the same article under a new guid. Two items with links
+ * that differ are two articles, whatever their titles ("Live updates"). It is recorded, and 0 returned: it is not new. */
 int store_item_mark_seen_canon(struct store *s, int64_t feed_id,
     const struct feed_item *item, const char *canon, int64_t title_since, int64_t now,
     struct fw_error *reterr) _must_check_;

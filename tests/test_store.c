@@ -327,7 +327,7 @@ START_TEST(test_migrate_v1)
 END_TEST
 
 /* A feed that changes its guids: the same canonical link, or the same
- * title within the window, is not a new item. */
+ * title within the window when one of them has no link, is not a new item. */
 START_TEST(test_guid_churn)
 {
 	struct store		*s = open_store();
@@ -339,18 +339,23 @@ START_TEST(test_guid_churn)
 
 	i2.id = "guid-2";	/* new guid, same canonical link */
 	i2.title = "Title one, edited";
-	i3.id = "guid-3";	/* new guid and link, same title */
+	i3.id = "guid-3";	/* new guid, no link, same title */
+	i3.link = NULL;
 	i4.id = "guid-4";	/* new guid, link and title */
 	i4.title = "Title four";
 	ck_assert_int_eq(store_feed_get(s, "http://a.example/feed", &a, &e), 0);
 	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i1, "https://e.org/1", 0, 100, &e), 1);
 	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i2, "https://e.org/1", 0, 200, &e), 0);
-	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, "https://e.org/3", 0, 300, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, NULL, 0, 300, &e), 0);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, NULL, 0, 300, &e), 0);
 	/* the same title long ago is another item */
-	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, "https://e.org/3", 0, 300, &e), 0);
 	i3.id = "guid-5";
-	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, "https://e.org/5", 1000, 1100, &e), 1);
+	i3.link = NULL;
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i3, NULL, 1000, 1100, &e), 1);
 	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i4, "https://e.org/4", 0, 400, &e), 1);
+	/* the same title with another link is another article ("Live updates") */
+	i4.id = "guid-6";
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &i4, "https://e.org/6", 0, 450, &e), 1);
 	store_feed_done(&a);
 	store_close(s);
 }

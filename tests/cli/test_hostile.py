@@ -76,7 +76,7 @@ def hostile_jsonfeed():
              "url": "data:text/html,<script>alert(1)</script>"},
             {"id": "j4", "title": "tariffs good link",
              "url": "https://news.example/ok"},
-            {"id": "j5", "title": "tariffs " + TITLE_SET + " \u202ereversed",
+            {"id": "j5", "title": "tariffs five " + TITLE_SET + " \u202ereversed",
              "url": "https://news.example/five", "date_published": NOW},
         ]})
 
@@ -120,7 +120,10 @@ class Receiver:
 
 
 def base_config(d, feeds, sinks="", extra=""):
-    lines = ["state: %s" % os.path.join(d, "state.db"), "feeds:"]
+    # Many variations of one hostile headline, each checked as its own
+    # alert: grouping them into developments is not what is tested here.
+    lines = ["state: %s" % os.path.join(d, "state.db"), "developments: {group: false}",
+             "feeds:"]
     lines += ["  - " + f for f in feeds]
     lines.append("topics:\n  - {name: trade, terms: [tariffs, story]}")
     lines.append("sinks:\n  - {type: log, name: jsonl, path: \"%s\", format: jsonl}"
