@@ -106,6 +106,8 @@ array_reserve(void **p, size_t *cap, size_t need, size_t size, size_t first)
 	ncap = *cap ? *cap : first;
 	while (ncap < need)
 		ncap = ncap <= SIZE_MAX / 2 ? ncap * 2 : need;
+	if (ncap > SIZE_MAX / size)
+		return -ENOMEM;
 	np = reallocarray(*p, ncap, size);
 	if (np == NULL)
 		return -ENOMEM;
