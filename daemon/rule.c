@@ -648,7 +648,6 @@ make_term(struct parser *p, size_t off, size_t len, size_t at, bool exact,
 	n->pattern = id;
 	n->span = (uint32_t)(pt->n_tok - 1);
 	n->fields = RULE_FIELDS_ALL;
-	n->stemmed = li > 0 && verify == NULL;
 	*ret = n;
 	r = 0;
 fail:

@@ -49,7 +49,6 @@ struct rule_node {
 	uint32_t		 pattern;	/* id in the rule set */
 	uint32_t		 span;		/* tokens covered, minus one */
 	unsigned		 fields;	/* RULE_FIELD_BIT mask */
-	bool			 stemmed;	/* matched by word stems */
 };
 
 /* What a pattern id needs for position computing: whether it starts with a

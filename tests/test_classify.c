@@ -512,6 +512,9 @@ START_TEST(stems)
 	YES("modernization", "alliance modernisation", NULL);
 	YES("organize", "Seoul organised talks", NULL);
 	NO("exercize", "exercise", NULL);
+	/* An exact form keeps its own spelling. */
+	NO("=defence", "defense ministers meet", NULL);
+	YES("=defence", "Defence ministers meet", NULL);
 	YES("exercise", "exercises", NULL);
 	/* Korean keeps matching inside words, next to stemmed English. */
 	YES("주한미군 AND troop", "주한미군은 troops", NULL);
