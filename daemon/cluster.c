@@ -765,7 +765,10 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	if (r == 0) {
 		size_t before = json_set_size(d.sources);
 
-		r = json_set_merge(&d.sources, src, feed_name != NULL ? 1 : 0, NULL, NULL);
+		/* A copy of a stored article (through an aggregator, say)
+		 * confirms nothing: its feed is no new source. */
+		r = json_set_merge(&d.sources, src, feed_name != NULL && same_link == 0 ? 1 : 0,
+		    NULL, NULL);
 		res.n_sources = json_set_size(d.sources);
 		res.new_source = res.n_sources > before;
 	}
