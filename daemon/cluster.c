@@ -527,7 +527,11 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 		if (stages[st] > stages[ret->stage] || (ret->stage == STAGE_NONE && stages[st] > 0))
 			ret->stage = (enum cluster_stage)st;
 	ret->score = ret->similarity;
-	if (x_stage != STAGE_NONE && ret->stage != STAGE_NONE && x_stage != ret->stage)
+	/* A reaction is news of its own (rule 5) also beside a report whose
+	 * headlines name no stage (a newspaper's scoop), whichever came in
+	 * first. */
+	if (x_stage != ret->stage && ((x_stage != STAGE_NONE && ret->stage != STAGE_NONE) ||
+	    x_stage == STAGE_REACTION || ret->stage == STAGE_REACTION))
 		ret->score *= o->stage_penalty;
 	if (ret->same_feed)
 		ret->score *= o->same_feed_penalty;
