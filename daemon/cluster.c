@@ -527,7 +527,11 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 		if (stages[st] > stages[ret->stage] || (ret->stage == STAGE_NONE && stages[st] > 0))
 			ret->stage = (enum cluster_stage)st;
 	ret->score = ret->similarity;
-	if (x_stage != STAGE_NONE && ret->stage != STAGE_NONE && x_stage != ret->stage)
+	/* A reaction is news of its own (rule 5) also beside a report whose
+	 * headlines name no stage (a newspaper's scoop), whichever came in
+	 * first. */
+	if (x_stage != ret->stage && ((x_stage != STAGE_NONE && ret->stage != STAGE_NONE) ||
+	    x_stage == STAGE_REACTION || ret->stage == STAGE_REACTION))
 		ret->score *= o->stage_penalty;
 	if (ret->same_feed)
 		ret->score *= o->same_feed_penalty;
@@ -765,7 +769,10 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	if (r == 0) {
 		size_t before = json_set_size(d.sources);
 
-		r = json_set_merge(&d.sources, src, feed_name != NULL ? 1 : 0, NULL, NULL);
+		/* A copy of a stored article (through an aggregator, say)
+		 * confirms nothing: its feed is no new source. */
+		r = json_set_merge(&d.sources, src, feed_name != NULL && same_link == 0 ? 1 : 0,
+		    NULL, NULL);
 		res.n_sources = json_set_size(d.sources);
 		res.new_source = res.n_sources > before;
 	}

@@ -563,7 +563,7 @@ int
 store_index_prune(struct store *s, int64_t before, size_t limit, struct fw_error *reterr)
 {
 	sqlite3_stmt	*sel = NULL, *del = NULL, *mark = NULL;
-	int		 rc, n = 0, r = 0;
+	int		 rc = SQLITE_DONE, n = 0, r = 0;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT id, t, features FROM stories"
 	    " WHERE indexed = 1 AND first_seen < ?1 ORDER BY first_seen LIMIT ?2",
@@ -605,6 +605,8 @@ store_index_prune(struct store *s, int64_t before, size_t limit, struct fw_error
 			r = store_fail(s, sqlite3_errcode(s->db), reterr, "cannot prune the term index");
 		n++;
 	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = store_fail(s, rc, reterr, "cannot prune the term index");
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(del);

@@ -68,6 +68,7 @@ feeds:
 topics:
   - name: drills
     terms: ["freedom shield", "drills", "exercise"]
+    updates: {sources: 4}
   - name: nk
     terms: ["north korea"]
     updates: {new_topic: false}
@@ -122,6 +123,8 @@ sinks:
               "the update names the development and the alert it updates")
         check("13000" in json.dumps(upd.get("update", {}).get("figures", [])),
               "the update says what is new: the figure (%s)" % upd.get("update"))
+        check(upd.get("update", {}).get("confirmed_by") == 4 and len(upd.get("sources", [])) == 4,
+              "and that a fourth source confirms it (updates: {sources: 4})")
         devs = developments(conf)
         ids = sorted(i["id"] for dv in devs for i in dv["items"])
         check("r-1-renamed" not in ids, "a renamed guid is not a new item")
