@@ -107,19 +107,23 @@ log_write(enum log_level level, const char *msg)
 	struct buf	 b;
 	char		*red = safe_redact(msg);
 
+	int		 r;
+
 	buf_init(&b, LOG_MAX_MESSAGE * 4);
-	if (red == NULL || safe_escape_buf(&b, red, strlen(red)) < 0 || b.data == NULL) {
+	r = red != NULL ? safe_escape_buf(&b, red, strlen(red)) : -ENOMEM;
+	if (b.data == NULL) {
 		free(red);
 		buf_done(&b);
-		/* Only over the cap or out of memory: say so, never echo raw. */
+		/* Out of memory: say so, never echo the line raw. */
 		fprintf(stderr, log_prefix_priority ? "<%d>(log line dropped)\n" :
 		    "feedwatch: (log line dropped)\n", (int)level);
 		return;
 	}
+	/* Over the cap, what was escaped so far is shown, marked as cut. */
 	if (log_prefix_priority)
-		fprintf(stderr, "<%d>%s\n", (int)level, b.data);
+		fprintf(stderr, "<%d>%s%s\n", (int)level, b.data, r < 0 ? " \xe2\x80\xa6" : "");
 	else
-		fprintf(stderr, "feedwatch: %s\n", b.data);
+		fprintf(stderr, "feedwatch: %s%s\n", b.data, r < 0 ? " \xe2\x80\xa6" : "");
 	free(red);
 	buf_done(&b);
 }
