@@ -106,7 +106,6 @@ log_write(enum log_level level, const char *msg)
 {
 	struct buf	 b;
 	char		*red = safe_redact(msg);
-
 	int		 r;
 
 	buf_init(&b, LOG_MAX_MESSAGE * 4);
