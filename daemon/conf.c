@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -107,6 +108,23 @@ xstrdup(struct walker *w, const char *s)
 	return p;
 }
 
+/* A path from the file, as an owned string: a relative one is relative to
+ * the configuration file's directory, so it means the same whatever the
+ * working directory (systemd starts the service in /). "-" stays "-". */
+static char *
+xpath(struct walker *w, const char *s)
+{
+	char *p;
+
+	if (s[0] == '/' || strcmp(s, "-") == 0)
+		return xstrdup(w, s);
+	if (asprintf(&p, "%s/%s", w->dir, s) < 0) {
+		w->oom = 1;
+		return NULL;
+	}
+	return p;
+}
+
 static void
 get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
 {
@@ -114,6 +132,16 @@ get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
 		return;
 	free(*dst);
 	*dst = xstrdup(w, scalar(n));
+}
+
+/* A path: see xpath(). */
+static void
+get_path(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
+{
+	if (!want_scalar(w, n, key))
+		return;
+	free(*dst);
+	*dst = xpath(w, scalar(n));
 }
 
 static void
@@ -273,6 +301,7 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 	char		 chunk[4096];
 	size_t		 got;
 	const char	*v;
+	char		*path;
 
 	if (!want_scalar(w, n, key))
 		return NULL;
@@ -285,11 +314,16 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 		}
 		return xstrdup(w, v);
 	}
-	f = fopen(scalar(n), "re");
+	path = xpath(w, scalar(n));
+	if (path == NULL)
+		return NULL;
+	f = fopen(path, "re");
 	if (f == NULL) {
-		werr(w, n, "'%s': cannot read '%s': %s", key, scalar(n), strerror(errno));
+		werr(w, n, "'%s': cannot read '%s': %s", key, path, strerror(errno));
+		free(path);
 		return NULL;
 	}
+	free(path);
 	buf_init(&b, CONF_MAX_SECRET_BYTES);
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(&b, chunk, got) < 0) {
@@ -689,15 +723,26 @@ sink_format(struct walker *w, yaml_node_t *v, void *obj)
 
 	if (!want_scalar(w, v, "format"))
 		return;
+	/* Checked in sink_validate(), which knows the sink's type and so
+	 * which formats to offer. */
+	c->have_format = 1;
+	c->format_node = v;
+	c->s->format = _SINK_FORMAT_MAX;
 	for (int i = 0; i < _SINK_FORMAT_MAX; i++)
-		if (strcmp(scalar(v), names[i]) == 0) {
+		if (strcmp(scalar(v), names[i]) == 0)
 			c->s->format = (enum sink_format)i;
-			c->have_format = 1;
-			c->format_node = v;
-			return;
-		}
-	werr(w, v, "'format' must be one of text, jsonl, generic, slack, discord, ntfy; found '%s'",
-	    scalar(v));
+}
+
+/* Whether the sink's format is one of first..last, saying which ones are
+ * when it is not. */
+static void
+sink_check_format(struct walker *w, struct sink_ctx *c, const char *kind,
+    enum sink_format first, enum sink_format last, const char *choices)
+{
+	if (c->s->format >= first && c->s->format <= last)
+		return;
+	werr(w, c->format_node, "a %s's format must be one of %s; found '%s'", kind, choices,
+	    scalar(c->format_node));
 }
 
 #define SINK_HANDLER(fname, field, getter)				\
@@ -711,7 +756,7 @@ SINK_HANDLER(sink_name, name, get_string)
 SINK_HANDLER(sink_topics, topics, get_strlist)
 SINK_HANDLER(sink_feeds, feeds, get_strlist)
 SINK_HANDLER(sink_min_severity, min_severity, get_severity)
-SINK_HANDLER(sink_path, path, get_string)
+SINK_HANDLER(sink_path, path, get_path)
 SINK_HANDLER(sink_url, url, get_string)
 SINK_HANDLER(sink_timeout, timeout, get_duration)
 SINK_HANDLER(sink_from, from, get_string)
@@ -874,21 +919,26 @@ sink_validate(struct walker *w, yaml_node_t *node, struct sink_ctx *c)
 
 	if (!c->have_type)
 		return;
+	/* Mail and exec sinks have no formats. */
+	if (c->have_format && s->type != SINK_LOG && s->type != SINK_WEBHOOK)
+		werr(w, c->format_node, "a%s sink has no 'format' (log and webhook sinks do)",
+		    s->type == SINK_MAIL ? " mail" : "n exec");
 	switch (s->type) {
 	case SINK_LOG:
 		if (!c->have_format)
 			s->format = SINK_FORMAT_TEXT;
-		else if (s->format != SINK_FORMAT_TEXT && s->format != SINK_FORMAT_JSONL)
-			werr(w, c->format_node, "a log sink's format must be text or jsonl");
+		else
+			sink_check_format(w, c, "log sink", SINK_FORMAT_TEXT, SINK_FORMAT_JSONL,
+			    "text, jsonl");
 		if (s->path == NULL)
 			werr(w, node, "a log sink needs 'path' (a file, or - for stderr)");
 		break;
 	case SINK_WEBHOOK:
 		if (!c->have_format)
 			s->format = SINK_FORMAT_GENERIC;
-		else if (s->format == SINK_FORMAT_TEXT || s->format == SINK_FORMAT_JSONL)
-			werr(w, c->format_node,
-			    "a webhook's format must be generic, slack, discord or ntfy");
+		else
+			sink_check_format(w, c, "webhook", SINK_FORMAT_GENERIC, SINK_FORMAT_NTFY,
+			    "generic, slack, discord, ntfy");
 		if (s->url == NULL)
 			werr(w, node, "a webhook sink needs 'url'");
 		else if (strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0)
@@ -922,14 +972,14 @@ top_state(struct walker *w, yaml_node_t *v, void *obj)
 
 	if (!want_scalar(w, v, "state"))
 		return;
-	/* A relative path is relative to the working directory, as users
-	 * expect of a command-line argument (the demo relies on this). */
 	free(c->state_path);
-	c->state_path = xstrdup(w, scalar(v));
+	c->state_path = xpath(w, scalar(v));
+	c->state_line = (unsigned)v->start_mark.line + 1;
+	c->state_col = (unsigned)v->start_mark.column + 1;
 }
 
 CONF_FIELD_HANDLER(top_user_agent, struct conf, user_agent, get_string)
-CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_string)
+CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_path)
 CONF_FIELD_HANDLER(top_proxy, struct conf, proxy, get_string)
 
 static void
@@ -1125,7 +1175,9 @@ conf_finish(struct walker *w, struct conf *c)
 				if (c->topics[k].name.s != NULL &&
 				    strcmp(c->topics[k].name.s, l->v[j].s) == 0)
 					break;
-			if (k == c->n_topics)
+			/* A sink may name the feed-health alerts' topic. */
+			if (k == c->n_topics && !(i >= c->n_feeds &&
+			    strcmp(l->v[j].s, CONF_HEALTH_TOPIC) == 0))
 				werr_at(w, l->v[j].line, l->v[j].col,
 				    "unknown topic '%s'", l->v[j].s);
 		}
@@ -1170,8 +1222,9 @@ conf_set_defaults(struct conf *c)
 	c->health_failures = 5;
 }
 
-int
-conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+static int
+conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
+    struct fw_errors *errs)
 {
 	struct walker	 w = { .path = path, .errs = errs };
 	yaml_parser_t	 parser;
@@ -1245,13 +1298,11 @@ conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
 		r = -ENOMEM;
 		goto out;
 	}
-	if (w.failed) {
-		r = -EINVAL;
-		goto out;
+	r = w.failed ? -EINVAL : 0;
+	if (r == 0 || keep_invalid) {
+		*ret_conf = c;
+		c = NULL;
 	}
-	*ret_conf = c;
-	c = NULL;
-	r = 0;
 out:
 	if (have_doc)
 		yaml_document_delete(&doc);
@@ -1261,6 +1312,62 @@ out:
 		fclose(f);
 	free(w.dir);
 	conf_free(c);
+	return r;
+}
+
+int
+conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+{
+	return conf_load_impl(path, false, ret_conf, errs);
+}
+
+int
+conf_load_invalid(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+{
+	return conf_load_impl(path, true, ret_conf, errs);
+}
+
+int
+conf_check_state(const struct conf *c, struct fw_error *reterr)
+{
+	struct stat	 st;
+	char		*dir;
+	const char	*what = NULL;
+	int		 r = 0;
+
+	if (c->state_path == NULL)
+		return 0;
+	dir = strdup(c->state_path);
+	if (dir == NULL)
+		return -ENOMEM;
+	if (strrchr(dir, '/') == NULL) {	/* only "-" is not made absolute */
+		free(dir);
+		return 0;
+	}
+	*strrchr(dir, '/') = '\0';
+	if (stat(dir[0] != '\0' ? dir : "/", &st) < 0) {
+		r = -errno;
+		what = r == -ENOENT ? "does not exist: create it (the service's "
+		    "StateDirectory= does)" : strerror(-r);
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = -ENOTDIR;
+		what = "is not a directory";
+	} else if (access(dir[0] != '\0' ? dir : "/", W_OK | X_OK) < 0) {
+		r = -errno;
+		what = r == -EACCES ? "permission denied: this user cannot create the "
+		    "state file there (run as the service's user, or with sudo)" : strerror(-r);
+	} else if (access(c->state_path, R_OK | W_OK) < 0 && errno != ENOENT) {
+		r = -errno;
+		fw_error_set(reterr, c->path, c->state_line, c->state_col,
+		    "state file '%s': %s", c->state_path, r == -EACCES ?
+		    "permission denied (run as the service's user, or with sudo)" : strerror(-r));
+		free(dir);
+		return r;
+	}
+	if (r < 0)
+		fw_error_set(reterr, c->path, c->state_line, c->state_col,
+		    "state file '%s': directory '%s' %s", c->state_path, dir, what);
+	free(dir);
 	return r;
 }
 

@@ -5,6 +5,11 @@
  * compiles (and validates) them. */
 #pragma once
 
+/* The topic of feed-health alerts (a feed failing, silent, recovered): a
+ * sink's topics list may name it to get them, or leave it out to not. */
+#define CONF_HEALTH_TOPIC	"feed_health"
+
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -113,6 +118,7 @@ struct conf_sink {
 struct conf {
 	char			*path;		/* the file this came from */
 	char			*state_path;	/* SQLite file */
+	unsigned		 state_line, state_col;	/* where 'state' is given */
 	char			*user_agent;
 	char			*ca_path;
 	char			*proxy;
@@ -142,6 +148,16 @@ struct conf {
  * also what a caller that only wants one should print). */
 int conf_load(const char *path, struct conf **ret_conf,
     struct fw_errors *errs) _must_check_;
+/* As conf_load(), for check-config: also when the file is invalid (but was
+ * read and is YAML), *ret_conf is set to what could be read, so that the
+ * topic rules can be checked too and every error reported in one run. */
+int conf_load_invalid(const char *path, struct conf **ret_conf,
+    struct fw_errors *errs) _must_check_;
+/* Whether feedwatch can create or write the state file: its directory
+ * exists and this user may write there (and the file, if it exists).
+ * Returns 0, or a negative errno with *reterr naming the cause at the
+ * 'state' key. */
+int conf_check_state(const struct conf *c, struct fw_error *reterr) _must_check_;
 
 /* NULL is a no-op; returns NULL. */
 struct conf *conf_free(struct conf *c);

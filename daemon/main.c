@@ -35,6 +35,7 @@ usage(FILE *f)
 "  parse [--json] SOURCE            parse one feed (path, - for stdin, or URL)\n"
 "  classify -c CONFIG [--json] SOURCE\n"
 "                                   dry-run the topic rules over one feed\n"
+"                                   (SOURCE: a path, -, a URL or a feed's name)\n"
 "  classify --stored -c CONFIG [--since 7d] [--json]\n"
 "                                   run the rules over items in the state database\n"
 "  once -c CONFIG                   poll every feed once, deliver alerts, exit\n"

@@ -228,7 +228,7 @@ START_TEST(test_sinks)
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: ftp://x\n",
 	    4, 5, "must start with http");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: log\n    path: a\n    format: slack\n",
-	    6, 13, "text or jsonl");
+	    6, 13, "must be one of text, jsonl; found 'slack'");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: http://x/\n"
 	    "    secret_env: FW_TEST_SURELY_UNSET_VAR\n", 6, 17, "is not set");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: exec\n", 4, 5, "needs 'command'");

@@ -35,6 +35,7 @@ unitdir=/usr/lib/systemd/system
 libdir=$(meson introspect --buildoptions "$work/b-usr" |
 	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "libdir"][0])')
 expected="etc/feedwatch/feedwatch.yaml
+etc/logrotate.d/feedwatch
 usr/bin/feedwatch
 usr/libexec/feedwatch/feedwatch-core
 ${unitdir#/}/feedwatch.service
@@ -60,8 +61,13 @@ cmp -s "$src/config/feedwatch.yaml" "$work/root/etc/feedwatch/feedwatch.yaml" &&
 [ -x "$work/root/usr/bin/feedwatch" ] && "$work/root/usr/bin/feedwatch" --version >/dev/null &&
 	ok "installed binary runs" || bad "installed binary does not run"
 # check-config runs in feedwatch-core: the installed binary finds it
-# relative to itself, so this works inside the DESTDIR.
-env -u LD_LIBRARY_PATH "$work/root/usr/bin/feedwatch" check-config -c "$work/root/etc/feedwatch/feedwatch.yaml" >/dev/null &&
+# relative to itself, so this works inside the DESTDIR. It checks the state
+# directory too (/var/lib/feedwatch, which systemd creates): a copy points
+# the state into the DESTDIR.
+mkdir -p "$work/root/var/lib/feedwatch"
+sed "s|^state: /var/lib/feedwatch/|state: $work/root/var/lib/feedwatch/|" \
+	"$work/root/etc/feedwatch/feedwatch.yaml" >"$work/state-check.yaml"
+env -u LD_LIBRARY_PATH "$work/root/usr/bin/feedwatch" check-config -c "$work/state-check.yaml" >/dev/null &&
 	ok "installed config passes check-config (the installed feedwatch-core runs)" ||
 	bad "installed config fails check-config"
 for page in man1/feedwatch.1 man5/feedwatch.yaml.5; do
