@@ -7,6 +7,7 @@
  * This module does not compile topic rules (classify does) and never logs. */
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,15 +26,16 @@
 struct walker {
 	yaml_document_t		*doc;
 	const char		*path;
+	const char		*conf_path;	/* path as kept in the conf (feed->file) */
 	char			*dir;		/* directory of path, for relative files */
 	struct fw_errors	*errs;
 	int			 failed;	/* an error was recorded */
 	int			 oom;
 };
 
-/* Records an error at line:col of the file being loaded. */
-static void _printf_(4, 5)
-werr_at(struct walker *w, unsigned line, unsigned col, const char *fmt, ...)
+/* Records an error at file:line:col. */
+static void _printf_(5, 6)
+werr_in(struct walker *w, const char *file, unsigned line, unsigned col, const char *fmt, ...)
 {
 	struct fw_error	e;
 	va_list		ap;
@@ -42,11 +44,14 @@ werr_at(struct walker *w, unsigned line, unsigned col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fw_error_set(&e, w->path, line, col, "%s", msg);
+	fw_error_set(&e, file, line, col, "%s", msg);
 	if (fw_errors_add(w->errs, &e) < 0)
 		w->oom = 1;
 	w->failed = 1;
 }
+
+/* Records an error at line:col of the file being loaded. */
+#define werr_at(w, line, col, ...) werr_in((w), (w)->path, (line), (col), __VA_ARGS__)
 
 /* Records an error at the start of node (libyaml marks are 0-based). */
 #define werr(w, node, ...) \
@@ -616,6 +621,7 @@ CONF_FIELD_HANDLER(feed_timeout, struct conf_feed, timeout, get_duration)
 CONF_FIELD_HANDLER(feed_max_bytes, struct conf_feed, max_bytes, get_size)
 CONF_FIELD_HANDLER(feed_backlog, struct conf_feed, backlog, get_duration)
 CONF_FIELD_HANDLER(feed_topics, struct conf_feed, topics, get_strlist)
+CONF_FIELD_HANDLER(feed_tags, struct conf_feed, tags, get_strlist)
 
 static void
 feed_headers(struct walker *w, yaml_node_t *v, void *obj)
@@ -635,6 +641,7 @@ static const struct key_handler feed_keys[] = {
 	{ "max_bytes", feed_max_bytes, false },
 	{ "backlog", feed_backlog, false },
 	{ "topics", feed_topics, false },
+	{ "tags", feed_tags, false },
 	{ "headers", feed_headers, false },
 	{ NULL, NULL, false },
 };
@@ -645,6 +652,7 @@ conf_feed_done(struct conf_feed *f)
 	free(f->name);
 	free(f->url);
 	strlist_done(&f->topics);
+	strlist_done(&f->tags);
 	headers_free(f->headers, f->n_headers);
 }
 
@@ -1008,8 +1016,9 @@ top_defaults(struct walker *w, yaml_node_t *v, void *obj)
 static void
 top_feeds(struct walker *w, yaml_node_t *v, void *obj)
 {
-	struct conf	*c = obj;
-	size_t		 n;
+	struct conf		*c = obj;
+	struct conf_feed	*feeds;
+	size_t			 n;
 
 	if (v->type != YAML_SEQUENCE_NODE) {
 		werr(w, v, "'feeds' must be a list of feeds, found %s",
@@ -1017,16 +1026,20 @@ top_feeds(struct walker *w, yaml_node_t *v, void *obj)
 		return;
 	}
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	c->feeds = calloc(n ? n : 1, sizeof(*c->feeds));
-	if (c->feeds == NULL) {
+	/* Included files append to the main file's feeds. */
+	feeds = reallocarray(c->feeds, c->n_feeds + n + 1, sizeof(*c->feeds));
+	if (feeds == NULL) {
 		w->oom = 1;
 		return;
 	}
+	c->feeds = feeds;
+	memset(c->feeds + c->n_feeds, 0, (n + 1) * sizeof(*c->feeds));
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t		*item = node_at(w, v->data.sequence.items.start[i]);
 		struct conf_feed	*f = &c->feeds[c->n_feeds++];
 		char			 what[64];
 
+		f->file = w->conf_path;
 		f->line = (unsigned)item->start_mark.line + 1;
 		f->col = (unsigned)item->start_mark.column + 1;
 		f->interval = f->min_interval = f->max_interval = -1;
@@ -1098,8 +1111,15 @@ top_sinks(struct walker *w, yaml_node_t *v, void *obj)
 	}
 }
 
+static void
+top_include(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_path(w, v, "include", &((struct conf *)obj)->include);
+}
+
 static const struct key_handler top_keys[] = {
 	{ "state", top_state, true },
+	{ "include", top_include, false },
 	{ "user_agent", top_user_agent, false },
 	{ "ca_path", top_ca_path, false },
 	{ "proxy", top_proxy, false },
@@ -1108,6 +1128,12 @@ static const struct key_handler top_keys[] = {
 	{ "feeds", top_feeds, true },
 	{ "topics", top_topics, false },
 	{ "sinks", top_sinks, false },
+	{ NULL, NULL, false },
+};
+
+/* What an included file may hold. */
+static const struct key_handler include_keys[] = {
+	{ "feeds", top_feeds, true },
 	{ NULL, NULL, false },
 };
 
@@ -1135,17 +1161,20 @@ conf_finish(struct walker *w, struct conf *c)
 		if (f->backlog < 0)
 			f->backlog = c->backlog;
 		if (f->interval < 1)
-			werr_at(w, f->line, f->col,
+			werr_in(w, f->file, f->line, f->col,
 			    "feed '%s': interval must be at least 1s", f->name);
 		for (size_t j = 0; j < i; j++) {
-			if (c->feeds[j].url != NULL && strcmp(c->feeds[j].url, f->url) == 0)
-				werr_at(w, f->line, f->col,
-				    "feed '%s' is listed twice (first at line %u)",
-				    f->url, c->feeds[j].line);
-			else if (c->feeds[j].name != NULL && strcmp(c->feeds[j].name, f->name) == 0)
-				werr_at(w, f->line, f->col,
-				    "feed name '%s' is used twice (first at line %u)",
-				    f->name, c->feeds[j].line);
+			const struct conf_feed *g = &c->feeds[j];
+
+			/* Both places, as the two may be in different files. */
+			if (g->url != NULL && strcmp(g->url, f->url) == 0)
+				werr_in(w, f->file, f->line, f->col,
+				    "feed '%s' is listed twice: first at %s:%u:%u",
+				    f->url, g->file, g->line, g->col);
+			else if (g->name != NULL && strcmp(g->name, f->name) == 0)
+				werr_in(w, f->file, f->line, f->col,
+				    "feed name '%s' is used twice: first at %s:%u:%u",
+				    f->name, g->file, g->line, g->col);
 		}
 	}
 	for (size_t i = 0; i < c->n_topics; i++) {
@@ -1178,8 +1207,8 @@ conf_finish(struct walker *w, struct conf *c)
 			/* A sink may name the feed-health alerts' topic. */
 			if (k == c->n_topics && !(i >= c->n_feeds &&
 			    strcmp(l->v[j].s, CONF_HEALTH_TOPIC) == 0))
-				werr_at(w, l->v[j].line, l->v[j].col,
-				    "unknown topic '%s'", l->v[j].s);
+				werr_in(w, i < c->n_feeds ? c->feeds[i].file : w->path,
+				    l->v[j].line, l->v[j].col, "unknown topic '%s'", l->v[j].s);
 		}
 	}
 	for (size_t i = 0; i < c->n_sinks; i++) {
@@ -1222,6 +1251,107 @@ conf_set_defaults(struct conf *c)
 	c->health_failures = 5;
 }
 
+/* The absolute directory of path (owned), or "." when it cannot be
+ * resolved; NULL when out of memory. */
+static char *
+dir_of(const char *path)
+{
+	char *abs = realpath(path, NULL), *slash;
+
+	if (abs == NULL)
+		return strdup(".");
+	if ((slash = strrchr(abs, '/')) != NULL)
+		*(slash == abs ? slash + 1 : slash) = '\0';
+	return abs;
+}
+
+/* Reads one included file's feeds into c. Its errors name it, and its
+ * relative paths are relative to its own directory. */
+static void
+conf_include_file(struct walker *w, struct conf *c, const char *path)
+{
+	struct walker	 sub = { .path = path, .conf_path = path, .errs = w->errs };
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	FILE		*f;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		werr_in(w, path, 0, 0, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if ((sub.dir = dir_of(path)) == NULL || !yaml_parser_initialize(&parser)) {
+		w->oom = 1;
+		free(sub.dir);
+		fclose(f);
+		return;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		werr_in(w, path, (unsigned)parser.problem_mark.line + 1,
+		    (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+		    parser.problem ? parser.problem : "unknown problem",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		goto out;
+	}
+	sub.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		werr_in(w, path, 1, 1, "the file is empty: an included file holds 'feeds'");
+	else
+		(void)walk_mapping(&sub, root, "an included file (it may hold only 'feeds')",
+		    include_keys, c);
+	yaml_document_delete(&doc);
+	w->failed |= sub.failed;
+	w->oom |= sub.oom;
+out:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	free(sub.dir);
+}
+
+/* The files 'include' names (default CONF_DEFAULT_INCLUDE beside the main
+ * file), in name order; a pattern that matches nothing is no error, so a
+ * missing feeds.d is fine. The main file itself is never included again. */
+static void
+conf_include(struct walker *w, struct conf *c)
+{
+	glob_t	 g;
+	char	*pattern = c->include, *self, *other;
+	int	 r;
+
+	if (pattern == NULL && asprintf(&pattern, "%s/%s", w->dir, CONF_DEFAULT_INCLUDE) < 0) {
+		w->oom = 1;
+		return;
+	}
+	r = glob(pattern, 0, NULL, &g);
+	if (pattern != c->include)
+		free(pattern);
+	if (r == GLOB_NOSPACE)
+		w->oom = 1;
+	if (r != 0)
+		return;
+	c->included = calloc(g.gl_pathc + 1, sizeof(*c->included));
+	if (c->included == NULL)
+		w->oom = 1;
+	self = realpath(c->path, NULL);
+	for (size_t i = 0; !w->oom && i < g.gl_pathc; i++) {
+		other = realpath(g.gl_pathv[i], NULL);
+		r = self != NULL && other != NULL && strcmp(self, other) == 0;
+		free(other);
+		if (r)
+			continue;
+		if ((c->included[c->n_included] = strdup(g.gl_pathv[i])) == NULL) {
+			w->oom = 1;
+			break;
+		}
+		conf_include_file(w, c, c->included[c->n_included++]);
+	}
+	free(self);
+	globfree(&g);
+}
+
 static int
 conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
     struct fw_errors *errs)
@@ -1233,7 +1363,6 @@ conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
 	FILE		*f = NULL;
 	yaml_node_t	*root;
 	int		 have_parser = 0, have_doc = 0, r;
-	char		*slash;
 
 	f = fopen(path, "re");
 	if (f == NULL) {
@@ -1250,16 +1379,10 @@ conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
 		goto out;
 	}
 	conf_set_defaults(c);
-	{
-		char *abs = realpath(path, NULL);
-
-		w.dir = abs != NULL ? abs : strdup(".");
-		if (w.dir == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if ((slash = strrchr(w.dir, '/')) != NULL && abs != NULL)
-			*(slash == w.dir ? slash + 1 : slash) = '\0';
+	w.conf_path = c->path;
+	if ((w.dir = dir_of(path)) == NULL) {
+		r = -ENOMEM;
+		goto out;
 	}
 
 	if (!yaml_parser_initialize(&parser)) {
@@ -1292,6 +1415,8 @@ conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
 		goto out;
 	}
 	(void)walk_mapping(&w, root, "the top level", top_keys, c);
+	if (!w.oom)
+		conf_include(&w, c);
 	if (!w.oom)
 		conf_finish(&w, c);
 	if (w.oom) {
@@ -1385,6 +1510,10 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_sinks; i++)
 		conf_sink_done(&c->sinks[i]);
 	free(c->sinks);
+	for (size_t i = 0; i < c->n_included; i++)
+		free(c->included[i]);
+	free(c->included);
+	free(c->include);
 	free(c->path);
 	free(c->state_path);
 	free(c->user_agent);

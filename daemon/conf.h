@@ -5,6 +5,10 @@
  * compiles (and validates) them. */
 #pragma once
 
+/* Feeds may also come from the files this glob matches beside the main
+ * file (the conf.d convention), unless 'include' names another. */
+#define CONF_DEFAULT_INCLUDE	"feeds.d/*.yaml"
+
 /* The topic of feed-health alerts (a feed failing, silent, recovered): a
  * sink's topics list may name it to get them, or leave it out to not. */
 #define CONF_HEALTH_TOPIC	"feed_health"
@@ -48,6 +52,7 @@ struct conf_header {
 struct conf_feed {
 	char		*name;		/* defaults to the URL */
 	char		*url;
+	const char	*file;		/* where it is defined: conf path or an included file */
 	unsigned	 line, col;	/* where the feed's entry starts */
 	int64_t		 interval;	/* seconds */
 	int64_t		 min_interval;
@@ -58,6 +63,7 @@ struct conf_feed {
 	 * this many seconds; older ones are remembered silently. */
 	int64_t		 backlog;
 	struct conf_strlist topics;	/* restrict to these topics; empty = all */
+	struct conf_strlist tags;	/* the user's labels (OPML folders) */
 	struct conf_header *headers;
 	size_t		 n_headers;
 };
@@ -117,6 +123,9 @@ struct conf_sink {
 
 struct conf {
 	char			*path;		/* the file this came from */
+	char			*include;	/* the 'include' glob, absolute; NULL = default */
+	char			**included;	/* the files it matched, read in order */
+	size_t			 n_included;
 	char			*state_path;	/* SQLite file */
 	unsigned		 state_line, state_col;	/* where 'state' is given */
 	char			*user_agent;
