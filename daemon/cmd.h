@@ -12,6 +12,8 @@ int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_import_opml(int argc, char **argv);
+int cmd_export_opml(int argc, char **argv);
 
 /* In the feedwatch executable (main.c): replaces the process with
  * feedwatch-core, given the whole argv (argv[1] is one of the verbs above).

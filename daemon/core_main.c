@@ -21,6 +21,8 @@ static const struct {
 	{ "check-config", cmd_check_config },
 	{ "status", cmd_status },
 	{ "alerts", cmd_alerts },
+	{ "import-opml", cmd_import_opml },
+	{ "export-opml", cmd_export_opml },
 };
 
 /* argv is the whole command line main.c was given; argv[1] is a verb it has

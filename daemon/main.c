@@ -45,6 +45,9 @@ usage(FILE *f)
 "  status -c CONFIG [--json]        every feed: last poll, errors, next poll\n"
 "  alerts -c CONFIG [--failed] [--retry ID|all] [--json]\n"
 "                                   recent alerts and their delivery state\n"
+"  import-opml -c CONFIG FILE       add the feeds of another reader's OPML export\n"
+"                                   as one file in the config directory (feeds.d)\n"
+"  export-opml -c CONFIG            print the configured feeds as OPML 2.0\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -59,6 +62,7 @@ usage(FILE *f)
 
 static const char *const verbs[] = {
 	"parse", "classify", "once", "run", "check-config", "status", "alerts",
+	"import-opml", "export-opml",
 };
 
 static bool

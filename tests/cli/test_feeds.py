@@ -64,8 +64,100 @@ def test_include():
           "include: an error in an included file names that file:line:col")
 
 
+OPML = os.path.join(TEST_DATA, "opml")
+
+
+def feeds_of(conf):
+    """name -> (url, tags) of the configured feeds, through export-opml."""
+    import xml.etree.ElementTree as ET
+    r = run("export-opml", "-c", conf)
+    out = {}
+    for o in ET.fromstring(r.stdout.encode()).iter("outline"):
+        if o.get("xmlUrl"):
+            cats = [c.strip("/") for c in o.get("category", "").split(",") if c]
+            out[o.get("title")] = (o.get("xmlUrl"), tuple(cats))
+    return r, out
+
+
+def test_opml():
+    d = tmpdir()
+    conf = base_config(d, '  - {url: "https://en.yna.co.kr/RSS/news.xml", name: yonhap}')
+    r = run("import-opml", "-c", conf, os.path.join(OPML, "flat.opml"))
+    check(r.returncode == 0 and "skipped https://en.yna.co.kr/RSS/news.xml: already "
+          "configured as 'yonhap' (%s:3)" % conf in r.stdout,
+          "import-opml: a URL already configured is skipped and reported (%s)" % r.stdout)
+    check("imported 2 feeds into %s/feeds.d/opml-flat.yaml" % d in r.stdout and
+          "systemctl reload feedwatch" in r.stdout,
+          "import-opml: the new feeds go into one file in feeds.d; the reload is named")
+    check(os.listdir(os.path.join(d, "feeds.d")) == ["opml-flat.yaml"] and
+          open(conf).read().count("url:") == 1, "import-opml: the main file is untouched")
+    r, feeds = feeds_of(conf)
+    check(feeds.get("nhk-world", ("",))[0] == "https://www3.nhk.or.jp/rss/news/cat6.xml" and
+          "the-korea-herald" in feeds,
+          "import-opml: flat export, xmlurl in any case, text as the title (%s)" % feeds)
+    run("import-opml", "-c", conf, os.path.join(OPML, "nested.opml"))
+    r, feeds = feeds_of(conf)
+    check(feeds.get("defense-desk") == ("https://defense.example/feed",
+                                        ("Korea", "Defense", "alliance", "usfk")) and
+          feeds.get("japan-wire") == ("https://japan.example/atom.xml", ("Japan",)) and
+          feeds.get("unfiled") == ("https://unfiled.example/rss", ()),
+          "import-opml: nested folders and categories become tags (%s)" % feeds)
+    r = run("import-opml", "-c", conf, os.path.join(OPML, "untitled.opml"))
+    _, feeds = feeds_of(conf)
+    check(r.returncode == 0 and "no-title-example" in feeds and
+          "empty-text-example" in feeds and "in-a-nameless-folder" in feeds and
+          "listed twice in the file" in r.stdout and "not an http or https URL" in r.stdout,
+          "import-opml: missing titles give names from the host; duplicates and other "
+          "schemes are skipped (%s)" % r.stdout)
+    r = run("import-opml", "-c", conf, os.path.join(OPML, "entities.opml"))
+    _, feeds = feeds_of(conf)
+    check(feeds.get("le-monde-international") == ("https://lemonde.example/rss?a=1&b=2",
+                                                  ("Politique & Défense",)) and
+          "q-a-séoul" in feeds,
+          "import-opml: HTML entities in titles and folders are decoded (%s)" % feeds)
+    r = run("import-opml", "-c", conf, os.path.join(OPML, "latin1.opml"))
+    _, feeds = feeds_of(conf)
+    check(feeds.get("le-français-à-séoul") == ("https://seoul.example/fr.xml", ("Actualités",)),
+          "import-opml: an ISO-8859-1 file is read in its encoding (%s)" % r.stdout)
+    secret = write(os.path.join(d, "secret.txt"), "TOPSECRET-MARKER")
+    hostile = write(os.path.join(d, "hostile.opml"),
+                    open(os.path.join(OPML, "hostile.opml")).read().replace("SECRETFILE", secret))
+    r = run("import-opml", "-c", conf, hostile)
+    _, feeds = feeds_of(conf)
+    written = "".join(open(os.path.join(d, "feeds.d", f)).read()
+                      for f in os.listdir(os.path.join(d, "feeds.d")))
+    check(r.returncode == 0 and "TOPSECRET" not in r.stdout + r.stderr + written and
+          "leak" in feeds, "import-opml: an external entity is never read (%s)" % feeds)
+    before = sorted(os.listdir(os.path.join(d, "feeds.d")))
+    r = run("import-opml", "-c", conf, os.path.join(OPML, "notopml.xml"))
+    check(r.returncode == 1 and "not an OPML file" in r.stderr and
+          sorted(os.listdir(os.path.join(d, "feeds.d"))) == before,
+          "import-opml: a file that is not OPML is refused and nothing is written")
+    r = run("import-opml", "-c", conf, os.path.join(OPML, "flat.opml"))
+    check(r.returncode == 0 and "nothing to import" in r.stdout and
+          sorted(os.listdir(os.path.join(d, "feeds.d"))) == before,
+          "import-opml: importing again adds nothing")
+    check(run("check-config", "-c", conf).returncode == 0, "import-opml: the result is valid")
+
+    # Round trip: what export-opml prints imports into a fresh config as
+    # the same feeds, names and tags.
+    r, before_rt = feeds_of(conf)
+    exported = write(os.path.join(d, "export.opml"), r.stdout)
+    d2 = tmpdir()
+    conf2 = base_config(d2)
+    r = run("import-opml", "-c", conf2, exported)
+    _, after_rt = feeds_of(conf2)
+    check(r.returncode == 0 and after_rt == before_rt and len(after_rt) >= 12,
+          "round trip: import -> export -> import gives the same %d feeds (%s)"
+          % (len(before_rt), set(before_rt.items()) ^ set(after_rt.items())))
+    r = run("export-opml", "-c", conf2)
+    check(r.stdout == run("export-opml", "-c", conf).stdout,
+          "round trip: the second export is the first, byte for byte")
+
+
 def main():
     test_include()
+    test_opml()
     finish()
 
 
