@@ -23,6 +23,7 @@ static const struct {
 	{ "alerts", cmd_alerts },
 	{ "import-opml", cmd_import_opml },
 	{ "export-opml", cmd_export_opml },
+	{ "discover", cmd_discover },
 };
 
 /* argv is the whole command line main.c was given; argv[1] is a verb it has

@@ -48,6 +48,7 @@ usage(FILE *f)
 "  import-opml -c CONFIG FILE       add the feeds of another reader's OPML export\n"
 "                                   as one file in the config directory (feeds.d)\n"
 "  export-opml -c CONFIG            print the configured feeds as OPML 2.0\n"
+"  discover [--json] URL            the feeds a web page advertises, each checked\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -62,7 +63,7 @@ usage(FILE *f)
 
 static const char *const verbs[] = {
 	"parse", "classify", "once", "run", "check-config", "status", "alerts",
-	"import-opml", "export-opml",
+	"import-opml", "export-opml", "discover",
 };
 
 static bool

@@ -155,9 +155,122 @@ def test_opml():
           "round trip: the second export is the first, byte for byte")
 
 
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom wire</title><id>urn:a</id>
+<updated>%s</updated>
+<entry><id>urn:a1</id><title>US tariffs on Korean cars</title><updated>%s</updated></entry>
+</feed>""" % (iso(NOW - 60), iso(NOW - 60))
+
+JSONFEED = """{"version": "https://jsonfeed.org/version/1.1", "title": "JSON wire",
+"items": [{"id": "j1", "title": "Drills", "content_text": "x", "date_published": "%s"},
+          {"id": "j2", "title": "More", "content_text": "y", "date_published": "%s"}]}""" % (
+    iso(NOW - 7200), iso(NOW - 3600))
+
+
+def page(head):
+    return (200, {"Content-Type": "text/html; charset=utf-8"},
+            "<!DOCTYPE html><html><head><title>Site</title>%s</head>"
+            "<body><p>News <a href='/x'>x</a></p></body></html>" % head)
+
+
+def discover_json(url):
+    import json
+    r = run("discover", "--json", url, timeout=120)
+    return r, [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def test_discover(srv):
+    rss_body = rss([story("r1", "Allies hold drills", 600), story("r2", "Other", 7200)],
+                   title="Main RSS")
+    srv.routes["/news/rss.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss_body)
+    srv.routes["/atom.xml"] = (200, {"Content-Type": "application/atom+xml"}, ATOM)
+    srv.routes["/news/feed.json"] = (200, {"Content-Type": "application/feed+json"}, JSONFEED)
+    srv.routes["/site/index.html"] = page(
+        '<base href="/news/">'
+        '<link rel="alternate" type="application/rss+xml" title="Main" href="rss.xml">'
+        '<link rel="Alternate home" type="application/atom+xml" href="%s">'
+        '<link rel="alternate" type="application/feed+json" href="feed.json">'
+        '<link rel="alternate" type="text/html" href="/other.html">'
+        '<link rel="stylesheet" type="text/css" href="style.css">'
+        '<LINK REL=alternate TYPE="application/rss+xml" HREF="rss.xml">'
+        % srv.url("/atom.xml"))
+    r, c = discover_json(srv.url("/site/index.html"))
+    check(r.returncode == 0 and [x["url"] for x in c] ==
+          [srv.url("/news/rss.xml"), srv.url("/atom.xml"), srv.url("/news/feed.json")],
+          "discover: RSS, Atom and JSON Feed links, resolved against <base href>, "
+          "without duplicates or other types (%s)" % [x["url"] for x in c])
+    by = {x["url"]: x for x in c}
+    x = by.get(srv.url("/news/rss.xml"), {})
+    check(x.get("ok") and x.get("title") == "Main RSS" and x.get("format") == "rss2.0" and
+          x.get("items") == 2 and x.get("newest") == iso(NOW - 600) and
+          x.get("link_title") == "Main" and x.get("advertised"),
+          "discover: each candidate is fetched and parsed: title, format, items, newest (%s)"
+          % x)
+    check(by.get(srv.url("/atom.xml"), {}).get("format") == "atom1.0" and
+          by.get(srv.url("/news/feed.json"), {}).get("format") == "jsonfeed1" and
+          by.get(srv.url("/news/feed.json"), {}).get("items") == 2,
+          "discover: Atom and JSON Feed candidates are read too (%s)" % c)
+    r = run("discover", srv.url("/site/index.html"))
+    check(r.returncode == 0 and "advertises 3 feeds" in r.stdout and "title: Main RSS" in
+          r.stdout and "rss2.0, 2 items, newest %s" % iso(NOW - 600) in r.stdout and
+          "feedwatch add" in r.stdout, "discover: the listing is readable (%s)" % r.stdout)
+
+    # Relative hrefs without <base>: against the page's own URL.
+    srv.routes["/dir/feeds/main.xml"] = (200, {}, rss_body)
+    srv.routes["/dir/page.html"] = page(
+        '<link rel="alternate" type="application/rss+xml" href="feeds/main.xml">')
+    r, c = discover_json(srv.url("/dir/page.html"))
+    check([x["url"] for x in c] == [srv.url("/dir/feeds/main.xml")] and c[0]["ok"],
+          "discover: a relative href resolves against the page URL (%s)" % c)
+
+    # A page that advertises a broken feed (404) and one that is HTML.
+    srv.routes["/broken.html"] = page(
+        '<link rel="alternate" type="application/rss+xml" href="/gone.xml">'
+        '<link rel="alternate" type="application/atom+xml" href="/dir/page.html">')
+    r, c = discover_json(srv.url("/broken.html"))
+    check(r.returncode == 1 and len(c) == 2 and not c[0]["ok"] and c[0]["error"] == "HTTP 404"
+          and not c[1]["ok"] and "HTML" in c[1]["error"],
+          "discover: a broken advertised feed is shown with why, and exits 1 (%s)" % c)
+    r = run("discover", srv.url("/broken.html"))
+    check("does not work: HTTP 404" in r.stdout, "discover: the listing says why (%s)" % r.stdout)
+
+    # No <link>: the common paths, only those that are feeds.
+    srv.routes["/index.xml"] = (200, {}, rss_body)
+    srv.routes["/feed"] = (200, {"Content-Type": "text/html"}, "<html><body>blog</body></html>")
+    srv.routes["/plain.html"] = page("")
+    n0 = len(srv.requests)
+    r, c = discover_json(srv.url("/plain.html"))
+    asked = [p for p, _ in srv.requests[n0:]]
+    check(r.returncode == 0 and [x["url"] for x in c] ==
+          [srv.url("/atom.xml"), srv.url("/index.xml")] and
+          not c[0]["advertised"] and "/feed" in asked and "/rss" in asked,
+          "discover: without links, common paths are tried and only feeds kept (%s, %s)"
+          % (c, asked))
+    n0 = len(srv.requests)
+    discover_json(srv.url("/site/index.html"))
+    check(not any(p in ("/feed", "/rss", "/index.xml") for p, _ in srv.requests[n0:]),
+          "discover: common paths are not tried when the page advertises feeds")
+    r, c = discover_json(srv.url("/news/rss.xml"))
+    check(r.returncode == 0 and len(c) == 1 and c[0]["url"] == srv.url("/news/rss.xml") and
+          c[0]["ok"], "discover: a feed's own URL is the feed")
+    r = run("discover", srv.url("/missing.html"))
+    check(r.returncode == 1 and "HTTP 404" in r.stderr, "discover: a missing page exits 1")
+    with FeedServer() as empty:
+        empty.routes["/"] = page("")
+        r = run("discover", empty.url("/"))
+        check(r.returncode == 1 and "advertises no feed" in r.stdout,
+              "discover: a page with no feed anywhere says so and exits 1 (%s)" % r.stdout)
+
+
 def main():
     test_include()
     test_opml()
+    with FeedServer() as srv:
+        test_discover(srv)
     finish()
 
 
