@@ -15,6 +15,8 @@ int cmd_status(int argc, char **argv);
 int cmd_import_opml(int argc, char **argv);
 int cmd_export_opml(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
 
 /* In the feedwatch executable (main.c): replaces the process with
  * feedwatch-core, given the whole argv (argv[1] is one of the verbs above).

@@ -27,7 +27,8 @@ allowed_has(const char *allowed, const char *name)
 int
 cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 {
-	enum { OPT_JSON = 256, OPT_FAILED, OPT_STORED, OPT_SINCE, OPT_RETRY, OPT_LOG_LEVEL };
+	enum { OPT_JSON = 256, OPT_FAILED, OPT_STORED, OPT_SINCE, OPT_RETRY, OPT_LOG_LEVEL,
+	    OPT_NAME, OPT_TOPICS, OPT_INTERVAL, OPT_DRY_RUN };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -36,6 +37,10 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "retry", required_argument, NULL, OPT_RETRY },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "topics", required_argument, NULL, OPT_TOPICS },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum log_level	level;
@@ -59,6 +64,10 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 		case OPT_STORED:	ret->stored = true; break;
 		case OPT_SINCE:		ret->since = optarg; break;
 		case OPT_RETRY:		ret->retry = optarg; break;
+		case OPT_NAME:		ret->name = optarg; break;
+		case OPT_TOPICS:	ret->topics = optarg; break;
+		case OPT_INTERVAL:	ret->interval = optarg; break;
+		case OPT_DRY_RUN:	ret->dry_run = true; break;
 		case OPT_LOG_LEVEL:
 			if (log_level_from_string(optarg, &level) < 0) {
 				fprintf(stderr, "feedwatch %s: unknown log level '%s' "

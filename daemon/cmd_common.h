@@ -12,6 +12,10 @@ struct cmd_opts {
 	bool		 stored;	/* --stored (classify) */
 	const char	*since;		/* --since DURATION */
 	const char	*retry;		/* --retry ID|all (alerts) */
+	const char	*name;		/* --name NAME (add) */
+	const char	*topics;	/* --topics a,b (add) */
+	const char	*interval;	/* --interval DURATION (add) */
+	bool		 dry_run;	/* --dry-run (add) */
 	char		**args;		/* positional arguments */
 	int		 n_args;
 };

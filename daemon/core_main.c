@@ -24,6 +24,8 @@ static const struct {
 	{ "import-opml", cmd_import_opml },
 	{ "export-opml", cmd_export_opml },
 	{ "discover", cmd_discover },
+	{ "add", cmd_add },
+	{ "remove", cmd_remove },
 };
 
 /* argv is the whole command line main.c was given; argv[1] is a verb it has

@@ -49,6 +49,10 @@ usage(FILE *f)
 "                                   as one file in the config directory (feeds.d)\n"
 "  export-opml -c CONFIG            print the configured feeds as OPML 2.0\n"
 "  discover [--json] URL            the feeds a web page advertises, each checked\n"
+"  add -c CONFIG [--name NAME] [--topics a,b] [--interval 10m] [--dry-run] URL...\n"
+"                                   check a feed (or a page's), dry-run the rules,\n"
+"                                   write it to the config directory (feeds.d)\n"
+"  remove -c CONFIG URL|NAME        remove a feed added there\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -63,7 +67,7 @@ usage(FILE *f)
 
 static const char *const verbs[] = {
 	"parse", "classify", "once", "run", "check-config", "status", "alerts",
-	"import-opml", "export-opml", "discover",
+	"import-opml", "export-opml", "discover", "add", "remove",
 };
 
 static bool

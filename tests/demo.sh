@@ -11,4 +11,4 @@ echo
 echo "== feedwatch once -c $conf (alerts below; JSON Lines in demo-alerts.jsonl)"
 echo "== state in demo-state.db: run this again and no alert repeats"
 "$fw" once -c "$conf"
-echo "== next: put your own topics in config/feedwatch.yaml (docs/rules.md), then run it as a service (README, \"Running as a service\")" >&2
+echo "== next: put your own topics in config/feedwatch.yaml (docs/rules.md), add feeds with 'feedwatch add URL', then run it as a service (README, \"Running as a service\")" >&2

@@ -266,11 +266,189 @@ def test_discover(srv):
               "discover: a page with no feed anywhere says so and exits 1 (%s)" % r.stdout)
 
 
+class Daemon:
+    """feedwatch run, its stderr collected line by line."""
+
+    def __init__(self, conf):
+        env = dict(os.environ)
+        for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen([FW_BIN, "run", "-c", conf], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_log(self, pattern, seconds, since=0):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for l in self.lines[since:]:
+                if re.search(pattern, l):
+                    return l
+            time.sleep(0.1)
+        return None
+
+    def reload(self):
+        n = len(self.lines)
+        self.proc.send_signal(signal.SIGHUP)
+        return self.wait_log(r"reloaded: ", 10, n)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout=5)
+
+
+def hits(srv, path):
+    return sum(1 for p, _ in srv.requests if p.split("?")[0] == path)
+
+
+def test_add_remove(srv):
+    d = tmpdir()
+    srv.routes["/wire.xml"] = (200, {"Content-Type": "application/rss+xml"},
+                               rss([story("a1", "Allies hold drills off Korea"),
+                                    story("a2", "Stocks rise")], title="Wire & Co"))
+    srv.routes["/wire.html"] = page(
+        '<link rel="alternate" type="application/rss+xml" href="/wire.xml">')
+    srv.routes["/trade.xml"] = (200, {}, rss([story("t1", "New tariffs on steel")],
+                                             title="Trade desk"))
+    srv.routes["/bad.html"] = page(
+        '<link rel="alternate" type="application/rss+xml" href="/gone.xml">')
+    srv.routes["/other.xml"] = (200, {}, rss([story("o1", "Quiet day")], title="Other"))
+    conf = base_config(d, '  - {url: "%s", name: other, interval: 1h}' % srv.url("/other.xml"))
+    dm = Daemon(conf)
+    try:
+        check(dm.wait_log(r"cycle: 1 feeds polled", 15) is not None, "add: the daemon runs")
+        r = run("add", "-c", conf, "--topics", "drills", "--interval", "10m",
+                srv.url("/wire.html"), timeout=60)
+        path = os.path.join(d, "feeds.d", "wire-co.yaml")
+        check(r.returncode == 0 and "advertises %s" % srv.url("/wire.xml") in r.stdout and
+              "would alert: [drills] Allies hold drills off Korea" in r.stdout and
+              "2 current items, 1 would match a topic" in r.stdout and
+              "added 'wire-co' (%s) in %s" % (srv.url("/wire.xml"), path) in r.stdout and
+              "systemctl reload feedwatch" in r.stdout,
+              "add: a page's feed is found, checked, dry-run and written (%s)" % r.stdout)
+        text = open(path).read() if os.path.exists(path) else ""
+        check("url: %s" % srv.url("/wire.xml") in text and "interval: 10m" in text and
+              "topics: [drills]" in text, "add: one small YAML file (%s)" % text)
+        check(hits(srv, "/wire.xml") >= 1 and not any(
+            "wire.xml" in l for l in dm.lines), "add: the daemon has not polled it yet")
+        line = dm.reload()
+        check(line is not None and "2 feeds" in line, "add: reload sees the new feed (%s)" % line)
+        check(dm.wait_log(r"feed 'wire-co': 2 items, 2 new, 1 alerts", 15) is not None,
+              "add: after reload the daemon polls the added feed")
+        alerts = [a["feed_name"] for a in read_jsonl(os.path.join(d, "alerts.jsonl"))]
+        end = time.monotonic() + 10
+        while "wire-co" not in alerts and time.monotonic() < end:
+            time.sleep(0.2)
+            alerts = [a["feed_name"] for a in read_jsonl(os.path.join(d, "alerts.jsonl"))]
+        check(alerts.count("wire-co") == 1, "add: the added feed alerts (%s)" % alerts)
+
+        r = run("add", "-c", conf, srv.url("/wire.xml"))
+        check(r.returncode == 1 and "already configured as 'wire-co'" in r.stderr,
+              "add: a configured URL is refused")
+        n_files = len(os.listdir(os.path.join(d, "feeds.d")))
+        r = run("add", "-c", conf, srv.url("/bad.html"))
+        check(r.returncode == 1 and "no working feed" in r.stderr and
+              len(os.listdir(os.path.join(d, "feeds.d"))) == n_files,
+              "add: a URL that is no feed is refused and nothing written (%s)" % r.stderr)
+        r = run("add", "-c", conf, "--topics", "nope", srv.url("/trade.xml"))
+        check(r.returncode == 1 and "no topic 'nope'" in r.stderr, "add: unknown --topics")
+        r = run("add", "-c", conf, "--dry-run", srv.url("/trade.xml"))
+        check(r.returncode == 0 and "would alert: [tariffs]" in r.stdout and "dry run" in
+              r.stdout and len(os.listdir(os.path.join(d, "feeds.d"))) == n_files,
+              "add --dry-run writes nothing (%s)" % r.stdout)
+        r = run("add", "-c", conf, "--name", "trade", srv.url("/trade.xml"))
+        check(r.returncode == 0 and os.path.exists(os.path.join(d, "feeds.d", "trade.yaml")),
+              "add --name NAME (%s)" % r.stdout)
+
+        r = run("remove", "-c", conf, "other")
+        check(r.returncode == 1 and "in the main file (%s:3)" % conf in r.stderr,
+              "remove: a feed of the main file is left to the user")
+        r = run("remove", "-c", conf, "nope")
+        check(r.returncode == 1 and "no feed 'nope'" in r.stderr, "remove: unknown feed")
+        r = run("remove", "-c", conf, srv.url("/wire.xml"))
+        check(r.returncode == 0 and not os.path.exists(path) and "systemctl reload" in r.stdout,
+              "remove URL: the feed's file is deleted (%s)" % r.stdout)
+        line = dm.reload()
+        check(line is not None and "2 feeds" in line, "remove: reload drops it (%s)" % line)
+        st = run("status", "-c", conf, "--json").stdout
+        check("wire-co" not in st and "trade" in st, "remove: status no longer lists it")
+    finally:
+        dm.stop()
+    # A file of several feeds is rewritten without the one removed.
+    d2 = tmpdir()
+    conf2 = base_config(d2)
+    os.mkdir(os.path.join(d2, "feeds.d"))
+    many = write(os.path.join(d2, "feeds.d", "many.yaml"),
+                 "# my feeds\nfeeds:\n  - {url: 'http://a.example/', name: a}\n"
+                 "  - {url: 'http://b.example/', name: b, tags: [x]}\n"
+                 "  - {url: 'http://c.example/', name: c}\n")
+    r = run("remove", "-c", conf2, "b")
+    text = open(many).read()
+    check(r.returncode == 0 and text.startswith("# my feeds") and "b.example" not in text and
+          "a.example" in text and "c.example" in text and
+          run("check-config", "-c", conf2).returncode == 0,
+          "remove: a file of several feeds is rewritten without it, comments kept (%s)" % text)
+
+
+def on_tty(*args):
+    """Runs feedwatch with stderr (and stdout) on a terminal; all it wrote."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(FW_BIN, [FW_BIN] + list(args))
+    out = b""
+    end = time.time() + 60
+    while time.time() < end:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    os.waitpid(pid, 0)
+    return out.decode("utf-8", "replace")
+
+
+def test_progress(srv):
+    d = tmpdir()
+    for k in range(3):
+        srv.routes["/p%d.xml" % k] = (200, {}, rss([story("p%d" % k, "Drills %d" % k)],
+                                                   title="P%d" % k))
+    conf = base_config(d)
+    urls = [srv.url("/p%d.xml" % k) for k in range(3)]
+    r = run("add", "-c", conf, "--dry-run", *urls)
+    check(r.returncode == 0 and "feeds, " not in r.stderr and "\033" not in r.stdout + r.stderr,
+          "progress: add prints nothing extra when stderr is not a terminal")
+    out = on_tty("add", "-c", conf, *urls)
+    check("feedwatch add: 1/3 feeds, 1 alert so far" in out and
+          "feedwatch add: 3/3 feeds, 3 alerts so far" in out and out.count("added '") == 3,
+          "progress: add on a terminal shows feeds done/total and alerts so far (%r)"
+          % out[-400:])
+
+
 def main():
     test_include()
     test_opml()
     with FeedServer() as srv:
         test_discover(srv)
+        srv.requests.clear()
+        test_add_remove(srv)
+        test_progress(srv)
     finish()
 
 

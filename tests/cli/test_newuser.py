@@ -32,7 +32,7 @@ def test_demo():
           "demo: the first run shows no feed-health alert")
     check(out.count("\n[") >= 10, "demo: the topic alerts are shown (%d)" % out.count("\n["))
     check(lines and lines[-1].startswith("== next:") and "config/feedwatch.yaml" in lines[-1]
-          and "service" in lines[-1],
+          and "feedwatch add" in lines[-1] and "service" in lines[-1],
           "demo: the output ends with one line on what to do next (%r)"
           % (lines[-1] if lines else ""))
     check(os.path.exists(os.path.join(d, "demo-state.db")) and
