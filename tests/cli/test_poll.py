@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import pty
+import re
 import select
 import signal
 import sqlite3
@@ -468,8 +469,9 @@ def test_progress(srv):
                 break
             out += chunk
     os.waitpid(pid, 0)
-    check(b"1/1 feeds" in out and b"errors" in out,
-          "progress: a terminal sees feeds done/total, new items and errors")
+    check(re.search(rb"1/1 feeds, \d+ new items, \d+ alerts, \d+ errors", out) is not None,
+          "progress: a terminal sees feeds done/total, new items, alerts so far and errors "
+          "(%r)" % out[-300:])
 
 
 def test_adaptive(srv):
