@@ -112,7 +112,7 @@ cmd_import_opml(int argc, char **argv)
 		    "larger than 16 MiB: not a subscription list" : strerror(-r));
 		goto out;
 	}
-	if ((r = opml_parse(b.data != NULL ? b.data : "", b.len, &doc, &e)) < 0) {
+	if (opml_parse(b.data != NULL ? b.data : "", b.len, &doc, &e) < 0) {
 		fprintf(stderr, "feedwatch import-opml: %s: %s\n", o.args[0], e.msg);
 		goto out;
 	}

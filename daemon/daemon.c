@@ -170,7 +170,7 @@ cmd_check_config(int argc, char **argv)
 		fw_error_print(stderr, &errs.v[i]);
 	if (r < 0 && errs.n == 0)
 		fprintf(stderr, "%s: %s\n", o.config, strerror(-r));
-	if (r == 0)
+	if (r == 0 && conf != NULL)
 		printf("%s: OK: %zu %s, %zu %s, %zu %s\n", o.config,
 		    conf->n_feeds, plural(conf->n_feeds, "feed", "feeds"),
 		    conf->n_topics, plural(conf->n_topics, "topic", "topics"),

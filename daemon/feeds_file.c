@@ -264,7 +264,7 @@ tmp_open(const char *dir, char **ret_path, FILE **ret_f, struct fw_error *reterr
 		return -ENOMEM;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0 || fchmod(fd, 0644) < 0 || (*ret_f = fdopen(fd, "w")) == NULL) {
-		r = -errno;
+		r = errno > 0 ? -errno : -EIO;
 		fw_error_set(reterr, dir, 0, 0, "cannot write a file there: %s", strerror(-r));
 		if (fd >= 0) {
 			(void)close(fd);

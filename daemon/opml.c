@@ -23,6 +23,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "buf.h"
 #include "opml.h"
 #include "text.h"
 
@@ -276,9 +277,8 @@ static int
 write_feed(xmlNodePtr parent, const struct opml_out_feed *f)
 {
 	xmlNodePtr	 o = xmlNewChild(parent, NULL, BAD_CAST "outline", NULL);
-	size_t		 len = 0;
-	char		*cats = NULL;
-	int		 r = -ENOMEM;
+	struct buf	 cats;
+	int		 r = 0;
 
 	if (o == NULL)
 		return -ENOMEM;
@@ -289,20 +289,14 @@ write_feed(xmlNodePtr parent, const struct opml_out_feed *f)
 		return -ENOMEM;
 	if (f->n_tags == 0)
 		return 0;
-	for (size_t i = 0; i < f->n_tags; i++)
-		len += strlen(f->tags[i]) + 2;
-	if ((cats = malloc(len + 1)) == NULL)
-		return -ENOMEM;
-	cats[0] = '\0';
+	buf_init(&cats, 64 * 1024);
 	/* "/tag" parts: a tag is a category of its own, not a path. */
-	for (size_t i = 0; i < f->n_tags; i++) {
-		strcat(cats, i > 0 ? ",/" : "/");
-		strcat(cats, f->tags[i]);
-	}
-	if (xmlSetProp(o, BAD_CAST "category", BAD_CAST cats) != NULL)
-		r = 0;
-	free(cats);
-	return r;
+	for (size_t i = 0; i < f->n_tags && r == 0; i++)
+		r = buf_printf(&cats, "%s%s", i > 0 ? ",/" : "/", f->tags[i]);
+	if (r == 0 && xmlSetProp(o, BAD_CAST "category", BAD_CAST cats.data) == NULL)
+		r = -ENOMEM;
+	buf_done(&cats);
+	return r < 0 ? -ENOMEM : 0;
 }
 
 int

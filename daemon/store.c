@@ -799,9 +799,12 @@ store_alert_find(struct store *s, const char *prefix, char **ret_id, struct fw_e
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, reterr, "cannot look up alerts");
 	bind_text(st, 1, prefix);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (n++ == 0 && (id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == 0 && (id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
 			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(id);
