@@ -22,6 +22,8 @@
 #include "conf.h"
 
 #define CONF_MAX_SECRET_BYTES	(64 * 1024)
+#define CONF_MAX_INCLUDED	1000
+#define CONF_MAX_INCLUDED_BYTES	(1024 * 1024)
 
 struct walker {
 	yaml_document_t		*doc;
@@ -1337,6 +1339,22 @@ conf_include(struct walker *w, struct conf *c)
 		w->oom = 1;
 	self = realpath(c->path, NULL);
 	for (size_t i = 0; !w->oom && i < g.gl_pathc; i++) {
+		struct stat st;
+
+		/* Limits on what a glob may pull in: regular files of a
+		 * sane size, and not too many of them. */
+		if (c->n_included == CONF_MAX_INCLUDED) {
+			werr_in(w, c->path, 0, 0, "include: more than %d files match; the "
+			    "rest are not read", CONF_MAX_INCLUDED);
+			break;
+		}
+		if (stat(g.gl_pathv[i], &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_size > CONF_MAX_INCLUDED_BYTES) {
+			werr_in(w, g.gl_pathv[i], 0, 0, "an included file larger than 1 MiB "
+			    "is not a list of feeds");
+			continue;
+		}
 		other = realpath(g.gl_pathv[i], NULL);
 		r = self != NULL && other != NULL && strcmp(self, other) == 0;
 		free(other);

@@ -351,6 +351,13 @@ START_TEST(test_include_default_dir)
 	    "interval: 1h}\n"));
 	free(tu_write_file(d, "a.yaml", "feeds:\n  - {url: \"http://a.example/\", name: a}\n"));
 	free(tu_write_file(d, "notes.txt", "not yaml: ["));
+	/* Not a regular file: not read. */
+	{
+		char *sub = tmp_path("feeds.d/sub.yaml");
+
+		ck_assert_int_eq(mkdir(sub, 0755), 0);
+		free(sub);
+	}
 	c = load("state: x.db\ndefaults: {interval: 5m}\nfeeds:\n"
 	    "  - {url: \"http://main.example/\", name: main}\n", &errs);
 	ck_assert_ptr_nonnull(c);
