@@ -21,6 +21,7 @@
 
 #include "discover.h"
 #include "parse.h"
+#include "text.h"
 #include "url.h"
 
 /* The MIME types of feeds in <link type>: RSS, Atom, RSS 1.0 (RDF) and
@@ -129,10 +130,21 @@ rel_alternate(const char *rel)
 	return false;
 }
 
+/* An attribute's value as plain text: white space collapsed and control
+ * characters dropped (text_clean()), as every string from a page must be
+ * before it reaches a terminal or the configuration. Owned; NULL when
+ * absent or empty. */
 static char *
 prop(xmlNodePtr n, const char *name)
 {
-	return (char *)xmlGetProp(n, (const xmlChar *)name);
+	xmlChar	*v = xmlGetProp(n, (const xmlChar *)name);
+	char	*out = NULL;
+
+	if (v != NULL && text_clean_valid(NULL, (const char *)v, strlen((const char *)v),
+	    TEXT_PLAIN, 2048, &out) < 0)
+		out = NULL;
+	xmlFree(v);
+	return out;
 }
 
 struct link_walk {
@@ -161,7 +173,7 @@ walk(struct link_walk *w, xmlNodePtr node)
 					w->base = abs;
 				}
 			}
-			xmlFree(href);
+			free(href);
 		} else if (strcasecmp((const char *)n->name, "link") == 0) {
 			char *rel = prop(n, "rel"), *type = prop(n, "type");
 			char *href = prop(n, "href"), *title = prop(n, "title"), *abs = NULL;
@@ -172,10 +184,10 @@ walk(struct link_walk *w, xmlNodePtr node)
 				else if (abs != NULL)
 					w->err = add_candidate(w->r, abs, type, title, false);
 			}
-			xmlFree(rel);
-			xmlFree(type);
-			xmlFree(href);
-			xmlFree(title);
+			free(rel);
+			free(type);
+			free(href);
+			free(title);
 		}
 		walk(w, n->children);
 	}

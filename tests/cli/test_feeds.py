@@ -191,7 +191,8 @@ def test_discover(srv):
     srv.routes["/news/feed.json"] = (200, {"Content-Type": "application/feed+json"}, JSONFEED)
     srv.routes["/site/index.html"] = page(
         '<base href="/news/">'
-        '<link rel="alternate" type="application/rss+xml" title="Main" href="rss.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Ma&#27;]0;x&#7;in" '
+        'href="rss.xml">'
         '<link rel="Alternate home" type="application/atom+xml" href="%s">'
         '<link rel="alternate" type="application/feed+json" href="feed.json">'
         '<link rel="alternate" type="text/html" href="/other.html">'
@@ -207,7 +208,8 @@ def test_discover(srv):
     x = by.get(srv.url("/news/rss.xml"), {})
     check(x.get("ok") and x.get("title") == "Main RSS" and x.get("format") == "rss2.0" and
           x.get("items") == 2 and x.get("newest") == iso(NOW - 600) and
-          x.get("link_title") == "Main" and x.get("advertised"),
+          (x.get("link_title") or "").startswith("Ma") and
+          not any(ch in x.get("link_title", "") for ch in "\033\007") and x.get("advertised"),
           "discover: each candidate is fetched and parsed: title, format, items, newest (%s)"
           % x)
     check(by.get(srv.url("/atom.xml"), {}).get("format") == "atom1.0" and
@@ -215,6 +217,8 @@ def test_discover(srv):
           by.get(srv.url("/news/feed.json"), {}).get("items") == 2,
           "discover: Atom and JSON Feed candidates are read too (%s)" % c)
     r = run("discover", srv.url("/site/index.html"))
+    check("\033" not in r.stdout and "\007" not in r.stdout,
+          "discover: control characters of a page's link title never reach the terminal")
     check(r.returncode == 0 and "advertises 3 feeds" in r.stdout and "title: Main RSS" in
           r.stdout and "rss2.0, 2 items, newest %s" % iso(NOW - 600) in r.stdout and
           "feedwatch add" in r.stdout, "discover: the listing is readable (%s)" % r.stdout)
