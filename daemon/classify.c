@@ -24,6 +24,7 @@
 
 struct cl_entry {
 	struct rule_node	*expr;
+	char			*text;		/* an exclude's rule as written */
 	uint32_t		 topic;
 	bool			 exclude;
 };
@@ -53,8 +54,10 @@ classifier_free(struct classifier *c)
 
 	if (c == NULL)
 		return NULL;
-	for (i = 0; c->entries != NULL && i < c->n_entries; i++)
+	for (i = 0; c->entries != NULL && i < c->n_entries; i++) {
 		rule_free(c->entries[i].expr);
+		free(c->entries[i].text);
+	}
 	free(c->entries);
 	for (i = 0; i < c->n_topics; i++) {
 		free(c->topics[i].name);
@@ -128,6 +131,12 @@ add_entries(struct classifier *c, const struct conf *conf, uint32_t ti,
 		}
 		if (r < 0)
 			return r;
+		/* Kept to tell the user which exclude removed an item. */
+		if (exclude && (c->entries[c->n_entries].text =
+		    strdup(cs->s != NULL ? cs->s : "")) == NULL) {
+			rule_free(expr);
+			return -ENOMEM;
+		}
 		c->entries[c->n_entries].expr = expr;
 		c->entries[c->n_entries].topic = ti;
 		c->entries[c->n_entries].exclude = exclude;
@@ -680,8 +689,16 @@ eval_topic(const struct classifier *c, uint32_t ti, const uint32_t *cand,
 			any = r > 0;
 		} else if (e->exclude) {
 			r = rule_eval(e->expr, hits, n_hits);
-			if (r != 0)
-				return r < 0 ? r : 0;	/* excluded */
+			if (r < 0)
+				return r;
+			if (r > 0 && any) {
+				/* Terms come before excludes in a topic's
+				 * entries, so any is final here. */
+				ret->excluded[ret->n_excluded++] =
+				    (struct classify_exclusion){ c->topics[ti].name, e->text };
+			}
+			if (r > 0)
+				return 0;	/* excluded */
 		}
 	}
 	if (!any)
@@ -810,7 +827,8 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 	n_cand = j;
 
 	res.matches = calloc(c->n_topics, sizeof(*res.matches));
-	if (res.matches == NULL) {
+	res.excluded = calloc(c->n_topics, sizeof(*res.excluded));
+	if (res.matches == NULL || res.excluded == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -830,6 +848,8 @@ done:
 	*ret = res;
 	res.matches = NULL;
 	res.n_matches = 0;
+	res.excluded = NULL;
+	res.n_excluded = 0;
 	r = 0;
 out:
 	classify_result_done(&res);
@@ -859,4 +879,7 @@ classify_result_done(struct classify_result *r)
 	free(r->matches);
 	r->matches = NULL;
 	r->n_matches = 0;
+	free(r->excluded);
+	r->excluded = NULL;
+	r->n_excluded = 0;
 }

@@ -27,9 +27,17 @@ struct classify_match {
 	size_t			 n_hits;
 };
 
+/* A topic whose terms matched but which an exclude rule removed. */
+struct classify_exclusion {
+	const char		*topic;		/* borrowed from the classifier */
+	const char		*rule;		/* the exclude as written; borrowed */
+};
+
 struct classify_result {
 	struct classify_match	*matches;	/* in config order of topics */
 	size_t			 n_matches;
+	struct classify_exclusion *excluded;	/* in config order of topics */
+	size_t			 n_excluded;
 };
 
 /* Compiles every topic of conf. Returns 0 and *ret (free with

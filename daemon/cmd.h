@@ -13,4 +13,9 @@ int cmd_check_config(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_developments(int argc, char **argv);
+int cmd_import_opml(int argc, char **argv);
+int cmd_export_opml(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
 

@@ -61,6 +61,40 @@ print_delivery(const struct store_delivery *d, int json)
 	free(error);
 }
 
+/* --retry ID|PREFIX|all. Returns 0, or -1 having said why on stderr. */
+static int
+retry(struct store *store, const char *which)
+{
+	struct fw_error	 e;
+	char		*id = NULL;
+	int		 r;
+
+	if (strcmp(which, "all") != 0) {
+		r = which[0] == '\0' ? 0 : store_alert_find(store, which, &id, &e);
+		if (r < 0) {
+			fw_error_print(stderr, &e);
+			return -1;
+		}
+		if (r != 1) {
+			fprintf(stderr, "feedwatch alerts: %s '%s'%s\n",
+			    r == 0 ? "no such alert" : "more than one alert starts with", which,
+			    r == 0 ? " (feedwatch alerts lists them)" : ": give more of its id");
+			return -1;
+		}
+	}
+	r = store_deliveries_retry(store, id, (int64_t)time(NULL), &e);
+	if (r < 0)
+		fw_error_print(stderr, &e);
+	else if (id != NULL && r == 0)
+		printf("alert %s has no failed delivery to requeue\n", id);
+	else
+		printf("requeued %d %s%s%s; %s sent on the next cycle\n", r,
+		    r == 1 ? "delivery" : "deliveries", id != NULL ? " of alert " : "",
+		    id != NULL ? id : "", r == 1 ? "it is" : "they are");
+	free(id);
+	return r < 0 ? -1 : 0;
+}
+
 int
 cmd_alerts(int argc, char **argv)
 {
@@ -82,12 +116,7 @@ cmd_alerts(int argc, char **argv)
 		goto out;
 	}
 	if (o.retry != NULL) {
-		r = store_deliveries_retry(store, strcmp(o.retry, "all") == 0 ? NULL : o.retry,
-		    (int64_t)time(NULL), &e);
-		if (r < 0)
-			fw_error_print(stderr, &e);
-		else
-			printf("requeued %d deliveries; they are sent on the next cycle\n", r);
+		r = retry(store, o.retry);
 		goto out;
 	}
 	if ((r = store_deliveries_list(store, o.failed, ALERTS_LIST_LIMIT, &v, &n, &e)) < 0) {

@@ -10,8 +10,10 @@
  * form records anything or sends an alert.
  *
  * With --json, one line per item (the contract):
- *   {"id", "title", "topics": [...], "matches": {"<topic>": ["<term>", ...]}}
- * (--stored adds "feed"). Without it, a listing that shows for each item the
+ *   {"id", "title", "topics": [...], "matches": {"<topic>": ["<term>", ...]},
+ *    "excluded": {"<topic>": ["<exclude rule>", ...]}}
+ * (--stored adds "feed"; "excluded" names the topics whose terms matched but
+ * an exclude removed, with the excludes that did). Without it, a listing that shows for each item the
  * topics, the terms that matched and the field each was found in.
  * --explain adds the item's words that each term matched where they read
  * otherwise than the term (a stem's inflection, a Korean word with its
@@ -103,13 +105,22 @@ print_json(const struct feed_item *item, const char *feed_url,
     const struct classify_result *res, bool explain)
 {
 	json_t	*o = json_object(), *topics = json_array(),
-		*matches = json_object();
+		*matches = json_object(), *excluded = json_object();
 	char	*s = NULL;
 	size_t	 i, j;
 	int	 r = -ENOMEM;
 
-	if (o == NULL || topics == NULL || matches == NULL)
+	if (o == NULL || topics == NULL || matches == NULL || excluded == NULL)
 		goto out;
+	for (i = 0; i < res->n_excluded; i++) {
+		json_t *rules = json_object_get(excluded, res->excluded[i].topic);
+
+		if (rules == NULL && (json_object_set_new(excluded, res->excluded[i].topic,
+		    rules = json_array()) < 0 || rules == NULL))
+			goto out;
+		if (json_array_append_new(rules, json_string(res->excluded[i].rule)) < 0)
+			goto out;
+	}
 	for (i = 0; i < res->n_matches; i++) {
 		const struct classify_match	*m = &res->matches[i];
 		json_t				*terms = json_array();
@@ -131,7 +142,8 @@ print_json(const struct feed_item *item, const char *feed_url,
 	    json_object_set_new(o, "feed", json_string(feed_url)) < 0)
 		goto out;
 	if (json_object_set(o, "topics", topics) < 0 ||
-	    json_object_set(o, "matches", matches) < 0)
+	    json_object_set(o, "matches", matches) < 0 ||
+	    json_object_set(o, "excluded", excluded) < 0)
 		goto out;
 	if (explain && json_object_set_new(o, "explain",
 	    explain_json(res)) < 0)
@@ -144,6 +156,7 @@ out:
 	free(s);
 	json_decref(topics);
 	json_decref(matches);
+	json_decref(excluded);
 	json_decref(o);
 	return r;
 }
@@ -158,8 +171,11 @@ print_text(const struct feed_item *item, const char *feed_url,
 	safe_printf("    id: %s\n", item->id);
 	if (feed_url != NULL)
 		safe_printf("    feed: %s\n", feed_url);
-	if (res->n_matches == 0)
+	if (res->n_matches == 0 && res->n_excluded == 0)
 		safe_printf("    no topic\n");
+	for (i = 0; i < res->n_excluded; i++)
+		safe_printf("    %s: its terms matched, but exclude '%s' removed it\n",
+		    res->excluded[i].topic, res->excluded[i].rule);
 	for (i = 0; i < res->n_matches; i++) {
 		const struct classify_match *m = &res->matches[i];
 
@@ -275,7 +291,8 @@ classify_source(struct run *run, const char *source)
 	fo.proxy = run->conf->proxy;
 	r = fetch_source(url, &fo, &res, &err);
 	if (r < 0) {
-		safe_fprintf(stderr, "feedwatch classify: %s: ", url);
+		/* err names the source already. */
+		fprintf(stderr, "feedwatch classify: ");
 		fw_error_print(stderr, &err);
 		return 1;
 	}

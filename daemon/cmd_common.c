@@ -28,7 +28,7 @@ int
 cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 {
 	enum { OPT_JSON = 256, OPT_FAILED, OPT_STORED, OPT_SINCE, OPT_RETRY, OPT_LOG_LEVEL,
-	    OPT_TOPIC, OPT_EXPLAIN };
+	    OPT_TOPIC, OPT_EXPLAIN, OPT_NAME, OPT_TOPICS, OPT_INTERVAL, OPT_DRY_RUN };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -39,6 +39,10 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "topic", required_argument, NULL, OPT_TOPIC },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "topics", required_argument, NULL, OPT_TOPICS },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct option	opts[sizeof(longopts) / sizeof(longopts[0])];
@@ -79,6 +83,10 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 			else
 				ret->explain = true;
 			break;
+		case OPT_NAME:		ret->name = optarg; break;
+		case OPT_TOPICS:	ret->topics = optarg; break;
+		case OPT_INTERVAL:	ret->interval = optarg; break;
+		case OPT_DRY_RUN:	ret->dry_run = true; break;
 		case OPT_LOG_LEVEL:
 			if (log_level_from_string(optarg, &level) < 0) {
 				fprintf(stderr, "feedwatch %s: unknown log level '%s' "

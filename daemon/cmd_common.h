@@ -15,6 +15,10 @@ struct cmd_opts {
 	const char	*retry;		/* --retry ID|all (alerts) */
 	const char	*topic;		/* --topic NAME (developments) */
 	const char	*explain_id;	/* --explain ID (developments) */
+	const char	*name;		/* --name NAME (add) */
+	const char	*topics;	/* --topics a,b (add) */
+	const char	*interval;	/* --interval DURATION (add) */
+	bool		 dry_run;	/* --dry-run (add) */
 	char		**args;		/* positional arguments */
 	int		 n_args;
 };

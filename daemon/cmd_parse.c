@@ -142,7 +142,8 @@ parse_path(const char *source, const struct parse_limits *lim,
 		(void)close(fd);
 	return r;
 unreadable:
-	fprintf(stderr, "feedwatch: parse: %s: ", source);
+	/* err names the file already. */
+	fprintf(stderr, "feedwatch: parse: ");
 	fw_error_print(stderr, err);
 	if (fd > 0)
 		(void)close(fd);

@@ -7,13 +7,14 @@
  * This module does not compile topic rules (classify does) and never logs. */
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -21,19 +22,22 @@
 #include "conf.h"
 
 #define CONF_MAX_SECRET_BYTES	(64 * 1024)
+#define CONF_MAX_INCLUDED	1000
+#define CONF_MAX_INCLUDED_BYTES	(1024 * 1024)
 
 struct walker {
 	yaml_document_t		*doc;
 	const char		*path;
+	const char		*conf_path;	/* path as kept in the conf (feed->file) */
 	char			*dir;		/* directory of path, for relative files */
 	struct fw_errors	*errs;
 	int			 failed;	/* an error was recorded */
 	int			 oom;
 };
 
-/* Records an error at line:col of the file being loaded. */
-static void _printf_(4, 5)
-werr_at(struct walker *w, unsigned line, unsigned col, const char *fmt, ...)
+/* Records an error at file:line:col. */
+static void _printf_(5, 6)
+werr_in(struct walker *w, const char *file, unsigned line, unsigned col, const char *fmt, ...)
 {
 	struct fw_error	e;
 	va_list		ap;
@@ -42,11 +46,14 @@ werr_at(struct walker *w, unsigned line, unsigned col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fw_error_set(&e, w->path, line, col, "%s", msg);
+	fw_error_set(&e, file, line, col, "%s", msg);
 	if (fw_errors_add(w->errs, &e) < 0)
 		w->oom = 1;
 	w->failed = 1;
 }
+
+/* Records an error at line:col of the file being loaded. */
+#define werr_at(w, line, col, ...) werr_in((w), (w)->path, (line), (col), __VA_ARGS__)
 
 /* Records an error at the start of node (libyaml marks are 0-based). */
 #define werr(w, node, ...) \
@@ -108,6 +115,23 @@ xstrdup(struct walker *w, const char *s)
 	return p;
 }
 
+/* A path from the file, as an owned string: a relative one is relative to
+ * the configuration file's directory, so it means the same whatever the
+ * working directory (systemd starts the service in /). "-" stays "-". */
+static char *
+xpath(struct walker *w, const char *s)
+{
+	char *p;
+
+	if (s[0] == '/' || strcmp(s, "-") == 0)
+		return xstrdup(w, s);
+	if (asprintf(&p, "%s/%s", w->dir, s) < 0) {
+		w->oom = 1;
+		return NULL;
+	}
+	return p;
+}
+
 static void
 get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
 {
@@ -115,6 +139,16 @@ get_string(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
 		return;
 	free(*dst);
 	*dst = xstrdup(w, scalar(n));
+}
+
+/* A path: see xpath(). */
+static void
+get_path(struct walker *w, const yaml_node_t *n, const char *key, char **dst)
+{
+	if (!want_scalar(w, n, key))
+		return;
+	free(*dst);
+	*dst = xpath(w, scalar(n));
 }
 
 static void
@@ -282,6 +316,7 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 	char		 chunk[4096];
 	size_t		 got;
 	const char	*v;
+	char		*path;
 
 	if (!want_scalar(w, n, key))
 		return NULL;
@@ -294,19 +329,25 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 		}
 		return xstrdup(w, v);
 	}
-	f = fopen(scalar(n), "re");
+	path = xpath(w, scalar(n));
+	if (path == NULL)
+		return NULL;
+	f = fopen(path, "re");
 	if (f == NULL) {
-		werr(w, n, "'%s': cannot read '%s': %s", key, scalar(n), strerror(errno));
+		werr(w, n, "'%s': cannot read '%s': %s", key, path, strerror(errno));
+		free(path);
 		return NULL;
 	}
 	/* A secret every local user can read is no secret: refuse it rather
 	 * than use it (docs/security.md). */
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
 		werr(w, n, "'%s': '%s' is readable by every user (mode %04o): "
-		    "chmod o-r it", key, scalar(n), (unsigned)(st.st_mode & 07777));
+		    "chmod o-r it", key, path, (unsigned)(st.st_mode & 07777));
 		fclose(f);
+		free(path);
 		return NULL;
 	}
+	free(path);
 	buf_init(&b, CONF_MAX_SECRET_BYTES);
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(&b, chunk, got) < 0) {
@@ -616,6 +657,7 @@ CONF_FIELD_HANDLER(feed_backlog, struct conf_feed, backlog, get_duration)
 CONF_FIELD_HANDLER(feed_allow_downgrade, struct conf_feed, allow_downgrade, get_bool)
 CONF_FIELD_HANDLER(feed_allow_private, struct conf_feed, allow_private, get_bool)
 CONF_FIELD_HANDLER(feed_topics, struct conf_feed, topics, get_strlist)
+CONF_FIELD_HANDLER(feed_tags, struct conf_feed, tags, get_strlist)
 
 static void
 feed_headers(struct walker *w, yaml_node_t *v, void *obj)
@@ -635,6 +677,7 @@ static const struct key_handler feed_keys[] = {
 	{ "max_bytes", feed_max_bytes, false },
 	{ "backlog", feed_backlog, false },
 	{ "topics", feed_topics, false },
+	{ "tags", feed_tags, false },
 	{ "headers", feed_headers, false },
 	{ "allow_downgrade", feed_allow_downgrade, false },
 	{ "allow_private", feed_allow_private, false },
@@ -648,6 +691,7 @@ conf_feed_done(struct conf_feed *f)
 	free(f->name);
 	free(f->url);
 	strlist_done(&f->topics);
+	strlist_done(&f->tags);
 	headers_free(f->headers, f->n_headers);
 }
 
@@ -774,15 +818,26 @@ sink_format(struct walker *w, yaml_node_t *v, void *obj)
 
 	if (!want_scalar(w, v, "format"))
 		return;
+	/* Checked in sink_validate(), which knows the sink's type and so
+	 * which formats to offer. */
+	c->have_format = 1;
+	c->format_node = v;
+	c->s->format = _SINK_FORMAT_MAX;
 	for (int i = 0; i < _SINK_FORMAT_MAX; i++)
-		if (strcmp(scalar(v), names[i]) == 0) {
+		if (strcmp(scalar(v), names[i]) == 0)
 			c->s->format = (enum sink_format)i;
-			c->have_format = 1;
-			c->format_node = v;
-			return;
-		}
-	werr(w, v, "'format' must be one of text, jsonl, generic, slack, discord, ntfy; found '%s'",
-	    scalar(v));
+}
+
+/* Whether the sink's format is one of first..last, saying which ones are
+ * when it is not. */
+static void
+sink_check_format(struct walker *w, struct sink_ctx *c, const char *kind,
+    enum sink_format first, enum sink_format last, const char *choices)
+{
+	if (c->s->format >= first && c->s->format <= last)
+		return;
+	werr(w, c->format_node, "a %s's format must be one of %s; found '%s'", kind, choices,
+	    scalar(c->format_node));
 }
 
 #define SINK_HANDLER(fname, field, getter)				\
@@ -796,7 +851,7 @@ SINK_HANDLER(sink_name, name, get_string)
 SINK_HANDLER(sink_topics, topics, get_strlist)
 SINK_HANDLER(sink_feeds, feeds, get_strlist)
 SINK_HANDLER(sink_min_severity, min_severity, get_severity)
-SINK_HANDLER(sink_path, path, get_string)
+SINK_HANDLER(sink_path, path, get_path)
 SINK_HANDLER(sink_url, url, get_string)
 SINK_HANDLER(sink_timeout, timeout, get_duration)
 SINK_HANDLER(sink_from, from, get_string)
@@ -962,21 +1017,26 @@ sink_validate(struct walker *w, yaml_node_t *node, struct sink_ctx *c)
 
 	if (!c->have_type)
 		return;
+	/* Mail and exec sinks have no formats. */
+	if (c->have_format && s->type != SINK_LOG && s->type != SINK_WEBHOOK)
+		werr(w, c->format_node, "a%s sink has no 'format' (log and webhook sinks do)",
+		    s->type == SINK_MAIL ? " mail" : "n exec");
 	switch (s->type) {
 	case SINK_LOG:
 		if (!c->have_format)
 			s->format = SINK_FORMAT_TEXT;
-		else if (s->format != SINK_FORMAT_TEXT && s->format != SINK_FORMAT_JSONL)
-			werr(w, c->format_node, "a log sink's format must be text or jsonl");
+		else
+			sink_check_format(w, c, "log sink", SINK_FORMAT_TEXT, SINK_FORMAT_JSONL,
+			    "text, jsonl");
 		if (s->path == NULL)
 			werr(w, node, "a log sink needs 'path' (a file, or - for stderr)");
 		break;
 	case SINK_WEBHOOK:
 		if (!c->have_format)
 			s->format = SINK_FORMAT_GENERIC;
-		else if (s->format == SINK_FORMAT_TEXT || s->format == SINK_FORMAT_JSONL)
-			werr(w, c->format_node,
-			    "a webhook's format must be generic, slack, discord or ntfy");
+		else
+			sink_check_format(w, c, "webhook", SINK_FORMAT_GENERIC, SINK_FORMAT_NTFY,
+			    "generic, slack, discord, ntfy");
 		if (s->url == NULL)
 			werr(w, node, "a webhook sink needs 'url'");
 		else if (strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0)
@@ -1010,14 +1070,14 @@ top_state(struct walker *w, yaml_node_t *v, void *obj)
 
 	if (!want_scalar(w, v, "state"))
 		return;
-	/* A relative path is relative to the working directory, as users
-	 * expect of a command-line argument (the demo relies on this). */
 	free(c->state_path);
-	c->state_path = xstrdup(w, scalar(v));
+	c->state_path = xpath(w, scalar(v));
+	c->state_line = (unsigned)v->start_mark.line + 1;
+	c->state_col = (unsigned)v->start_mark.column + 1;
 }
 
 CONF_FIELD_HANDLER(top_user_agent, struct conf, user_agent, get_string)
-CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_string)
+CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_path)
 CONF_FIELD_HANDLER(top_proxy, struct conf, proxy, get_string)
 
 static void
@@ -1046,8 +1106,9 @@ top_defaults(struct walker *w, yaml_node_t *v, void *obj)
 static void
 top_feeds(struct walker *w, yaml_node_t *v, void *obj)
 {
-	struct conf	*c = obj;
-	size_t		 n;
+	struct conf		*c = obj;
+	struct conf_feed	*feeds;
+	size_t			 n;
 
 	if (v->type != YAML_SEQUENCE_NODE) {
 		werr(w, v, "'feeds' must be a list of feeds, found %s",
@@ -1055,16 +1116,20 @@ top_feeds(struct walker *w, yaml_node_t *v, void *obj)
 		return;
 	}
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	c->feeds = calloc(n ? n : 1, sizeof(*c->feeds));
-	if (c->feeds == NULL) {
+	/* Included files append to the main file's feeds. */
+	feeds = reallocarray(c->feeds, c->n_feeds + n + 1, sizeof(*c->feeds));
+	if (feeds == NULL) {
 		w->oom = 1;
 		return;
 	}
+	c->feeds = feeds;
+	memset(c->feeds + c->n_feeds, 0, (n + 1) * sizeof(*c->feeds));
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t		*item = node_at(w, v->data.sequence.items.start[i]);
 		struct conf_feed	*f = &c->feeds[c->n_feeds++];
 		char			 what[64];
 
+		f->file = w->conf_path;
 		f->line = (unsigned)item->start_mark.line + 1;
 		f->col = (unsigned)item->start_mark.column + 1;
 		f->interval = f->min_interval = f->max_interval = -1;
@@ -1270,9 +1335,16 @@ top_developments(struct walker *w, yaml_node_t *v, void *obj)
 	    &((struct conf *)obj)->developments);
 }
 
+static void
+top_include(struct walker *w, yaml_node_t *v, void *obj)
+{
+	get_path(w, v, "include", &((struct conf *)obj)->include);
+}
+
 static const struct key_handler top_keys[] = {
 	{ "developments", top_developments, false },
 	{ "state", top_state, true },
+	{ "include", top_include, false },
 	{ "user_agent", top_user_agent, false },
 	{ "ca_path", top_ca_path, false },
 	{ "proxy", top_proxy, false },
@@ -1283,6 +1355,12 @@ static const struct key_handler top_keys[] = {
 	{ "lists", top_lists, false },
 	{ "language", top_language, false },
 	{ "sinks", top_sinks, false },
+	{ NULL, NULL, false },
+};
+
+/* What an included file may hold. */
+static const struct key_handler include_keys[] = {
+	{ "feeds", top_feeds, true },
 	{ NULL, NULL, false },
 };
 
@@ -1312,17 +1390,20 @@ conf_finish(struct walker *w, struct conf *c)
 		if (f->max_alerts_per_poll == 0)
 			f->max_alerts_per_poll = c->max_alerts_per_poll;
 		if (f->interval < 1)
-			werr_at(w, f->line, f->col,
+			werr_in(w, f->file, f->line, f->col,
 			    "feed '%s': interval must be at least 1s", f->name);
 		for (size_t j = 0; j < i; j++) {
-			if (c->feeds[j].url != NULL && strcmp(c->feeds[j].url, f->url) == 0)
-				werr_at(w, f->line, f->col,
-				    "feed '%s' is listed twice (first at line %u)",
-				    f->url, c->feeds[j].line);
-			else if (c->feeds[j].name != NULL && strcmp(c->feeds[j].name, f->name) == 0)
-				werr_at(w, f->line, f->col,
-				    "feed name '%s' is used twice (first at line %u)",
-				    f->name, c->feeds[j].line);
+			const struct conf_feed *g = &c->feeds[j];
+
+			/* Both places, as the two may be in different files. */
+			if (g->url != NULL && strcmp(g->url, f->url) == 0)
+				werr_in(w, f->file, f->line, f->col,
+				    "feed '%s' is listed twice: first at %s:%u:%u",
+				    f->url, g->file, g->line, g->col);
+			else if (g->name != NULL && strcmp(g->name, f->name) == 0)
+				werr_in(w, f->file, f->line, f->col,
+				    "feed name '%s' is used twice: first at %s:%u:%u",
+				    f->name, g->file, g->line, g->col);
 		}
 	}
 	for (size_t i = 0; i < c->n_topics; i++) {
@@ -1352,9 +1433,11 @@ conf_finish(struct walker *w, struct conf *c)
 				if (c->topics[k].name.s != NULL &&
 				    strcmp(c->topics[k].name.s, l->v[j].s) == 0)
 					break;
-			if (k == c->n_topics)
-				werr_at(w, l->v[j].line, l->v[j].col,
-				    "unknown topic '%s'", l->v[j].s);
+			/* A sink may name the feed-health alerts' topic. */
+			if (k == c->n_topics && !(i >= c->n_feeds &&
+			    strcmp(l->v[j].s, CONF_HEALTH_TOPIC) == 0))
+				werr_in(w, i < c->n_feeds ? c->feeds[i].file : w->path,
+				    l->v[j].line, l->v[j].col, "unknown topic '%s'", l->v[j].s);
 		}
 	}
 	for (size_t i = 0; i < c->n_sinks; i++) {
@@ -1401,8 +1484,126 @@ conf_set_defaults(struct conf *c)
 	c->max_alerts_per_poll = 200;
 }
 
-int
-conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+/* The absolute directory of path (owned), or "." when it cannot be
+ * resolved; NULL when out of memory. */
+static char *
+dir_of(const char *path)
+{
+	char *abs = realpath(path, NULL), *slash;
+
+	if (abs == NULL)
+		return strdup(".");
+	if ((slash = strrchr(abs, '/')) != NULL)
+		*(slash == abs ? slash + 1 : slash) = '\0';
+	return abs;
+}
+
+/* Reads one included file's feeds into c. Its errors name it, and its
+ * relative paths are relative to its own directory. */
+static void
+conf_include_file(struct walker *w, struct conf *c, const char *path)
+{
+	struct walker	 sub = { .path = path, .conf_path = path, .errs = w->errs };
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	FILE		*f;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		werr_in(w, path, 0, 0, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if ((sub.dir = dir_of(path)) == NULL || !yaml_parser_initialize(&parser)) {
+		w->oom = 1;
+		free(sub.dir);
+		fclose(f);
+		return;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		werr_in(w, path, (unsigned)parser.problem_mark.line + 1,
+		    (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+		    parser.problem ? parser.problem : "unknown problem",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		goto out;
+	}
+	sub.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		werr_in(w, path, 1, 1, "the file is empty: an included file holds 'feeds'");
+	else
+		(void)walk_mapping(&sub, root, "an included file (it may hold only 'feeds')",
+		    include_keys, c);
+	yaml_document_delete(&doc);
+	w->failed |= sub.failed;
+	w->oom |= sub.oom;
+out:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	free(sub.dir);
+}
+
+/* The files 'include' names (default CONF_DEFAULT_INCLUDE beside the main
+ * file), in name order; a pattern that matches nothing is no error, so a
+ * missing feeds.d is fine. The main file itself is never included again. */
+static void
+conf_include(struct walker *w, struct conf *c)
+{
+	glob_t	 g;
+	char	*pattern = c->include, *self, *other;
+	int	 r;
+
+	if (pattern == NULL && asprintf(&pattern, "%s/%s", w->dir, CONF_DEFAULT_INCLUDE) < 0) {
+		w->oom = 1;
+		return;
+	}
+	r = glob(pattern, 0, NULL, &g);
+	if (pattern != c->include)
+		free(pattern);
+	if (r == GLOB_NOSPACE)
+		w->oom = 1;
+	if (r != 0)
+		return;
+	c->included = calloc(g.gl_pathc + 1, sizeof(*c->included));
+	if (c->included == NULL)
+		w->oom = 1;
+	self = realpath(c->path, NULL);
+	for (size_t i = 0; !w->oom && i < g.gl_pathc; i++) {
+		struct stat st;
+
+		/* Limits on what a glob may pull in: regular files of a
+		 * sane size, and not too many of them. */
+		if (c->n_included == CONF_MAX_INCLUDED) {
+			werr_in(w, c->path, 0, 0, "include: more than %d files match; the "
+			    "rest are not read", CONF_MAX_INCLUDED);
+			break;
+		}
+		if (stat(g.gl_pathv[i], &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_size > CONF_MAX_INCLUDED_BYTES) {
+			werr_in(w, g.gl_pathv[i], 0, 0, "an included file larger than 1 MiB "
+			    "is not a list of feeds");
+			continue;
+		}
+		other = realpath(g.gl_pathv[i], NULL);
+		r = self != NULL && other != NULL && strcmp(self, other) == 0;
+		free(other);
+		if (r)
+			continue;
+		if ((c->included[c->n_included] = strdup(g.gl_pathv[i])) == NULL) {
+			w->oom = 1;
+			break;
+		}
+		conf_include_file(w, c, c->included[c->n_included++]);
+	}
+	free(self);
+	globfree(&g);
+}
+
+static int
+conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
+    struct fw_errors *errs)
 {
 	struct walker	 w = { .path = path, .errs = errs };
 	yaml_parser_t	 parser;
@@ -1411,7 +1612,6 @@ conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
 	FILE		*f = NULL;
 	yaml_node_t	*root;
 	int		 have_parser = 0, have_doc = 0, r;
-	char		*slash;
 
 	f = fopen(path, "re");
 	if (f == NULL) {
@@ -1428,16 +1628,10 @@ conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
 		goto out;
 	}
 	conf_set_defaults(c);
-	{
-		char *abs = realpath(path, NULL);
-
-		w.dir = abs != NULL ? abs : strdup(".");
-		if (w.dir == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if ((slash = strrchr(w.dir, '/')) != NULL && abs != NULL)
-			*(slash == w.dir ? slash + 1 : slash) = '\0';
+	w.conf_path = c->path;
+	if ((w.dir = dir_of(path)) == NULL) {
+		r = -ENOMEM;
+		goto out;
 	}
 
 	if (!yaml_parser_initialize(&parser)) {
@@ -1471,18 +1665,18 @@ conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
 	}
 	(void)walk_mapping(&w, root, "the top level", top_keys, c);
 	if (!w.oom)
+		conf_include(&w, c);
+	if (!w.oom)
 		conf_finish(&w, c);
 	if (w.oom) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (w.failed) {
-		r = -EINVAL;
-		goto out;
+	r = w.failed ? -EINVAL : 0;
+	if (r == 0 || keep_invalid) {
+		*ret_conf = c;
+		c = NULL;
 	}
-	*ret_conf = c;
-	c = NULL;
-	r = 0;
 out:
 	if (have_doc)
 		yaml_document_delete(&doc);
@@ -1492,6 +1686,62 @@ out:
 		fclose(f);
 	free(w.dir);
 	conf_free(c);
+	return r;
+}
+
+int
+conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+{
+	return conf_load_impl(path, false, ret_conf, errs);
+}
+
+int
+conf_load_invalid(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+{
+	return conf_load_impl(path, true, ret_conf, errs);
+}
+
+int
+conf_check_state(const struct conf *c, struct fw_error *reterr)
+{
+	struct stat	 st;
+	char		*dir;
+	const char	*what = NULL;
+	int		 r = 0;
+
+	if (c->state_path == NULL)
+		return 0;
+	dir = strdup(c->state_path);
+	if (dir == NULL)
+		return -ENOMEM;
+	if (strrchr(dir, '/') == NULL) {	/* only "-" is not made absolute */
+		free(dir);
+		return 0;
+	}
+	*strrchr(dir, '/') = '\0';
+	if (stat(dir[0] != '\0' ? dir : "/", &st) < 0) {
+		r = -errno;
+		what = r == -ENOENT ? "does not exist: create it (the service's "
+		    "StateDirectory= does)" : strerror(-r);
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = -ENOTDIR;
+		what = "is not a directory";
+	} else if (access(dir[0] != '\0' ? dir : "/", W_OK | X_OK) < 0) {
+		r = -errno;
+		what = r == -EACCES ? "permission denied: this user cannot create the "
+		    "state file there (run as the service's user, or with sudo)" : strerror(-r);
+	} else if (access(c->state_path, R_OK | W_OK) < 0 && errno != ENOENT) {
+		r = -errno;
+		fw_error_set(reterr, c->path, c->state_line, c->state_col,
+		    "state file '%s': %s", c->state_path, r == -EACCES ?
+		    "permission denied (run as the service's user, or with sudo)" : strerror(-r));
+		free(dir);
+		return r;
+	}
+	if (r < 0)
+		fw_error_set(reterr, c->path, c->state_line, c->state_col,
+		    "state file '%s': directory '%s' %s", c->state_path, dir, what);
+	free(dir);
 	return r;
 }
 
@@ -1518,6 +1768,10 @@ conf_free(struct conf *c)
 	strlist_done(&c->developments.strip_params);
 	strlist_done(&c->developments.host_prefixes);
 	strlist_done(&c->developments.aggregators);
+	for (size_t i = 0; i < c->n_included; i++)
+		free(c->included[i]);
+	free(c->included);
+	free(c->include);
 	free(c->path);
 	free(c->state_path);
 	free(c->user_agent);

@@ -5,6 +5,15 @@
  * compiles (and validates) them. */
 #pragma once
 
+/* Feeds may also come from the files this glob matches beside the main
+ * file (the conf.d convention), unless 'include' names another. */
+#define CONF_DEFAULT_INCLUDE	"feeds.d/*.yaml"
+
+/* The topic of feed-health alerts (a feed failing, silent, recovered): a
+ * sink's topics list may name it to get them, or leave it out to not. */
+#define CONF_HEALTH_TOPIC	"feed_health"
+
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,6 +71,7 @@ struct conf_header {
 struct conf_feed {
 	char		*name;		/* defaults to the URL */
 	char		*url;
+	const char	*file;		/* where it is defined: conf path or an included file */
 	unsigned	 line, col;	/* where the feed's entry starts */
 	int64_t		 interval;	/* seconds */
 	int64_t		 min_interval;
@@ -72,6 +82,7 @@ struct conf_feed {
 	 * this many seconds; older ones are remembered silently. */
 	int64_t		 backlog;
 	struct conf_strlist topics;	/* restrict to these topics; empty = all */
+	struct conf_strlist tags;	/* the user's labels (OPML folders) */
 	struct conf_header *headers;
 	size_t		 n_headers;
 	/* docs/security.md: follow an https to http redirect; let a
@@ -153,7 +164,11 @@ struct conf_developments {
 
 struct conf {
 	char			*path;		/* the file this came from */
+	char			*include;	/* the 'include' glob, absolute; NULL = default */
+	char			**included;	/* the files it matched, read in order */
+	size_t			 n_included;
 	char			*state_path;	/* SQLite file */
+	unsigned		 state_line, state_col;	/* where 'state' is given */
 	char			*user_agent;
 	char			*ca_path;
 	char			*proxy;
@@ -188,6 +203,16 @@ struct conf {
  * also what a caller that only wants one should print). */
 int conf_load(const char *path, struct conf **ret_conf,
     struct fw_errors *errs) _must_check_;
+/* As conf_load(), for check-config: also when the file is invalid (but was
+ * read and is YAML), *ret_conf is set to what could be read, so that the
+ * topic rules can be checked too and every error reported in one run. */
+int conf_load_invalid(const char *path, struct conf **ret_conf,
+    struct fw_errors *errs) _must_check_;
+/* Whether feedwatch can create or write the state file: its directory
+ * exists and this user may write there (and the file, if it exists).
+ * Returns 0, or a negative errno with *reterr naming the cause at the
+ * 'state' key. */
+int conf_check_state(const struct conf *c, struct fw_error *reterr) _must_check_;
 
 /* NULL is a no-op; returns NULL. */
 struct conf *conf_free(struct conf *c);

@@ -89,6 +89,12 @@ now_monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static const char *
+plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* Loads config and opens the pipeline. Problems are printed as
  * "file:line:col: message": on stderr as-is for the one-shot verbs
  * (to_log false), through the log (with a priority) for `run`. */
@@ -104,6 +110,13 @@ daemon_open(const char *config, bool to_log)
 	r = conf_load(config, &conf, &errs);
 	if (r == 0)
 		r = pipeline_new(conf, &p, &errs);	/* takes conf */
+	if (r == 0) {
+		struct fw_error e;
+
+		r = pipeline_schedule_fit(p, now_seconds(), &e);
+		if (r < 0)
+			(void)fw_errors_add(&errs, &e);
+	}
 	if (r < 0) {
 		for (size_t i = 0; i < errs.n; i++) {
 			if (to_log)
@@ -116,7 +129,7 @@ daemon_open(const char *config, bool to_log)
 			log_errx("%s: cannot start: %s", config, strerror(-r));
 		else if (errs.n == 0)
 			fprintf(stderr, "%s: cannot start: %s\n", config, strerror(-r));
-		p = NULL;
+		p = pipeline_free(p);
 	}
 	fw_errors_done(&errs);
 	return p;
@@ -137,18 +150,31 @@ cmd_check_config(int argc, char **argv)
 		fprintf(stderr, "feedwatch check-config: unexpected argument '%s'\n", o.args[0]);
 		return 2;
 	}
-	r = conf_load(o.config, &conf, &errs);
-	/* The rules are checked even when the rest is broken only if the
-	 * file loaded: rule positions come from the loaded document. */
-	if (r == 0)
-		r = classifier_new(conf, &cls, &errs);
+	r = conf_load_invalid(o.config, &conf, &errs);
+	/* The rules are checked even when other keys are broken, so that one
+	 * run reports every error of the file. */
+	if (conf != NULL) {
+		struct fw_error	e;
+		int		rr = classifier_new(conf, &cls, &errs);
+
+		if (r == 0)
+			r = rr;
+		/* `once` and `run` would fail to open it: say why now. */
+		rr = conf_check_state(conf, &e);
+		if (rr < 0 && fw_errors_add(&errs, &e) < 0)
+			rr = -ENOMEM;
+		if (r == 0)
+			r = rr;
+	}
 	for (size_t i = 0; i < errs.n; i++)
 		fw_error_print(stderr, &errs.v[i]);
 	if (r < 0 && errs.n == 0)
 		fprintf(stderr, "%s: %s\n", o.config, strerror(-r));
-	if (r == 0)
-		printf("%s: OK: %zu feeds, %zu topics, %zu sinks\n", o.config,
-		    conf->n_feeds, conf->n_topics, conf->n_sinks);
+	if (r == 0 && conf != NULL)
+		printf("%s: OK: %zu %s, %zu %s, %zu %s\n", o.config,
+		    conf->n_feeds, plural(conf->n_feeds, "feed", "feeds"),
+		    conf->n_topics, plural(conf->n_topics, "topic", "topics"),
+		    conf->n_sinks, plural(conf->n_sinks, "sink", "sinks"));
 	classifier_free(cls);
 	conf_free(conf);
 	fw_errors_done(&errs);
@@ -359,8 +385,10 @@ daemon_reload(struct daemon_state *d)
 		(void)daemon_apply_http(d->p->conf, np->conf);
 		pipeline_free(d->p);
 		d->p = np;
-		log_notice("reloaded: %zu feeds, %zu topics, %zu sinks", np->conf->n_feeds,
-		    np->conf->n_topics, np->conf->n_sinks);
+		log_notice("reloaded: %zu %s, %zu %s, %zu %s", np->conf->n_feeds,
+		    plural(np->conf->n_feeds, "feed", "feeds"), np->conf->n_topics,
+		    plural(np->conf->n_topics, "topic", "topics"), np->conf->n_sinks,
+		    plural(np->conf->n_sinks, "sink", "sinks"));
 		daemon_check_watchdog(np->conf);
 	}
 	daemon_refresh(d);
@@ -428,8 +456,10 @@ cmd_run(int argc, char **argv)
 		d.p = pipeline_free(d.p);
 		return 1;
 	}
-	log_notice("started: %zu feeds, %zu topics, %zu sinks", d.p->conf->n_feeds,
-	    d.p->conf->n_topics, d.p->conf->n_sinks);
+	log_notice("started: %zu %s, %zu %s, %zu %s", d.p->conf->n_feeds,
+	    plural(d.p->conf->n_feeds, "feed", "feeds"), d.p->conf->n_topics,
+	    plural(d.p->conf->n_topics, "topic", "topics"), d.p->conf->n_sinks,
+	    plural(d.p->conf->n_sinks, "sink", "sinks"));
 	daemon_refresh(&d);
 	metrics_loop_alive(now_seconds(), 0, daemon_probe_writable(d.p));
 	daemon_status_line(&d, status, sizeof(status));

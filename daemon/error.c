@@ -39,9 +39,8 @@ fw_error_format(const struct fw_error *e, char *buf, size_t size)
 void
 fw_error_print(FILE *f, const struct fw_error *e)
 {
-	char buf[sizeof(e->file) + sizeof(e->msg) + 64];
-
-	char *red;
+	char	 buf[sizeof(e->file) + sizeof(e->msg) + 64];
+	char	*red;
 
 	/* Messages quote servers and feeds: the one boundary of safe.h. */
 	fw_error_format(e, buf, sizeof(buf));

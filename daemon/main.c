@@ -23,6 +23,7 @@ usage(FILE *f)
 "  parse [--json] SOURCE            parse one feed (path, - for stdin, or URL)\n"
 "  classify -c CONFIG [--json] SOURCE\n"
 "                                   dry-run the topic rules over one feed\n"
+"                                   (SOURCE: a path, -, a URL or a feed's name)\n"
 "  classify --stored -c CONFIG [--since 7d] [--json]\n"
 "                                   run the rules over items in the state database\n"
 "  once -c CONFIG                   poll every feed once, deliver alerts, exit\n"
@@ -35,6 +36,14 @@ usage(FILE *f)
 "  developments -c CONFIG [--since 3d] [--topic T] [--json] [--explain ID]\n"
 "                                   recent developments: the items that report\n"
 "                                   one event, grouped (one alert each)\n"
+"  import-opml -c CONFIG FILE       add the feeds of another reader's OPML export\n"
+"                                   as one file in the config directory (feeds.d)\n"
+"  export-opml -c CONFIG            print the configured feeds as OPML 2.0\n"
+"  discover [--json] URL            the feeds a web page advertises, each checked\n"
+"  add -c CONFIG [--name NAME] [--topics a,b] [--interval 10m] [--dry-run] URL...\n"
+"                                   check a feed (or a page's), dry-run the rules,\n"
+"                                   write it to the config directory (feeds.d)\n"
+"  remove -c CONFIG URL|NAME        remove a feed added there\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -59,6 +68,11 @@ static const struct {
 	{ "status", cmd_status },
 	{ "alerts", cmd_alerts },
 	{ "developments", cmd_developments },
+	{ "import-opml", cmd_import_opml },
+	{ "export-opml", cmd_export_opml },
+	{ "discover", cmd_discover },
+	{ "add", cmd_add },
+	{ "remove", cmd_remove },
 };
 
 int

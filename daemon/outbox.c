@@ -159,7 +159,13 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 			stats->digests++;
 		if (s != NULL)
 			flood_note_sent(s->flood, now);
-		log_debug("%s to sink '%s': delivered", what, sink);
+		/* After failures the user wants to hear the end of the story,
+		 * under the same ALERT_ID the failures were logged with. */
+		if (attempts > 1)
+			log_struct(LOG_LEVEL_NOTICE, ids, "%s to sink '%s': delivered after "
+			    "%d attempts", what, sink, attempts);
+		else
+			log_debug("%s to sink '%s': delivered", what, sink);
 		break;
 	case SINK_RETRY:
 		delay = outbox_retry_delay(attempts);

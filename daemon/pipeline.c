@@ -322,11 +322,88 @@ pipeline_adaptive_interval(const struct conf_feed *feed, const struct feed_doc *
 	return v;
 }
 
+/* The interval a feed polls at after a (re)load, from what is known
+ * without a poll: the publishing rate if one was seen, else the configured
+ * interval; within the feed's configured bounds either way. */
+static int64_t
+fitted_interval(const struct conf_feed *feed, const struct store_feed *st)
+{
+	int64_t	lo = feed->min_interval > 0 ? feed->min_interval : feed->interval;
+	int64_t	hi = feed->max_interval > 0 ? feed->max_interval : feed->interval;
+	int64_t	v = st->publish_gap > 0 ? st->interval : feed->interval;
+
+	if (feed->interval > 0 && feed->interval < lo)
+		lo = feed->interval;
+	if (feed->interval > hi)
+		hi = feed->interval;
+	if (hi < lo)
+		hi = lo;
+	if (v <= 0)
+		v = feed->interval;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+int
+pipeline_schedule_fit(struct pipeline *p, int64_t now, struct fw_error *reterr)
+{
+	struct store_feed	st;
+	int64_t			interval, due;
+	int			r = 0;
+
+	for (size_t i = 0; i < p->conf->n_feeds && r == 0; i++) {
+		const struct conf_feed *feed = &p->conf->feeds[i];
+
+		r = store_feed_get(p->store, feed->url, &st, reterr);
+		if (r < 0)
+			break;
+		/* A feed in backoff keeps its retry time; a new one is due. */
+		if (st.last_poll != 0 && st.consecutive_errors == 0 && !st.disabled) {
+			interval = fitted_interval(feed, &st);
+			due = st.last_poll + interval;
+			if (due < now)
+				due = now;
+			if (interval != st.interval || st.next_poll > due) {
+				log_debug("feed '%s': interval %llds, next poll in %llds after "
+				    "loading the configuration", feed->name, (long long)interval,
+				    (long long)((st.next_poll > due ? due : st.next_poll) - now));
+				st.interval = interval;
+				if (st.next_poll > due)
+					st.next_poll = due;
+				r = store_feed_save(p->store, &st, reterr);
+			}
+		}
+		store_feed_done(&st);
+	}
+	return r;
+}
+
 /* Feed-health states, as bits of store_feed.health_alerted. */
 enum health {
 	HEALTH_FAILING = 1,
 	HEALTH_SILENT = 2,
 };
+
+/* One line per queued alert, with journal fields, so that `journalctl
+ * TOPIC=sma` or `ALERT_ID=...` finds it (journald keeps repeated fields). */
+static void
+log_alert_queued(const struct conf_feed *feed, const char *id,
+    const char *const *topics, size_t nt, size_t n_sinks)
+{
+	struct log_field	f[2 + 8 + 1] = { { "FEED_URL", feed->url }, { "ALERT_ID", id } };
+	char			list[256] = "";
+	size_t			nf = 2, len = 0;
+
+	for (size_t i = 0; i < nt && nf < 10; i++) {
+		f[nf++] = (struct log_field){ "TOPIC", topics[i] };
+		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0,
+		    "%s%s", i > 0 ? ", " : "", topics[i]);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	f[nf] = (struct log_field){ NULL, NULL };
+	log_struct(LOG_LEVEL_INFO, f, "feed '%s': alert %s queued for %zu sinks (topics: %s)",
+	    feed->name, id, n_sinks, list);
+}
 
 /* Queues one feed-health alert in the outbox (call inside a transaction).
  * Its dedup key names the episode, so a replay cannot queue it twice. */
@@ -335,7 +412,7 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
     enum severity sev, const char *title, const char *summary, int64_t episode,
     int64_t now, struct poll_stats *stats, struct fw_error *err)
 {
-	const char	*topics[1] = { "feed_health" };
+	const char	*topics[1] = { CONF_HEALTH_TOPIC };
 	const char	*sinks[64];
 	size_t		 ns = 0;
 	char		*key = NULL, *json = NULL, hex[33], tbuf[40];
@@ -354,7 +431,7 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 	alert_hash_hex(key, hex);
 	o = json_pack("{s:s, s:s, s:s, s:[s], s:{}, s:[], s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
 	    "id", hex, "created", fw_time_format(now, tbuf, sizeof(tbuf)),
-	    "severity", severity_to_string(sev), "topics", "feed_health",
+	    "severity", severity_to_string(sev), "topics", CONF_HEALTH_TOPIC,
 	    "matches", "hits", "feed", url, "feed_name", feed->name,
 	    "health", state,
 	    "item", "id", shown_key, "title", title, "link", url,
@@ -367,8 +444,13 @@ health_alert(struct pipeline *p, const struct conf_feed *feed, const char *state
 	r = store_alert_add(p->store, hex, key, json, now, sinks, ns, err);
 	for (size_t i = 0; r > 0 && i < ns; i++)
 		metrics_alert_queued(sinks[i]);
-	if (r > 0)
+	/* Counted and logged as topic alerts are: the cycle summary's
+	 * "alerts" are all the alerts the sinks will receive. */
+	if (r > 0) {
+		log_alert_queued(feed, hex, topics, 1, ns);
+		stats->alerts++;
 		stats->health_alerts++;
+	}
 out:
 	if (r == -ENOMEM)
 		fw_error_set(err, NULL, 0, 0, "out of memory");
@@ -413,7 +495,7 @@ health_apply(struct pipeline *p, const struct conf_feed *feed, struct store_feed
 		snprintf(title, sizeof(title), "Feed '%s' has been silent for %lld days",
 		    feed->name, (long long)((now - hc->newest) / 86400));
 		snprintf(summary, sizeof(summary), "It usually publishes every %lld minutes; "
-		    "its newest item is from %lld hours ago.", (long long)(hc->gap / 60),
+		    "nothing new has come from it for %lld hours.", (long long)(hc->gap / 60),
 		    (long long)((now - hc->newest) / 3600));
 		r = health_alert(p, feed, "silent", SEVERITY_NORMAL, title, summary,
 		    hc->newest, now, stats, err);
@@ -481,28 +563,6 @@ within_backlog(const struct conf_feed *feed, const struct feed_item *item, int64
 	if (t == FW_TIME_NONE)
 		return false;
 	return t >= now - feed->backlog;
-}
-
-/* One line per queued alert, with journal fields, so that `journalctl
- * TOPIC=sma` or `ALERT_ID=...` finds it (journald keeps repeated fields). */
-static void
-log_alert_queued(const struct conf_feed *feed, const char *id,
-    const char *const *topics, size_t nt, size_t n_sinks)
-{
-	struct log_field	f[2 + 8 + 1] = { { "FEED_URL", feed->url }, { "ALERT_ID", id } };
-	char			list[256] = "";
-	size_t			nf = 2, len = 0;
-
-	for (size_t i = 0; i < nt && nf < 10; i++) {
-		f[nf++] = (struct log_field){ "TOPIC", topics[i] };
-		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0,
-		    "%s%s", i > 0 ? ", " : "", topics[i]);
-		if (len >= sizeof(list))
-			len = sizeof(list) - 1;
-	}
-	f[nf] = (struct log_field){ NULL, NULL };
-	log_struct(LOG_LEVEL_INFO, f, "feed '%s': alert %s queued for %zu sinks (topics: %s)",
-	    feed->name, id, n_sinks, list);
 }
 
 static int
@@ -934,6 +994,11 @@ success:
 		st.publish_gap = gap;
 	if (newest != FW_TIME_NONE && newest > st.newest_item)
 		st.newest_item = newest;
+	/* Silence is what feedwatch saw while polling, not the age of the
+	 * backlog: a feed whose items are all old when it is added starts its
+	 * silence window now, so its first poll never raises a health alert. */
+	if (never_ok && st.newest_item < now)
+		st.newest_item = now;
 	if (st.publish_gap > 0 && st.newest_item > 0) {
 		int64_t silence = st.publish_gap * PIPELINE_SILENCE_FACTOR;
 
@@ -966,7 +1031,8 @@ success:
 			    doc->n_items, n_new, n_alerts);
 		goto out;
 	}
-	log_info("feed '%s': unchanged (HTTP %ld)", feed->name, res->status);
+	log_info("feed '%s': unchanged (%s)", feed->name, res->status == 304 ?
+	    "HTTP 304 Not Modified" : "the same content as the last poll");
 save:
 	r = feed_save(p, feed, &st, &hc, now, stats);
 out:

@@ -35,8 +35,8 @@ struct poll_stats {
 	size_t	feeds_failed;
 	size_t	items;
 	size_t	new_items;
-	size_t	alerts;
-	size_t	health_alerts;	/* feed-health alerts queued */
+	size_t	alerts;		/* every alert queued, feed-health ones too */
+	size_t	health_alerts;	/* of which feed-health alerts */
 	int64_t	next_poll;	/* earliest next poll of the feeds done; 0 = none */
 };
 
@@ -44,14 +44,22 @@ struct poll_stats {
  * alerts. A feed raises one after this many failed polls in a row by
  * default (conf health_failures overrides), and one when it recovers. */
 #define PIPELINE_HEALTH_FAILURES	5
-/* A feed is silent when its newest item is older than this many times its
- * usual gap between items (and at least a day). */
+/* A feed is silent when nothing new came from it for this many times its
+ * usual gap between items (and at least a day), counted from its newest
+ * item or from its first poll, whichever is later. */
 #define PIPELINE_SILENCE_FACTOR		10
 
 /* Takes ownership of conf (also on failure). Opens the state file, compiles
  * the rules and opens the sinks. Errors are appended to errs. */
 int pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs) _must_check_;
 struct pipeline *pipeline_free(struct pipeline *p);
+
+/* After a (re)load: brings each polled feed's interval and next poll within
+ * the bounds its configuration now gives (interval, min_interval,
+ * max_interval), so a changed interval takes effect at once rather than
+ * after the poll already scheduled. Feeds in backoff are left alone.
+ * Returns 0 or a negative errno with *reterr set. */
+int pipeline_schedule_fit(struct pipeline *p, int64_t now, struct fw_error *reterr) _must_check_;
 
 /* The URL to poll for feed: its configured URL, or where it moved once a
  * permanent redirect held for conf->redirect_hold polls. Borrowed. */

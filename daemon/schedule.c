@@ -66,8 +66,9 @@ progress_show(struct cycle *c, bool last)
 	if (!c->progress || (!last && t - c->last_progress < PROGRESS_EVERY_MS))
 		return;
 	c->last_progress = t;
-	fprintf(stderr, "\r\033[Kfeedwatch: %zu/%zu feeds, %zu new items, %zu errors%s",
-	    c->done, c->total, c->stats->new_items, c->stats->feeds_failed, last ? "\n" : "");
+	fprintf(stderr, "\r\033[Kfeedwatch: %zu/%zu feeds, %zu new items, %zu alerts, %zu errors%s",
+	    c->done, c->total, c->stats->new_items, c->stats->alerts, c->stats->feeds_failed,
+	    last ? "\n" : "");
 	fflush(stderr);
 }
 

@@ -173,17 +173,24 @@ join_topics(json_t *a, struct buf *b)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-/* "term (topic), term2 (topic)" into b. */
+/* "sma: term, term2; drills: term3" into b: each topic once, in the
+ * alert's order, with its matched terms (the alert's "matches"). */
 static int
 join_hits(json_t *a, struct buf *b)
 {
-	json_t	*v;
-	size_t	 i;
-	int	 r = 0;
+	json_t		*matches = json_object_get(a, "matches"), *t, *v;
+	size_t		 i, j;
+	int		 r = 0;
 
-	json_array_foreach(json_object_get(a, "hits"), i, v)
-		r |= buf_printf(b, "%s%s (%s)", i ? ", " : "", sink_json_str(v, "term"),
-		    sink_json_str(v, "topic"));
+	json_array_foreach(json_object_get(a, "topics"), i, t) {
+		const char *topic = json_string_value(t);
+
+		if (topic == NULL)
+			continue;
+		r |= buf_printf(b, "%s%s", i ? "; " : "", topic);
+		json_array_foreach(json_object_get(matches, topic), j, v)
+			r |= buf_printf(b, "%s%s", j ? ", " : ": ", json_string_value(v));
+	}
 	return r < 0 ? -ENOMEM : 0;
 }
 
@@ -291,10 +298,10 @@ slack_section(json_t *a)
 		r |= buf_append_str(&b, "Update: ");
 	r |= append_cut(&b, alert_title(a), 2000, slack_escape_text);
 	r |= buf_append_str(&b, link[0] != '\0' ? ">*\n" : "*\n");
-	r |= join_topics(a, &b);
+	r |= slack_escape(sink_json_str(a, "severity"), &b);
 	r |= buf_append_str(&b, " · ");
 	r |= append_cut(&b, alert_feed(a), 2000, slack_escape_text);
-	r |= buf_append_str(&b, " · matched: ");
+	r |= buf_append_str(&b, " · matched ");
 	r |= join_hits(a, &b);
 	r |= chat_update_line(a, &b, slack_escape_text);
 	if (r == 0)

@@ -887,6 +887,36 @@ store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
 }
 
 int
+store_alert_find(struct store *s, const char *prefix, char **ret_id, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	char		*id = NULL;
+	int		 rc, n = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT id FROM alerts WHERE"
+	    " substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot look up alerts");
+	bind_text(st, 1, prefix);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == 0 && (id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(id);
+		return store_fail(s, rc, reterr, "cannot look up alerts");
+	}
+	if (n == 1)
+		*ret_id = id;
+	else
+		free(id);
+	return n;
+}
+
+int
 store_alerts_prune(struct store *s, int64_t before, struct fw_error *reterr)
 {
 	sqlite3_stmt	*st;

@@ -30,7 +30,7 @@ struct store_feed {
 	int	 redirect_count;
 	int64_t	 interval;		/* current adaptive interval, 0 = unset */
 	int	 health_alerted;	/* a feed-health alert is outstanding */
-	int64_t	 newest_item;		/* date of its newest item seen, 0 = none */
+	int64_t	 newest_item;		/* date of its newest item, or of the first poll if later; 0 = none */
 	int64_t	 publish_gap;		/* usual seconds between items, 0 = unknown */
 };
 
@@ -231,6 +231,10 @@ int store_delivery_update(struct store *s, const char *alert_id, const char *sin
 /* Requeues dead letters (failed and gone): one alert id, or every one when
  * alert_id is NULL. Returns how many were requeued. */
 int store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
+    struct fw_error *reterr) _must_check_;
+/* The alert whose id starts with prefix: returns 1 and sets *ret_id
+ * (owned) when exactly one does, 0 when none does, 2 when several do. */
+int store_alert_find(struct store *s, const char *prefix, char **ret_id,
     struct fw_error *reterr) _must_check_;
 /* Forgets alerts created before before whose deliveries are all settled
  * (none pending or held), with their deliveries. Returns how many. */

@@ -43,9 +43,6 @@ fi
 ninja -C "$builddir"
 
 if [ "$mode" = demo ]; then
-	echo
-	echo "== feedwatch once -c config/demo.yaml (alerts below; JSON Lines in demo-alerts.jsonl)"
-	echo "== state in demo-state.db: run this again and no alert repeats"
-	exec "$builddir/daemon/feedwatch" once -c config/demo.yaml
+	exec bash tests/demo.sh "$builddir/daemon/feedwatch" config/demo.yaml
 fi
 exec meson test -C "$builddir" --print-errorlogs --num-processes 2

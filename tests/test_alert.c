@@ -34,7 +34,7 @@ item(const char *id, const char *link)
 START_TEST(test_shape)
 {
 	struct conf_feed	 feed = { .name = "wire", .url = "http://f.example/w.xml" };
-	struct classify_result	 cls = { matches, 2 };
+	struct classify_result	 cls = { .matches = matches, .n_matches = 2 };
 	struct feed_item	 it = item("g1", "http://news.example/1");
 	struct alert		 a;
 	json_t			*o, *i;
@@ -83,7 +83,7 @@ START_TEST(test_stable_ids)
 {
 	struct conf_feed	 f1 = { .name = "wire", .url = "http://f.example/1" };
 	struct conf_feed	 f2 = { .name = "other", .url = "http://f.example/2" };
-	struct classify_result	 cls = { matches, 1 };
+	struct classify_result	 cls = { .matches = matches, .n_matches = 1 };
 	struct feed_item	 it1 = item("g1", "http://news.example/1");
 	struct feed_item	 it2 = item("urn:other", "http://news.example/1");
 	struct feed_item	 nolink = item("g2", NULL);
@@ -107,7 +107,7 @@ END_TEST
 
 START_TEST(test_missing_fields_are_null)
 {
-	struct classify_result	 cls = { matches, 1 };
+	struct classify_result	 cls = { .matches = matches, .n_matches = 1 };
 	struct feed_item	 it = item("g1", NULL);
 	struct alert		 a;
 	json_t			*o, *i;

@@ -2,8 +2,11 @@
  * every kind of mistake reported as file:line:col. */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "testutil.h"
@@ -268,7 +271,7 @@ START_TEST(test_sinks)
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: ftp://x\n",
 	    4, 5, "must start with http");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: log\n    path: a\n    format: slack\n",
-	    6, 13, "text or jsonl");
+	    6, 13, "must be one of text, jsonl; found 'slack'");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: webhook\n    url: http://x/\n"
 	    "    secret_env: FW_TEST_SURELY_UNSET_VAR\n", 6, 17, "is not set");
 	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: exec\n", 4, 5, "needs 'command'");
@@ -353,6 +356,102 @@ START_TEST(test_durations_sizes)
 }
 END_TEST
 
+/* The path of name under tmp (owned). */
+static char *
+tmp_path(const char *name)
+{
+	char *p;
+
+	ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, name), 0);
+	return p;
+}
+
+/* Whether errs holds an error in a file ending in file, at line:col,
+ * containing needle. */
+static bool
+has_error(const struct fw_errors *errs, const char *file, unsigned line, unsigned col,
+    const char *needle)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		size_t fl = strlen(errs->v[i].file), nl = strlen(file);
+
+		if (fl >= nl && strcmp(errs->v[i].file + fl - nl, file) == 0 &&
+		    errs->v[i].line == line && errs->v[i].col == col &&
+		    strstr(errs->v[i].msg, needle) != NULL)
+			return true;
+	}
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "got %s:%u:%u: %s\n", errs->v[i].file, errs->v[i].line,
+		    errs->v[i].col, errs->v[i].msg);
+	return false;
+}
+
+START_TEST(test_include_default_dir)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c;
+	char			*d = tmp_path("feeds.d");
+
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	free(tu_write_file(d, "b.yaml", "feeds:\n  - {url: \"file:b.xml\", name: b, "
+	    "interval: 1h}\n"));
+	free(tu_write_file(d, "a.yaml", "feeds:\n  - {url: \"http://a.example/\", name: a}\n"));
+	free(tu_write_file(d, "notes.txt", "not yaml: ["));
+	/* Not a regular file: not read. */
+	{
+		char *sub = tmp_path("feeds.d/sub.yaml");
+
+		ck_assert_int_eq(mkdir(sub, 0755), 0);
+		free(sub);
+	}
+	c = load("state: x.db\ndefaults: {interval: 5m}\nfeeds:\n"
+	    "  - {url: \"http://main.example/\", name: main}\n", &errs);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_feeds, 3);
+	ck_assert_str_eq(c->feeds[0].name, "main");
+	/* In name order; defaults flow into included feeds. */
+	ck_assert_str_eq(c->feeds[1].name, "a");
+	ck_assert_int_eq(c->feeds[1].interval, 300);
+	ck_assert_str_eq(c->feeds[2].name, "b");
+	ck_assert_int_eq(c->feeds[2].interval, 3600);
+	ck_assert_uint_eq(c->n_included, 2);
+	ck_assert_ptr_nonnull(strstr(c->feeds[2].file, "feeds.d/b.yaml"));
+	/* A file: URL is relative to the included file's directory. */
+	ck_assert_ptr_nonnull(strstr(c->feeds[2].url, "/feeds.d/b.xml"));
+	conf_free(c);
+	fw_errors_done(&errs);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_include_errors)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c;
+	char			*d = tmp_path("more");
+
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	free(tu_write_file(d, "dup.yaml", "# added by hand\nfeeds:\n"
+	    "  - {url: \"http://main.example/\", name: again}\n"
+	    "  - {url: \"http://x.example/\", name: x, intervall: 5m}\n"));
+	free(tu_write_file(d, "bad.yaml", "feeds:\n  - {url: \"http://y.example/\"\n"));
+	free(tu_write_file(d, "other.yaml", "topics: []\n"));
+	c = load("state: x.db\ninclude: more/*.yaml\nfeeds:\n"
+	    "  - {url: \"http://main.example/\", name: main}\n", &errs);
+	ck_assert_ptr_null(c);
+	/* Each error names the file it is in; a feed defined twice names
+	 * both places. */
+	ck_assert(has_error(&errs, "more/dup.yaml", 3, 5,
+	    "feed 'http://main.example/' is listed twice: first at "));
+	ck_assert(has_error(&errs, "more/dup.yaml", 3, 5, "feedwatch.yaml:4:5"));
+	ck_assert(has_error(&errs, "more/dup.yaml", 4, 41, "unknown key 'intervall'"));
+	ck_assert(has_error(&errs, "more/bad.yaml", 3, 1, "YAML syntax error"));
+	ck_assert(has_error(&errs, "more/other.yaml", 1, 1, "unknown key 'topics'"));
+	fw_errors_done(&errs);
+	free(d);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -378,6 +477,12 @@ conf_suite(void)
 	tcase_add_test(tc, test_sinks);
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_empty_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("include");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_include_default_dir);
+	tcase_add_test(tc, test_include_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values");

@@ -336,12 +336,21 @@ START_TEST(test_backoff_and_health)
 	/* health_failures is 2: one alert, not one per failure. */
 	ck_assert_int_eq(pending_alerts(), before + 1);
 	ck_assert_uint_eq(ps.health_alerts, 1);
-	/* Recovered, and its newest item is a year old for an hourly feed:
-	 * a recovery alert and a silence alert, the latter outstanding. */
+	ck_assert_uint_eq(ps.alerts, 1);
+	/* Recovered, with a newest item a year old for an hourly feed: only
+	 * the recovery alert. This is its first successful poll, so silence
+	 * is counted from now, not from the age of its items. */
 	done(1, 200, feed_xml, now + 60, NULL);
-	ck_assert_int_eq(pending_alerts(), before + 3);
+	ck_assert_int_eq(pending_alerts(), before + 2);
 	st = feed_state(1);
 	ck_assert_int_eq(st.consecutive_errors, 0);
+	ck_assert_int_eq(st.health_alerted, 0);
+	ck_assert_int_eq(st.newest_item, now + 60);
+	store_feed_done(&st);
+	/* Nothing new for two days while polling it: now it is silent. */
+	done(1, 304, NULL, now + 60 + 2 * 86400, NULL);
+	ck_assert_int_eq(pending_alerts(), before + 3);
+	st = feed_state(1);
 	ck_assert_int_eq(st.health_alerted, 2);
 	store_feed_done(&st);
 }
@@ -359,7 +368,8 @@ START_TEST(test_silence_through_304)
 	done(0, 200, feed_xml, t0 + 3600, NULL);
 	st = feed_state(0);
 	ck_assert_int_eq(st.publish_gap, 3600);
-	ck_assert_int_eq(st.newest_item, t0);
+	/* The first poll is later than its newest item: watched since then. */
+	ck_assert_int_eq(st.newest_item, t0 + 3600);
 	store_feed_done(&st);
 	ck_assert_int_eq(pending_alerts(), before);
 	/* Not modified for two days, for a feed that posts hourly: silent. */

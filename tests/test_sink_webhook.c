@@ -153,7 +153,9 @@ START_TEST(test_body_slack)
 	    "text"), "text"));
 	ck_assert_ptr_nonnull(strstr(text,
 	    "*<http://news.example/1?a=1&amp;b=2|Talks on cost-sharing &lt;resume&gt; &amp; more>*"));
-	ck_assert_ptr_nonnull(strstr(text, "sma, drills · wire · matched: cost-sharing (sma)"));
+	/* Severity, feed, and each topic once with its terms. */
+	ck_assert_ptr_nonnull(strstr(text,
+	    "high · wire · matched sma: cost-sharing; drills: freedom shield"));
 	json_decref(o);
 
 	dj = digest_of(60);
@@ -272,7 +274,7 @@ START_TEST(test_body_ntfy)
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(o, "message")),
 	    "Seoul and Washington — talks."));
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(o, "message")),
-	    "matched: cost-sharing (sma), freedom shield (drills)"));
+	    "matched: sma: cost-sharing; drills: freedom shield"));
 	json_decref(o);
 
 	dj = digest_of(3);

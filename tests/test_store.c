@@ -233,6 +233,32 @@ START_TEST(test_outbox)
 }
 END_TEST
 
+START_TEST(test_alert_find_by_prefix)
+{
+	struct store	*s = open_store();
+	struct fw_error	 e;
+	const char	*sinks[] = { "log1" };
+	char		*id = NULL;
+
+	ck_assert_int_eq(store_alert_add(s, "ab12", "k1", "{}", 1, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_alert_add(s, "ab34", "k2", "{}", 1, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_alert_find(s, "ab1", &id, &e), 1);
+	ck_assert_str_eq(id, "ab12");
+	free(id);
+	id = NULL;
+	ck_assert_int_eq(store_alert_find(s, "ab34", &id, &e), 1);
+	ck_assert_str_eq(id, "ab34");
+	free(id);
+	id = NULL;
+	/* Ambiguous and unknown prefixes leave *ret_id alone. */
+	ck_assert_int_eq(store_alert_find(s, "ab", &id, &e), 2);
+	ck_assert_ptr_null(id);
+	ck_assert_int_eq(store_alert_find(s, "cd", &id, &e), 0);
+	ck_assert_ptr_null(id);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_not_a_database)
 {
 	struct store	*s = NULL;
@@ -394,6 +420,7 @@ store_suite(void)
 	tc = tcase_create("outbox");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_outbox);
+	tcase_add_test(tc, test_alert_find_by_prefix);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -35,6 +35,7 @@ unitdir=/usr/lib/systemd/system
 libdir=$(meson introspect --buildoptions "$work/b-usr" |
 	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "libdir"][0])')
 expected="etc/feedwatch/feedwatch.yaml
+etc/logrotate.d/feedwatch
 usr/bin/feedwatch
 ${unitdir#/}/feedwatch.service
 usr/share/doc/feedwatch/README.md
@@ -58,7 +59,13 @@ cmp -s "$src/config/feedwatch.yaml" "$work/root/etc/feedwatch/feedwatch.yaml" &&
 	ok "the default config is the shipped one" || bad "installed config differs"
 [ -x "$work/root/usr/bin/feedwatch" ] && "$work/root/usr/bin/feedwatch" --version >/dev/null &&
 	ok "installed binary runs" || bad "installed binary does not run"
-env -u LD_LIBRARY_PATH "$work/root/usr/bin/feedwatch" check-config -c "$work/root/etc/feedwatch/feedwatch.yaml" >/dev/null &&
+# check-config checks the state
+# directory too (/var/lib/feedwatch, which systemd creates): a copy points
+# the state into the DESTDIR.
+mkdir -p "$work/root/var/lib/feedwatch"
+sed "s|^state: /var/lib/feedwatch/|state: $work/root/var/lib/feedwatch/|" \
+	"$work/root/etc/feedwatch/feedwatch.yaml" >"$work/state-check.yaml"
+env -u LD_LIBRARY_PATH "$work/root/usr/bin/feedwatch" check-config -c "$work/state-check.yaml" >/dev/null &&
 	ok "installed config passes check-config" ||
 	bad "installed config fails check-config"
 for page in man1/feedwatch.1 man5/feedwatch.yaml.5; do

@@ -406,10 +406,11 @@ sinks:
                   len(failed_rows) == 2 + 7, "--failed --json has only dead letters (%d)"
                   % len(failed_rows))
             mine = len([x for x in failed_rows if x["alert"] == first["410"]])
-            r = run("alerts", "-c", conf, "--retry", first["410"])
+            r = run("alerts", "-c", conf, "--retry", first["410"][:8])
             # That alert's dead letters: the 410, the refused mail, maybe the 404.
-            check(r.returncode == 0 and mine >= 2 and "requeued %d " % mine in r.stdout,
-                  "--retry ID requeues that alert (%s)" % r.stdout.strip())
+            check(r.returncode == 0 and mine >= 2 and "requeued %d " % mine in r.stdout
+                  and first["410"] in r.stdout,
+                  "--retry PREFIX requeues that alert (%s)" % r.stdout.strip())
             r = run("alerts", "-c", conf, "--retry", "all")
             check(r.returncode == 0 and "requeued %d " % (9 - mine) in r.stdout,
                   "--retry all requeues the rest (%s)" % r.stdout.strip())
@@ -421,7 +422,12 @@ sinks:
             check([x["sink"] for x in rows] == ["badmail"] * 7,
                   "only the refused recipient is left failed (%s)" % [x["sink"] for x in rows])
             r = run("alerts", "-c", conf, "--retry", "nonexistent")
-            check(r.returncode == 0 and "requeued 0" in r.stdout, "--retry of an unknown id requeues 0")
+            check(r.returncode == 1 and "no such alert 'nonexistent'" in r.stderr and
+                  r.stdout == "", "--retry of an unknown id exits 1: no such alert")
+            r = run("alerts", "-c", conf, "--retry", "")
+            check(r.returncode == 1 and "no such alert" in r.stderr,
+                  "--retry of an empty id exits 1")
+
     finally:
         smtp.stop()
     shutil.rmtree(d)

@@ -192,13 +192,16 @@ def demo_check():
     update alert that carries the new figures."""
     import shutil
     root = os.environ.get("FW_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+    # The repository's layout: paths in demo.yaml are relative to config/.
     d = tmpdir()
-    shutil.copy(os.path.join(root, "config", "demo.yaml"), d)
-    shutil.copytree(os.path.join(root, "config", "samples"), os.path.join(d, "samples"))
+    os.makedirs(os.path.join(d, "config"))
+    shutil.copy(os.path.join(root, "config", "demo.yaml"), os.path.join(d, "config"))
+    shutil.copytree(os.path.join(root, "config", "samples"),
+                    os.path.join(d, "config", "samples"))
     import subprocess
     from fwtest import FW_BIN
-    r = subprocess.run([FW_BIN, "once", "-c", "demo.yaml"], cwd=d, capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run([FW_BIN, "once", "-c", "config/demo.yaml"], cwd=d,
+                       capture_output=True, text=True, timeout=120)
     check(r.returncode == 0, "the demo runs (%s)" % r.stderr.strip()[-200:])
     alerts = read_jsonl(os.path.join(d, "demo-alerts.jsonl"))
     fe = [a for a in alerts if "Freedom Edge" in (a.get("item", {}).get("title") or "")]

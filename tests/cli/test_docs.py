@@ -91,6 +91,8 @@ def main():
 
     # feedwatch.yaml(5): every key of every table, in its own section.
     scd, text = pages["feedwatch.yaml.5"]
+    check("whsec_" in text and "whsec__" not in text,
+          "the whsec_ prefix renders as written, not as whsec__base64_")
     secs = sections(scd)
     tables = key_tables()
     check(len(tables) >= 7 and sum(len(v) for v in tables.values()) >= 50,

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import pty
+import re
 import select
 import signal
 import sqlite3
@@ -133,7 +134,7 @@ def test_validators(srv):
     st = status(conf)
     check(st["etag"]["http_status"] == 304 and st["etag"]["items_seen"] == 3,
           "validators: status shows HTTP 304 and the items seen")
-    check("unchanged (HTTP 304)" in r2.stderr, "validators: a 304 is reported unchanged")
+    check("unchanged (HTTP 304 Not Modified)" in r2.stderr, "validators: a 304 is reported unchanged")
     check("etag': 3 items" in r1.stderr and "etag': 3 items" not in r2.stderr,
           "validators: a 304 is not parsed")
 
@@ -145,7 +146,7 @@ def test_unchanged_body(srv):
     r1 = run("once", "-c", conf)
     r2 = run("once", "-c", conf)
     check("plain': 3 items" in r1.stderr, "unchanged body: the first poll parses")
-    check("plain': unchanged (HTTP 200)" in r2.stderr,
+    check("plain': unchanged (the same content as the last poll)" in r2.stderr,
           "unchanged body: the same body without validators is not parsed again")
 
 
@@ -471,8 +472,9 @@ def test_progress(srv):
                 break
             out += chunk
     os.waitpid(pid, 0)
-    check(b"1/1 feeds" in out and b"errors" in out,
-          "progress: a terminal sees feeds done/total, new items and errors")
+    check(re.search(rb"1/1 feeds, \d+ new items, \d+ alerts, \d+ errors", out) is not None,
+          "progress: a terminal sees feeds done/total, new items, alerts so far and errors "
+          "(%r)" % out[-300:])
 
 
 def test_adaptive(srv):
@@ -504,9 +506,23 @@ def test_adaptive(srv):
     check(iv["minutely"] == 300, "adaptive: never below min_interval (%d)" % iv["minutely"])
     nxt = delay(st["hourly"])
     check(900 <= nxt <= 1800, "first poll: the next one is spread with jitter (%d)" % nxt)
+    check(health_alerts(d) == [],
+          "health: no alert on a first poll, even of a feed whose items are old")
+    # Nothing new for 40 days while polling it: move the time feedwatch
+    # last saw something new back, as 40 days of polls would have.
+    db = sqlite3.connect(os.path.join(d, "state.db"))
+    db.execute("UPDATE feeds SET newest_item = ? WHERE url LIKE '%/silent.xml'",
+               (int(NOW - 40 * 86400),))
+    db.commit()
+    db.close()
+    r = run("once", "-c", conf)
     ha = health_alerts(d)
     check([a["feed_name"] for a in ha] == ["silent"] and ha[0]["health"] == "silent",
           "health: a feed silent far longer than usual raises one alert")
+    check("alert %s queued for 1 sinks (topics: feed_health)" % ha[0]["id"] in r.stderr
+          and ", 1 alerts; 1 delivered" in r.stderr,
+          "health: the alert is logged as queued and counted in the cycle summary (%s)"
+          % r.stderr.strip().splitlines()[-1])
     run("once", "-c", conf)
     check(len(health_alerts(d)) == 1, "health: the silence alert is not repeated")
 
@@ -567,6 +583,19 @@ def test_restart(srv):
           "restart: the next poll time is kept in the state file")
     check(nxt.get(srv.url("/hang.xml"), 0) == 0,
           "restart: an abandoned transfer leaves its feed due")
+    # A shorter interval takes effect on the next start, not after the
+    # poll already scheduled an hour away.
+    conf = config(d, ['{url: "%s", name: a, interval: 10m, max_interval: 10m}'
+                      % srv.url("/a.xml")])
+    p = start()
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=10)
+    st = status(conf)["a"]
+    check(delay(st) <= 600 and st["interval_seconds"] == 600,
+          "restart: a changed max_interval brings the next poll within it (%ds, %s)"
+          % (delay(st), st["interval_seconds"]))
+    check(hits(srv, "/a.xml") == 1, "restart: the feed is not polled before it is due")
 
 
 def test_order(srv):

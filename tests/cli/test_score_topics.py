@@ -39,10 +39,13 @@ def check_stored(root):
     """classify --stored over the state `once` leaves from the demo."""
     import json
     import tempfile
+    import shutil
     fw = os.environ["FW_BIN"]
-    demo = os.path.join(root, "config", "demo.yaml")
     fails = []
     with tempfile.TemporaryDirectory() as d:
+        # The demo's paths are relative to its directory: run a copy.
+        shutil.copytree(os.path.join(root, "config"), os.path.join(d, "config"))
+        demo = os.path.join(d, "config", "demo.yaml")
         r = subprocess.run([fw, "classify", "--stored", "-c", demo], cwd=d,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if r.returncode == 0 or os.path.exists(os.path.join(d, "demo-state.db")):
