@@ -68,6 +68,8 @@ static const struct stage_word stage_words[] = {
 	{ "rall", STAGE_REACTION, true }, { "condemn", STAGE_REACTION, true },
 	{ "respond", STAGE_REACTION, true }, { "response", STAGE_REACTION, false },
 	{ "vow", STAGE_REACTION, true }, { "urge", STAGE_REACTION, true },
+	{ "call", STAGE_REACTION, true }, { "cite", STAGE_REACTION, true },
+	{ "citing", STAGE_REACTION, false },
 	{ "demand", STAGE_REACTION, true }, { "reject", STAGE_REACTION, true },
 	{ "oppos", STAGE_REACTION, true }, { "blast", STAGE_REACTION, true },
 	{ "반발", STAGE_REACTION, false }, { "규탄", STAGE_REACTION, false },

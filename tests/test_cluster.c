@@ -104,6 +104,8 @@ static const struct {
 	{ "Allies wrap up Freedom Shield", STAGE_ENDED },
 	{ "Esper says he has not issued orders to withdraw troops", STAGE_REACTION },
 	{ "North Korea denies firing", STAGE_REACTION },
+	{ "N. Korea fires artillery into sea, calls allied drills 'invasion rehearsal'", STAGE_REACTION },
+	{ "Pyongyang fires missiles citing the allies' exercise", STAGE_REACTION },
 	{ "US, South Korea postpone joint drills", STAGE_POSTPONED },
 	{ "Trump announces 25% tariffs on cars", STAGE_ANNOUNCED },
 	{ "한미 방위비 협상 타결", STAGE_AGREED },
