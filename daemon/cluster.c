@@ -27,6 +27,10 @@
  *    event is not the same event).
  *    The same holds for figures: both give a sum in one currency (or a
  *    rate) and no such figure agrees.
+ * 6a. When both ledes name a host country of the alliance (Korea, Japan:
+ *    their names, capitals, bases) and none in common, the score is
+ *    CLUSTER_HOST_PENALTY times less: Seoul's cost talks are not Tokyo's,
+ *    even on the same day.
  * 6b. A development that matched none of the story's topics scores
  *    topic_penalty times less (a development may span topics, but
  *    topic agreement is evidence).
@@ -65,6 +69,10 @@
  * items) still joins by its canonical link, not by its words. */
 #define CLUSTER_INDEX_KEEP_WINDOWS	2
 #define CLUSTER_PRUNE_PER_STORY		4
+/* A story whose lede names only the other host country scores this many
+ * times less: stronger than another name, since Seoul's and Tokyo's talks
+ * share most of their words. */
+#define CLUSTER_HOST_PENALTY	0.1
 #define CLUSTER_MIN_EVIDENCE	2	/* shared terms, a name or figure counting 2 */
 #define IDF_CACHE_SIZE		1024	/* power of two */
 
@@ -186,6 +194,15 @@ vec_build(struct idf_cache *c, const struct cluster_term *terms, size_t n, struc
 	return 0;
 }
 
+/* The host country a "h:" term names, as a bit; 0 for any other term. */
+static unsigned
+host_bit(const char *term)
+{
+	if (strncmp(term, "h:", 2) != 0)
+		return 0;
+	return strcmp(term + 2, "kr") == 0 ? 1u : strcmp(term + 2, "jp") == 0 ? 2u : 0;
+}
+
 /* The cosine of two unit vectors; *ret_shared gets how many terms they
  * share, a name or a figure counting two. */
 static double
@@ -199,7 +216,9 @@ vec_cosine(const struct vec *a, const struct vec *b, unsigned *ret_shared)
 		int c = strcmp(a->v[i].term, b->v[j].term);
 
 		if (c == 0) {
-			shared += strchr("efn", a->v[i].term[0]) != NULL ? 2 : 1;
+			/* A host country ("h:") is no evidence of one event. */
+			shared += a->v[i].term[0] == 'h' ? 0 :
+			    strchr("efn", a->v[i].term[0]) != NULL ? 2 : 1;
 			dot += a->v[i++].weight * b->v[j++].weight;
 		} else if (c < 0)
 			i++;
@@ -433,6 +452,7 @@ struct dev_score {
 	bool			 same_feed;	/* it has a story of this feed */
 	unsigned		 evidence;	/* most terms shared with one story */
 	bool			 other_names;	/* both name events, no name in common */
+	bool			 other_hosts;	/* Korea's event vs Japan's */
 	bool			 other_figures;	/* sums of one kind, none in common */
 	bool			 other_topics;	/* none of the story's topics */
 };
@@ -466,6 +486,7 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 	unsigned		 stages[_STAGE_MAX] = { 0 };
 	size_t			 dev_names = 0, shared_names = 0, x_names = 0;
 	unsigned		 x_kinds = 0, dev_kinds = 0, shared_kinds = 0;
+	unsigned		 x_hosts = 0, dev_hosts = 0;
 	double			 sum = 0;
 	int			 r;
 
@@ -499,6 +520,8 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 				if (strcmp(x->v[q].term, terms[k].term) == 0)
 					shared_kinds |= 1u << kind;
 		}
+		for (size_t k = 0; k < nt; k++)
+			dev_hosts |= host_bit(terms[k].term);
 		for (size_t k = 0; k < nt; k++)
 			if (terms[k].term[0] == 'n') {
 				dev_names++;
@@ -539,6 +562,7 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 		int kind = figure_kind(x->v[q].term);
 
 		x_names += x->v[q].term[0] == 'n';
+		x_hosts |= host_bit(x->v[q].term);
 		if (kind > 0)
 			x_kinds |= 1u << kind;
 	}
@@ -551,6 +575,11 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 	ret->other_names = x_names > 0 && dev_names > 0 && shared_names == 0;
 	if (ret->other_names)
 		ret->score *= o->name_penalty;
+	/* Seoul's cost talks are not Tokyo's: both ledes name a host country
+	 * and none in common. */
+	ret->other_hosts = x_hosts != 0 && dev_hosts != 0 && (x_hosts & dev_hosts) == 0;
+	if (ret->other_hosts)
+		ret->score *= CLUSTER_HOST_PENALTY;
 	/* One shared common word is chance, whatever its weight in a young
 	 * state file where every word is rare. */
 	if (ret->evidence < CLUSTER_MIN_EVIDENCE)
@@ -663,8 +692,8 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 		    "its %zu stories within %llds%s%s; stage %s, development's %s); threshold "
 		    "%.3f; %zu candidate developments", best.score, best.similarity,
 		    best.members, (long long)o->window, best.same_feed ? ", a story of this "
-		    "feed in it" : best.other_names ? ", other names" : best.other_figures ?
-		    ", other figures" : "", best.other_topics ? ", other topics" : "",
+		    "feed in it" : best.other_names ? ", other names" : best.other_hosts ?
+		    ", another host country" : best.other_figures ? ", other figures" : "", best.other_topics ? ", other topics" : "",
 		    cluster_stage_to_string(f.stage),
 		    cluster_stage_to_string(best.stage), threshold, n_dev);
 	} else if (best.development != 0) {
@@ -672,6 +701,7 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 		    "(average similarity %.3f%s%s; stage %s, its %s), below the threshold "
 		    "%.3f; %zu candidates", best.score, best.similarity, best.same_feed ?
 		    ", a story of this feed in it" : best.other_names ? ", other names" :
+		    best.other_hosts ? ", another host country" :
 		    best.other_figures ? ", other figures" : "",
 		    best.other_topics ? ", other topics" : "", cluster_stage_to_string(f.stage),
 		    cluster_stage_to_string(best.stage), o->threshold, n_dev);

@@ -525,6 +525,58 @@ scan_names(struct builder *b, const char *title, double w)
 	}
 }
 
+/* ---- host countries ------------------------------------------------------ */
+
+/* The alliance's two host countries, as a lede names them: an event in
+ * Korea and one in Japan are two events even when they are of one kind
+ * and on one day (RULES.md rule 7: Seoul's cost talks are not Tokyo's).
+ * Terms "h:kr" and "h:jp" of negligible weight: they take no part in the
+ * similarity, only in that check (cluster.c). */
+#define HOST_WEIGHT	1e-6
+
+static const struct {
+	const char	*word;		/* lower case, or a CJK substring */
+	const char	*host;
+} host_words[] = {
+	{ "korea", "kr" }, { "korean", "kr" }, { "koreans", "kr" }, { "seoul", "kr" },
+	{ "usfk", "kr" }, { "pyeongtaek", "kr" }, { "humphreys", "kr" },
+	{ "seongju", "kr" }, { "yongsan", "kr" },
+	{ "japan", "jp" }, { "japanese", "jp" }, { "tokyo", "jp" }, { "usfj", "jp" },
+	{ "okinawa", "jp" }, { "kadena", "jp" }, { "futenma", "jp" }, { "henoko", "jp" },
+	{ "yokosuka", "jp" }, { "kyushu", "jp" },
+	{ "한국", "kr" }, { "한미", "kr" }, { "서울", "kr" }, { "주한", "kr" },
+	{ "韓国", "kr" }, { "韓米", "kr" }, { "在韓", "kr" },
+	{ "일본", "jp" }, { "한일", "jp" }, { "日本", "jp" }, { "日米", "jp" },
+	{ "在日", "jp" }, { "東京", "jp" }, { "沖縄", "jp" },
+};
+
+static void
+scan_hosts(struct builder *b, const char *text)
+{
+	const char *p = text;
+
+	for (size_t i = 0; i < sizeof(host_words) / sizeof(host_words[0]); i++)
+		if ((unsigned char)host_words[i].word[0] >= 0x80 &&
+		    strstr(text, host_words[i].word) != NULL)
+			add_term(b, "h:", host_words[i].host, 2, HOST_WEIGHT);
+	while (*p != '\0') {
+		char	word[16];
+		size_t	n = 0;
+
+		while (*p != '\0' && !isalpha((unsigned char)*p))
+			p++;
+		while (isalpha((unsigned char)*p)) {
+			if (n < sizeof(word) - 1)
+				word[n++] = (char)tolower((unsigned char)*p);
+			p++;
+		}
+		word[n] = '\0';
+		for (size_t i = 0; n > 0 && i < sizeof(host_words) / sizeof(host_words[0]); i++)
+			if (strcmp(word, host_words[i].word) == 0)
+				add_term(b, "h:", host_words[i].host, 2, HOST_WEIGHT);
+	}
+}
+
 /* ---- words -------------------------------------------------------------- */
 
 static bool
@@ -628,6 +680,7 @@ cluster_features_build(const char *title, const char *summary, struct cluster_fe
 		scan_figures(&b, title, WEIGHT_TITLE);
 		f.stage = headline_stage(title);
 		scan_names(&b, title, WEIGHT_TITLE);
+		scan_hosts(&b, title);
 	}
 	if (summary != NULL) {
 		lede = strndup(summary, first_sentence_len(summary));
@@ -636,6 +689,7 @@ cluster_features_build(const char *title, const char *summary, struct cluster_fe
 		else {
 			scan_words(&b, lede, WEIGHT_LEDE);
 			scan_figures(&b, lede, WEIGHT_LEDE);
+			scan_hosts(&b, lede);
 		}
 	}
 	free(lede);

@@ -234,6 +234,32 @@ START_TEST(test_assign)
 }
 END_TEST
 
+/* Talks that open in Seoul and talks that open in Tokyo on the same day
+ * are two events of one kind (rule 7); a second report of the Seoul talks
+ * still joins them. */
+START_TEST(test_host_country)
+{
+	struct cluster_result kr, jp, kr2;
+
+	kr = add(0, "kr", "S. Korea, U.S. open talks on next cost-sharing deal for American troops",
+	    "Negotiators from Seoul and Washington began talks on the share of the cost.",
+	    NULL, 100 * H);
+	jp = add(1, "jp", "Tokyo, Washington start talks on host-nation support as pact nears expiry",
+	    "Japan and the United States began talks on the cost of stationing US forces.",
+	    NULL, 101 * H);
+	ck_assert_msg(jp.is_new, "%s", jp.explain);
+	ck_assert_msg(strstr(jp.explain, "host country") != NULL || jp.development != kr.development,
+	    "%s", jp.explain);
+	kr2 = add(2, "kr2", "South Korea, US begin talks on cost-sharing deal for US troops",
+	    "Seoul and Washington opened negotiations on the share of the cost of US troops.",
+	    NULL, 102 * H);
+	ck_assert_msg(kr2.development == kr.development, "%s", kr2.explain);
+	cluster_result_done(&kr);
+	cluster_result_done(&jp);
+	cluster_result_done(&kr2);
+}
+END_TEST
+
 /* Two first reports that do not resemble each other start two
  * developments; a third that matches both well makes them one. */
 START_TEST(test_merge)
@@ -304,6 +330,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_assign);
 	tcase_add_test(tc, test_alert_recorded);
+	tcase_add_test(tc, test_host_country);
 	tcase_add_test(tc, test_merge);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
