@@ -133,10 +133,6 @@ int store_canon_development(struct store *s, const char *canon, int64_t *ret,
  * the document frequencies). */
 int store_story_add(struct store *s, struct store_story *st, const char *const *terms,
     size_t n_terms, struct fw_error *reterr) _must_check_;
-/* Whether the feed's item is a story already: 1 (its development in
- * *ret_dev), 0, or a negative errno. */
-int store_story_find(struct store *s, int64_t feed_id, const char *item_id,
-    int64_t *ret_dev, struct fw_error *reterr) _must_check_;
 /* Creates a development (d->id is set). */
 int store_development_add(struct store *s, struct store_development *d,
     struct fw_error *reterr) _must_check_;

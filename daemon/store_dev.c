@@ -319,28 +319,6 @@ store_story_add(struct store *s, struct store_story *story, const char *const *t
 	return 0;
 }
 
-int
-store_story_find(struct store *s, int64_t feed_id, const char *item_id, int64_t *ret_dev,
-    struct fw_error *reterr)
-{
-	sqlite3_stmt	*st = NULL;
-	int		 rc;
-
-	rc = sqlite3_prepare_v2(s->db, "SELECT development FROM stories"
-	    " WHERE feed_id = ?1 AND item_id = ?2", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read stories");
-	(void)sqlite3_bind_int64(st, 1, feed_id);
-	bind_text(st, 2, item_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret_dev = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot read stories");
-}
-
 static void
 bind_development(sqlite3_stmt *st, int first, const struct store_development *d)
 {
