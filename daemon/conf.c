@@ -1103,69 +1103,82 @@ top_defaults(struct walker *w, yaml_node_t *v, void *obj)
 	(void)walk_mapping(w, v, "'defaults'", defaults_keys, obj);
 }
 
+/*
+ * The one shape of the top-level lists (feeds, topics, sinks): a sequence,
+ * appended to items (included files add to the main file's feeds), each
+ * element zeroed and handed to each() with its 1-based position in the
+ * list, for the caller's defaults and its keys. Returns the array, grown,
+ * or items as it was when the node is no list or memory ran out.
+ */
+static void *
+walk_sequence(struct walker *w, yaml_node_t *v, const char *key, void *items,
+    size_t *n_items, size_t size,
+    void (*each)(struct walker *w, yaml_node_t *item, size_t pos, void *elem))
+{
+	size_t	 n;
+	char	*grown;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		werr(w, v, "'%s' must be a list of %s, found %s", key, key,
+		    is_null(v) ? "an empty value" : node_kind(v));
+		return items;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	grown = reallocarray(items, *n_items + n + 1, size);
+	if (grown == NULL) {
+		w->oom = 1;
+		return items;
+	}
+	memset(grown + *n_items * size, 0, (n + 1) * size);
+	for (size_t i = 0; i < n; i++)
+		each(w, node_at(w, v->data.sequence.items.start[i]), i + 1,
+		    grown + (*n_items)++ * size);
+	return grown;
+}
+
+static void
+feed_each(struct walker *w, yaml_node_t *item, size_t pos, void *elem)
+{
+	struct conf_feed	*f = elem;
+	char			 what[64];
+
+	f->file = w->conf_path;
+	f->line = (unsigned)item->start_mark.line + 1;
+	f->col = (unsigned)item->start_mark.column + 1;
+	f->interval = f->min_interval = f->max_interval = -1;
+	f->timeout = f->backlog = -1;
+	snprintf(what, sizeof(what), "feed %zu", pos);
+	(void)walk_mapping(w, item, what, feed_keys, f);
+}
+
 static void
 top_feeds(struct walker *w, yaml_node_t *v, void *obj)
 {
-	struct conf		*c = obj;
-	struct conf_feed	*feeds;
-	size_t			 n;
+	struct conf *c = obj;
 
-	if (v->type != YAML_SEQUENCE_NODE) {
-		werr(w, v, "'feeds' must be a list of feeds, found %s",
-		    is_null(v) ? "an empty value" : node_kind(v));
-		return;
-	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	/* Included files append to the main file's feeds. */
-	feeds = reallocarray(c->feeds, c->n_feeds + n + 1, sizeof(*c->feeds));
-	if (feeds == NULL) {
-		w->oom = 1;
-		return;
-	}
-	c->feeds = feeds;
-	memset(c->feeds + c->n_feeds, 0, (n + 1) * sizeof(*c->feeds));
-	for (size_t i = 0; i < n; i++) {
-		yaml_node_t		*item = node_at(w, v->data.sequence.items.start[i]);
-		struct conf_feed	*f = &c->feeds[c->n_feeds++];
-		char			 what[64];
+	c->feeds = walk_sequence(w, v, "feeds", c->feeds, &c->n_feeds, sizeof(*c->feeds),
+	    feed_each);
+}
 
-		f->file = w->conf_path;
-		f->line = (unsigned)item->start_mark.line + 1;
-		f->col = (unsigned)item->start_mark.column + 1;
-		f->interval = f->min_interval = f->max_interval = -1;
-		f->timeout = f->backlog = -1;
-		snprintf(what, sizeof(what), "feed %zu", i + 1);
-		(void)walk_mapping(w, item, what, feed_keys, f);
-	}
+static void
+topic_each(struct walker *w, yaml_node_t *item, size_t pos, void *elem)
+{
+	struct conf_topic	*t = elem;
+	char			 what[64];
+
+	t->severity = SEVERITY_NORMAL;
+	t->updates = (struct conf_updates){ .new_figure = true, .new_topic = true };
+	snprintf(what, sizeof(what), "topic %zu", pos);
+	(void)walk_mapping(w, item, what, topic_keys, t);
 }
 
 static void
 top_topics(struct walker *w, yaml_node_t *v, void *obj)
 {
-	struct conf	*c = obj;
-	size_t		 n;
+	struct conf *c = obj;
 
-	if (v->type != YAML_SEQUENCE_NODE) {
-		werr(w, v, "'topics' must be a list of topics, found %s",
-		    is_null(v) ? "an empty value" : node_kind(v));
-		return;
-	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	c->topics = calloc(n ? n : 1, sizeof(*c->topics));
-	if (c->topics == NULL) {
-		w->oom = 1;
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		yaml_node_t		*item = node_at(w, v->data.sequence.items.start[i]);
-		struct conf_topic	*t = &c->topics[c->n_topics++];
-		char			 what[64];
-
-		t->severity = SEVERITY_NORMAL;
-		t->updates = (struct conf_updates){ .new_figure = true, .new_topic = true };
-		snprintf(what, sizeof(what), "topic %zu", i + 1);
-		(void)walk_mapping(w, item, what, topic_keys, t);
-	}
+	c->topics = walk_sequence(w, v, "topics", c->topics, &c->n_topics, sizeof(*c->topics),
+	    topic_each);
 }
 
 /* ---- lists ------------------------------------------------------------- */
@@ -1238,37 +1251,29 @@ top_language(struct walker *w, yaml_node_t *v, void *obj)
 }
 
 static void
+sink_each(struct walker *w, yaml_node_t *item, size_t pos, void *elem)
+{
+	struct sink_ctx	 ctx = { .s = elem };
+	char		 what[64];
+
+	ctx.s->line = (unsigned)item->start_mark.line + 1;
+	ctx.s->col = (unsigned)item->start_mark.column + 1;
+	ctx.s->min_severity = SEVERITY_LOW;
+	ctx.s->bypass_severity = SEVERITY_CRITICAL;
+	ctx.s->quiet_start_min = ctx.s->quiet_end_min = -1;
+	ctx.s->timeout = 10;
+	snprintf(what, sizeof(what), "sink %zu", pos);
+	if (walk_mapping(w, item, what, sink_keys, &ctx) == 0)
+		sink_validate(w, item, &ctx);
+}
+
+static void
 top_sinks(struct walker *w, yaml_node_t *v, void *obj)
 {
-	struct conf	*c = obj;
-	size_t		 n;
+	struct conf *c = obj;
 
-	if (v->type != YAML_SEQUENCE_NODE) {
-		werr(w, v, "'sinks' must be a list of sinks, found %s",
-		    is_null(v) ? "an empty value" : node_kind(v));
-		return;
-	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	c->sinks = calloc(n ? n : 1, sizeof(*c->sinks));
-	if (c->sinks == NULL) {
-		w->oom = 1;
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		yaml_node_t	*item = node_at(w, v->data.sequence.items.start[i]);
-		struct sink_ctx	 ctx = { .s = &c->sinks[c->n_sinks++] };
-		char		 what[64];
-
-		ctx.s->line = (unsigned)item->start_mark.line + 1;
-		ctx.s->col = (unsigned)item->start_mark.column + 1;
-		ctx.s->min_severity = SEVERITY_LOW;
-		ctx.s->bypass_severity = SEVERITY_CRITICAL;
-		ctx.s->quiet_start_min = ctx.s->quiet_end_min = -1;
-		ctx.s->timeout = 10;
-		snprintf(what, sizeof(what), "sink %zu", i + 1);
-		if (walk_mapping(w, item, what, sink_keys, &ctx) == 0)
-			sink_validate(w, item, &ctx);
-	}
+	c->sinks = walk_sequence(w, v, "sinks", c->sinks, &c->n_sinks, sizeof(*c->sinks),
+	    sink_each);
 }
 
 /* ---- developments ------------------------------------------------------ */

@@ -189,7 +189,11 @@ START_TEST(test_wrong_types)
 {
 	assert_error("state: x.db\nfeeds:\n  - url: http://a/\n    interval: soon\n",
 	    4, 15, "invalid duration 'soon'");
-	assert_error("state: x.db\nfeeds: http://a/\n", 2, 8, "must be a list");
+	assert_error("state: x.db\nfeeds: http://a/\n", 2, 8, "'feeds' must be a list of feeds");
+	assert_error("state: x.db\nfeeds: []\ntopics: {name: t}\n", 3, 9,
+	    "'topics' must be a list of topics, found a mapping");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n", 3, 7,
+	    "'sinks' must be a list of sinks, found an empty value");
 	assert_error("state: [a, b]\nfeeds: []\n", 1, 8, "must be a value");
 	assert_error("state: x.db\ndefaults:\n  concurrency: -3\nfeeds: []\n",
 	    3, 16, "whole number");
