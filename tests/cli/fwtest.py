@@ -3,10 +3,13 @@ HTTP on 127.0.0.1, make temporary configs. Python standard library only."""
 import http.server
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 FW_BIN = os.environ.get("FW_BIN", "build/daemon/feedwatch")
 SOURCE_ROOT = os.environ.get("FW_SOURCE_ROOT", os.getcwd())
@@ -129,3 +132,53 @@ def rss(items, title="Test feed"):
         out.append("</item>")
     out.append("</channel></rss>")
     return "\n".join(out)
+
+
+class Daemon:
+    """feedwatch run, outside any service manager, its stderr collected
+    line by line."""
+
+    def __init__(self, conf):
+        env = dict(os.environ)
+        for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen([FW_BIN, "run", "-c", conf], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def log(self):
+        return "\n".join(self.lines)
+
+    def wait_log(self, pattern, seconds, since=0):
+        """The first line from index since on that matches pattern, waiting
+        up to seconds; None when none did."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for l in self.lines[since:]:
+                if re.search(pattern, l):
+                    return l
+            time.sleep(0.1)
+        return None
+
+    def reload(self):
+        """SIGHUP, then the daemon's "reloaded" line (None if it never came)."""
+        n = len(self.lines)
+        self.proc.send_signal(signal.SIGHUP)
+        return self.wait_log(r"reloaded: ", 10, n)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout=5)
+        return self.proc.returncode

@@ -3,13 +3,9 @@ OPML import and export, discovery of a page's feeds, add and remove
 against a running daemon, and progress on a terminal. Servers listen on
 127.0.0.1 only."""
 import os
-import re
-import signal
-import subprocess
-import threading
 import time
 
-from fwtest import (FW_BIN, TEST_DATA, FeedServer, check, finish, read_jsonl, rss, run,
+from fwtest import (Daemon, FW_BIN, TEST_DATA, FeedServer, check, finish, read_jsonl, rss, run,
                     tmpdir, write)
 
 NOW = time.time()
@@ -268,48 +264,6 @@ def test_discover(srv):
         r = run("discover", empty.url("/"))
         check(r.returncode == 1 and "advertises no feed" in r.stdout,
               "discover: a page with no feed anywhere says so and exits 1 (%s)" % r.stdout)
-
-
-class Daemon:
-    """feedwatch run, its stderr collected line by line."""
-
-    def __init__(self, conf):
-        env = dict(os.environ)
-        for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
-            env.pop(k, None)
-        self.proc = subprocess.Popen([FW_BIN, "run", "-c", conf], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.lines = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_log(self, pattern, seconds, since=0):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            for l in self.lines[since:]:
-                if re.search(pattern, l):
-                    return l
-            time.sleep(0.1)
-        return None
-
-    def reload(self):
-        n = len(self.lines)
-        self.proc.send_signal(signal.SIGHUP)
-        return self.wait_log(r"reloaded: ", 10, n)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.thread.join(timeout=5)
 
 
 def hits(srv, path):

@@ -8,6 +8,7 @@
    feedwatch has libsystemd. That part runs in a private mount namespace
    with a socket of the test's own at /run/systemd/journal/socket (root
    and unshare(1) needed; skipped otherwise)."""
+import json
 import os
 import shutil
 import signal
@@ -59,6 +60,20 @@ print(json.dumps({"rc": rc, "messages": msgs}))
 '''
 
 
+def run_journal_ns(helper, err_path, args):
+    """Runs feedwatch ARGS in a private mount namespace whose
+    /run/systemd/journal/socket is the helper's: {"rc", "messages"}."""
+    script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s %s"
+              % (sys.executable, helper, err_path, FW_BIN, " ".join(args)))
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    try:
+        return json.loads(r.stdout.strip().split("\n")[-1])
+    except (ValueError, IndexError):
+        print("helper failed: %r %r" % (r.stdout, r.stderr))
+        return {"rc": None, "messages": []}
+
+
 def main():
     d = tmpdir()
     bad = write(os.path.join(d, "bad.yaml"), "state: %s\nfeeds:\n  - {url: x, colour: red}\n"
@@ -108,16 +123,7 @@ feeds:
             print("SKIP: journald fields need root and unshare -m")
             finish()
         helper = write(os.path.join(d, "journal_helper.py"), JOURNAL_HELPER)
-        script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s run -c %s"
-                  % (sys.executable, helper, os.path.join(d, "err.txt"), FW_BIN, bad))
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True, timeout=60)
-        import json
-        try:
-            out = json.loads(r.stdout.strip().split("\n")[-1])
-        except (ValueError, IndexError):
-            out = {"rc": None, "messages": []}
-            print("helper failed: %r %r" % (r.stdout, r.stderr))
+        out = run_journal_ns(helper, os.path.join(d, "err.txt"), ["run", "-c", bad])
         msgs = out["messages"]
         with_fields = [m for m in msgs if "CONFIG_FILE=%s" % bad in m.split("\n")]
         has_sd = "HAVE_LIBSYSTEMD 1" in open(os.path.join(
@@ -140,14 +146,7 @@ feeds:
         # A failing feed: its warning carries FEED_URL=.
         fresh2 = write(os.path.join(d, "fresh2.yaml"), open(good).read().replace(
             "state.db", "fresh2.db"))
-        script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s once -c %s"
-                  % (sys.executable, helper, os.path.join(d, "err2.txt"), FW_BIN, fresh2))
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True, timeout=60)
-        try:
-            out = json.loads(r.stdout.strip().split("\n")[-1])
-        except (ValueError, IndexError):
-            out = {"rc": None, "messages": []}
+        out = run_journal_ns(helper, os.path.join(d, "err2.txt"), ["once", "-c", fresh2])
         feed_msgs = [m for m in out["messages"]
                      if "FEED_URL=http://127.0.0.1:1/down.xml" in m.split("\n")]
         check(out["rc"] == 0 and len(feed_msgs) == 1 and "PRIORITY=4" in feed_msgs[0],
@@ -172,14 +171,7 @@ topics:
 sinks:
   - {type: log, path: "%s", format: jsonl}
 """ % (os.path.join(d, "topics.db"), srv.url("/t.xml"), os.path.join(d, "t.jsonl")))
-        script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s once -c %s"
-                  % (sys.executable, helper, os.path.join(d, "err3.txt"), FW_BIN, tconf))
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True, timeout=60)
-        try:
-            out = json.loads(r.stdout.strip().split("\n")[-1])
-        except (ValueError, IndexError):
-            out = {"rc": None, "messages": []}
+        out = run_journal_ns(helper, os.path.join(d, "err3.txt"), ["once", "-c", tconf])
         queued = [m.split("\n") for m in out["messages"] if "ALERT_ID=" in m]
         topics = sorted(l[6:] for l in (queued[0] if queued else []) if l.startswith("TOPIC="))
         check(len(queued) == 1 and topics == ["drills", "tariffs"] and
@@ -205,14 +197,7 @@ topics:
 sinks:
   - {type: log, path: "-", format: text}
 """ % (os.path.join(d, "sink.db"), srv.url("/s.xml")))
-        script = ("mount -t tmpfs tmpfs /run && exec %s %s %s %s once -c %s"
-                  % (sys.executable, helper, os.path.join(d, "err4.txt"), FW_BIN, sconf))
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True, timeout=60)
-        try:
-            out = json.loads(r.stdout.strip().split("\n")[-1])
-        except (ValueError, IndexError):
-            out = {"rc": None, "messages": []}
+        out = run_journal_ns(helper, os.path.join(d, "err4.txt"), ["once", "-c", sconf])
         entries = [m for m in out["messages"] if "Drills resume near the border" in m or
                    "Tariffs talk resumes" in m]
         entries = [m for m in entries if "https://example.org/" in m]

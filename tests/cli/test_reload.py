@@ -9,50 +9,9 @@
 import os
 import re
 import signal
-import subprocess
-import threading
 import time
 
-from fwtest import FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write
-
-
-class Daemon:
-    def __init__(self, conf):
-        env = dict(os.environ)
-        for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
-            env.pop(k, None)
-        self.proc = subprocess.Popen([FW_BIN, "run", "-c", conf], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.lines = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines)
-
-    def wait_log(self, pattern, seconds, since=0):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            for l in self.lines[since:]:
-                if re.search(pattern, l):
-                    return l
-            time.sleep(0.1)
-        return None
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.thread.join(timeout=5)
-        return self.proc.returncode
+from fwtest import Daemon, FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write
 
 
 def hits(srv, path):
