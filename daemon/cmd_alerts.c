@@ -88,7 +88,7 @@ retry(struct store *store, const char *which)
 	/* Dead letters start over; pending deliveries keep their attempts
 	 * and are only brought forward. */
 	now = (int64_t)time(NULL);
-	if ((r = store_begin(store, &e)) == 0 &&
+	if (store_begin(store, &e) == 0 &&
 	    (failed = store_deliveries_retry(store, id, now, &e)) >= 0 &&
 	    (pending = store_deliveries_hurry(store, NULL, id, now, &e)) >= 0)
 		r = store_commit(store, &e);
