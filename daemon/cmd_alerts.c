@@ -1,5 +1,6 @@
 /* cmd_alerts.c — `feedwatch alerts`: recent alerts and their delivery state
- * per sink, the dead letters (--failed), and requeueing them (--retry). */
+ * per sink, the dead letters (--failed), and requeueing them or hurrying
+ * pending ones (--retry). */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,13 +62,15 @@ print_delivery(const struct store_delivery *d, int json)
 	free(error);
 }
 
-/* --retry ID|PREFIX|all. Returns 0, or -1 having said why on stderr. */
+/* --retry ID|PREFIX|all: dead letters are requeued, pending deliveries made
+ * due now. Returns 0, or -1 having said why on stderr. */
 static int
 retry(struct store *store, const char *which)
 {
 	struct fw_error	 e;
 	char		*id = NULL;
-	int		 r;
+	int64_t		 now;
+	int		 r, failed = 0, pending = 0;
 
 	if (strcmp(which, "all") != 0) {
 		r = which[0] == '\0' ? 0 : store_alert_find(store, which, &id, &e);
@@ -82,15 +85,34 @@ retry(struct store *store, const char *which)
 			return -1;
 		}
 	}
-	r = store_deliveries_retry(store, id, (int64_t)time(NULL), &e);
+	/* Dead letters start over; pending deliveries keep their attempts
+	 * and are only brought forward. */
+	now = (int64_t)time(NULL);
+	if (store_begin(store, &e) == 0 &&
+	    (failed = store_deliveries_retry(store, id, now, &e)) >= 0 &&
+	    (pending = store_deliveries_hurry(store, NULL, id, now, &e)) >= 0)
+		r = store_commit(store, &e);
+	else {
+		store_rollback(store);
+		r = -1;
+	}
 	if (r < 0)
 		fw_error_print(stderr, &e);
-	else if (id != NULL && r == 0)
-		printf("alert %s has no failed delivery to requeue\n", id);
+	else if (id != NULL && failed + pending == 0)
+		printf("alert %s has no failed or pending delivery to requeue\n", id);
+	else if (pending == 0)
+		printf("requeued %d %s%s%s; %s sent on the next cycle\n", failed,
+		    failed == 1 ? "delivery" : "deliveries", id != NULL ? " of alert " : "",
+		    id != NULL ? id : "", failed == 1 ? "it is" : "they are");
+	else if (failed == 0)
+		printf("made %d pending %s%s%s due now; %s sent on the next cycle\n", pending,
+		    pending == 1 ? "delivery" : "deliveries", id != NULL ? " of alert " : "",
+		    id != NULL ? id : "", pending == 1 ? "it is" : "they are");
 	else
-		printf("requeued %d %s%s%s; %s sent on the next cycle\n", r,
-		    r == 1 ? "delivery" : "deliveries", id != NULL ? " of alert " : "",
-		    id != NULL ? id : "", r == 1 ? "it is" : "they are");
+		printf("requeued %d %s and made %d pending %s due now%s%s; they are sent on "
+		    "the next cycle\n", failed, failed == 1 ? "delivery" : "deliveries", pending,
+		    pending == 1 ? "one" : "ones", id != NULL ? " for alert " : "",
+		    id != NULL ? id : "");
 	free(id);
 	return r < 0 ? -1 : 0;
 }

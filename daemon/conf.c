@@ -873,6 +873,47 @@ sink_hourly_budget(struct walker *w, yaml_node_t *v, void *obj)
 	((struct sink_ctx *)obj)->s->hourly_budget = n;
 }
 
+/* retry: [5s, 5m, ...]: the waits between attempts, then a dead letter. */
+static void
+sink_retry(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf_sink	*s = ((struct sink_ctx *)obj)->s;
+	size_t			 n;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		werr(w, v, "'retry' must be a list of durations such as [5s, 5m, 30m], found %s",
+		    is_null(v) ? "an empty value" : node_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n == 0 || n > CONF_RETRY_MAX) {
+		werr(w, v, "'retry' must list from 1 to %d durations, found %zu",
+		    CONF_RETRY_MAX, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t	*item = node_at(w, v->data.sequence.items.start[i]);
+		int64_t		 delay = -1;
+
+		if (item->type != YAML_SCALAR_NODE || is_null(item)) {
+			werr(w, item, "each entry of 'retry' must be a duration, found %s",
+			    is_null(item) ? "an empty value" : node_kind(item));
+			return;
+		}
+		get_duration(w, item, "retry", &delay);
+		if (delay == 0) {
+			/* A retry at once would hammer a receiver that is down. */
+			werr(w, item, "'retry': each wait must be at least 1s, found '%s'",
+			    scalar(item));
+			return;
+		}
+		if (delay < 0)
+			return;
+		s->retry[i] = delay;
+	}
+	s->n_retry = n;
+}
+
 static void
 sink_headers(struct walker *w, yaml_node_t *v, void *obj)
 {
@@ -979,6 +1020,7 @@ static const struct key_handler sink_keys[] = {
 	{ "starttls", sink_starttls, false },
 	{ "command", sink_command, false },
 	{ "env", sink_env, false },
+	{ "retry", sink_retry, false },
 	{ "rate_per_second", sink_rate, false },
 	{ "hourly_budget", sink_hourly_budget, false },
 	{ "digest", sink_budget_dur, false },

@@ -112,6 +112,9 @@ enum sink_format {
 	_SINK_FORMAT_MAX,
 };
 
+/* Entries of a sink's 'retry' schedule, at most. */
+#define CONF_RETRY_MAX	20
+
 struct conf_sink {
 	char			*name;		/* defaults to "<type><index>" */
 	enum sink_type		 type;
@@ -139,6 +142,10 @@ struct conf_sink {
 	/* exec: the variables of feedwatch's environment the command gets,
 	 * besides PATH and LANG (docs/security.md). */
 	struct conf_strlist	 env;
+	/* Seconds to wait after the n-th failed attempt; after the last, a
+	 * dead letter. n_retry 0 = the default schedule (outbox.c). */
+	int64_t			 retry[CONF_RETRY_MAX];
+	size_t			 n_retry;
 	/* flood control */
 	double			 rate_per_second;	/* 0 = unlimited */
 	int64_t			 hourly_budget;		/* 0 = unlimited */

@@ -43,6 +43,8 @@ struct round {
 	 * so an unreachable receiver costs one timeout per round, not one
 	 * per alert. Indexed like p->sinks. */
 	bool			*down;
+	/* A sink's backlog was made due: read the due list again. */
+	bool			 hurried;
 	struct deliver_stats	*stats;
 };
 
@@ -56,13 +58,19 @@ mono_ms(void)
 }
 
 int64_t
-outbox_retry_delay(int attempt)
+outbox_retry_delay(const struct conf_sink *cs, int attempt)
 {
 	/* After the first (immediate) attempt: 5 s, 5 min, 30 min, 2 h, 5 h,
 	 * 10 h, 10 h — the schedule Svix documents — then a dead letter. */
-	static const int64_t schedule[] = { 5, 300, 1800, 7200, 18000, 36000, 36000 };
+	static const int64_t fallback[] = { 5, 300, 1800, 7200, 18000, 36000, 36000 };
+	const int64_t	*schedule = fallback;
+	size_t		 n = sizeof(fallback) / sizeof(fallback[0]);
 
-	if (attempt < 1 || attempt > (int)(sizeof(schedule) / sizeof(schedule[0])))
+	if (cs != NULL && cs->n_retry > 0) {
+		schedule = cs->retry;
+		n = cs->n_retry;
+	}
+	if (attempt < 1 || (size_t)attempt > n)
 		return -1;
 	return schedule[attempt - 1];
 }
@@ -159,6 +167,17 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 			stats->digests++;
 		if (s != NULL)
 			flood_note_sent(s->flood, now);
+		/* The receiver is back: what waits for a retry goes now, in
+		 * order, not minutes later (deliver_pending() keeps it within
+		 * flood control). The round's next page picks it up. */
+		if (s != NULL && !s->backlog_clear) {
+			if ((r = store_deliveries_hurry(p->store, sink, NULL, now, e)) < 0)
+				return r;
+			if (r > 0)
+				log_info("sink '%s' accepts again: %d waiting %s due now", sink,
+				    r, r == 1 ? "delivery is" : "deliveries are");
+			s->backlog_clear = true;
+		}
 		/* After failures the user wants to hear the end of the story,
 		 * under the same ALERT_ID the failures were logged with. */
 		if (attempts > 1)
@@ -168,7 +187,9 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 			log_debug("%s to sink '%s': delivered", what, sink);
 		break;
 	case SINK_RETRY:
-		delay = outbox_retry_delay(attempts);
+		if (s != NULL)
+			s->backlog_clear = false;
+		delay = outbox_retry_delay(s != NULL ? s->conf : NULL, attempts);
 		if (delay < 0) {
 			state = DELIVERY_FAILED;
 			stats->failed += n;
@@ -230,6 +251,7 @@ send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
 {
 	struct sink		*s = si >= 0 ? p->sinks[si] : NULL;
 	struct sink_outcome	 out = { .result = SINK_PERMANENT };
+	bool			 was_clear = s == NULL || s->backlog_clear;
 	char			 what[80];
 	int			 r;
 
@@ -269,7 +291,10 @@ send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
 		if (out.retry_after > 0)
 			flood_block(s->flood, rd->now + out.retry_after);
 	}
-	return record_outcome(p, s, v, n, msg->digest, what, &out, rd->now, rd->stats, e);
+	r = record_outcome(p, s, v, n, msg->digest, what, &out, rd->now, rd->stats, e);
+	if (!was_clear && s->backlog_clear)
+		rd->hurried = true;
+	return r;
 }
 
 /* Leaves a delivery for later without counting an attempt. */
@@ -495,8 +520,9 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 			store_delivery_done(&v[i]);
 		free(v);
 		v = NULL;
-		if (n < OUTBOX_DELIVERY_BATCH)
+		if (n < OUTBOX_DELIVERY_BATCH && !rd.hurried)
 			break;
+		rd.hurried = false;
 	}
 	free(rd.down);
 	if (r >= 0)

@@ -24,9 +24,10 @@ int outbox_deliver_due(struct pipeline *p, int64_t now,
  * (0 = now), or -1 when nothing is pending. */
 int64_t outbox_next_delivery_in(struct pipeline *p, int64_t now);
 
-/* The retry schedule after the n-th failed attempt (1-based), or -1 when
- * retries are exhausted and the delivery becomes a dead letter. */
-int64_t outbox_retry_delay(int attempt);
+/* The wait after the n-th failed attempt (1-based) under the sink's retry
+ * schedule (cs NULL or without one: the default, 5s 5m 30m 2h 5h 10h 10h),
+ * or -1 when retries are exhausted and the delivery becomes a dead letter. */
+int64_t outbox_retry_delay(const struct conf_sink *cs, int attempt);
 
 /* The id of a digest of these alerts for sink: stable for the same set. */
 void outbox_digest_id(const char *sink, const char *const *alert_ids, size_t n,

@@ -56,6 +56,9 @@ struct sink {
 	const struct sink_ops	*ops;
 	void			*state;
 	struct flood		*flood;		/* owned: rate, budget, quiet hours */
+	/* No attempt has failed since its backlog was last made due (false
+	 * at start: a backlog may be left from before). */
+	bool			 backlog_clear;
 };
 
 /* Opens the sink described by cs (which must outlive it). */

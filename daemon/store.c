@@ -887,6 +887,28 @@ store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
 }
 
 int
+store_deliveries_hurry(struct store *s, const char *sink, const char *alert_id,
+    int64_t now, struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db,
+	    "UPDATE deliveries SET next_attempt = ?1 WHERE state = 0 AND next_attempt > ?1"
+	    " AND (?2 IS NULL OR sink = ?2) AND (?3 IS NULL OR alert_id = ?3)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot requeue deliveries");
+	(void)sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, sink);
+	bind_text(st, 3, alert_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, reterr, "cannot requeue deliveries");
+	return sqlite3_changes(s->db);
+}
+
+int
 store_alert_find(struct store *s, const char *prefix, char **ret_id, struct fw_error *reterr)
 {
 	sqlite3_stmt	*st;

@@ -228,6 +228,11 @@ int store_delivery_update(struct store *s, const char *alert_id, const char *sin
  * alert_id is NULL. Returns how many were requeued. */
 int store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
     struct fw_error *reterr) _must_check_;
+/* Makes pending deliveries due at now that are waiting for a later time:
+ * those to sink (NULL: every sink) of alert_id (NULL: every alert). Their
+ * attempts are kept. Returns how many. */
+int store_deliveries_hurry(struct store *s, const char *sink, const char *alert_id,
+    int64_t now, struct fw_error *reterr) _must_check_;
 /* The alert whose id starts with prefix: returns 1 and sets *ret_id
  * (owned) when exactly one does, 0 when none does, 2 when several do. */
 int store_alert_find(struct store *s, const char *prefix, char **ret_id,

@@ -289,6 +289,33 @@ START_TEST(test_sinks)
 }
 END_TEST
 
+#define RETRY_SINK "state: x.db\nfeeds: []\nsinks:\n  - type: log\n    path: a\n    retry: "
+
+START_TEST(test_sink_retry)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c = load(RETRY_SINK "[2s, 1m, 1h]\n  - type: log\n    path: b\n",
+				    &errs);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->sinks[0].n_retry, 3);
+	ck_assert_int_eq(c->sinks[0].retry[0], 2);
+	ck_assert_int_eq(c->sinks[0].retry[1], 60);
+	ck_assert_int_eq(c->sinks[0].retry[2], 3600);
+	/* Not given: the default schedule (outbox.c). */
+	ck_assert_uint_eq(c->sinks[1].n_retry, 0);
+	conf_free(c);
+	assert_error(RETRY_SINK "[5s, soon, 1h]\n", 6, 17, "invalid duration 'soon'");
+	assert_error(RETRY_SINK "[5s, 0s]\n", 6, 17, "at least 1s, found '0s'");
+	assert_error(RETRY_SINK "[]\n", 6, 12, "from 1 to 20 durations, found 0");
+	assert_error(RETRY_SINK "5m\n", 6, 12, "must be a list of durations");
+	assert_error(RETRY_SINK "[5s, [1m]]\n", 6, 17, "must be a duration, found a list");
+	assert_error(RETRY_SINK "[1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s,"
+	    " 1s, 1s, 1s, 1s, 1s, 1s, 1s]\n", 6, 12, "from 1 to 20 durations, found 21");
+	assert_error(RETRY_SINK "[5s, 40000d]\n", 6, 17, "longer than the maximum");
+}
+END_TEST
+
 START_TEST(test_all_errors_reported)
 {
 	struct fw_errors	 errs = { 0 };
@@ -479,6 +506,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_references);
 	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_sinks);
+	tcase_add_test(tc, test_sink_retry);
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_empty_file);
 	suite_add_tcase(s, tc);

@@ -1,8 +1,9 @@
 /* test_outbox.c — delivery from the outbox on a real SQLite file, through
  * a recording sink: the retry schedule with jitter until the dead letter,
- * Retry-After, 410 and permanent failures, requeueing, a sink gone from the
- * config, the rate limit, the hourly budget overflowing into one digest,
- * digest mode, the bypass severity, and a digest interrupted and repeated
+ * Retry-After, 410 and permanent failures, requeueing, the recovery flush
+ * (within the rate limit), hurrying pending deliveries, a per-sink retry
+ * schedule, a sink gone from the config, the rate limit, the hourly budget
+ * overflowing into one digest, digest mode, the bypass severity, and a digest interrupted and repeated
  * with the same id and members. */
 #include <check.h>
 #include <stdlib.h>
@@ -173,10 +174,10 @@ START_TEST(test_schedule_table)
 {
 	static const int64_t want[] = { 5, 300, 1800, 7200, 18000, 36000, 36000 };
 
-	ck_assert_int_eq(outbox_retry_delay(0), -1);
+	ck_assert_int_eq(outbox_retry_delay(NULL, 0), -1);
 	for (int i = 0; i < 7; i++)
-		ck_assert_int_eq(outbox_retry_delay(i + 1), want[i]);
-	ck_assert_int_eq(outbox_retry_delay(8), -1);
+		ck_assert_int_eq(outbox_retry_delay(NULL, i + 1), want[i]);
+	ck_assert_int_eq(outbox_retry_delay(NULL, 8), -1);
 }
 END_TEST
 
@@ -210,7 +211,7 @@ START_TEST(test_retries_then_dead_letter)
 		script[n_script++] = (struct sink_outcome){ .result = SINK_RETRY, .error = "HTTP 500" };
 	add_alert("a1", "normal", T0, 1);
 	for (int attempt = 1; attempt <= 7; attempt++) {
-		int64_t delay = outbox_retry_delay(attempt);
+		int64_t delay = outbox_retry_delay(NULL, attempt);
 
 		deliver(now, &ds);
 		ck_assert_uint_eq(ds.retrying, 1);
@@ -364,10 +365,162 @@ START_TEST(test_down_sink_skipped_for_the_round)
 	}
 	free(v);
 	ck_assert_uint_eq(fresh, 149);
-	/* Next round the receiver is back: all of them go. */
+	/* Next round the receiver is back: all of them go, and a000 with
+	 * them, not at its retry 4 s later (the recovery flush). */
 	deliver(T0 + 201, &ds);
-	ck_assert_uint_eq(ds.delivered, 149);
-	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 201), 4);
+	ck_assert_uint_eq(ds.delivered, 150);
+	ck_assert_int_eq(state_of("a000", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 201), -1);
+}
+END_TEST
+
+/* a1 and a1b fail twice and wait ~5 min; a0 is a dead letter. */
+static void
+backlog_after_outage(void)
+{
+	struct deliver_stats ds;
+
+	for (int i = 0; i < 5; i++)
+		script[n_script++] = (struct sink_outcome){ .result = SINK_RETRY, .error = "HTTP 503" };
+	script[0] = (struct sink_outcome){ .result = SINK_PERMANENT, .error = "HTTP 404" };
+	p.n_sinks = 1;
+	add_alert("a0", "normal", T0, 1);
+	deliver(T0, &ds);			/* a0: 404 */
+	add_alert("a1", "normal", T0 + 1, 1);
+	add_alert("a1b", "normal", T0 + 2, 1);
+	deliver(T0 + 2, &ds);			/* a1: 503; a1b left due */
+	deliver(T0 + 3, &ds);			/* a1b: 503 */
+	deliver(T0 + 7, &ds);			/* a1: 503 again */
+	deliver(T0 + 8, &ds);			/* a1b: 503 again */
+	ck_assert_uint_eq(n_sent, 5);
+	ck_assert_int_ge(outbox_next_delivery_in(&p, T0 + 8), 290);
+	add_alert("a2", "normal", T0 + 9, 1);
+}
+
+START_TEST(test_recovery_flush)
+{
+	struct deliver_stats	ds;
+	struct store_delivery	d;
+
+	backlog_after_outage();
+	/* The receiver is back: a2 goes through, and the backlog follows in
+	 * the same round, oldest first, instead of five minutes later. */
+	deliver(T0 + 9, &ds);
+	ck_assert_uint_eq(ds.delivered, 3);
+	ck_assert_uint_eq(n_sent, 8);
+	ck_assert_str_eq(sent[5].id, "a2");
+	ck_assert_str_eq(sent[6].id, "a1");
+	ck_assert_str_eq(sent[7].id, "a1b");
+	d = get("a1", "hook");
+	ck_assert_int_eq(d.state, DELIVERY_DELIVERED);
+	ck_assert_int_eq(d.attempts, 3);
+	store_delivery_done(&d);
+	/* A dead letter stays one: only --retry brings it back. */
+	ck_assert_int_eq(state_of("a0", "hook"), DELIVERY_FAILED);
+	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 9), -1);
+}
+END_TEST
+
+START_TEST(test_recovery_flush_rate_limited)
+{
+	struct deliver_stats	ds;
+	struct store_delivery	d;
+
+	cs[0].rate_per_second = 1;
+	sinks_open();
+	backlog_after_outage();
+	deliver(T0 + 9, &ds);
+	/* Flood control stays in charge: one a second, in order, and the
+	 * wait is no attempt. */
+	ck_assert_uint_eq(n_sent, 6);
+	ck_assert_str_eq(sent[5].id, "a2");
+	d = get("a1", "hook");
+	ck_assert_int_eq(d.state, DELIVERY_PENDING);
+	ck_assert_int_eq(d.attempts, 2);
+	ck_assert_int_le(d.next_attempt, T0 + 10);
+	store_delivery_done(&d);
+	deliver(T0 + 10, &ds);
+	ck_assert_uint_eq(n_sent, 7);
+	ck_assert_str_eq(sent[6].id, "a1");
+	deliver(T0 + 11, &ds);
+	ck_assert_uint_eq(n_sent, 8);
+	ck_assert_str_eq(sent[7].id, "a1b");
+	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 11), -1);
+}
+END_TEST
+
+START_TEST(test_no_flush_while_failing)
+{
+	struct deliver_stats	ds;
+
+	backlog_after_outage();
+	/* Still failing: the backlog keeps its schedule. */
+	script[n_script++] = (struct sink_outcome){ .result = SINK_RETRY, .error = "HTTP 503" };
+	deliver(T0 + 9, &ds);
+	ck_assert_uint_eq(n_sent, 6);
+	ck_assert_uint_eq(ds.delivered, 0);
+	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 9), 5);
+	ck_assert_int_eq(state_of("a1", "hook"), DELIVERY_PENDING);
+}
+END_TEST
+
+START_TEST(test_hurry_pending)
+{
+	struct deliver_stats	ds;
+	struct store_delivery	d;
+	struct fw_error		e;
+
+	backlog_after_outage();
+	/* --retry ID on a pending delivery: due now, its attempts kept. */
+	ck_assert_int_eq(store_deliveries_hurry(p.store, NULL, "a1", T0 + 9, &e), 1);
+	ck_assert_int_eq(store_deliveries_hurry(p.store, NULL, "a1", T0 + 9, &e), 0);
+	ck_assert_int_eq(store_deliveries_hurry(p.store, NULL, "a0", T0 + 9, &e), 0);
+	ck_assert_int_eq(store_deliveries_hurry(p.store, "mail", NULL, T0 + 9, &e), 0);
+	ck_assert_int_eq(outbox_next_delivery_in(&p, T0 + 9), 0);
+	d = get("a1", "hook");
+	ck_assert_int_eq(d.attempts, 2);
+	store_delivery_done(&d);
+	/* --retry all: every pending one, never a dead letter or a held one. */
+	ck_assert_int_eq(store_deliveries_hurry(p.store, NULL, NULL, T0 + 9, &e), 1);
+	ck_assert_int_eq(state_of("a0", "hook"), DELIVERY_FAILED);
+	sinks[0].backlog_clear = true;	/* no flush: only the hurry counts */
+	deliver(T0 + 9, &ds);
+	ck_assert_uint_eq(ds.delivered, 3);
+	ck_assert_str_eq(sent[5].id, "a1");
+	ck_assert_str_eq(sent[6].id, "a1b");
+	ck_assert_str_eq(sent[7].id, "a2");
+}
+END_TEST
+
+START_TEST(test_schedule_per_sink)
+{
+	struct deliver_stats	ds;
+	struct store_delivery	d;
+
+	cs[0].retry[0] = 2;
+	cs[0].retry[1] = 60;
+	cs[0].n_retry = 2;
+	ck_assert_int_eq(outbox_retry_delay(&cs[0], 1), 2);
+	ck_assert_int_eq(outbox_retry_delay(&cs[0], 2), 60);
+	ck_assert_int_eq(outbox_retry_delay(&cs[0], 3), -1);
+	ck_assert_int_eq(outbox_retry_delay(&cs[1], 2), 300);
+	for (int i = 0; i < 3; i++)
+		script[n_script++] = (struct sink_outcome){ .result = SINK_RETRY, .error = "HTTP 500" };
+	p.n_sinks = 1;
+	add_alert("a1", "normal", T0, 1);
+	deliver(T0, &ds);
+	d = get("a1", "hook");
+	ck_assert_int_eq(d.next_attempt, T0 + 2);	/* jitter of 2 s: 0 */
+	store_delivery_done(&d);
+	deliver(T0 + 2, &ds);
+	d = get("a1", "hook");
+	ck_assert_int_ge(d.next_attempt, T0 + 62);
+	ck_assert_int_le(d.next_attempt, T0 + 68);
+	deliver(d.next_attempt, &ds);
+	store_delivery_done(&d);
+	/* Two retries on this schedule, then a dead letter. */
+	ck_assert_uint_eq(ds.failed, 1);
+	ck_assert_int_eq(state_of("a1", "hook"), DELIVERY_FAILED);
 }
 END_TEST
 
@@ -651,6 +804,11 @@ outbox_suite(void)
 	tcase_add_test(tc, test_sink_removed);
 	tcase_add_test(tc, test_prune_settled);
 	tcase_add_test(tc, test_down_sink_skipped_for_the_round);
+	tcase_add_test(tc, test_recovery_flush);
+	tcase_add_test(tc, test_recovery_flush_rate_limited);
+	tcase_add_test(tc, test_no_flush_while_failing);
+	tcase_add_test(tc, test_hurry_pending);
+	tcase_add_test(tc, test_schedule_per_sink);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flood");
