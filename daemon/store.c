@@ -9,13 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "store_internal.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_TIMEOUT_MS	5000
+/* The page cache grows with the state file up to this (KiB), see
+ * store_tune(); reads past it come from the memory map. */
+#define STORE_CACHE_MIN_KIB	512
+#define STORE_CACHE_MAX_KIB	8192
+#define STORE_MMAP_MAX		(1LL << 30)
+/* WAL pages between automatic checkpoints (bench/deliver/RESULTS.md). */
+#ifndef STORE_WAL_AUTOCHECKPOINT
+#define STORE_WAL_AUTOCHECKPOINT	1000
+#endif
 
 enum stmt_id {
 	STMT_ITEM_INSERT,
@@ -173,6 +183,17 @@ static const char schema_v2[] =
 	"  df INTEGER NOT NULL"
 	") WITHOUT ROWID;";
 
+/* Version 3: each sink's flood control (its rate limit's tokens and a
+ * receiver's Retry-After pause) outlives a restart. The hourly budget
+ * needs no table: it is counted from the deliveries. */
+static const char schema_v3[] =
+	"CREATE TABLE sink_flood ("
+	"  sink TEXT PRIMARY KEY,"
+	"  tokens REAL NOT NULL,"
+	"  refilled INTEGER NOT NULL,"
+	"  blocked_until INTEGER NOT NULL"
+	");";
+
 int
 store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what)
 {
@@ -224,12 +245,51 @@ store_migrate(struct store *s, struct fw_error *reterr)
 		goto fail;
 	if (version < 2 && (r = store_exec(s, schema_v2, reterr)) < 0)
 		goto fail;
-	if ((r = store_exec(s, "PRAGMA user_version = 2", reterr)) < 0)
+	if (version < 3 && (r = store_exec(s, schema_v3, reterr)) < 0)
+		goto fail;
+	if ((r = store_exec(s, "PRAGMA user_version = 3", reterr)) < 0)
 		goto fail;
 	return store_exec(s, "COMMIT", reterr);
 fail:
 	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+/* Sizes the page cache and the memory map for the state file. Reads of
+ * a large file through a small cache were most of a burst's time (pread
+ * of the same pages again and again); the map serves them from the
+ * kernel's page cache instead, without a copy, and costs no memory of
+ * its own. The cache itself holds what a transaction changes: an eighth
+ * of the file, between 512 KiB (a 500-feed poll cycle stays small,
+ * bench/poll) and 8 MiB. The WAL is checkpointed every
+ * STORE_WAL_AUTOCHECKPOINT pages and cut back to 4 MiB after, so a
+ * burst does not leave a WAL of hundreds of megabytes that every read
+ * has to search. */
+static int
+store_tune(struct store *s, struct fw_error *reterr)
+{
+	struct stat	st;
+	int64_t		kib = STORE_CACHE_MIN_KIB, map = 256LL << 20;
+	char		sql[160];
+
+	if (s->path[0] != ':' && strncmp(s->path, "file:", 5) != 0 &&
+	    stat(s->path, &st) == 0) {
+		kib = (int64_t)st.st_size / 1024 / 8;
+		if (kib < STORE_CACHE_MIN_KIB)
+			kib = STORE_CACHE_MIN_KIB;
+		if (kib > STORE_CACHE_MAX_KIB)
+			kib = STORE_CACHE_MAX_KIB;
+		/* Room to grow: a map that ends before the file does only
+		 * sends the rest back to pread. */
+		if ((int64_t)st.st_size * 2 > map)
+			map = (int64_t)st.st_size * 2;
+		if (map > STORE_MMAP_MAX)
+			map = STORE_MMAP_MAX;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%lld; PRAGMA mmap_size = %lld;"
+	    " PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
+	    (long long)kib, (long long)map, STORE_WAL_AUTOCHECKPOINT, 4 << 20);
+	return store_exec(s, sql, reterr);
 }
 
 int
@@ -262,13 +322,11 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 	(void)sqlite3_extended_result_codes(s->db, 1);
 	/* WAL lets `status` and `alerts` read while the daemon writes;
 	 * synchronous=NORMAL in WAL keeps every commit across a crash of the
-	 * process (only power loss may lose the last transactions). A
-	 * 512 KiB page cache (SQLite's default is 2 MiB) keeps a 500-feed
-	 * cycle under 20 MiB of RSS at no cost in time (bench/poll). */
+	 * process (only power loss may lose the last transactions). */
 	if ((r = store_exec(s, "PRAGMA journal_mode = WAL", reterr)) < 0 ||
 	    (r = store_exec(s, "PRAGMA synchronous = NORMAL", reterr)) < 0 ||
-	    (r = store_exec(s, "PRAGMA cache_size = -512", reterr)) < 0 ||
-	    (r = store_exec(s, "PRAGMA foreign_keys = ON", reterr)) < 0)
+	    (r = store_exec(s, "PRAGMA foreign_keys = ON", reterr)) < 0 ||
+	    (r = store_tune(s, reterr)) < 0)
 		goto fail;
 	if ((r = store_migrate(s, reterr)) < 0)
 		goto fail;
@@ -975,4 +1033,71 @@ store_deliveries_count(struct store *s, enum delivery_state state, int64_t *ret,
 		*ret = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : store_fail(s, rc, reterr, "cannot count deliveries");
+}
+
+int
+store_deliveries_record(struct store *s, const struct store_delivery_change *v, size_t n,
+    int64_t now, struct fw_error *reterr)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	if ((r = store_begin(s, reterr)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = store_delivery_update(s, v[i].alert_id, v[i].sink, v[i].state,
+		    v[i].attempts, v[i].next_attempt, v[i].last_error, now, reterr);
+		if (r < 0) {
+			store_rollback(s);
+			return r;
+		}
+	}
+	if ((r = store_commit(s, reterr)) < 0)
+		store_rollback(s);
+	return r;
+}
+
+int
+store_sink_flood_get(struct store *s, const char *sink, struct store_sink_flood *ret,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT tokens, refilled, blocked_until FROM sink_flood"
+	    " WHERE sink = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot read flood control state");
+	bind_text(st, 1, sink);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret->tokens = sqlite3_column_double(st, 0);
+		ret->refilled = sqlite3_column_int64(st, 1);
+		ret->blocked_until = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot read flood control state");
+}
+
+int
+store_sink_flood_save(struct store *s, const char *sink, const struct store_sink_flood *f,
+    struct fw_error *reterr)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO sink_flood(sink, tokens,"
+	    " refilled, blocked_until) VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, reterr, "cannot save flood control state");
+	bind_text(st, 1, sink);
+	(void)sqlite3_bind_double(st, 2, f->tokens);
+	(void)sqlite3_bind_int64(st, 3, f->refilled);
+	(void)sqlite3_bind_int64(st, 4, f->blocked_until);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot save flood control state");
 }
