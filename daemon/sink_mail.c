@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -448,6 +449,32 @@ mail_sendmail_outcome(const char *program, int64_t timeout, const struct spawn_r
 		r = buf_printf(&msg, "sendmail '%s' %s%s%s", program, why, sep, res->output);
 	snprintf(out->error, sizeof(out->error), "%s", r == 0 ? msg.data : why);
 	buf_done(&msg);
+}
+
+const char *
+sink_mail_sendmail_privileged(const struct conf_sink *cs)
+{
+	const char	*program;
+	char		*real, *slash, *helper = NULL;
+	struct stat	 st;
+	bool		 privileged = false;
+
+	if (cs->type != SINK_MAIL || cs->transport != MAIL_TRANSPORT_SENDMAIL)
+		return NULL;
+	program = cs->sendmail.n > 0 ? cs->sendmail.v[0].s : default_sendmail[0];
+	/* A bare name is found in PATH only when it runs. */
+	if (program[0] != '/' || (real = realpath(program, NULL)) == NULL)
+		return NULL;
+	if (stat(real, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0)
+		privileged = true;
+	else if ((slash = strrchr(real, '/')) != NULL &&
+	    asprintf(&helper, "%.*s/postdrop", (int)(slash - real), real) >= 0) {
+		privileged = strcmp(slash, "/sendmail") == 0 && stat(helper, &st) == 0 &&
+		    (st.st_mode & S_ISGID) != 0;
+		free(helper);
+	}
+	free(real);
+	return privileged ? program : NULL;
 }
 
 /* The message with the line ends of the local mail interface: sendmail

@@ -435,6 +435,51 @@ START_TEST(test_sendmail_missing)
 }
 END_TEST
 
+/* Which sendmails no_new_privs stops: Postfix's (its setgid postdrop
+ * beside it) and any set-user-ID or set-group-ID program. */
+START_TEST(test_sendmail_privileged)
+{
+	struct conf_str		 argv[1];
+	struct conf_sink	 cs;
+	char			 dir[600], *plain, *postfix, *postdrop, *suid;
+
+	mail_conf(&cs);
+	cs.transport = MAIL_TRANSPORT_SENDMAIL;
+	cs.sendmail.v = argv;
+	cs.sendmail.n = 1;
+	plain = tu_write_file(tmp, "msmtp", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(plain, 0755), 0);
+	argv[0].s = plain;
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	snprintf(dir, sizeof(dir), "%s/sbin", tmp);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	postfix = tu_write_file(dir, "sendmail", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(postfix, 0755), 0);
+	argv[0].s = postfix;
+	/* A sendmail without a postdrop is not Postfix's. */
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	postdrop = tu_write_file(dir, "postdrop", "");
+	ck_assert_int_eq(chmod(postdrop, 0755), 0);
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	ck_assert_int_eq(chmod(postdrop, 02755), 0);
+	ck_assert_str_eq(sink_mail_sendmail_privileged(&cs), postfix);
+	suid = tu_write_file(tmp, "exim4", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(suid, 04755), 0);
+	argv[0].s = suid;
+	ck_assert_str_eq(sink_mail_sendmail_privileged(&cs), suid);
+	/* Found in PATH only when it runs; and not a sendmail sink. */
+	argv[0].s = "sendmail";
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	argv[0].s = suid;
+	cs.transport = MAIL_TRANSPORT_SMTP;
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	free(plain);
+	free(postfix);
+	free(postdrop);
+	free(suid);
+}
+END_TEST
+
 static Suite *
 mail_suite(void)
 {
@@ -454,6 +499,7 @@ mail_suite(void)
 	tcase_add_test(tc, test_sendmail_pipes_message);
 	tcase_add_test(tc, test_sendmail_exit_status);
 	tcase_add_test(tc, test_sendmail_missing);
+	tcase_add_test(tc, test_sendmail_privileged);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,6 +14,9 @@ development:
 - one that exits 67 (EX_NOUSER): a dead letter;
 - Debian's msmtp as the sendmail, against an SMTP server on 127.0.0.1
   (skipped, saying so, when msmtp is not installed);
+- under no_new_privs, as the hardened unit runs it, `run` warns at start
+  about a Postfix-like sendmail (a setgid postdrop beside it), and the
+  delivery's error says no_new_privs is why;
 - check-config's file:line:col errors for the new keys."""
 import email
 import email.policy
@@ -21,13 +24,16 @@ import email.utils
 import json
 import os
 import shutil
+import ctypes
 import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 import warnings
 
-from fwtest import FeedServer, check, finish, rss, run, tmpdir, write
+from fwtest import FW_BIN, Daemon, FeedServer, check, finish, rss, run, tmpdir, write
 
 
 def ago(seconds):
@@ -170,8 +176,82 @@ sinks:
     shutil.rmtree(d)
 
 
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def set_no_new_privs():
+    """In the child before exec: what NoNewPrivileges=yes does."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        os._exit(99)
+
+
+def hardened_unit():
+    """A Postfix-like sendmail (a setgid postdrop beside it) under
+    no_new_privs: `run` says at start that its deliveries will fail, and
+    the failed delivery says no_new_privs is why."""
+    d = tmpdir()
+    sbin = os.path.join(d, "sbin")
+    os.mkdir(sbin)
+    sendmail = script(os.path.join(sbin, "sendmail"), """cat > /dev/null
+echo 'postdrop: warning: mail_queue_enter: create file maildrop/1.2: Permission denied' >&2
+sleep 30
+""")
+    postdrop = script(os.path.join(sbin, "postdrop"), "exit 1\n")
+    os.chmod(postdrop, 0o2755)
+    with FeedServer() as srv:
+        srv.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss([item(
+            "n-1", "Freedom Shield drills begin", "The exercise starts.",
+            "https://news.example/fs", 600)]))
+        conf = write(os.path.join(d, "feedwatch.yaml"), """
+state: %s
+feeds: [{url: "%s", name: wire}]
+topics: [{name: drills, terms: [drills]}]
+sinks:
+  - {type: mail, name: postfix, transport: sendmail, sendmail: ["%s", -t, -oi],
+     timeout: 1s, retry: [1h], from: alerts@watch.example, to: [desk@example.org]}
+""" % (os.path.join(d, "state.db"), srv.url("/f.xml"), sendmail))
+        env = dict(os.environ)
+        for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(k, None)
+        proc = subprocess.Popen([FW_BIN, "run", "-c", conf], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=set_no_new_privs)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(l.rstrip("\n") for l in proc.stderr),
+                                  daemon=True)
+        reader.start()
+        end = time.monotonic() + 20
+        while time.monotonic() < end and not any("to sink 'postfix'" in l for l in lines):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        warn = [l for l in lines if "needs a setgid or setuid helper" in l]
+        check(len(warn) == 1 and "needs a setgid or setuid helper (Postfix's postdrop)" in warn[0]
+              and "under no_new_privs (NoNewPrivileges=yes): its deliveries will fail" in warn[0]
+              and "smtp://localhost:25" in warn[0],
+              "under no_new_privs, run warns at start about a setgid sendmail (%s)" % warn)
+        failed = [l for l in lines if "to sink 'postfix'" in l]
+        check(len(failed) == 1 and "under no_new_privs (NoNewPrivileges=yes, as the "
+              "feedwatch unit sets)" in failed[0] and "mail_queue_enter" in failed[0],
+              "and the delivery's error says no_new_privs is why (%s)" % failed)
+        # Without no_new_privs the same sendmail would work: no warning.
+        daemon = Daemon(conf)
+        started = daemon.wait_log(r"started: ", 10)
+        daemon.stop()
+        check(started is not None and "sendmail '" not in daemon.log(),
+              "without no_new_privs there is no such warning")
+    shutil.rmtree(d)
+
+
 def main():
     config_errors()
+    hardened_unit()
 
     d = tmpdir()
     rec = {name: os.path.join(d, name) for name in ("local", "flaky")}
