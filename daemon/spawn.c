@@ -122,7 +122,7 @@ spawn_run(char *const *argv, char *const *envp, const char *input, size_t input_
     int64_t timeout_sec, struct spawn_result *ret)
 {
 	int		 in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	char		 tail[SPAWN_OUTPUT_MAX];
+	char		 tail[SPAWN_OUTPUT_MAX] = "";
 	const char	*p = input;
 	size_t		 left = input_len, tail_len = 0;
 	int64_t		 deadline;

@@ -369,6 +369,7 @@ START_TEST(test_sendmail_pipes_message)
 	free(want);
 	free(got);
 	sink_free(s);
+	free(argv[0].s);
 }
 END_TEST
 
