@@ -436,6 +436,43 @@ START_TEST(test_sendmail_missing)
 }
 END_TEST
 
+/* sendmail -t takes the recipients from the headers: a feed's line break
+ * must never start one. The title is an encoded word, the summary is in
+ * the quoted-printable body. */
+START_TEST(test_sendmail_no_header_injection)
+{
+	static const char	 hostile[] =
+		"{\"id\":\"0123abcd\",\"severity\":\"high\",\"topics\":[\"sma\"],"
+		"\"feed\":\"http://feeds.example/w.xml\",\"feed_name\":\"wire\","
+		"\"updates\":\"x\\r\\nBcc: evil@example.net\","
+		"\"item\":{\"id\":\"g1\",\"title\":\"Talks\\r\\nBcc: evil@example.net\\n\\nbody\","
+		"\"link\":\"http://news.example/1\",\"summary\":\"\\nBcc: evil@example.net\"}}";
+	struct conf_str		 argv[1] = { { 0 } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink_msg		 m = { .id = "0123abcd", .json = hostile };
+	struct sink		*s;
+	char			 body[600], *got, *end;
+
+	snprintf(body, sizeof(body), "#!/bin/sh\ncat > %s/message\n", tmp);
+	s = open_sendmail(&cs, argv, 1, body);
+	ck_assert_int_eq(sink_deliver(s, &m, &out), 0);
+	ck_assert_int_eq(out.result, SINK_DELIVERED);
+	snprintf(body, sizeof(body), "%s/message", tmp);
+	got = tu_read_file(body, NULL);
+	end = strstr(got, "\n\n");
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	ck_assert_msg(strcasestr(got, "\nBcc:") == NULL, "%s", got);
+	ck_assert_ptr_null(strstr(got, "evil@"));
+	ck_assert_ptr_null(strstr(got, "In-Reply-To"));
+	ck_assert_ptr_nonnull(strstr(got, "\nSubject: =?UTF-8?B?"));
+	free(got);
+	sink_free(s);
+	free(argv[0].s);
+}
+END_TEST
+
 /* Which sendmails no_new_privs stops: Postfix's (its setgid postdrop
  * beside it) and any set-user-ID or set-group-ID program. */
 START_TEST(test_sendmail_privileged)
@@ -501,6 +538,7 @@ mail_suite(void)
 	tcase_add_test(tc, test_sendmail_exit_status);
 	tcase_add_test(tc, test_sendmail_missing);
 	tcase_add_test(tc, test_sendmail_privileged);
+	tcase_add_test(tc, test_sendmail_no_header_injection);
 	suite_add_tcase(s, tc);
 	return s;
 }
