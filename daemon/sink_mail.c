@@ -386,13 +386,13 @@ on_read(char *dst, size_t size, size_t nmemb, void *userdata)
  * to the setgid postdrop, which under no_new_privs (NoNewPrivileges=yes,
  * DynamicUser=yes) runs without its group and cannot write the maildrop
  * queue ("postdrop: warning: mail_queue_enter: create file maildrop/...:
- * Permission denied", again every 10 seconds); nullmailer's and
- * OpenSMTPD's work the same way. */
+ * Permission denied", again every 10 seconds); nullmailer's
+ * nullmailer-queue is set-user-ID the same way. */
 static bool
 needs_privilege(const char *output)
 {
 	static const char *const words[] = {
-		"postdrop", "nullmailer-queue", "setgid", "setuid", "smtpctl",
+		"postdrop", "nullmailer-queue", "setgid", "setuid",
 	};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -439,12 +439,13 @@ mail_sendmail_outcome(const char *program, int64_t timeout, const struct spawn_r
 	/* The advice first: a long output is cut, not the advice. */
 	buf_init(&msg, 4 * sizeof(out->error));
 	if (needs_privilege(res->output))
-		r = buf_printf(&msg, "sendmail '%s' %s: it needs a setgid helper (Postfix's "
-		    "postdrop), which cannot gain its group %s; use smtp://localhost:25, or a "
+		r = buf_printf(&msg, "sendmail '%s' %s: %s; use smtp://localhost:25, or a "
 		    "sendmail that needs no privilege such as msmtp's (feedwatch.yaml(5))%s%s",
 		    program, why, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ?
-		    "under no_new_privs (NoNewPrivileges=yes, as the feedwatch unit sets)" :
-		    "under NoNewPrivileges=yes", sep, res->output);
+		    "it needs a setgid helper (Postfix's postdrop), which cannot gain its "
+		    "group under no_new_privs (NoNewPrivileges=yes, as the feedwatch unit sets)" :
+		    "its setgid helper (Postfix's postdrop) failed, as it does under "
+		    "NoNewPrivileges=yes", sep, res->output);
 	else
 		r = buf_printf(&msg, "sendmail '%s' %s%s%s", program, why, sep, res->output);
 	snprintf(out->error, sizeof(out->error), "%s", r == 0 ? msg.data : why);
