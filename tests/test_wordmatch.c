@@ -21,6 +21,19 @@ struct found {
 	size_t		 cap;
 };
 
+/* Room for n elements of size bytes at p, or the test fails. */
+static void *
+grow(void *p, size_t n, size_t size)
+{
+	void *np = reallocarray(p, n ? n : 1, size);
+
+	if (np == NULL) {
+		free(p);
+		ck_abort_msg("out of memory");
+	}
+	return np;
+}
+
 static int
 on_hit(void *ud, uint32_t id, size_t first)
 {
@@ -28,10 +41,8 @@ on_hit(void *ud, uint32_t id, size_t first)
 
 	if (f->n == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 64;
-		f->id = realloc(f->id, f->cap * sizeof(*f->id));
-		f->first = realloc(f->first, f->cap * sizeof(*f->first));
-		ck_assert_ptr_nonnull(f->id);
-		ck_assert_ptr_nonnull(f->first);
+		f->id = grow(f->id, f->cap, sizeof(*f->id));
+		f->first = grow(f->first, f->cap, sizeof(*f->first));
 	}
 	f->id[f->n] = id;
 	f->first[f->n] = first;
@@ -403,8 +414,7 @@ START_TEST(random_vs_naive)
 		ck_assert_int_eq(normalize_text(&t, text, len), 0);
 		f.n = 0;
 		ck_assert_int_eq(wordmatch_scan(w, &t, on_hit, &f), 0);
-		got = reallocarray(got, f.n + 1, sizeof(*got));
-		ck_assert_ptr_nonnull(got);
+		got = grow(got, f.n, sizeof(*got));
 		for (i = 0; i < f.n; i++) {
 			got[i].id = f.id[i];
 			got[i].first = (uint32_t)f.first[i];
@@ -415,8 +425,7 @@ START_TEST(random_vs_naive)
 		qsort(got, f.n, sizeof(*got), ref_cmp);
 
 		/* Naive: every pattern at every token. */
-		want = reallocarray(want, n_pat * t.n_tok + 1, sizeof(*want));
-		ck_assert_ptr_nonnull(want);
+		want = grow(want, n_pat * t.n_tok, sizeof(*want));
 		for (i = 0; i < n_pat; i++) {
 			size_t plen = strlen(pats[i]);
 
@@ -436,8 +445,7 @@ START_TEST(random_vs_naive)
 		 * start at the token after the pattern's leading space. */
 		g.n = 0;
 		ck_assert_int_eq(ac_scan(a, t.s, t.len, on_hit, &g), 0);
-		viaac = reallocarray(viaac, g.n + 1, sizeof(*viaac));
-		ck_assert_ptr_nonnull(viaac);
+		viaac = grow(viaac, g.n, sizeof(*viaac));
 		for (n_ac = 0; n_ac < g.n; n_ac++) {
 			viaac[n_ac].id = g.id[n_ac];
 			viaac[n_ac].first = (uint32_t)norm_text_token_at(&t,
