@@ -448,7 +448,7 @@ last_cp(const char *s, size_t end)
  * one. */
 static int
 pattern_id(struct rule_set *rs, size_t li, struct rule_ids *ids,
-    uint32_t local, bool lead, uint32_t span, const char *verify,
+    uint32_t local, uint32_t span, const char *verify,
     bool verify_prefix, uint32_t *ret)
 {
 	struct rule_pattern_info	*pi;
@@ -490,7 +490,6 @@ pattern_id(struct rule_set *rs, size_t li, struct rule_ids *ids,
 	if (verify != NULL && (pi->verify = strdup(verify)) == NULL)
 		return -ENOMEM;
 	rs->n_info++;
-	pi->lead = lead;
 	pi->span = span;
 	pi->layer = (uint32_t)li;
 	pi->verify_prefix = verify_prefix;
@@ -631,7 +630,7 @@ make_term(struct parser *p, size_t off, size_t len, size_t at, bool exact,
 			r = ac_add(l->ac, pt->s + 1, plen, &local);
 		if (r == 0)
 			r = pattern_id(rs, li, lead ? &l->word_ids : &l->ac_ids,
-			    local, lead, (uint32_t)(pt->n_tok - 1),
+			    local, (uint32_t)(pt->n_tok - 1),
 			    lead ? verify : NULL, prefix, &id);
 		if (r < 0)
 			goto fail;

@@ -52,13 +52,12 @@ struct rule_node {
 	unsigned		 fields;	/* RULE_FIELD_BIT mask */
 };
 
-/* What a pattern id needs for position computing: whether it starts with a
- * word boundary (a space) and how many tokens it covers, minus one; the
- * layer whose matchers hold it. An exact form or a prefix is found by its
+/* What a pattern id needs for position computing: how many tokens it
+ * covers, minus one (where it starts is the matcher's to say); the layer
+ * whose matchers hold it. An exact form or a prefix is found by its
  * stems and then checked against the item's words as written: verify holds
  * those words, normalised ("us troops"; "trade talk" for "trade talk*"). */
 struct rule_pattern_info {
-	bool		 lead;
 	bool		 verify_prefix;	/* the words begin with verify */
 	uint32_t	 span;
 	uint32_t	 layer;
