@@ -2,6 +2,7 @@
  * one of the verbs. The verbs live in cmd_*.c and pipeline.c/daemon.c, so
  * `once`, `run` and the dry-run verbs share the code the daemon uses, and
  * `feedwatch parse` reads a feed exactly as the daemon does. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,23 +57,29 @@ usage(FILE *f)
 "See feedwatch(1) and feedwatch.yaml(5).\n");
 }
 
+/* own_net: the verb initialises libcurl itself, only when it fetches.
+ * curl_global_init() sets up OpenSSL (its configuration file, its
+ * algorithm tables) and costs milliseconds that `parse` of a file never
+ * needs; the other verbs may fetch or deliver, and get it before they
+ * start threads. */
 static const struct {
 	const char	*name;
 	int		(*fn)(int argc, char **argv);
+	bool		 own_net;
 } verbs[] = {
-	{ "parse", cmd_parse },
-	{ "classify", cmd_classify },
-	{ "once", cmd_once },
-	{ "run", cmd_run },
-	{ "check-config", cmd_check_config },
-	{ "status", cmd_status },
-	{ "alerts", cmd_alerts },
-	{ "developments", cmd_developments },
-	{ "import-opml", cmd_import_opml },
-	{ "export-opml", cmd_export_opml },
-	{ "discover", cmd_discover },
-	{ "add", cmd_add },
-	{ "remove", cmd_remove },
+	{ "parse", cmd_parse, true },
+	{ "classify", cmd_classify, false },
+	{ "once", cmd_once, false },
+	{ "run", cmd_run, false },
+	{ "check-config", cmd_check_config, false },
+	{ "status", cmd_status, false },
+	{ "alerts", cmd_alerts, false },
+	{ "developments", cmd_developments, false },
+	{ "import-opml", cmd_import_opml, false },
+	{ "export-opml", cmd_export_opml, false },
+	{ "discover", cmd_discover, false },
+	{ "add", cmd_add, false },
+	{ "remove", cmd_remove, false },
 };
 
 int
@@ -97,6 +104,8 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(argv[1], verbs[i].name) != 0)
 			continue;
+		if (verbs[i].own_net)
+			return verbs[i].fn(argc - 1, argv + 1);
 		if (fetch_global_init() < 0) {
 			log_errx("cannot initialise libcurl");
 			return 1;

@@ -182,6 +182,32 @@ text_utf8_repair(const char *s, size_t len, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Reads s, one to six digits (hex: hexadecimal, else decimal) and
+ * nothing else, into *ret; false for anything else. */
+static bool
+entity_digits(const char *s, bool hex, unsigned long *ret)
+{
+	unsigned long	v = 0;
+	size_t		i;
+	int		d;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i == 6)
+			return false;
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (hex && (s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')
+			d = (s[i] | 0x20) - 'a' + 10;
+		else
+			return false;
+		v = v * (hex ? 16 : 10) + (unsigned long)d;
+	}
+	if (i == 0)
+		return false;
+	*ret = v;
+	return true;
+}
+
 int32_t
 text_entity_lookup(const char *name, size_t len)
 {
@@ -195,12 +221,20 @@ text_entity_lookup(const char *name, size_t len)
 	memcpy(tmp, name, len);
 	tmp[len] = '\0';
 	if (tmp[0] == '#') {
-		if (tmp[1] == 'x' || tmp[1] == 'X')
-			v = strtoul(tmp + 2, &end, 16);
-		else
-			v = strtoul(tmp + 1, &end, 10);
-		if (*end != '\0' || end == tmp + ((tmp[1] | 0x20) == 'x' ? 2 : 1))
-			return -1;
+		bool	hex = tmp[1] == 'x' || tmp[1] == 'X';
+
+		/* Digits alone, as feeds write them ("&#8220;"), are read
+		 * here: strtoul() cost more than the rest of a reference. Its
+		 * cases (a sign, a "0x", an overflow) stay with it. */
+		if (!entity_digits(tmp + (hex ? 2 : 1), hex, &v)) {
+			if (hex)
+				v = strtoul(tmp + 2, &end, 16);
+			else
+				v = strtoul(tmp + 1, &end, 10);
+			if (*end != '\0' ||
+			    end == tmp + ((tmp[1] | 0x20) == 'x' ? 2 : 1))
+				return -1;
+		}
 		/* HTML5: numeric references to C1 controls mean windows-1252. */
 		if (v >= 0x80 && v < 0xA0 && cp1252_c1[v - 0x80] != 0)
 			return cp1252_c1[v - 0x80];

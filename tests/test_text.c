@@ -194,6 +194,31 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+/* Numeric references: the digits read by hand and the forms left to
+ * strtoul() give what strtoul() alone gave. */
+START_TEST(test_entity_numeric)
+{
+	static const struct {
+		const char	*name;
+		int32_t		 cp;
+	} refs[] = {
+		{ "#65", 'A' }, { "#x41", 'A' }, { "#X41", 'A' }, { "#x4a", 'J' },
+		{ "#8220", 0x201C }, { "#xAC00", 0xAC00 }, { "#000065", 'A' },
+		{ "#1114111", 0x10FFFF }, { "#1114112", 0xFFFD },
+		{ "#x10FFFF", 0x10FFFF }, { "#x110000", 0xFFFD },
+		{ "#x0000000041", 'A' }, { "#99999999999999999999999", 0xFFFD },
+		{ "#0", 0xFFFD }, { "#xD800", 0xFFFD }, { "#150", 0x2013 },
+		{ "#x0x41", 'A' }, { "#x0x", -1 }, { "#", -1 }, { "#x", -1 },
+		{ "#12a", -1 }, { "#x4g", -1 }, { "#1#2", -1 }, { "#+65", 'A' },
+		{ "#-1", 0xFFFD }, { "# 65", 'A' }, { "#65 ", -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
+		ck_assert_msg(text_entity_lookup(refs[i].name,
+		    strlen(refs[i].name)) == refs[i].cp, "%s", refs[i].name);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -212,6 +237,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8");
 	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_entity_numeric);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -233,14 +233,13 @@ def measure(argv, env=None, cwd=None):
 
 
 def watchlist_topics():
-    """The topics section of the default config: real rules, real cost."""
+    """The lists and topics sections of the default config: real rules,
+    real cost (the topics name the lists, "@allies")."""
     out, on = [], False
     with open(os.path.join(ROOT, "config", "feedwatch.yaml"), encoding="utf-8") as f:
         for line in f:
-            if line.startswith("topics:"):
-                on = True
-            elif on and line[:1].isalpha():
-                break
+            if line[:1].isalpha():
+                on = line.startswith(("lists:", "topics:"))
             if on:
                 out.append(line)
     return "".join(out)

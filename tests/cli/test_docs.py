@@ -132,7 +132,7 @@ def main():
     # feedwatch(1): commands, options, exit codes, files.
     scd, text = pages["feedwatch.1"]
     secs = sections(scd)
-    verbs = re.findall(r'\{\s*"([a-z-]+)"\s*,\s*cmd_\w+\s*\}', read(os.path.join(DAEMON, "main.c")))
+    verbs = re.findall(r'\{\s*"([a-z-]+)"\s*,\s*cmd_\w+\s*[,}]', read(os.path.join(DAEMON, "main.c")))
     check(len(verbs) >= 7, "found main.c's verbs (%s)" % ", ".join(verbs))
     missing = [v for v in verbs if "*%s*" % v not in secs.get("COMMANDS", "")]
     check(not missing, "every command is in COMMANDS; missing: %s" % ", ".join(missing))
