@@ -6,10 +6,10 @@
  *
  * Crash safety: the store is the only state. A delivery's outcome is written
  * after the attempt, so a kill between the two repeats the attempt (at least
- * once, same id). The outcomes of a page of the due list (up to
- * OUTBOX_DELIVERY_BATCH deliveries) are written in one transaction after
- * the page, and always before the due list is read again: a kill repeats
- * at most that page. A digest's membership is committed before it is
+ * once, same id). The outcomes of a page of the due list are written
+ * in one transaction after the page (or sooner, see OUTBOX_RECORD_MAX),
+ * and always before the due list is read again: a kill repeats at most
+ * that page. A digest's membership is committed before it is
  * sent, so a repeated digest carries the same alerts under the same id.
  * Reads and writes only the store's outbox tables; logs delivery outcomes. */
 #include <errno.h>
@@ -27,9 +27,14 @@
 #include "parse.h"
 #include "safe.h"
 
-/* Deliveries read, attempted and recorded together: one transaction, and
- * one write for a log sink. bench/deliver/RESULTS.md has the figures. */
-#define OUTBOX_DELIVERY_BATCH	500
+/* Deliveries read from the due list together (a log sink gets them with
+ * one write); their outcomes are written in one transaction at the end of
+ * the page, or sooner once OUTBOX_RECORD_MAX of them or a second's worth
+ * wait, so that a crash repeats few deliveries to a slow receiver.
+ * bench/deliver/RESULTS.md has the figures. */
+#define OUTBOX_DELIVERY_BATCH	2000
+#define OUTBOX_RECORD_MAX	500
+#define OUTBOX_RECORD_MS	1000
 #define OUTBOX_DIGEST_MAX	500	/* alerts in one digest message */
 /* One call delivers for at most this long, so a slow receiver cannot keep
  * the daemon from polling (or from noticing SIGTERM) for long; what is left
@@ -38,6 +43,15 @@
 /* Settled alerts are kept for `retention:` for `feedwatch alerts`, then
  * pruned (at most once an hour), so the outbox does not grow for ever. */
 #define OUTBOX_PRUNE_EVERY	3600
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* One call of outbox_deliver_due(). */
 struct round {
@@ -54,6 +68,7 @@ struct round {
 	 * them in one transaction. */
 	struct store_delivery_change	*changes;
 	size_t				 n_changes, cap_changes;
+	int64_t				 first_change_ms;	/* of the oldest */
 	/* Deliveries of the page for sinks that take a batch, in order
 	 * (borrowed from the page). */
 	struct store_delivery		**queued;
@@ -76,6 +91,8 @@ round_note(struct round *rd, const struct store_delivery *d, enum delivery_state
 		rd->changes = nv;
 		rd->cap_changes = cap;
 	}
+	if (rd->n_changes == 0)
+		rd->first_change_ms = mono_ms();
 	c = &rd->changes[rd->n_changes];
 	*c = (struct store_delivery_change){ .state = state, .attempts = attempts,
 	    .next_attempt = next };
@@ -112,15 +129,6 @@ round_flush(struct pipeline *p, struct round *rd, struct fw_error *e)
 
 	round_forget(rd);
 	return r;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int64_t
@@ -696,6 +704,9 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 				/* Held for a sink whose digest was just flushed
 				 * or postponed: nothing to do now. */
 				skipped++;
+			if (r >= 0 && (rd.n_changes >= OUTBOX_RECORD_MAX || (rd.n_changes > 0 &&
+			    mono_ms() - rd.first_change_ms >= OUTBOX_RECORD_MS)))
+				r = round_flush(p, &rd, &e);
 		}
 		/* The page's batches, then its outcomes in one transaction:
 		 * after a failure too, what was delivered is recorded. */

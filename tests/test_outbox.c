@@ -24,7 +24,7 @@ struct sent {
 	bool	 digest;
 };
 
-static struct sent		 sent[1024];
+static struct sent		 sent[4096];
 static size_t			 n_sent;
 static struct sink_outcome	 script[16];	/* outcomes to return, in order */
 static size_t			 n_script, script_pos;
@@ -46,7 +46,7 @@ rec_close(struct sink *s)
 static int
 rec_deliver(struct sink *s, const struct sink_msg *m, struct sink_outcome *out)
 {
-	ck_assert_uint_lt(n_sent, 1024);
+	ck_assert_uint_lt(n_sent, 4096);
 	sent[n_sent].id = strdup(m->id);
 	sent[n_sent].json = strdup(m->json);
 	sent[n_sent].digest = m->digest;
@@ -837,28 +837,28 @@ START_TEST(test_prune_follows_retention)
 }
 END_TEST
 
-/* A sink that takes batches gets a page of the due list in one call, in
- * order; the outcomes are recorded together. */
+/* A sink that takes batches gets a page of the due list (2,000) in one
+ * call, in order; the outcomes are recorded together. */
 START_TEST(test_batch_sink)
 {
 	struct deliver_stats	ds;
 	char			id[32];
 
 	sinks[0].ops = &batch_ops;
-	for (int i = 0; i < 700; i++) {
+	for (int i = 0; i < 2100; i++) {
 		snprintf(id, sizeof(id), "b%04d", i);
 		add_alert(id, "normal", T0 + i / 100, 1);
 	}
-	deliver(T0 + 10, &ds);
-	ck_assert_uint_eq(ds.delivered, 700);
+	deliver(T0 + 30, &ds);
+	ck_assert_uint_eq(ds.delivered, 2100);
 	ck_assert_uint_eq(n_batches, 2);
-	ck_assert_uint_eq(batch_sizes[0] + batch_sizes[1], 700);
-	ck_assert_uint_gt(batch_sizes[0], 1);
-	for (size_t i = 0; i < 700; i++) {
+	ck_assert_uint_eq(batch_sizes[0], 2000);
+	ck_assert_uint_eq(batch_sizes[1], 100);
+	for (size_t i = 0; i < 2100; i++) {
 		snprintf(id, sizeof(id), "b%04zu", i);
 		ck_assert_str_eq(sent[i].id, id);
 	}
-	ck_assert_int_eq(state_of("b0699", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("b2099", "hook"), DELIVERY_DELIVERED);
 	/* Nothing more due. */
 	deliver(T0 + 20, &ds);
 	ck_assert_uint_eq(ds.delivered, 0);
@@ -939,6 +939,34 @@ START_TEST(test_failed_record_redelivers)
 }
 END_TEST
 
+/* Deliveries one by one (a webhook) are recorded every 500 within a page:
+ * a failure to record the next ones leaves only those to repeat. */
+START_TEST(test_record_every_500)
+{
+	struct deliver_stats	 ds;
+	struct fw_error		 e;
+	sqlite3			*db;
+	char			 path[512], id[32];
+	int64_t			 n;
+
+	for (int i = 0; i < 600; i++) {
+		snprintf(id, sizeof(id), "w%04d", i);
+		add_alert(id, "normal", T0, 1);
+	}
+	snprintf(path, sizeof(path), "%s/state.db", tmp);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE UPDATE ON deliveries"
+	    " WHEN NEW.alert_id = 'w0550' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_lt(outbox_deliver_due(&p, T0, &ds), 0);
+	ck_assert_int_eq(store_deliveries_count(p.store, DELIVERY_DELIVERED, &n, &e), 0);
+	ck_assert_int_eq(n, 500);
+	ck_assert_int_eq(state_of("w0499", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("w0500", "hook"), DELIVERY_PENDING);
+}
+END_TEST
+
 /* A receiver's Retry-After pause and the rate limit's tokens outlive a
  * restart (a new struct flood over the same state file). */
 START_TEST(test_flood_state_survives_restart)
@@ -1011,6 +1039,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_batch_sink);
 	tcase_add_test(tc, test_batch_sink_failures);
 	tcase_add_test(tc, test_failed_record_redelivers);
+	tcase_add_test(tc, test_record_every_500);
 	tcase_add_test(tc, test_flood_state_survives_restart);
 	suite_add_tcase(s, tc);
 
