@@ -910,6 +910,7 @@ START_TEST(test_failed_record_redelivers)
 	struct fw_error		 e;
 	sqlite3			*db;
 	char			 path[512];
+	int64_t			 pending = 0;
 
 	/* Once the sinks have delivered, nothing is written before the end
 	 * of the page. */
@@ -928,7 +929,8 @@ START_TEST(test_failed_record_redelivers)
 	ck_assert_uint_eq(n_sent, 4);
 	ck_assert_int_eq(state_of("r1", "hook"), DELIVERY_PENDING);
 	ck_assert_int_eq(state_of("r1", "mail"), DELIVERY_PENDING);
-	ck_assert_int_eq(store_deliveries_count(p.store, DELIVERY_PENDING, &(int64_t){ 0 }, &e), 0);
+	ck_assert_int_eq(store_deliveries_count(p.store, DELIVERY_PENDING, &pending, &e), 0);
+	ck_assert_int_eq(pending, 4);
 	ck_assert_int_eq(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	deliver(T0 + 1, &ds);
