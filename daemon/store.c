@@ -323,10 +323,6 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 	/* WAL lets `status` and `alerts` read while the daemon writes;
 	 * synchronous=NORMAL in WAL keeps every commit across a crash of the
 	 * process (only power loss may lose the last transactions). */
-#ifdef STORE_PAGE_SIZE
-	if ((r = store_exec(s, "PRAGMA page_size = " STORE_PAGE_SIZE, reterr)) < 0)
-		goto fail;
-#endif
 	if ((r = store_exec(s, "PRAGMA journal_mode = WAL", reterr)) < 0 ||
 	    (r = store_exec(s, "PRAGMA synchronous = NORMAL", reterr)) < 0 ||
 	    (r = store_exec(s, "PRAGMA foreign_keys = ON", reterr)) < 0 ||
