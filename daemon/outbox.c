@@ -625,9 +625,12 @@ outbox_prune(struct pipeline *p, int64_t now, struct fw_error *e)
 		return 0;
 	last = now;
 	r = store_alerts_prune(p->store, now - p->conf->retention, e);
-	if (r > 0)
+	if (r > 0 && p->conf->retention % 86400 == 0)
 		log_info("forgot %d alerts settled more than %lld days ago", r,
 		    (long long)(p->conf->retention / 86400));
+	else if (r > 0)
+		log_info("forgot %d alerts settled more than %lld hours ago", r,
+		    (long long)(p->conf->retention / 3600));
 	return r < 0 ? r : 0;
 }
 
