@@ -130,7 +130,7 @@ cmd_alerts(int argc, char **argv)
 
 	if (cmd_parse_opts(argc, argv, "json,failed,retry", &o) < 0)
 		return 2;
-	conf = cmd_load_conf(o.config);
+	conf = cmd_load_conf_without_secrets(o.config);
 	if (conf == NULL)
 		return 1;
 	if ((r = store_open(conf->state_path, &store, &e)) < 0) {

@@ -110,13 +110,16 @@ cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *ret)
 	return 0;
 }
 
-struct conf *
-cmd_load_conf(const char *path)
+static struct conf *
+load_conf(const char *path, bool secrets)
 {
 	struct fw_errors	 errs = { 0 };
 	struct conf		*conf = NULL;
+	int			 r;
 
-	if (conf_load(path, &conf, &errs) < 0) {
+	r = secrets ? conf_load(path, &conf, &errs) :
+	    conf_load_without_secrets(path, &conf, &errs);
+	if (r < 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fw_error_print(stderr, &errs.v[i]);
 		if (errs.n == 0)
@@ -125,4 +128,16 @@ cmd_load_conf(const char *path)
 	}
 	fw_errors_done(&errs);
 	return conf;
+}
+
+struct conf *
+cmd_load_conf(const char *path)
+{
+	return load_conf(path, true);
+}
+
+struct conf *
+cmd_load_conf_without_secrets(const char *path)
+{
+	return load_conf(path, false);
 }

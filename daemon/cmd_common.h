@@ -32,3 +32,6 @@ int cmd_parse_opts(int argc, char **argv, const char *allowed, struct cmd_opts *
 /* Loads the config, printing every error as FILE:LINE:COL: message.
  * Returns the conf or NULL. */
 struct conf *cmd_load_conf(const char *path);
+/* The same without reading any secret (conf_load_without_secrets()): for
+ * verbs that deliver nothing. */
+struct conf *cmd_load_conf_without_secrets(const char *path);

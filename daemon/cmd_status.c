@@ -40,7 +40,7 @@ cmd_status(int argc, char **argv)
 
 	if (cmd_parse_opts(argc, argv, "json", &o) < 0)
 		return 2;
-	conf = cmd_load_conf(o.config);
+	conf = cmd_load_conf_without_secrets(o.config);
 	if (conf == NULL)
 		return 1;
 	if (store_open(conf->state_path, &store, &e) < 0) {

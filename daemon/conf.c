@@ -34,6 +34,7 @@ struct walker {
 	struct fw_errors	*errs;
 	int			 failed;	/* an error was recorded */
 	int			 oom;
+	bool			 no_secrets;	/* see conf_load_without_secrets() */
 };
 
 /* Records an error at file:line:col. */
@@ -321,6 +322,8 @@ read_secret(struct walker *w, const yaml_node_t *n, const char *key, int from_en
 
 	if (!want_scalar(w, n, key))
 		return NULL;
+	if (w->no_secrets)
+		return xstrdup(w, "");
 	if (from_env) {
 		v = getenv(scalar(n));
 		if (v == NULL) {
@@ -1229,6 +1232,17 @@ top_state(struct walker *w, yaml_node_t *v, void *obj)
 	c->state_col = (unsigned)v->start_mark.column + 1;
 }
 
+static void
+top_retention(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf *c = obj;
+
+	get_duration(w, v, "retention", &c->retention);
+	/* Under an hour, `feedwatch alerts` would hardly ever show one. */
+	if (c->retention < 3600)
+		werr(w, v, "'retention': '%s' is shorter than the minimum of 1h", scalar(v));
+}
+
 CONF_FIELD_HANDLER(top_user_agent, struct conf, user_agent, get_string)
 CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_path)
 CONF_FIELD_HANDLER(top_proxy, struct conf, proxy, get_string)
@@ -1502,6 +1516,7 @@ top_include(struct walker *w, yaml_node_t *v, void *obj)
 static const struct key_handler top_keys[] = {
 	{ "developments", top_developments, false },
 	{ "state", top_state, true },
+	{ "retention", top_retention, false },
 	{ "include", top_include, false },
 	{ "user_agent", top_user_agent, false },
 	{ "ca_path", top_ca_path, false },
@@ -1635,6 +1650,7 @@ conf_set_defaults(struct conf *c)
 	c->per_host = 2;
 	c->backoff_cap = 24 * 3600;
 	c->redirect_hold = 3;
+	c->retention = 90 * 86400;
 	c->health_failures = 5;
 	c->developments.group = true;
 	c->developments.window = 72 * 3600;
@@ -1661,7 +1677,8 @@ dir_of(const char *path)
 static void
 conf_include_file(struct walker *w, struct conf *c, const char *path)
 {
-	struct walker	 sub = { .path = path, .conf_path = path, .errs = w->errs };
+	struct walker	 sub = { .path = path, .conf_path = path, .errs = w->errs,
+	    .no_secrets = w->no_secrets };
 	yaml_parser_t	 parser;
 	yaml_document_t	 doc;
 	yaml_node_t	*root;
@@ -1760,10 +1777,10 @@ conf_include(struct walker *w, struct conf *c)
 }
 
 static int
-conf_load_impl(const char *path, bool keep_invalid, struct conf **ret_conf,
+conf_load_impl(const char *path, bool keep_invalid, bool no_secrets, struct conf **ret_conf,
     struct fw_errors *errs)
 {
-	struct walker	 w = { .path = path, .errs = errs };
+	struct walker	 w = { .path = path, .errs = errs, .no_secrets = no_secrets };
 	yaml_parser_t	 parser;
 	yaml_document_t	 doc;
 	struct conf	*c = NULL;
@@ -1850,13 +1867,19 @@ out:
 int
 conf_load(const char *path, struct conf **ret_conf, struct fw_errors *errs)
 {
-	return conf_load_impl(path, false, ret_conf, errs);
+	return conf_load_impl(path, false, false, ret_conf, errs);
+}
+
+int
+conf_load_without_secrets(const char *path, struct conf **ret_conf, struct fw_errors *errs)
+{
+	return conf_load_impl(path, false, true, ret_conf, errs);
 }
 
 int
 conf_load_invalid(const char *path, struct conf **ret_conf, struct fw_errors *errs)
 {
-	return conf_load_impl(path, true, ret_conf, errs);
+	return conf_load_impl(path, true, false, ret_conf, errs);
 }
 
 int

@@ -192,6 +192,7 @@ struct conf {
 	char			*ca_path;
 	char			*proxy;
 	char			*http_listen;	/* "127.0.0.1:9117" or NULL */
+	int64_t			 retention;	/* seconds settled alerts are kept */
 	/* poll defaults, copied into each feed that does not set them */
 	int64_t			 interval;
 	int64_t			 min_interval;
@@ -221,6 +222,12 @@ struct conf {
  * or a negative errno with every error found appended to errs (the first is
  * also what a caller that only wants one should print). */
 int conf_load(const char *path, struct conf **ret_conf,
+    struct fw_errors *errs) _must_check_;
+/* As conf_load(), but no secret is read (secret_env, secret_file,
+ * password_*, header value_env and value_file give ""): for the verbs that
+ * deliver and fetch nothing (alerts, status), which then work without the
+ * daemon's environment or its secret files. */
+int conf_load_without_secrets(const char *path, struct conf **ret_conf,
     struct fw_errors *errs) _must_check_;
 /* As conf_load(), for check-config: also when the file is invalid (but was
  * read and is YAML), *ret_conf is set to what could be read, so that the

@@ -31,6 +31,7 @@ struct flood {
 	size_t			 head, n, cap;
 	bool			 loaded;
 	int64_t			 blocked_until;	/* Retry-After of the receiver */
+	bool			 changed;	/* since flood_take_changed() */
 };
 
 bool
@@ -200,8 +201,39 @@ flood_quiet_now(const struct conf_sink *cs, int64_t now, int64_t *ret_end)
 void
 flood_block(struct flood *f, int64_t until)
 {
-	if (until > f->blocked_until)
+	if (until > f->blocked_until) {
 		f->blocked_until = until;
+		f->changed = true;
+	}
+}
+
+void
+flood_get_state(const struct flood *f, struct flood_state *ret)
+{
+	ret->tokens = f->tokens;
+	ret->refilled = f->refilled;
+	ret->blocked_until = f->blocked_until;
+}
+
+void
+flood_set_state(struct flood *f, const struct flood_state *st)
+{
+	double cap = f->conf->rate_per_second >= 1 ? f->conf->rate_per_second : 1;
+
+	/* The rate may have changed since: never more than a full bucket. */
+	f->tokens = st->tokens < cap ? st->tokens : cap;
+	f->refilled = st->refilled;
+	if (st->blocked_until > f->blocked_until)
+		f->blocked_until = st->blocked_until;
+}
+
+bool
+flood_take_changed(struct flood *f)
+{
+	bool changed = f->changed;
+
+	f->changed = false;
+	return changed;
 }
 
 bool
@@ -259,6 +291,7 @@ flood_note_sent(struct flood *f, int64_t now)
 	if (f->conf->rate_per_second > 0) {
 		bucket_refill(f, now);
 		f->tokens -= 1;
+		f->changed = true;
 	}
 	if (f->cap > 0) {
 		ring_expire(f, now);

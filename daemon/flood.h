@@ -50,6 +50,19 @@ bool flood_blocked(const struct flood *f, int64_t now);
 /* Records a message sent at now: takes a token, counts against the budget. */
 void flood_note_sent(struct flood *f, int64_t now);
 
+/* What of the flood state outlives a restart (the store keeps it; the
+ * hourly budget is counted again from the deliveries, see
+ * flood_load_history()). */
+struct flood_state {
+	double	tokens;		/* the rate limit's bucket */
+	int64_t	refilled;	/* when it was last filled, 0 = never */
+	int64_t	blocked_until;	/* see flood_block(), 0 = none */
+};
+void flood_get_state(const struct flood *f, struct flood_state *ret);
+void flood_set_state(struct flood *f, const struct flood_state *st);
+/* Whether the state changed since the last call (then it is worth saving). */
+bool flood_take_changed(struct flood *f);
+
 /* Whether now (local time) is within the quiet hours; *ret_end (may be
  * NULL) gets the time they end. */
 bool flood_quiet_now(const struct conf_sink *cs, int64_t now, int64_t *ret_end);

@@ -6,8 +6,11 @@
  *
  * Crash safety: the store is the only state. A delivery's outcome is written
  * after the attempt, so a kill between the two repeats the attempt (at least
- * once, same id). A digest's membership is committed before it is sent, so
- * a repeated digest carries the same alerts under the same id.
+ * once, same id). The outcomes of a page of the due list are written
+ * in one transaction after the page (or sooner, see OUTBOX_RECORD_MAX),
+ * and always before the due list is read again: a kill repeats at most
+ * that page. A digest's membership is committed before it is
+ * sent, so a repeated digest carries the same alerts under the same id.
  * Reads and writes only the store's outbox tables; logs delivery outcomes. */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,16 +27,31 @@
 #include "parse.h"
 #include "safe.h"
 
-#define OUTBOX_DELIVERY_BATCH	100
+/* Deliveries read from the due list together (a log sink gets them with
+ * one write); their outcomes are written in one transaction at the end of
+ * the page, or sooner once OUTBOX_RECORD_MAX of them or a second's worth
+ * wait, so that a crash repeats few deliveries to a slow receiver.
+ * bench/deliver/RESULTS.md has the figures. */
+#define OUTBOX_DELIVERY_BATCH	2000
+#define OUTBOX_RECORD_MAX	500
+#define OUTBOX_RECORD_MS	1000
 #define OUTBOX_DIGEST_MAX	500	/* alerts in one digest message */
 /* One call delivers for at most this long, so a slow receiver cannot keep
  * the daemon from polling (or from noticing SIGTERM) for long; what is left
  * stays due for the next call. */
 #define OUTBOX_ROUND_BUDGET_MS	20000
-/* Settled alerts are kept this long for `feedwatch alerts`, then pruned
- * (at most once an hour), so the outbox does not grow for ever. */
-#define OUTBOX_RETENTION	(90 * 86400)
+/* Settled alerts are kept for `retention:` for `feedwatch alerts`, then
+ * pruned (at most once an hour), so the outbox does not grow for ever. */
 #define OUTBOX_PRUNE_EVERY	3600
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* One call of outbox_deliver_due(). */
 struct round {
@@ -46,15 +64,71 @@ struct round {
 	/* A sink's backlog was made due: read the due list again. */
 	bool			 hurried;
 	struct deliver_stats	*stats;
+	/* Outcomes not written yet (owned strings): round_flush() writes
+	 * them in one transaction. */
+	struct store_delivery_change	*changes;
+	size_t				 n_changes, cap_changes;
+	int64_t				 first_change_ms;	/* of the oldest */
+	/* Deliveries of the page for sinks that take a batch, in order
+	 * (borrowed from the page). */
+	struct store_delivery		**queued;
+	size_t				 n_queued;
 };
 
-static int64_t
-mono_ms(void)
+/* Notes the new state of delivery d, to be written by round_flush(). */
+static int
+round_note(struct round *rd, const struct store_delivery *d, enum delivery_state state,
+    int attempts, int64_t next, const char *error)
 {
-	struct timespec ts;
+	struct store_delivery_change *c;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (rd->n_changes == rd->cap_changes) {
+		size_t	cap = rd->cap_changes ? rd->cap_changes * 2 : 64;
+		void	*nv = reallocarray(rd->changes, cap, sizeof(*rd->changes));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		rd->changes = nv;
+		rd->cap_changes = cap;
+	}
+	if (rd->n_changes == 0)
+		rd->first_change_ms = mono_ms();
+	c = &rd->changes[rd->n_changes];
+	*c = (struct store_delivery_change){ .state = state, .attempts = attempts,
+	    .next_attempt = next };
+	c->alert_id = strdup(d->alert_id);
+	c->sink = strdup(d->sink);
+	c->last_error = error != NULL ? strdup(error) : NULL;
+	if (c->alert_id == NULL || c->sink == NULL || (error != NULL && c->last_error == NULL)) {
+		free((char *)c->alert_id);
+		free((char *)c->sink);
+		free((char *)c->last_error);
+		return -ENOMEM;
+	}
+	rd->n_changes++;
+	return 0;
+}
+
+static void
+round_forget(struct round *rd)
+{
+	for (size_t i = 0; i < rd->n_changes; i++) {
+		free((char *)rd->changes[i].alert_id);
+		free((char *)rd->changes[i].sink);
+		free((char *)rd->changes[i].last_error);
+	}
+	rd->n_changes = 0;
+}
+
+/* Writes the noted outcomes in one transaction. On failure none is
+ * written: those deliveries stay due and are attempted again. */
+static int
+round_flush(struct pipeline *p, struct round *rd, struct fw_error *e)
+{
+	int r = store_deliveries_record(p->store, rd->changes, rd->n_changes, rd->now, e);
+
+	round_forget(rd);
+	return r;
 }
 
 int64_t
@@ -114,14 +188,24 @@ alert_severity(const char *json)
 	return sev;
 }
 
-/* Seeds the sink's hourly budget from the store (once, after a start). */
+/* Restores the sink's flood state from the store, and seeds its hourly
+ * budget from the deliveries (once, after a start). */
 static int
 flood_prime(struct pipeline *p, struct sink *s, int64_t now, struct fw_error *e)
 {
-	int64_t	*times = NULL;
-	size_t	 n = 0;
-	int	 r;
+	struct store_sink_flood	 saved;
+	int64_t			*times = NULL;
+	size_t			 n = 0;
+	int			 r;
 
+	if (!s->flood_loaded) {
+		if ((r = store_sink_flood_get(p->store, s->conf->name, &saved, e)) < 0)
+			return r;
+		if (r > 0)
+			flood_set_state(s->flood, &(struct flood_state){ .tokens = saved.tokens,
+			    .refilled = saved.refilled, .blocked_until = saved.blocked_until });
+		s->flood_loaded = true;
+	}
 	if (!flood_needs_history(s->flood))
 		return 0;
 	r = store_deliveries_sent_times(p->store, s->conf->name, now - 3600,
@@ -137,9 +221,11 @@ flood_prime(struct pipeline *p, struct sink *s, int64_t now, struct fw_error *e)
  * or the members of one digest) and logs it. what names the message. */
 static int
 record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, size_t n,
-    bool digest, const char *what, struct sink_outcome *out, int64_t now,
-    struct deliver_stats *stats, struct fw_error *e)
+    bool digest, const char *what, struct sink_outcome *out, struct round *rd,
+    struct fw_error *e)
 {
+	struct deliver_stats	*stats = rd->stats;
+	int64_t			 now = rd->now;
 	enum delivery_state	 state;
 	const char		*sink = v[0].sink;
 	/* journalctl ALERT_ID=... finds what happened to one alert. */
@@ -171,7 +257,10 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 		 * order, not minutes later (deliver_pending() keeps it within
 		 * flood control). The round's next page picks it up. */
 		if (s != NULL && !s->backlog_clear) {
-			if ((r = store_deliveries_hurry(p->store, sink, NULL, now, e)) < 0)
+			/* What this round did so far is written first: hurry
+			 * reads the pending deliveries. */
+			if ((r = round_flush(p, rd, e)) < 0 ||
+			    (r = store_deliveries_hurry(p->store, sink, NULL, now, e)) < 0)
 				return r;
 			if (r > 0)
 				log_info("sink '%s' accepts again: %d waiting %s due now", sink,
@@ -229,18 +318,35 @@ record_outcome(struct pipeline *p, struct sink *s, struct store_delivery *v, siz
 		    METRICS_DELIVERED : state == DELIVERY_PENDING || state == DELIVERY_HELD ?
 		    METRICS_DELIVERY_RETRY : METRICS_DELIVERY_FAILED);
 	(void)notify_watchdog();
-	if (n > 1 && (r = store_begin(p->store, e)) < 0)
-		return r;
 	for (size_t i = 0; i < n; i++) {
-		r = store_delivery_update(p->store, v[i].alert_id, v[i].sink, state, attempts,
-		    next, state == DELIVERY_DELIVERED || state == DELIVERY_DIGESTED ? NULL
-		    : out->error, now, e);
-		if (r < 0) {
-			store_rollback(p->store);
+		r = round_note(rd, &v[i], state, attempts, next,
+		    state == DELIVERY_DELIVERED || state == DELIVERY_DIGESTED ? NULL : out->error);
+		if (r < 0)
 			return r;
-		}
 	}
-	return n > 1 ? store_commit(p->store, e) : 0;
+	return 0;
+}
+
+/* Takes the outcome of one message to sink number si (or to no sink,
+ * si < 0) and records it. */
+static int
+finish_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n, bool digest,
+    const char *what, struct sink_outcome *out, struct round *rd, struct fw_error *e)
+{
+	struct sink	*s = si >= 0 ? p->sinks[si] : NULL;
+	bool		 was_clear = s == NULL || s->backlog_clear;
+	int		 r;
+
+	if (si >= 0 && out->result == SINK_RETRY) {
+		rd->down[si] = true;
+		/* "Retry-After" speaks for the receiver, not for one alert. */
+		if (out->retry_after > 0)
+			flood_block(s->flood, rd->now + out->retry_after);
+	}
+	r = record_outcome(p, s, v, n, digest, what, out, rd, e);
+	if (!was_clear && s->backlog_clear)
+		rd->hurried = true;
+	return r;
 }
 
 /* Sends one alert, or a digest of n held alerts, to sink number si (or to
@@ -251,7 +357,6 @@ send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
 {
 	struct sink		*s = si >= 0 ? p->sinks[si] : NULL;
 	struct sink_outcome	 out = { .result = SINK_PERMANENT };
-	bool			 was_clear = s == NULL || s->backlog_clear;
 	char			 what[80];
 	int			 r;
 
@@ -285,25 +390,70 @@ send_msg(struct pipeline *p, ssize_t si, struct store_delivery *v, size_t n,
 		out.result = SINK_RETRY;
 		snprintf(out.error, sizeof(out.error), "%s", strerror(-r));
 	}
-	if (si >= 0 && out.result == SINK_RETRY) {
-		rd->down[si] = true;
-		/* "Retry-After" speaks for the receiver, not for one alert. */
-		if (out.retry_after > 0)
-			flood_block(s->flood, rd->now + out.retry_after);
+	return finish_msg(p, si, v, n, msg->digest, what, &out, rd, e);
+}
+
+/* Sends the queued deliveries of each sink that takes a batch: one call
+ * per sink (the log sink: one write), then each outcome as if sent alone. */
+static int
+send_queued(struct pipeline *p, struct round *rd, struct fw_error *e)
+{
+	struct sink_msg		*msgs = NULL;
+	struct sink_outcome	*outs = NULL;
+	struct store_delivery	**mine = NULL;
+	int			 r = 0;
+
+	if (rd->n_queued == 0)
+		return 0;
+	msgs = calloc(rd->n_queued, sizeof(*msgs));
+	outs = calloc(rd->n_queued, sizeof(*outs));
+	mine = calloc(rd->n_queued, sizeof(*mine));
+	if (msgs == NULL || outs == NULL || mine == NULL) {
+		r = -ENOMEM;
+		goto out;
 	}
-	r = record_outcome(p, s, v, n, msg->digest, what, &out, rd->now, rd->stats, e);
-	if (!was_clear && s->backlog_clear)
-		rd->hurried = true;
+	for (size_t si = 0; si < p->n_sinks && r == 0; si++) {
+		struct sink	*s = p->sinks[si];
+		size_t		 n = 0;
+
+		for (size_t i = 0; i < rd->n_queued; i++)
+			if (strcmp(rd->queued[i]->sink, s->conf->name) == 0) {
+				mine[n] = rd->queued[i];
+				msgs[n] = (struct sink_msg){ .id = mine[n]->alert_id,
+				    .json = mine[n]->json };
+				n++;
+			}
+		if (n == 0)
+			continue;
+		if ((r = sink_deliver_batch(s, msgs, n, outs)) < 0) {
+			/* Whatever was written goes again: at least once. */
+			for (size_t i = 0; i < n; i++) {
+				outs[i] = (struct sink_outcome){ .result = SINK_RETRY };
+				snprintf(outs[i].error, sizeof(outs[i].error), "%s", strerror(-r));
+			}
+		}
+		r = 0;
+		for (size_t i = 0; i < n && r == 0; i++) {
+			char what[80];
+
+			snprintf(what, sizeof(what), "alert %s", mine[i]->alert_id);
+			r = finish_msg(p, (ssize_t)si, mine[i], 1, false, what, &outs[i], rd, e);
+		}
+	}
+out:
+	rd->n_queued = 0;
+	free(msgs);
+	free(outs);
+	free(mine);
 	return r;
 }
 
 /* Leaves a delivery for later without counting an attempt. */
 static int
-postpone(struct pipeline *p, struct store_delivery *d, enum delivery_state state,
-    int64_t when, int64_t now, struct fw_error *e)
+postpone(struct round *rd, struct store_delivery *d, enum delivery_state state,
+    int64_t when)
 {
-	return store_delivery_update(p->store, d->alert_id, d->sink, state, d->attempts,
-	    when, d->last_error, now, e);
+	return round_note(rd, d, state, d->attempts, when, d->last_error);
 }
 
 /* Returns 1 when the delivery was left due (its sink is down this round),
@@ -322,19 +472,23 @@ deliver_pending(struct pipeline *p, struct store_delivery *d, struct round *rd,
 	if (si >= 0 && rd->down[si])
 		return 1;
 
-	if (s != NULL && (flood_active(s->conf) || flood_blocked(s->flood, now))) {
-		if ((r = flood_prime(p, s, now, e)) < 0)
-			return r;
+	if (s != NULL && (r = flood_prime(p, s, now, e)) < 0)
+		return r;
+	if (s != NULL && (flood_active(s->conf) || flood_blocked(s->flood, now)))
 		verdict = flood_check(s->flood, alert_severity(d->json), now, &when);
+	else if (s != NULL && sink_can_batch(s)) {
+		/* Nothing to decide per alert: it goes with the page's batch. */
+		rd->queued[rd->n_queued++] = d;
+		return 0;
 	}
 	switch (verdict) {
 	case FLOOD_WAIT:
-		return postpone(p, d, DELIVERY_PENDING, when, now, e);
+		return postpone(rd, d, DELIVERY_PENDING, when);
 	case FLOOD_HOLD:
 		rd->stats->held++;
 		log_debug("alert %s to sink '%s': held for a digest at %lld", d->alert_id,
 		    d->sink, (long long)when);
-		return postpone(p, d, DELIVERY_HELD, when, now, e);
+		return postpone(rd, d, DELIVERY_HELD, when);
 	default:
 		return send_msg(p, si, d, 1, &msg, rd, e);
 	}
@@ -386,12 +540,14 @@ flush_digest(struct pipeline *p, size_t si, struct round *rd, struct fw_error *e
 
 	if (rd->down[si])
 		return 0;
+	if ((r = flood_prime(p, s, now, e)) < 0)
+		return r;
 	r = store_deliveries_held(p->store, s->conf->name, now, OUTBOX_DIGEST_MAX, &v, &n, e);
 	if (r < 0 || n == 0)
 		goto out;
 	if (flood_check_digest(s->flood, now, &when) == FLOOD_WAIT) {
 		for (size_t i = 0; i < n && r == 0; i++)
-			r = postpone(p, &v[i], DELIVERY_HELD, when, now, e);
+			r = postpone(rd, &v[i], DELIVERY_HELD, when);
 		goto out;
 	}
 	/* A digest already put together (and perhaps sent before a crash)
@@ -444,6 +600,13 @@ flush_digest(struct pipeline *p, size_t si, struct round *rd, struct fw_error *e
 	r = send_msg(p, (ssize_t)si, v, batch, &msg, rd, e);
 	r = r < 0 ? r : 1;
 out:
+	/* Written before the next read of the held deliveries. */
+	if (r >= 0) {
+		int r2 = round_flush(p, rd, e);
+
+		if (r2 < 0)
+			r = r2;
+	}
 	for (size_t i = 0; i < n; i++)
 		store_delivery_done(&v[i]);
 	free(v);
@@ -461,11 +624,34 @@ outbox_prune(struct pipeline *p, int64_t now, struct fw_error *e)
 	if (last != 0 && now - last < OUTBOX_PRUNE_EVERY && now >= last)
 		return 0;
 	last = now;
-	r = store_alerts_prune(p->store, now - OUTBOX_RETENTION, e);
-	if (r > 0)
-		log_info("forgot %d alerts settled more than %d days ago", r,
-		    OUTBOX_RETENTION / 86400);
+	r = store_alerts_prune(p->store, now - p->conf->retention, e);
+	if (r > 0 && p->conf->retention % 86400 == 0)
+		log_info("forgot %d alerts settled more than %lld days ago", r,
+		    (long long)(p->conf->retention / 86400));
+	else if (r > 0)
+		log_info("forgot %d alerts settled more than %lld hours ago", r,
+		    (long long)(p->conf->retention / 3600));
 	return r < 0 ? r : 0;
+}
+
+/* Keeps the flood state that changed this round for the next start. */
+static int
+flood_save(struct pipeline *p, struct fw_error *e)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < p->n_sinks && r == 0; i++) {
+		struct sink		*s = p->sinks[i];
+		struct flood_state	 fs;
+
+		if (!flood_take_changed(s->flood))
+			continue;
+		flood_get_state(s->flood, &fs);
+		r = store_sink_flood_save(p->store, s->conf->name, &(struct store_sink_flood){
+		    .tokens = fs.tokens, .refilled = fs.refilled,
+		    .blocked_until = fs.blocked_until }, e);
+	}
+	return r;
 }
 
 int
@@ -478,8 +664,13 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 	int			 r = 0;
 
 	rd.deadline_ms = mono_ms() + OUTBOX_ROUND_BUDGET_MS;
-	if ((rd.down = calloc(p->n_sinks + 1, sizeof(*rd.down))) == NULL)
+	rd.down = calloc(p->n_sinks + 1, sizeof(*rd.down));
+	rd.queued = calloc(OUTBOX_DELIVERY_BATCH, sizeof(*rd.queued));
+	if (rd.down == NULL || rd.queued == NULL) {
+		free(rd.down);
+		free(rd.queued);
 		return -ENOMEM;
+	}
 	/* Due digests first: they hold the oldest alerts. */
 	for (size_t i = 0; i < p->n_sinks && r >= 0; i++) {
 		for (int rounds = 0; rounds < 100 && mono_ms() < rd.deadline_ms; rounds++)
@@ -494,6 +685,7 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 		    &v, &n, &e);
 		if (r < 0)
 			break;
+		rd.n_queued = 0;
 		for (size_t i = 0; i < n && r >= 0; i++) {
 			if (mono_ms() >= rd.deadline_ms) {
 				log_notice("delivery round over its time budget; the rest "
@@ -515,6 +707,19 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 				/* Held for a sink whose digest was just flushed
 				 * or postponed: nothing to do now. */
 				skipped++;
+			if (r >= 0 && (rd.n_changes >= OUTBOX_RECORD_MAX || (rd.n_changes > 0 &&
+			    mono_ms() - rd.first_change_ms >= OUTBOX_RECORD_MS)))
+				r = round_flush(p, &rd, &e);
+		}
+		/* The page's batches, then its outcomes in one transaction:
+		 * after a failure too, what was delivered is recorded. */
+		if (rd.n_queued > 0 && r >= 0)
+			r = send_queued(p, &rd, &e);
+		if (rd.n_changes > 0) {
+			struct fw_error	e2;
+			int		r2 = round_flush(p, &rd, r < 0 ? &e2 : &e);
+
+			r = r < 0 ? r : r2;
 		}
 		for (size_t i = 0; i < n; i++)
 			store_delivery_done(&v[i]);
@@ -524,7 +729,17 @@ outbox_deliver_due(struct pipeline *p, int64_t now, struct deliver_stats *stats)
 			break;
 		rd.hurried = false;
 	}
+	if (rd.n_changes > 0) {
+		struct fw_error	e2;
+		int		r2 = round_flush(p, &rd, r < 0 ? &e2 : &e);
+
+		r = r < 0 ? r : r2;
+	}
+	free(rd.changes);
 	free(rd.down);
+	free(rd.queued);
+	if (r >= 0)
+		r = flood_save(p, &e);
 	if (r >= 0)
 		r = outbox_prune(p, now, &e);
 	if (r < 0) {

@@ -71,6 +71,20 @@ sink_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *ou
 	return s->ops->deliver(s, msg, out);
 }
 
+bool
+sink_can_batch(const struct sink *s)
+{
+	return s->ops->deliver_batch != NULL;
+}
+
+int
+sink_deliver_batch(struct sink *s, const struct sink_msg *msgs, size_t n,
+    struct sink_outcome *outs)
+{
+	memset(outs, 0, n * sizeof(*outs));
+	return s->ops->deliver_batch(s, msgs, n, outs);
+}
+
 void
 sink_reopen(struct sink *s)
 {

@@ -46,6 +46,11 @@ struct sink_ops {
 	 * errno for a failure of feedwatch itself (retried later). */
 	int	(*deliver)(struct sink *sink, const struct sink_msg *msg,
 		    struct sink_outcome *out);
+	/* Delivers msgs[0..n) together (the log sink: one write), filling
+	 * outs[i] for each. Returns 0, or a negative errno for a failure of
+	 * feedwatch itself that touches them all. May be NULL. */
+	int	(*deliver_batch)(struct sink *sink, const struct sink_msg *msgs,
+		    size_t n, struct sink_outcome *outs);
 	/* Reopens files after SIGHUP (logrotate); may be NULL. */
 	void	(*reopen)(struct sink *sink);
 	void	(*close)(struct sink *sink);
@@ -59,6 +64,8 @@ struct sink {
 	/* No attempt has failed since its backlog was last made due (false
 	 * at start: a backlog may be left from before). */
 	bool			 backlog_clear;
+	/* The flood state was read from the store (once, after a start). */
+	bool			 flood_loaded;
 };
 
 /* Opens the sink described by cs (which must outlive it). */
@@ -66,6 +73,10 @@ int sink_new(const struct conf_sink *cs, struct sink **ret, struct fw_error *ret
 struct sink *sink_free(struct sink *s);
 int sink_deliver(struct sink *s, const struct sink_msg *msg,
     struct sink_outcome *out) _must_check_;
+/* Whether the sink takes several messages at once (sink_deliver_batch()). */
+bool sink_can_batch(const struct sink *s);
+int sink_deliver_batch(struct sink *s, const struct sink_msg *msgs, size_t n,
+    struct sink_outcome *outs) _must_check_;
 void sink_reopen(struct sink *s);
 
 /* Whether a sink wants an alert with these topics from this feed. */

@@ -6,6 +6,8 @@
  * overflowing into one digest, digest mode, the bypass severity, and a digest interrupted and repeated
  * with the same id and members. */
 #include <check.h>
+#include <errno.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +24,7 @@ struct sent {
 	bool	 digest;
 };
 
-static struct sent		 sent[512];
+static struct sent		 sent[4096];
 static size_t			 n_sent;
 static struct sink_outcome	 script[16];	/* outcomes to return, in order */
 static size_t			 n_script, script_pos;
@@ -44,7 +46,7 @@ rec_close(struct sink *s)
 static int
 rec_deliver(struct sink *s, const struct sink_msg *m, struct sink_outcome *out)
 {
-	ck_assert_uint_lt(n_sent, 512);
+	ck_assert_uint_lt(n_sent, 4096);
 	sent[n_sent].id = strdup(m->id);
 	sent[n_sent].json = strdup(m->json);
 	sent[n_sent].digest = m->digest;
@@ -62,8 +64,29 @@ static const struct sink_ops rec_ops = {
 	.open = rec_open, .deliver = rec_deliver, .close = rec_close,
 };
 
+/* A sink that takes batches (as the log sink does): each call is counted,
+ * and every message gets the scripted outcome or is delivered. */
+static size_t			 n_batches, batch_sizes[64];
+static int			 batch_rc;
+
+static int
+rec_deliver_batch(struct sink *s, const struct sink_msg *m, size_t n, struct sink_outcome *outs)
+{
+	ck_assert_uint_lt(n_batches, 64);
+	batch_sizes[n_batches++] = n;
+	for (size_t i = 0; i < n; i++)
+		(void)rec_deliver(s, &m[i], &outs[i]);
+	return batch_rc;
+}
+
+static const struct sink_ops batch_ops = {
+	.open = rec_open, .deliver = rec_deliver, .deliver_batch = rec_deliver_batch,
+	.close = rec_close,
+};
+
 static char			*tmp;
 static struct pipeline		 p;
+static struct conf		 conf;
 static struct conf_sink		 cs[2];
 static struct sink		 sinks[2], *sinkv[2];
 static const char *const	 both[] = { "hook", "mail" };
@@ -76,6 +99,8 @@ sinks_open(void)
 		sinks[i].conf = &cs[i];
 		sinks[i].ops = &rec_ops;
 		sinks[i].flood = flood_new(&cs[i]);
+		/* As after a start: the flood state is read from the store. */
+		sinks[i].flood_loaded = false;
 		sinkv[i] = &sinks[i];
 	}
 }
@@ -89,6 +114,9 @@ setup(void)
 	tmp = tu_tmpdir();
 	snprintf(path, sizeof(path), "%s/state.db", tmp);
 	memset(&p, 0, sizeof(p));
+	memset(&conf, 0, sizeof(conf));
+	conf.retention = 90 * 86400;
+	p.conf = &conf;
 	ck_assert_int_eq(store_open(path, &p.store, &e), 0);
 	memset(cs, 0, sizeof(cs));
 	memset(sinks, 0, sizeof(sinks));
@@ -101,6 +129,8 @@ setup(void)
 	p.sinks = sinkv;
 	p.n_sinks = 2;
 	n_sent = n_script = script_pos = 0;
+	n_batches = 0;
+	batch_rc = 0;
 	too_big = NULL;
 	srandom(1);
 }
@@ -108,6 +138,7 @@ setup(void)
 static void
 teardown(void)
 {
+	p.conf = NULL;
 	for (size_t i = 0; i < n_sent; i++) {
 		free(sent[i].id);
 		free(sent[i].json);
@@ -787,6 +818,211 @@ START_TEST(test_prune_settled)
 }
 END_TEST
 
+/* `retention:` decides when settled alerts go. */
+START_TEST(test_prune_follows_retention)
+{
+	struct deliver_stats	 ds;
+	struct fw_error		 e;
+
+	/* Later than any other test: the outbox prunes at most once an
+	 * hour, and without fork (valgrind) the tests share that clock. */
+	int64_t now = T0 + 1000 * 86400;
+
+	conf.retention = 7 * 86400;
+	add_alert("week-old", "normal", now - 8 * 86400, 1);
+	add_alert("day-old", "normal", now - 86400, 1);
+	ck_assert_int_eq(store_delivery_update(p.store, "week-old", "hook", DELIVERY_DELIVERED,
+	    1, now, NULL, now, &e), 0);
+	ck_assert_int_eq(store_delivery_update(p.store, "day-old", "hook", DELIVERY_DELIVERED,
+	    1, now, NULL, now, &e), 0);
+	deliver(now, &ds);
+	ck_assert_int_eq(store_alert_find(p.store, "week-old", &(char *){ NULL }, &e), 0);
+	ck_assert_int_eq(state_of("day-old", "hook"), DELIVERY_DELIVERED);
+}
+END_TEST
+
+/* A sink that takes batches gets a page of the due list (2,000) in one
+ * call, in order; the outcomes are recorded together. */
+START_TEST(test_batch_sink)
+{
+	struct deliver_stats	ds;
+	char			id[32];
+
+	sinks[0].ops = &batch_ops;
+	for (int i = 0; i < 2100; i++) {
+		snprintf(id, sizeof(id), "b%04d", i);
+		add_alert(id, "normal", T0 + i / 100, 1);
+	}
+	deliver(T0 + 30, &ds);
+	ck_assert_uint_eq(ds.delivered, 2100);
+	ck_assert_uint_eq(n_batches, 2);
+	ck_assert_uint_eq(batch_sizes[0], 2000);
+	ck_assert_uint_eq(batch_sizes[1], 100);
+	for (size_t i = 0; i < 2100; i++) {
+		snprintf(id, sizeof(id), "b%04zu", i);
+		ck_assert_str_eq(sent[i].id, id);
+	}
+	ck_assert_int_eq(state_of("b2099", "hook"), DELIVERY_DELIVERED);
+	/* Nothing more due. */
+	deliver(T0 + 20, &ds);
+	ck_assert_uint_eq(ds.delivered, 0);
+}
+END_TEST
+
+/* One alert of a batch that cannot be written waits for its retry, the
+ * others are delivered; a batch that fails as a whole is retried whole. */
+START_TEST(test_batch_sink_failures)
+{
+	struct deliver_stats	ds;
+	struct store_delivery	d;
+
+	sinks[0].ops = &batch_ops;
+	add_alert("x1", "normal", T0, 1);
+	add_alert("x2", "normal", T0, 1);
+	add_alert("x3", "normal", T0, 1);
+	script[1] = (struct sink_outcome){ .result = SINK_RETRY, .error = "disk full" };
+	script[0].result = script[2].result = SINK_DELIVERED;
+	n_script = 3;
+	deliver(T0, &ds);
+	ck_assert_uint_eq(ds.delivered, 2);
+	ck_assert_uint_eq(ds.retrying, 1);
+	d = get("x2", "hook");
+	ck_assert_int_eq(d.state, DELIVERY_PENDING);
+	ck_assert_int_eq(d.attempts, 1);
+	ck_assert_str_eq(d.last_error, "disk full");
+	store_delivery_done(&d);
+
+	add_alert("y1", "normal", T0 + 100, 1);
+	batch_rc = -ENOMEM;
+	deliver(T0 + 100, &ds);
+	ck_assert_uint_eq(ds.delivered, 0);
+	ck_assert_uint_eq(ds.retrying, 2);
+	ck_assert_int_eq(state_of("y1", "hook"), DELIVERY_PENDING);
+	batch_rc = 0;
+	deliver(T0 + 1000, &ds);
+	ck_assert_uint_eq(ds.delivered, 2);
+	ck_assert_int_eq(state_of("x2", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("y1", "hook"), DELIVERY_DELIVERED);
+}
+END_TEST
+
+/* When the round's outcomes cannot be written, none is, and every
+ * delivery is attempted again: at least once, nothing lost. */
+START_TEST(test_failed_record_redelivers)
+{
+	struct deliver_stats	 ds;
+	struct fw_error		 e;
+	sqlite3			*db;
+	char			 path[512];
+	int64_t			 pending = 0;
+
+	/* Once the sinks have delivered, nothing is written before the end
+	 * of the page. */
+	add_alert("r0", "normal", T0, 2);
+	deliver(T0, &ds);
+	ck_assert_uint_eq(ds.delivered, 2);
+	for (size_t i = 0; i < n_sent; i++) {
+		free(sent[i].id);
+		free(sent[i].json);
+	}
+	n_sent = 0;
+	add_alert("r1", "normal", T0, 2);
+	add_alert("r2", "normal", T0, 2);
+	snprintf(path, sizeof(path), "%s/state.db", tmp);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE UPDATE ON deliveries"
+	    " WHEN NEW.alert_id = 'r2' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_lt(outbox_deliver_due(&p, T0, &ds), 0);
+	ck_assert_uint_eq(n_sent, 4);
+	ck_assert_int_eq(state_of("r1", "hook"), DELIVERY_PENDING);
+	ck_assert_int_eq(state_of("r1", "mail"), DELIVERY_PENDING);
+	ck_assert_int_eq(store_deliveries_count(p.store, DELIVERY_PENDING, &pending, &e), 0);
+	ck_assert_int_eq(pending, 4);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	deliver(T0 + 1, &ds);
+	ck_assert_uint_eq(ds.delivered, 4);
+	ck_assert_uint_eq(n_sent, 8);
+	ck_assert_int_eq(state_of("r1", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("r2", "mail"), DELIVERY_DELIVERED);
+}
+END_TEST
+
+/* Deliveries one by one (a webhook) are recorded every 500 within a page:
+ * a failure to record the next ones leaves only those to repeat. */
+START_TEST(test_record_every_500)
+{
+	struct deliver_stats	 ds;
+	struct fw_error		 e;
+	sqlite3			*db;
+	char			 path[512], id[32];
+	int64_t			 n;
+
+	for (int i = 0; i < 600; i++) {
+		snprintf(id, sizeof(id), "w%04d", i);
+		add_alert(id, "normal", T0, 1);
+	}
+	snprintf(path, sizeof(path), "%s/state.db", tmp);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE UPDATE ON deliveries"
+	    " WHEN NEW.alert_id = 'w0550' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_lt(outbox_deliver_due(&p, T0, &ds), 0);
+	ck_assert_int_eq(store_deliveries_count(p.store, DELIVERY_DELIVERED, &n, &e), 0);
+	ck_assert_int_eq(n, 500);
+	ck_assert_int_eq(state_of("w0499", "hook"), DELIVERY_DELIVERED);
+	ck_assert_int_eq(state_of("w0500", "hook"), DELIVERY_PENDING);
+}
+END_TEST
+
+/* A receiver's Retry-After pause and the rate limit's tokens outlive a
+ * restart (a new struct flood over the same state file). */
+START_TEST(test_flood_state_survives_restart)
+{
+	struct deliver_stats	ds;
+
+	cs[0].rate_per_second = 0.01;	/* one message per 100 s */
+	cs[1].rate_per_second = 0;
+	sinks_open();
+	add_alert("f1", "normal", T0, 1);
+	add_alert("f2", "normal", T0, 1);
+	deliver(T0, &ds);
+	ck_assert_uint_eq(ds.delivered, 1);
+	/* Restart: the bucket is still empty, a new alert waits for a token
+	 * as f2 does. */
+	sinks_open();
+	add_alert("f2b", "normal", T0 + 10, 1);
+	deliver(T0 + 10, &ds);
+	ck_assert_uint_eq(ds.delivered, 0);
+	ck_assert_int_eq(state_of("f2", "hook"), DELIVERY_PENDING);
+	ck_assert_int_eq(state_of("f2b", "hook"), DELIVERY_PENDING);
+	deliver(T0 + 101, &ds);
+	ck_assert_uint_eq(ds.delivered, 1);
+
+	/* The receiver asks for an hour's pause; after a restart, still. */
+	add_alert("f3", "normal", T0 + 300, 2);
+	script[0] = (struct sink_outcome){ .result = SINK_RETRY, .retry_after = 3600,
+	    .error = "HTTP 429" };
+	n_script = 1;
+	script_pos = 0;
+	deliver(T0 + 300, &ds);
+	ck_assert_int_eq(state_of("f3", "hook"), DELIVERY_PENDING);
+	ck_assert_int_eq(state_of("f3", "mail"), DELIVERY_DELIVERED);
+	cs[0].rate_per_second = 0;
+	sinks_open();
+	/* A new alert to the paused receiver waits too. */
+	add_alert("f4", "normal", T0 + 400, 1);
+	deliver(T0 + 400, &ds);
+	ck_assert_uint_eq(ds.delivered, 0);
+	ck_assert_int_eq(state_of("f3", "hook"), DELIVERY_PENDING);
+	ck_assert_int_eq(state_of("f4", "hook"), DELIVERY_PENDING);
+	deliver(T0 + 300 + 4000, &ds);	/* past the jitter of the retry */
+	ck_assert_uint_eq(ds.delivered, 3);	/* f2b, f3 and f4 */
+}
+END_TEST
+
 static Suite *
 outbox_suite(void)
 {
@@ -809,6 +1045,12 @@ outbox_suite(void)
 	tcase_add_test(tc, test_no_flush_while_failing);
 	tcase_add_test(tc, test_hurry_pending);
 	tcase_add_test(tc, test_schedule_per_sink);
+	tcase_add_test(tc, test_prune_follows_retention);
+	tcase_add_test(tc, test_batch_sink);
+	tcase_add_test(tc, test_batch_sink_failures);
+	tcase_add_test(tc, test_failed_record_redelivers);
+	tcase_add_test(tc, test_record_every_500);
+	tcase_add_test(tc, test_flood_state_survives_restart);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flood");

@@ -170,6 +170,81 @@ START_TEST(test_filters)
 }
 END_TEST
 
+/* A batch: whole lines in order; an alert that cannot be rendered fails
+ * alone; past 4 MiB the batch is written in more than one go. */
+START_TEST(test_batch)
+{
+	char			 path[512], *got, *big;
+	struct conf_sink	 cs;
+	struct sink		*s;
+	struct sink_msg		 m[3] = {
+		{ .id = "a1", .json = alert_json },
+		{ .id = "a2", .json = "{not json" },
+		{ .id = "a3", .json = alert_json },
+	};
+	struct sink_outcome	 out[3];
+	size_t			 len, bigsz = 3 * 1024 * 1024;
+
+	snprintf(path, sizeof(path), "%s/alerts.txt", tmp);
+	s = open_log(&cs, path, SINK_FORMAT_TEXT);
+	ck_assert(sink_can_batch(s));
+	ck_assert_int_eq(sink_deliver_batch(s, m, 3, out), 0);
+	ck_assert_int_eq(out[0].result, SINK_DELIVERED);
+	ck_assert_int_eq(out[1].result, SINK_PERMANENT);
+	ck_assert(strstr(out[1].error, "not valid JSON") != NULL);
+	ck_assert_int_eq(out[2].result, SINK_DELIVERED);
+	got = tu_read_file(path, NULL);
+	ck_assert(strstr(got, "Talks resume") != NULL);
+	ck_assert(strstr(strstr(got, "Talks resume") + 1, "Talks resume") != NULL);
+	ck_assert(strstr(got, "not json") == NULL);
+	free(got);
+	sink_free(s);
+
+	snprintf(path, sizeof(path), "%s/alerts.jsonl", tmp);
+	s = open_log(&cs, path, SINK_FORMAT_JSONL);
+	big = malloc(bigsz + 32);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', bigsz + 32);
+	memcpy(big, "{\"id\":\"", 7);
+	memcpy(big + bigsz, "\"}", 3);
+	m[0].json = big;
+	m[1].json = big;
+	m[2].json = alert_json;
+	ck_assert_int_eq(sink_deliver_batch(s, m, 3, out), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(out[i].result, SINK_DELIVERED);
+	got = tu_read_file(path, &len);
+	ck_assert_uint_eq(len, 2 * (bigsz + 3) + strlen(alert_json) + 1);
+	ck_assert(got[bigsz + 2] == '\n');
+	ck_assert_int_eq(strncmp(got + 2 * (bigsz + 3), alert_json, strlen(alert_json)), 0);
+	ck_assert_str_eq(got + len - 1, "\n");
+	free(got);
+	free(big);
+	sink_free(s);
+}
+END_TEST
+
+/* A write that fails (a full disk) leaves every alert of the batch to be
+ * retried, with the reason. */
+START_TEST(test_batch_write_fails)
+{
+	struct conf_sink	 cs;
+	struct sink		*s;
+	struct sink_msg		 m[2] = {
+		{ .id = "a1", .json = alert_json }, { .id = "a2", .json = alert_json },
+	};
+	struct sink_outcome	 out[2];
+
+	s = open_log(&cs, "/dev/full", SINK_FORMAT_JSONL);
+	ck_assert_int_eq(sink_deliver_batch(s, m, 2, out), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(out[i].result, SINK_RETRY);
+		ck_assert(strstr(out[i].error, "/dev/full") != NULL);
+	}
+	sink_free(s);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -181,6 +256,8 @@ log_suite(void)
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_reopen_after_rotation);
 	tcase_add_test(tc, test_open_error);
+	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_batch_write_fails);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("filter");
 	tcase_add_test(tc, test_filters);
