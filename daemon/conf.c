@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "db.h"
 
 #define CONF_MAX_SECRET_BYTES	(64 * 1024)
 #define CONF_MAX_INCLUDED	1000
@@ -1113,7 +1114,9 @@ top_state(struct walker *w, yaml_node_t *v, void *obj)
 	if (!want_scalar(w, v, "state"))
 		return;
 	free(c->state_path);
-	c->state_path = xpath(w, scalar(v));
+	/* A database is named, not a file: no config directory in front. */
+	c->state_path = db_target_is_postgresql(scalar(v)) ? xstrdup(w, scalar(v))
+	    : xpath(w, scalar(v));
 	c->state_line = (unsigned)v->start_mark.line + 1;
 	c->state_col = (unsigned)v->start_mark.column + 1;
 }
@@ -1756,7 +1759,7 @@ conf_check_state(const struct conf *c, struct fw_error *reterr)
 	const char	*what = NULL;
 	int		 r = 0;
 
-	if (c->state_path == NULL)
+	if (c->state_path == NULL || db_target_is_postgresql(c->state_path))
 		return 0;
 	dir = strdup(c->state_path);
 	if (dir == NULL)

@@ -293,7 +293,8 @@ daemon_probe_writable(struct pipeline *p)
 		store_rollback(p->store);
 		return false;
 	}
-	return access(p->conf->state_path, W_OK) == 0 || errno == ENOENT;
+	return store_is_shared(p->store) || access(p->conf->state_path, W_OK) == 0 ||
+	    errno == ENOENT;
 }
 
 /* One line for `systemctl status`: "12 feeds (1 failing); last cycle

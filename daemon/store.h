@@ -1,7 +1,8 @@
-/* store.h — the SQLite state file: the single source of truth for which items
- * were seen, each feed's polling state, and the outbox of alerts still to
- * deliver. WAL mode; the schema version lives in PRAGMA user_version.
- * Never logs; SQLite errors are translated here into struct fw_error. */
+/* store.h — the state: the single source of truth for which items were
+ * seen, each feed's polling state, and the outbox of alerts still to
+ * deliver. A SQLite file (WAL mode, the embedded default) or a PostgreSQL
+ * database that several instances share (db.h). Never logs; the engines'
+ * errors come back as struct fw_error. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,9 +35,15 @@ struct store_feed {
 	int64_t	 publish_gap;		/* usual seconds between items, 0 = unknown */
 };
 
-/* Opens (creating or migrating) the state file. ":memory:" works too. */
+/* Opens (creating or migrating) the state: a SQLite file (":memory:"
+ * works too), or a PostgreSQL URI or keyword string (db.h). */
 int store_open(const char *path, struct store **ret, struct fw_error *reterr) _must_check_;
 struct store *store_close(struct store *s);
+/* Whether other instances may share this state (PostgreSQL). */
+bool store_is_shared(const struct store *s);
+/* The state's name for messages: the file, or the database without its
+ * password. Borrowed. */
+const char *store_label(const struct store *s);
 
 int store_begin(struct store *s, struct fw_error *reterr) _must_check_;
 int store_commit(struct store *s, struct fw_error *reterr) _must_check_;

@@ -3,8 +3,7 @@
  * outside them includes it. */
 #pragma once
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
 enum store_dev_stmt {
@@ -23,13 +22,16 @@ enum store_dev_stmt {
 };
 
 struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*stmts[16];
-	sqlite3_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
+	struct db	*db;
+	struct db_stmt	*stmts[16];
+	struct db_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
 };
 
-/* Translates a SQLite result code into reterr and a negative errno. */
-int store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what);
 /* Finalizes the developments' statements (store_close()). */
 void store_dev_stmts_done(struct store *s);
+/* A statement prepared once and kept in *slot, reset and ready to bind. */
+int store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
+    struct db_stmt **ret, struct fw_error *reterr) _must_check_;
+/* Runs st, bound by the caller, to its end and resets it. */
+int store_step_done(struct db_stmt *st, struct fw_error *reterr, const char *what)
+    _must_check_;

@@ -1,11 +1,14 @@
-/* test_store.c — the SQLite state file: schema, feed state round trips,
- * seen items across reopen, the outbox and delivery states, and the errors
- * for files that are not databases. */
+/* test_store.c — the state: schema, feed state round trips, seen items
+ * across reopen, the outbox and delivery states, and the errors for files
+ * that are not databases. With FW_TEST_PG set (tests/pg/pgserver.py runs
+ * it so, against a throwaway server) the same cases run on PostgreSQL,
+ * with the ones only PostgreSQL has. */
 #include <check.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -25,6 +28,32 @@ teardown(void)
 	tu_rmtree(tmp);
 	free(tmp);
 	free(db_path);
+}
+
+/* Every case starts from an empty database, as from a new file. */
+static void
+setup_pg(void)
+{
+	tmp = tu_tmpdir();
+	db_path = tu_state_target(tmp);
+}
+
+/* The first column of the first row sql gives, on the test's database. */
+static int64_t
+pg_query_int(const char *sql)
+{
+	struct db	*db = NULL;
+	struct db_stmt	*st = NULL;
+	struct fw_error	 e;
+	int64_t		 v;
+
+	ck_assert_msg(db_open(db_path, &db, &e) == 0, "%s", e.msg);
+	ck_assert_msg(db_prepare(db, sql, &st, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(db_step(st, &e, "query"), 1);
+	v = db_column_int64(st, 0);
+	db_stmt_free(st);
+	db_close(db);
+	return v;
 }
 
 static struct store *
@@ -432,10 +461,141 @@ store_suite(void)
 	return s;
 }
 
+START_TEST(test_pg_schema)
+{
+	struct store *s = open_store();
+
+	ck_assert(store_is_shared(s));
+	store_close(s);
+	ck_assert_int_eq(pg_query_int("SELECT version FROM schema_version"), 2);
+	/* A second instance finds it current and changes nothing. */
+	s = open_store();
+	store_close(s);
+	ck_assert_int_eq(pg_query_int("SELECT count(*) FROM schema_version"), 1);
+}
+END_TEST
+
+START_TEST(test_pg_newer_schema_refused)
+{
+	struct store	*s = open_store();
+	struct db	*db = NULL;
+	struct fw_error	 e;
+
+	store_close(s);
+	s = NULL;
+	ck_assert_int_eq(db_open(db_path, &db, &e), 0);
+	ck_assert_int_eq(db_exec(db, "UPDATE schema_version SET version = 99", &e), 0);
+	db_close(db);
+	ck_assert_int_lt(store_open(db_path, &s, &e), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(e.msg, "newer") != NULL, "%s", e.msg);
+}
+END_TEST
+
+/* A server that is not there: a clear error that names the database but
+ * never its password. */
+START_TEST(test_pg_unreachable)
+{
+	struct store	*s = NULL;
+	struct fw_error	 e;
+	char		*target;
+
+	ck_assert_int_ge(asprintf(&target, "postgresql://fw:s3cret@/feedwatch?host=%s/none",
+	    tmp), 0);
+	ck_assert_int_lt(store_open(target, &s, &e), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(e.msg, "cannot connect to the database") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.file, "postgresql://fw@") != NULL, "%s", e.file);
+	ck_assert(strstr(e.file, "s3cret") == NULL && strstr(e.msg, "s3cret") == NULL);
+	free(target);
+}
+END_TEST
+
+/* Two instances, one database: the alert key is unique across them, and
+ * the feed row is one row. */
+START_TEST(test_pg_two_instances)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_feed	 fa, fb;
+	struct fw_error		 e;
+	const char		*sinks[] = { "log1" };
+
+	ck_assert_int_eq(store_feed_get(a, "http://a/", &fa, &e), 0);
+	ck_assert_int_eq(store_feed_get(b, "http://a/", &fb, &e), 0);
+	ck_assert_int_eq(fa.id, fb.id);
+	ck_assert_int_eq(store_begin(a, &e), 0);
+	ck_assert_int_eq(store_alert_add(a, "id1", "link:x", "{}", 1, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_commit(a, &e), 0);
+	ck_assert_int_eq(store_begin(b, &e), 0);
+	ck_assert_int_eq(store_alert_add(b, "id2", "link:x", "{}", 1, sinks, 1, &e), 0);
+	ck_assert_int_eq(store_commit(b, &e), 0);
+	ck_assert_int_eq(pg_query_int("SELECT count(*) FROM deliveries"), 1);
+	store_feed_done(&fa);
+	store_feed_done(&fb);
+	store_close(a);
+	store_close(b);
+}
+END_TEST
+
+/* Ids and links longer than a btree entry may be: unique all the same. */
+START_TEST(test_pg_long_keys)
+{
+	struct store		*s = open_store();
+	struct store_feed	 a;
+	struct fw_error		 e;
+	char			*id = malloc(2049), *link = malloc(8193);
+	struct feed_item	 item = { .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	const char		*sinks[] = { "log1" };
+
+	/* Varied, so that compression does not make them short. */
+	for (int i = 0; i < 2048; i++)
+		id[i] = (char)('a' + (i * 7919 % 26));
+	id[2048] = '\0';
+	for (int i = 0; i < 8192; i++)
+		link[i] = (char)('A' + (i * 104729 % 26));
+	link[8192] = '\0';
+	item.id = id;
+	item.link = link;
+	ck_assert_int_eq(store_feed_get(s, link, &a, &e), 0);
+	ck_assert_msg(store_item_mark_seen_canon(s, a.id, &item, link, 0, 10, &e) == 1, "%s", e.msg);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &item, link, 0, 11, &e), 0);
+	ck_assert_msg(store_alert_add(s, "a1", link, "{}", 1, sinks, 1, &e) == 1, "%s", e.msg);
+	ck_assert_int_eq(store_alert_add(s, "a2", link, "{}", 1, sinks, 1, &e), 0);
+	store_feed_done(&a);
+	store_close(s);
+	free(id);
+	free(link);
+}
+END_TEST
+
+static Suite *
+store_pg_suite(void)
+{
+	Suite *s = suite_create("store on PostgreSQL");
+	TCase *tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup_pg, teardown);
+	tcase_add_test(tc, test_feed_state_round_trip);
+	tcase_add_test(tc, test_items_seen_once_per_feed);
+	tcase_add_test(tc, test_items_foreach_since);
+	tcase_add_test(tc, test_rollback_forgets_items);
+	tcase_add_test(tc, test_guid_churn);
+	tcase_add_test(tc, test_outbox);
+	tcase_add_test(tc, test_alert_find_by_prefix);
+	tcase_add_test(tc, test_pg_schema);
+	tcase_add_test(tc, test_pg_newer_schema_refused);
+	tcase_add_test(tc, test_pg_unreachable);
+	tcase_add_test(tc, test_pg_two_instances);
+	tcase_add_test(tc, test_pg_long_keys);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(store_suite());
+	SRunner	*sr = srunner_create(getenv("FW_TEST_PG") != NULL ? store_pg_suite()
+	    : store_suite());
 	int	 failed;
 
 	srunner_run_all(sr, CK_NORMAL);
