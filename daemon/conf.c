@@ -1121,6 +1121,16 @@ top_state(struct walker *w, yaml_node_t *v, void *obj)
 	c->state_col = (unsigned)v->start_mark.column + 1;
 }
 
+static void
+top_lease(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf *c = obj;
+
+	get_duration(w, v, "lease", &c->lease);
+	if (c->lease <= 0)
+		werr(w, v, "'lease': must be at least 1s");
+}
+
 CONF_FIELD_HANDLER(top_user_agent, struct conf, user_agent, get_string)
 CONF_FIELD_HANDLER(top_ca_path, struct conf, ca_path, get_path)
 CONF_FIELD_HANDLER(top_proxy, struct conf, proxy, get_string)
@@ -1394,6 +1404,7 @@ top_include(struct walker *w, yaml_node_t *v, void *obj)
 static const struct key_handler top_keys[] = {
 	{ "developments", top_developments, false },
 	{ "state", top_state, true },
+	{ "lease", top_lease, false },
 	{ "include", top_include, false },
 	{ "user_agent", top_user_agent, false },
 	{ "ca_path", top_ca_path, false },
@@ -1526,6 +1537,7 @@ conf_set_defaults(struct conf *c)
 	c->concurrency = 8;
 	c->per_host = 2;
 	c->backoff_cap = 24 * 3600;
+	c->lease = 5 * 60;
 	c->redirect_hold = 3;
 	c->health_failures = 5;
 	c->developments.group = true;

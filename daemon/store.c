@@ -5,9 +5,12 @@
  * The SQL is written once for SQLite and PostgreSQL (db.h); only the
  * schemas differ. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "store_internal.h"
@@ -179,7 +182,9 @@ static const char schema_v2[] =
  * The same tables as the SQLite file's version 2, created at once (there
  * never were PostgreSQL states of version 1). The differences, and why:
  * 64-bit integers throughout; ids from identity columns; text in the "C"
- * collation, so that ORDER BY sorts bytes as SQLite does; alerts keep
+ * collation, so that ORDER BY sorts bytes as SQLite does; the leases of
+ * feeds and deliveries (only instances that share a state need them);
+ * alerts keep
  * their insertion order in a column named rowid, so the outbox's ORDER BY
  * reads the same on both; and a btree entry holds at most about 2.7 kB,
  * less than a link or an item id may be, so long text is made unique
@@ -196,9 +201,11 @@ static const char pg_schema_v2[] =
 	"  last_status " PG_INT ", last_error " PG_TEXT ","
 	"  consecutive_errors " PG_INT ", items_seen " PG_INT ", disabled " PG_INT ","
 	"  redirect_url " PG_TEXT ", redirect_count " PG_INT ", \"interval\" " PG_INT ","
-	"  health_alerted " PG_INT ", newest_item " PG_INT ", publish_gap " PG_INT
+	"  health_alerted " PG_INT ", newest_item " PG_INT ", publish_gap " PG_INT ","
+	"  lease_owner " PG_TEXT ", lease_until " PG_INT
 	");"
 	"CREATE UNIQUE INDEX feeds_url_unique ON feeds(md5(url));"
+	"CREATE INDEX feeds_due ON feeds(next_poll);"
 	"CREATE INDEX feeds_url ON feeds USING hash (url);"
 	"CREATE TABLE items ("
 	"  feed_id BIGINT NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
@@ -230,6 +237,7 @@ static const char pg_schema_v2[] =
 	"  last_error " PG_TEXT ","
 	"  updated BIGINT,"
 	"  digest_id " PG_TEXT ","
+	"  lease_owner " PG_TEXT ", lease_until " PG_INT ","
 	"  PRIMARY KEY (alert_id, sink)"
 	");"
 	"CREATE INDEX deliveries_due ON deliveries(state, next_attempt);"
@@ -333,6 +341,20 @@ fail:
 	return r;
 }
 
+/* The instance's name in the leases it takes: host, process and a random
+ * part, so that a restarted process with the same pid is someone else. */
+static void
+store_owner_init(struct store *s)
+{
+	char		host[64] = "";
+	struct timespec	ts;
+
+	(void)gethostname(host, sizeof(host) - 1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	(void)snprintf(s->owner, sizeof(s->owner), "%s:%ld:%08lx", host, (long)getpid(),
+	    (unsigned long)(ts.tv_nsec ^ (ts.tv_sec << 12) ^ ((long)getpid() << 20)) & 0xffffffffUL);
+}
+
 int
 store_open(const char *path, struct store **ret, struct fw_error *reterr)
 {
@@ -347,6 +369,7 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 		store_close(s);
 		return r;
 	}
+	store_owner_init(s);
 	*ret = s;
 	return 0;
 }
@@ -359,6 +382,8 @@ store_close(struct store *s)
 	store_dev_stmts_done(s);
 	for (int i = 0; i < _STMT_MAX; i++)
 		db_stmt_free(s->stmts[i]);
+	for (int i = 0; i < _LEASE_MAX; i++)
+		db_stmt_free(s->lease_stmts[i]);
 	db_close(s->db);
 	free(s);
 	return NULL;
@@ -374,6 +399,12 @@ const char *
 store_label(const struct store *s)
 {
 	return db_label(s->db);
+}
+
+const char *
+store_owner(const struct store *s)
+{
+	return s->owner;
 }
 
 int
@@ -525,7 +556,18 @@ store_feed_save(struct store *s, const struct store_feed *f, struct fw_error *re
 	db_bind_int64(st, 16, f->health_alerted);
 	db_bind_int64(st, 17, f->newest_item);
 	db_bind_int64(st, 18, f->publish_gap);
-	return store_step_done(st, reterr, "cannot save feed state");
+	if ((r = store_step_done(st, reterr, "cannot save feed state")) < 0 ||
+	    !store_is_shared(s))
+		return r;
+	/* Polled: the lease goes, and the feed's next poll is what keeps
+	 * the other instances away from it now. */
+	if ((r = store_stmt_cached(s, &s->lease_stmts[LEASE_FEED_RELEASE],
+	    "UPDATE feeds SET lease_owner = NULL, lease_until = 0"
+	    " WHERE id = ?1 AND lease_owner = ?2", &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, f->id);
+	db_bind_text(st, 2, s->owner);
+	return store_step_done(st, reterr, "cannot give a feed's lease back");
 }
 
 int
@@ -561,6 +603,124 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+/* "{1,2,3}": ids as one PostgreSQL array parameter. Caller frees. */
+static char *
+ids_array(const int64_t *ids, size_t n)
+{
+	char	*v = malloc(n * 21 + 3), *p = v;
+
+	if (v == NULL)
+		return NULL;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%" PRId64, i > 0 ? "," : "", ids[i]);
+	*p++ = '}';
+	*p = '\0';
+	return v;
+}
+
+int
+store_feeds_lease(struct store *s, const int64_t *ids, size_t n_ids, int64_t now,
+    int64_t until, bool all, size_t limit, struct store_feed **ret, size_t *ret_n,
+    struct fw_error *reterr)
+{
+	struct store_feed	*v = NULL;
+	struct db_stmt		*st;
+	char			*idv;
+	size_t			 n = 0;
+	int			 r;
+
+	if (!store_is_shared(s))
+		return -EOPNOTSUPP;
+	if ((idv = ids_array(ids, n_ids)) == NULL)
+		return -ENOMEM;
+	/* SKIP LOCKED: rows another instance is leasing right now are
+	 * passed over, not waited for; an expired lease is anyone's. */
+	r = store_stmt_cached(s, &s->lease_stmts[LEASE_FEEDS],
+	    "UPDATE feeds SET lease_owner = ?1, lease_until = ?2 WHERE id IN ("
+	    " SELECT id FROM feeds WHERE id = ANY(?6::bigint[]) AND disabled = 0"
+	    " AND (?4 = 1 OR next_poll <= ?3) AND (lease_until <= ?3 OR lease_owner = ?1)"
+	    " ORDER BY next_poll, id LIMIT ?5 FOR UPDATE SKIP LOCKED)"
+	    " RETURNING id, url, etag, last_modified, body_hash, last_poll, last_success,"
+	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
+	    " disabled, redirect_url, redirect_count, \"interval\", health_alerted,"
+	    " newest_item, publish_gap", &st, reterr);
+	if (r < 0) {
+		free(idv);
+		return r;
+	}
+	db_bind_text(st, 1, s->owner);
+	db_bind_int64(st, 2, until);
+	db_bind_int64(st, 3, now);
+	db_bind_int64(st, 4, all ? 1 : 0);
+	db_bind_int64(st, 5, (int64_t)limit);
+	db_bind_text(st, 6, idv);
+	while ((r = db_step(st, reterr, "cannot lease feeds")) == 1) {
+		struct store_feed *nv = reallocarray(v, n + 1, sizeof(*v));
+
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		if ((r = feed_from_row(st, &v[n])) < 0)
+			break;
+		n++;
+	}
+	db_reset(st);
+	free(idv);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			store_feed_done(&v[i]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
+store_feeds_next_due(struct store *s, const int64_t *ids, size_t n_ids, int64_t *ret,
+    struct fw_error *reterr)
+{
+	struct db_stmt	*st;
+	char		*idv;
+	int		 r;
+
+	if (!store_is_shared(s))
+		return -EOPNOTSUPP;
+	if ((idv = ids_array(ids, n_ids)) == NULL)
+		return -ENOMEM;
+	r = store_stmt_cached(s, &s->lease_stmts[LEASE_NEXT_DUE],
+	    "SELECT min(GREATEST(next_poll, lease_until)) FROM feeds"
+	    " WHERE id = ANY(?1::bigint[]) AND disabled = 0", &st, reterr);
+	if (r < 0) {
+		free(idv);
+		return r;
+	}
+	db_bind_text(st, 1, idv);
+	r = db_step(st, reterr, "cannot read the schedule");
+	*ret = r == 1 && !db_column_null(st, 0) ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	free(idv);
+	return r < 0 ? r : 0;
+}
+
+int
+store_feeds_count(struct store *s, int64_t *ret, struct fw_error *reterr)
+{
+	struct db_stmt	*st;
+	int		 r;
+
+	if ((r = db_prepare(s->db, "SELECT count(*) FROM feeds", &st, reterr)) < 0)
+		return r;
+	r = db_step(st, reterr, "cannot count feeds");
+	*ret = r == 1 ? db_column_int64(st, 0) : 0;
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
 }
 
 /* Whether one row answers st (bound by the caller). */

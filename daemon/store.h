@@ -45,6 +45,28 @@ bool store_is_shared(const struct store *s);
  * password. Borrowed. */
 const char *store_label(const struct store *s);
 
+/* ---- several instances, one shared state (PostgreSQL only) --------------
+ * A due feed is polled by one instance: it takes a lease on the feed row
+ * (SELECT … FOR UPDATE SKIP LOCKED), which store_feed_save() gives back
+ * with the feed's next poll. A lease not given back (the instance died)
+ * is anyone's once it expires. On SQLite these return -EOPNOTSUPP. */
+
+/* This instance's name in the leases it holds: "host:pid:random". */
+const char *store_owner(const struct store *s);
+/* Leases until until up to limit enabled feeds among ids that are due at
+ * now (all: whether due or not) and that no other instance holds, the
+ * longest due first. Caller frees each row and the array. */
+int store_feeds_lease(struct store *s, const int64_t *ids, size_t n_ids, int64_t now,
+    int64_t until, bool all, size_t limit, struct store_feed **ret, size_t *ret_n,
+    struct fw_error *reterr) _must_check_;
+/* When the first of the enabled feeds among ids is due and not leased by
+ * anyone; 0 when there is none. */
+int store_feeds_next_due(struct store *s, const int64_t *ids, size_t n_ids, int64_t *ret,
+    struct fw_error *reterr) _must_check_;
+/* How many feeds the state holds, whichever instance's configuration
+ * lists them. */
+int store_feeds_count(struct store *s, int64_t *ret, struct fw_error *reterr) _must_check_;
+
 int store_begin(struct store *s, struct fw_error *reterr) _must_check_;
 int store_commit(struct store *s, struct fw_error *reterr) _must_check_;
 void store_rollback(struct store *s);

@@ -21,10 +21,22 @@ enum store_dev_stmt {
 	_SDS_MAX,
 };
 
+/* The statements only a shared (PostgreSQL) state runs. */
+enum store_lease_stmt {
+	LEASE_FEEDS,
+	LEASE_FEED_RELEASE,
+	LEASE_NEXT_DUE,
+	LEASE_DELIVERIES,
+	LEASE_DELIVERY_RELEASE,
+	_LEASE_MAX,
+};
+
 struct store {
 	struct db	*db;
+	char		 owner[128];		/* this instance, in leases */
 	struct db_stmt	*stmts[16];
 	struct db_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
+	struct db_stmt	*lease_stmts[_LEASE_MAX];
 };
 
 /* Finalizes the developments' statements (store_close()). */
