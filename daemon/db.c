@@ -93,6 +93,12 @@ db_bind_int64(struct db_stmt *st, int i, int64_t v)
 }
 
 void
+db_bind_double(struct db_stmt *st, int i, double v)
+{
+	SBASE(st)->ops->bind_double(st, i, v);
+}
+
+void
 db_bind_null(struct db_stmt *st, int i)
 {
 	SBASE(st)->ops->bind_null(st, i);
@@ -120,6 +126,12 @@ int64_t
 db_column_int64(struct db_stmt *st, int i)
 {
 	return SBASE(st)->ops->column_int64(st, i);
+}
+
+double
+db_column_double(struct db_stmt *st, int i)
+{
+	return SBASE(st)->ops->column_double(st, i);
 }
 
 int64_t

@@ -52,6 +52,7 @@ void db_reset(struct db_stmt *st);
 void db_bind_text(struct db_stmt *st, int i, const char *v);
 void db_bind_text_n(struct db_stmt *st, int i, const char *v, size_t n);
 void db_bind_int64(struct db_stmt *st, int i, int64_t v);
+void db_bind_double(struct db_stmt *st, int i, double v);
 void db_bind_null(struct db_stmt *st, int i);
 /* Returns 1 with a row, 0 when the statement is done, or a negative errno
  * with reterr set (what names the action for the message). */
@@ -61,6 +62,7 @@ int db_step(struct db_stmt *st, struct fw_error *reterr, const char *what) _must
 bool db_column_null(struct db_stmt *st, int i);
 const char *db_column_text(struct db_stmt *st, int i);
 int64_t db_column_int64(struct db_stmt *st, int i);
+double db_column_double(struct db_stmt *st, int i);
 /* Rows the last run of st inserted, updated or deleted. */
 int64_t db_changes(const struct db_stmt *st);
 

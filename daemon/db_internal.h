@@ -17,11 +17,13 @@ struct db_ops {
 	void		 (*bind_text_n)(struct db_stmt *st, int i, const char *v, size_t n);
 	void		 (*bind_text)(struct db_stmt *st, int i, const char *v);
 	void		 (*bind_int64)(struct db_stmt *st, int i, int64_t v);
+	void		 (*bind_double)(struct db_stmt *st, int i, double v);
 	void		 (*bind_null)(struct db_stmt *st, int i);
 	int		 (*step)(struct db_stmt *st, struct fw_error *reterr, const char *what);
 	bool		 (*column_null)(struct db_stmt *st, int i);
 	const char	*(*column_text)(struct db_stmt *st, int i);
 	int64_t		 (*column_int64)(struct db_stmt *st, int i);
+	double		 (*column_double)(struct db_stmt *st, int i);
 	int64_t		 (*changes)(const struct db_stmt *st);
 	int		 (*begin)(struct db *db, struct fw_error *reterr);
 	int		 (*commit)(struct db *db, struct fw_error *reterr);

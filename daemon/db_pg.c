@@ -19,6 +19,7 @@
 /* Type oids of the parameters (pg_type.h is the server's header). */
 #define PG_OID_INT8	20
 #define PG_OID_TEXT	25
+#define PG_OID_FLOAT8	701
 
 /* Serialises schema creation between instances (pg_advisory_xact_lock). */
 #define PG_SCHEMA_LOCK	"7366657764617463"	/* "feedwatc" in hex */
@@ -33,7 +34,7 @@ struct pg_param {
 	const char	*value;		/* NULL: SQL NULL */
 	char		*owned;		/* a copy value points into */
 	unsigned int	 type;
-	char		 num[24];
+	char		 num[32];
 };
 
 struct db_stmt {
@@ -408,6 +409,18 @@ pg_bind_int64(struct db_stmt *st, int i, int64_t v)
 }
 
 static void
+pg_bind_double(struct db_stmt *st, int i, double v)
+{
+	struct pg_param *p = pg_param(st, i);
+
+	if (p != NULL) {
+		(void)snprintf(p->num, sizeof(p->num), "%.17g", v);
+		p->value = p->num;
+		p->type = PG_OID_FLOAT8;
+	}
+}
+
+static void
 pg_bind_null(struct db_stmt *st, int i)
 {
 	(void)pg_param(st, i);
@@ -455,6 +468,14 @@ pg_column_int64(struct db_stmt *st, int i)
 	if (v[0] == 't' || v[0] == 'f')
 		return v[0] == 't';
 	return strtoll(v, NULL, 10);
+}
+
+static double
+pg_column_double(struct db_stmt *st, int i)
+{
+	const char *v = pg_column_text(st, i);
+
+	return v != NULL ? strtod(v, NULL) : 0;
 }
 
 static int64_t
@@ -541,11 +562,13 @@ const struct db_ops db_pg_ops = {
 	.bind_text = pg_bind_text,
 	.bind_text_n = pg_bind_text_n,
 	.bind_int64 = pg_bind_int64,
+	.bind_double = pg_bind_double,
 	.bind_null = pg_bind_null,
 	.step = pg_step,
 	.column_null = pg_column_null,
 	.column_text = pg_column_text,
 	.column_int64 = pg_column_int64,
+	.column_double = pg_column_double,
 	.changes = pg_changes,
 	.begin = pg_begin,
 	.commit = pg_commit,

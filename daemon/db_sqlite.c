@@ -6,11 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db_internal.h"
 
 #define DB_SQLITE_BUSY_TIMEOUT_MS	5000
+/* The page cache grows with the state file up to this (KiB), see
+ * sqlite_tune(); reads past it come from the memory map. */
+#define STORE_CACHE_MIN_KIB	512
+#define STORE_CACHE_MAX_KIB	8192
+#define STORE_MMAP_MAX		(1LL << 30)
+/* WAL pages between automatic checkpoints (bench/deliver/RESULTS.md). */
+#ifndef STORE_WAL_AUTOCHECKPOINT
+#define STORE_WAL_AUTOCHECKPOINT	1000
+#endif
 
 struct db {
 	struct db_base	 base;
@@ -59,6 +69,42 @@ sqlite_exec(struct db *db, const char *sql, struct fw_error *reterr)
 	return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, reterr, "cannot update the state file");
 }
 
+/* Sizes the page cache and the memory map for the state file. Reads of
+ * a large file through a small cache were most of a burst's time (pread
+ * of the same pages again and again); the map serves them from the
+ * kernel's page cache instead, without a copy, and costs no memory of
+ * its own. The cache itself holds what a transaction changes: an eighth
+ * of the file, between 512 KiB (a 500-feed poll cycle stays small,
+ * bench/poll) and 8 MiB. The WAL is checkpointed every
+ * STORE_WAL_AUTOCHECKPOINT pages and cut back to 4 MiB after, so a
+ * burst does not leave a WAL of hundreds of megabytes that every read
+ * has to search. */
+static int
+sqlite_tune(struct db *db, const char *path, struct fw_error *reterr)
+{
+	struct stat	st;
+	int64_t		kib = STORE_CACHE_MIN_KIB, map = 256LL << 20;
+	char		sql[160];
+
+	if (path[0] != ':' && strncmp(path, "file:", 5) != 0 && stat(path, &st) == 0) {
+		kib = (int64_t)st.st_size / 1024 / 8;
+		if (kib < STORE_CACHE_MIN_KIB)
+			kib = STORE_CACHE_MIN_KIB;
+		if (kib > STORE_CACHE_MAX_KIB)
+			kib = STORE_CACHE_MAX_KIB;
+		/* Room to grow: a map that ends before the file does only
+		 * sends the rest back to pread. */
+		if ((int64_t)st.st_size * 2 > map)
+			map = (int64_t)st.st_size * 2;
+		if (map > STORE_MMAP_MAX)
+			map = STORE_MMAP_MAX;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%lld; PRAGMA mmap_size = %lld;"
+	    " PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
+	    (long long)kib, (long long)map, STORE_WAL_AUTOCHECKPOINT, 4 << 20);
+	return sqlite_exec(db, sql, reterr);
+}
+
 static int
 sqlite_open(const char *path, struct db **ret, struct fw_error *reterr)
 {
@@ -91,13 +137,11 @@ sqlite_open(const char *path, struct db **ret, struct fw_error *reterr)
 	(void)sqlite3_extended_result_codes(db->conn, 1);
 	/* WAL lets `status` and `alerts` read while the daemon writes;
 	 * synchronous=NORMAL in WAL keeps every commit across a crash of the
-	 * process (only power loss may lose the last transactions). A
-	 * 512 KiB page cache (SQLite's default is 2 MiB) keeps a 500-feed
-	 * cycle under 20 MiB of RSS at no cost in time (bench/poll). */
+	 * process (only power loss may lose the last transactions). */
 	if ((r = sqlite_exec(db, "PRAGMA journal_mode = WAL", reterr)) < 0 ||
 	    (r = sqlite_exec(db, "PRAGMA synchronous = NORMAL", reterr)) < 0 ||
-	    (r = sqlite_exec(db, "PRAGMA cache_size = -512", reterr)) < 0 ||
-	    (r = sqlite_exec(db, "PRAGMA foreign_keys = ON", reterr)) < 0)
+	    (r = sqlite_exec(db, "PRAGMA foreign_keys = ON", reterr)) < 0 ||
+	    (r = sqlite_tune(db, path, reterr)) < 0)
 		goto fail;
 	*ret = db;
 	return 0;
@@ -162,6 +206,12 @@ sqlite_bind_int64(struct db_stmt *st, int i, int64_t v)
 }
 
 static void
+sqlite_bind_double(struct db_stmt *st, int i, double v)
+{
+	(void)sqlite3_bind_double(st->st, i, v);
+}
+
+static void
 sqlite_bind_null(struct db_stmt *st, int i)
 {
 	(void)sqlite3_bind_null(st->st, i);
@@ -197,6 +247,12 @@ static int64_t
 sqlite_column_int64(struct db_stmt *st, int i)
 {
 	return sqlite3_column_int64(st->st, i);
+}
+
+static double
+sqlite_column_double(struct db_stmt *st, int i)
+{
+	return sqlite3_column_double(st->st, i);
 }
 
 static int64_t
@@ -260,11 +316,13 @@ const struct db_ops db_sqlite_ops = {
 	.bind_text = sqlite_bind_text,
 	.bind_text_n = sqlite_bind_text_n,
 	.bind_int64 = sqlite_bind_int64,
+	.bind_double = sqlite_bind_double,
 	.bind_null = sqlite_bind_null,
 	.step = sqlite_step,
 	.column_null = sqlite_column_null,
 	.column_text = sqlite_column_text,
 	.column_int64 = sqlite_column_int64,
+	.column_double = sqlite_column_double,
 	.changes = sqlite_changes,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,

@@ -15,7 +15,7 @@
 #include "store.h"
 #include "store_internal.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 enum stmt_id {
 	STMT_ITEM_INSERT,
@@ -178,9 +178,21 @@ static const char schema_v2[] =
 	") WITHOUT ROWID;";
 
 
+/* Version 3: each sink's flood control (its rate limit's tokens and a
+ * receiver's Retry-After pause) outlives a restart. The hourly budget
+ * needs no table: it is counted from the deliveries. */
+static const char schema_v3[] =
+	"CREATE TABLE sink_flood ("
+	"  sink TEXT PRIMARY KEY,"
+	"  tokens REAL NOT NULL,"
+	"  refilled INTEGER NOT NULL,"
+	"  blocked_until INTEGER NOT NULL"
+	");";
+
 /* ---- PostgreSQL schema, table schema_version ------------------------------
- * The same tables as the SQLite file's version 2, created at once (there
- * never were PostgreSQL states of version 1). The differences, and why:
+ * The same tables as the SQLite file's, version 2 created at once (there
+ * never were PostgreSQL states of version 1), later versions added as on
+ * SQLite. The differences, and why:
  * 64-bit integers throughout; ids from identity columns; text in the "C"
  * collation, so that ORDER BY sorts bytes as SQLite does; the leases of
  * feeds and deliveries (only instances that share a state need them);
@@ -276,6 +288,14 @@ static const char pg_schema_v2[] =
 	"  df BIGINT NOT NULL"
 	");";
 
+static const char pg_schema_v3[] =
+	"CREATE TABLE sink_flood ("
+	"  sink " PG_TEXT " PRIMARY KEY,"
+	"  tokens DOUBLE PRECISION NOT NULL,"
+	"  refilled BIGINT NOT NULL,"
+	"  blocked_until BIGINT NOT NULL"
+	");";
+
 int
 store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
     struct db_stmt **ret, struct fw_error *reterr)
@@ -332,6 +352,8 @@ store_migrate(struct store *s, struct fw_error *reterr)
 	if (!pg && version < 1 && (r = db_exec(s->db, schema_v1, reterr)) < 0)
 		goto fail;
 	if (!pg && version < 2 && (r = db_exec(s->db, schema_v2, reterr)) < 0)
+		goto fail;
+	if (version < 3 && (r = db_exec(s->db, pg ? pg_schema_v3 : schema_v3, reterr)) < 0)
 		goto fail;
 	if ((r = db_schema_version_set(s->db, STORE_SCHEMA_VERSION, reterr)) < 0)
 		goto fail;
@@ -1180,6 +1202,72 @@ store_deliveries_count(struct store *s, enum delivery_state state, int64_t *ret,
 	r = db_step(st, reterr, "cannot count deliveries");
 	if (r == 1)
 		*ret = db_column_int64(st, 0);
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
+}
+
+int
+store_deliveries_record(struct store *s, const struct store_delivery_change *v, size_t n,
+    int64_t now, struct fw_error *reterr)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	if ((r = store_begin(s, reterr)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = store_delivery_update(s, v[i].alert_id, v[i].sink, v[i].state,
+		    v[i].attempts, v[i].next_attempt, v[i].last_error, now, reterr);
+		if (r < 0) {
+			store_rollback(s);
+			return r;
+		}
+	}
+	if ((r = store_commit(s, reterr)) < 0)
+		store_rollback(s);
+	return r;
+}
+
+int
+store_sink_flood_get(struct store *s, const char *sink, struct store_sink_flood *ret,
+    struct fw_error *reterr)
+{
+	struct db_stmt	*st;
+	int		 r;
+
+	r = db_prepare(s->db, "SELECT tokens, refilled, blocked_until FROM sink_flood"
+	    " WHERE sink = ?1", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, sink);
+	r = db_step(st, reterr, "cannot read flood control state");
+	if (r == 1) {
+		ret->tokens = db_column_double(st, 0);
+		ret->refilled = db_column_int64(st, 1);
+		ret->blocked_until = db_column_int64(st, 2);
+	}
+	db_stmt_free(st);
+	return r;
+}
+
+int
+store_sink_flood_save(struct store *s, const char *sink, const struct store_sink_flood *f,
+    struct fw_error *reterr)
+{
+	struct db_stmt	*st;
+	int		 r;
+
+	r = db_prepare(s->db, "INSERT INTO sink_flood(sink, tokens, refilled, blocked_until)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(sink) DO UPDATE SET tokens = excluded.tokens,"
+	    " refilled = excluded.refilled, blocked_until = excluded.blocked_until", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, sink);
+	db_bind_double(st, 2, f->tokens);
+	db_bind_int64(st, 3, f->refilled);
+	db_bind_int64(st, 4, f->blocked_until);
+	r = db_step(st, reterr, "cannot save flood control state");
 	db_stmt_free(st);
 	return r < 0 ? r : 0;
 }

@@ -253,6 +253,21 @@ int store_deliveries_list(struct store *s, bool failed_only, size_t limit,
 int store_delivery_update(struct store *s, const char *alert_id, const char *sink,
     enum delivery_state state, int attempts, int64_t next_attempt,
     const char *last_error, int64_t now, struct fw_error *reterr) _must_check_;
+/* One delivery's new state, for store_deliveries_record() (borrowed
+ * strings). */
+struct store_delivery_change {
+	const char		*alert_id;
+	const char		*sink;
+	enum delivery_state	 state;
+	int			 attempts;
+	int64_t			 next_attempt;
+	const char		*last_error;	/* NULL: none */
+};
+/* Records the outcomes of a round's attempts v[0..n) (as
+ * store_delivery_update() does each) in one transaction: all of them or,
+ * on failure, none. Call it outside a transaction. */
+int store_deliveries_record(struct store *s, const struct store_delivery_change *v,
+    size_t n, int64_t now, struct fw_error *reterr) _must_check_;
 /* Requeues dead letters (failed and gone): one alert id, or every one when
  * alert_id is NULL. Returns how many were requeued. */
 int store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
@@ -270,6 +285,17 @@ int store_alert_find(struct store *s, const char *prefix, char **ret_id,
  * (none pending or held), with their deliveries. Returns how many. */
 int store_alerts_prune(struct store *s, int64_t before,
     struct fw_error *reterr) _must_check_;
+/* A sink's flood control between runs (see flood.h). */
+struct store_sink_flood {
+	double	tokens;		/* its rate limit's bucket */
+	int64_t	refilled;	/* when the bucket was last filled, 0 = never */
+	int64_t	blocked_until;	/* a receiver's Retry-After pause, 0 = none */
+};
+/* Returns 1 and fills *ret when the sink has a saved state, 0 when not. */
+int store_sink_flood_get(struct store *s, const char *sink, struct store_sink_flood *ret,
+    struct fw_error *reterr) _must_check_;
+int store_sink_flood_save(struct store *s, const char *sink,
+    const struct store_sink_flood *f, struct fw_error *reterr) _must_check_;
 /* Counts deliveries in a state (all sinks). */
 int store_deliveries_count(struct store *s, enum delivery_state state,
     int64_t *ret, struct fw_error *reterr) _must_check_;

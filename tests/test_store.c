@@ -81,7 +81,7 @@ START_TEST(test_schema_and_wal)
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	/* Reopening an existing file keeps it. */
@@ -365,7 +365,7 @@ START_TEST(test_migrate_v1)
 	store_close(s);
 
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 3);
 	for (int i = 0; i < 4; i++) {
 		char q[64];
 
@@ -383,6 +383,128 @@ END_TEST
 
 /* A feed that changes its guids: the same canonical link, or the same
  * title within the window when one of them has no link, is not a new item. */
+/* tests/data/state/v2.sql is the dump of a state file the release before
+ * flood control was kept wrote (`feedwatch once` over three items, two
+ * alerts in two developments, delivered): upgraded in place, it keeps
+ * every row and gains the flood control table. */
+START_TEST(test_migrate_v2)
+{
+	char			*sql = tu_read_file(tu_data_path("state/v2.sql"), NULL);
+	struct store		*s;
+	struct store_feed	 f;
+	struct store_sink_flood	 fl = { .tokens = 0.5, .refilled = 10, .blocked_until = 20 };
+	struct fw_error		 e;
+	struct feed_item	 item = { .id = "w-2", .published = FW_TIME_NONE,
+	    .updated = FW_TIME_NONE };
+	sqlite3			*db;
+	const char		*tables[] = { "feeds", "items", "alerts", "deliveries",
+	    "developments", "stories", "story_terms", "term_df" };
+	int64_t			 before[8];
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	free(sql);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 2);
+	for (int i = 0; i < 8; i++) {
+		char q[64];
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM %s", tables[i]);
+		before[i] = count_rows(db, q);
+		ck_assert_int_gt(before[i], 0);
+	}
+	sqlite3_close(db);
+
+	s = open_store();
+	ck_assert_int_eq(store_feed_get(s, "file:///tmp/v2state/feed.xml", &f, &e), 0);
+	ck_assert_int_eq(f.items_seen, 3);
+	ck_assert_int_eq(store_item_mark_seen(s, f.id, &item, 100, &e), 0);
+	store_feed_done(&f);
+	ck_assert_int_eq(store_sink_flood_get(s, "file", &fl, &e), 0);
+	ck_assert_int_eq(store_sink_flood_save(s, "file", &fl, &e), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 3);
+	for (int i = 0; i < 8; i++) {
+		char q[64];
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM %s", tables[i]);
+		ck_assert_int_eq(count_rows(db, q), before[i]);
+	}
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM deliveries WHERE state = 1"), 2);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM sink_flood"), 1);
+	sqlite3_close(db);
+	s = open_store();
+	memset(&fl, 0, sizeof(fl));
+	ck_assert_int_eq(store_sink_flood_get(s, "file", &fl, &e), 1);
+	ck_assert(fl.tokens == 0.5);
+	ck_assert_int_eq(fl.refilled, 10);
+	ck_assert_int_eq(fl.blocked_until, 20);
+	store_close(s);
+}
+END_TEST
+
+/* A round's outcomes are written in one transaction: all of them, or
+ * after a failure part-way, none, and every delivery is still due. */
+START_TEST(test_deliveries_record_batch)
+{
+	struct store			*s = open_store();
+	struct store_delivery		*v = NULL;
+	struct fw_error			 e;
+	const char			*sinks[] = { "log1" };
+	struct store_delivery_change	 ch[3] = {
+		{ "a1", "log1", DELIVERY_DELIVERED, 1, 100, NULL },
+		{ "a2", "log1", DELIVERY_PENDING, 1, 5000, "HTTP 500" },
+		{ "a3", "log1", DELIVERY_DELIVERED, 1, 100, NULL },
+	};
+	size_t				 n = 0;
+	int64_t				 count;
+	sqlite3				*db;
+
+	ck_assert_int_eq(store_alert_add(s, "a1", "k1", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_alert_add(s, "a2", "k2", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_alert_add(s, "a3", "k3", "{}", 100, sinks, 1, &e), 1);
+
+	/* The third update fails (a trigger stands for a full disk): the
+	 * first two are not kept either. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE UPDATE ON deliveries"
+	    " WHEN NEW.alert_id = 'a3' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_lt(store_deliveries_record(s, ch, 3, 100, &e), 0);
+	ck_assert(strstr(e.msg, "disk full") != NULL);
+	ck_assert_int_eq(store_deliveries_count(s, DELIVERY_PENDING, &count, &e), 0);
+	ck_assert_int_eq(count, 3);
+	ck_assert_int_eq(store_deliveries_due(s, 100, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(v[i].attempts, 0);
+		store_delivery_done(&v[i]);
+	}
+	free(v);
+	/* The store takes the next transaction as if nothing happened. */
+	ck_assert_int_eq(store_deliveries_record(s, ch, 2, 100, &e), 0);
+	ck_assert_int_eq(store_deliveries_count(s, DELIVERY_DELIVERED, &count, &e), 0);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(store_deliveries_due(s, 100, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a3");
+	store_delivery_done(&v[0]);
+	free(v);
+	ck_assert_int_eq(store_deliveries_due(s, 5000, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[1].alert_id, "a2");
+	ck_assert_int_eq(v[1].attempts, 1);
+	ck_assert_str_eq(v[1].last_error, "HTTP 500");
+	for (size_t i = 0; i < n; i++)
+		store_delivery_done(&v[i]);
+	free(v);
+	ck_assert_int_eq(store_deliveries_record(s, ch, 0, 100, &e), 0);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_guid_churn)
 {
 	struct store		*s = open_store();
@@ -443,12 +565,14 @@ store_suite(void)
 	tcase_add_test(tc, test_items_foreach_since);
 	tcase_add_test(tc, test_rollback_forgets_items);
 	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_migrate_v2);
 	tcase_add_test(tc, test_guid_churn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("outbox");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_outbox);
+	tcase_add_test(tc, test_deliveries_record_batch);
 	tcase_add_test(tc, test_alert_find_by_prefix);
 	suite_add_tcase(s, tc);
 
@@ -467,7 +591,7 @@ START_TEST(test_pg_schema)
 
 	ck_assert(store_is_shared(s));
 	store_close(s);
-	ck_assert_int_eq(pg_query_int("SELECT version FROM schema_version"), 2);
+	ck_assert_int_eq(pg_query_int("SELECT version FROM schema_version"), 3);
 	/* A second instance finds it current and changes nothing. */
 	s = open_store();
 	store_close(s);
@@ -568,6 +692,28 @@ START_TEST(test_pg_long_keys)
 }
 END_TEST
 
+/* A sink's flood control outlives a restart on PostgreSQL too. */
+START_TEST(test_pg_flood_state)
+{
+	struct store		*s = open_store();
+	struct store_sink_flood	 f = { .tokens = 2.5, .refilled = 1000, .blocked_until = 1200 };
+	struct store_sink_flood	 g = { 0 };
+	struct fw_error		 e;
+
+	ck_assert_int_eq(store_sink_flood_get(s, "hook", &g, &e), 0);
+	ck_assert_int_eq(store_sink_flood_save(s, "hook", &f, &e), 0);
+	f.tokens = 0.25;
+	ck_assert_int_eq(store_sink_flood_save(s, "hook", &f, &e), 0);
+	store_close(s);
+	s = open_store();
+	ck_assert_int_eq(store_sink_flood_get(s, "hook", &g, &e), 1);
+	ck_assert(g.tokens == 0.25);
+	ck_assert_int_eq(g.refilled, 1000);
+	ck_assert_int_eq(g.blocked_until, 1200);
+	store_close(s);
+}
+END_TEST
+
 static Suite *
 store_pg_suite(void)
 {
@@ -582,6 +728,7 @@ store_pg_suite(void)
 	tcase_add_test(tc, test_guid_churn);
 	tcase_add_test(tc, test_outbox);
 	tcase_add_test(tc, test_alert_find_by_prefix);
+	tcase_add_test(tc, test_pg_flood_state);
 	tcase_add_test(tc, test_pg_schema);
 	tcase_add_test(tc, test_pg_newer_schema_refused);
 	tcase_add_test(tc, test_pg_unreachable);
