@@ -51,6 +51,7 @@ pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs)
 		(void)fw_errors_add(errs, &e);
 		goto fail;
 	}
+	store_lease_set(p->store, conf->lease);
 	p->sinks = calloc(conf->n_sinks ? conf->n_sinks : 1, sizeof(*p->sinks));
 	if (p->sinks == NULL) {
 		r = -ENOMEM;

@@ -16,6 +16,7 @@
 #include "store_internal.h"
 
 #define STORE_SCHEMA_VERSION	3
+#define STORE_DEFAULT_LEASE	300	/* seconds; conf's lease: */
 
 enum stmt_id {
 	STMT_ITEM_INSERT,
@@ -392,6 +393,7 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 		return r;
 	}
 	store_owner_init(s);
+	s->lease = STORE_DEFAULT_LEASE;
 	*ret = s;
 	return 0;
 }
@@ -427,6 +429,12 @@ const char *
 store_owner(const struct store *s)
 {
 	return s->owner;
+}
+
+void
+store_lease_set(struct store *s, int64_t seconds)
+{
+	s->lease = seconds;
 }
 
 int
@@ -957,6 +965,24 @@ deliveries_query(struct db_stmt *st, struct store_delivery **ret, size_t *ret_n,
 	" d.last_error, a.created, d.digest_id" \
 	" FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
 
+/* A shared state's version of a due query: the rows of picked (a SELECT of
+ * d.alert_id, d.sink FROM deliveries d JOIN alerts a, with ?4 the owner
+ * and ?5 the lease's end) are leased to this instance and returned in
+ * order. SKIP LOCKED passes over what another instance is leasing right
+ * now; a lease another holds keeps its deliveries out of picked. */
+#define DELIVERY_LEASE(picked, order) \
+	"WITH picked AS (" picked " FOR UPDATE OF d SKIP LOCKED)," \
+	" leased AS (UPDATE deliveries d SET lease_owner = ?4, lease_until = ?5" \
+	" FROM picked p WHERE d.alert_id = p.alert_id AND d.sink = p.sink" \
+	" RETURNING d.alert_id, d.sink, d.state, d.attempts, d.next_attempt, d.last_error," \
+	" d.digest_id)" \
+	" SELECT d.alert_id, d.sink, a.json, d.state, d.attempts, d.next_attempt," \
+	" d.last_error, a.created, d.digest_id FROM leased d JOIN alerts a ON a.id = d.alert_id" \
+	" ORDER BY " order
+
+#define DUE_WHERE	" WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
+#define DUE_ORDER	"d.next_attempt, a.created, a.rowid, d.sink"
+
 int
 store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
@@ -964,14 +990,23 @@ store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t li
 	struct db_stmt	*st;
 	int		 r;
 
-	r = db_prepare(s->db, DELIVERY_COLUMNS
-	    " WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
-	    " ORDER BY d.next_attempt, a.created, a.rowid, d.sink LIMIT ?2 OFFSET ?3", &st, reterr);
+	if (store_is_shared(s))
+		r = db_prepare(s->db, DELIVERY_LEASE("SELECT d.alert_id, d.sink FROM deliveries d"
+		    " JOIN alerts a ON a.id = d.alert_id" DUE_WHERE
+		    " AND (d.lease_until <= ?1 OR d.lease_owner = ?4)"
+		    " ORDER BY " DUE_ORDER " LIMIT ?2 OFFSET ?3", DUE_ORDER), &st, reterr);
+	else
+		r = db_prepare(s->db, DELIVERY_COLUMNS DUE_WHERE
+		    " ORDER BY " DUE_ORDER " LIMIT ?2 OFFSET ?3", &st, reterr);
 	if (r < 0)
 		return r;
 	db_bind_int64(st, 1, now);
 	db_bind_int64(st, 2, (int64_t)limit);
 	db_bind_int64(st, 3, (int64_t)offset);
+	if (store_is_shared(s)) {
+		db_bind_text(st, 4, s->owner);
+		db_bind_int64(st, 5, now + s->lease);
+	}
 	return deliveries_query(st, ret, ret_n, reterr);
 }
 
@@ -979,7 +1014,29 @@ int
 store_deliveries_due(struct store *s, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	return store_deliveries_due_page(s, now, 0, limit, ret, ret_n, reterr);
+	struct db_stmt	*st;
+	int		 r;
+
+	/* Only a look: nothing is leased. A delivery another instance
+	 * holds is due, for this one, when the lease ends. */
+	if (store_is_shared(s))
+		r = db_prepare(s->db, "SELECT alert_id, sink, json, state, attempts, due,"
+		    " last_error, created, digest_id FROM (SELECT d.alert_id, d.sink, a.json,"
+		    " d.state, d.attempts, CASE WHEN d.lease_owner <> ?2 AND"
+		    " d.lease_until > d.next_attempt THEN d.lease_until ELSE d.next_attempt END"
+		    " AS due, d.last_error, a.created, d.digest_id, a.rowid AS seq"
+		    " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+		    " WHERE d.state IN (0, 4)) x WHERE due <= ?1"
+		    " ORDER BY due, created, seq, sink LIMIT ?3", &st, reterr);
+	else
+		r = db_prepare(s->db, DELIVERY_COLUMNS DUE_WHERE
+		    " ORDER BY " DUE_ORDER " LIMIT ?3", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, now);
+	db_bind_text(st, 2, s->owner);
+	db_bind_int64(st, 3, (int64_t)limit);
+	return deliveries_query(st, ret, ret_n, reterr);
 }
 
 int
@@ -1005,14 +1062,26 @@ store_deliveries_held(struct store *s, const char *sink, int64_t now, size_t lim
 	struct db_stmt	*st;
 	int		 r;
 
-	r = db_prepare(s->db, DELIVERY_COLUMNS
-	    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
-	    " ORDER BY d.digest_id IS NULL, d.digest_id, a.created, a.rowid LIMIT ?3", &st, reterr);
+#define HELD_ORDER	"d.digest_id IS NULL, d.digest_id, a.created, a.rowid"
+	if (store_is_shared(s))
+		r = db_prepare(s->db, DELIVERY_LEASE("SELECT d.alert_id, d.sink FROM deliveries d"
+		    " JOIN alerts a ON a.id = d.alert_id"
+		    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
+		    " AND (d.lease_until <= ?2 OR d.lease_owner = ?4)"
+		    " ORDER BY " HELD_ORDER " LIMIT ?3", HELD_ORDER), &st, reterr);
+	else
+		r = db_prepare(s->db, DELIVERY_COLUMNS
+		    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
+		    " ORDER BY " HELD_ORDER " LIMIT ?3", &st, reterr);
 	if (r < 0)
 		return r;
 	db_bind_text(st, 1, sink);
 	db_bind_int64(st, 2, now);
 	db_bind_int64(st, 3, (int64_t)limit);
+	if (store_is_shared(s)) {
+		db_bind_text(st, 4, s->owner);
+		db_bind_int64(st, 5, now + s->lease);
+	}
 	return deliveries_query(st, ret, ret_n, reterr);
 }
 
@@ -1091,7 +1160,17 @@ store_delivery_update(struct store *s, const char *alert_id, const char *sink,
 	db_bind_int64(st, 5, next_attempt);
 	db_bind_text(st, 6, last_error);
 	db_bind_int64(st, 7, now);
-	return store_step_done(st, reterr, "cannot record a delivery");
+	if ((r = store_step_done(st, reterr, "cannot record a delivery")) < 0 ||
+	    !store_is_shared(s))
+		return r;
+	if ((r = store_stmt_cached(s, &s->lease_stmts[LEASE_DELIVERY_RELEASE],
+	    "UPDATE deliveries SET lease_owner = NULL, lease_until = 0"
+	    " WHERE alert_id = ?1 AND sink = ?2 AND lease_owner = ?3", &st, reterr)) < 0)
+		return r;
+	db_bind_text(st, 1, alert_id);
+	db_bind_text(st, 2, sink);
+	db_bind_text(st, 3, s->owner);
+	return store_step_done(st, reterr, "cannot give a delivery's lease back");
 }
 
 /* Runs st (prepared and bound by the caller, freed here) and returns the

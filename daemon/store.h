@@ -53,6 +53,10 @@ const char *store_label(const struct store *s);
 
 /* This instance's name in the leases it holds: "host:pid:random". */
 const char *store_owner(const struct store *s);
+/* How long the deliveries this instance leases stay its own (store_
+ * deliveries_due_page() and store_deliveries_held() lease what they
+ * return on a shared state; store_delivery_update() gives it back). */
+void store_lease_set(struct store *s, int64_t seconds);
 /* Leases until until up to limit enabled feeds among ids that are due at
  * now (all: whether due or not) and that no other instance holds, the
  * longest due first. Caller frees each row and the array. */
@@ -230,7 +234,10 @@ void store_delivery_done(struct store_delivery *d);
 int store_deliveries_due(struct store *s, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
 /* The same, skipping the first offset due deliveries (those the caller
- * left due on purpose). */
+ * left due on purpose). On a shared state, the deliveries another
+ * instance holds are left out and those returned are leased to this one;
+ * store_deliveries_due() only looks, and counts another instance's
+ * delivery due when its lease ends. */
 int store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
 /* The held deliveries of sink due at now (at most limit): those already

@@ -26,7 +26,6 @@ enum store_lease_stmt {
 	LEASE_FEEDS,
 	LEASE_FEED_RELEASE,
 	LEASE_NEXT_DUE,
-	LEASE_DELIVERIES,
 	LEASE_DELIVERY_RELEASE,
 	_LEASE_MAX,
 };
@@ -34,6 +33,7 @@ enum store_lease_stmt {
 struct store {
 	struct db	*db;
 	char		 owner[128];		/* this instance, in leases */
+	int64_t		 lease;			/* how long a delivery's lease lasts */
 	struct db_stmt	*stmts[16];
 	struct db_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
 	struct db_stmt	*lease_stmts[_LEASE_MAX];

@@ -692,6 +692,130 @@ START_TEST(test_pg_long_keys)
 }
 END_TEST
 
+static void
+feeds_free(struct store_feed *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_feed_done(&v[i]);
+	free(v);
+}
+
+/* A due feed is leased by one instance at a time; polled (saved) it is
+ * free again, and a lease never given back is anyone's once it ends. */
+START_TEST(test_pg_feed_leases)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_feed	 f[3], *v = NULL;
+	struct fw_error		 e;
+	int64_t			 ids[3], next;
+	size_t			 n = 0;
+	const char		*urls[3] = { "http://a/", "http://b/", "http://c/" };
+
+	ck_assert_str_ne(store_owner(a), store_owner(b));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_feed_get(a, urls[i], &f[i], &e), 0);
+		ids[i] = f[i].id;
+	}
+	f[2].next_poll = 5000;	/* not due before 5000 */
+	ck_assert_int_eq(store_feed_save(a, &f[2], &e), 0);
+	/* a takes one of the two due feeds, b the other, then none is left. */
+	ck_assert_msg(store_feeds_lease(a, ids, 3, 1000, 1100, false, 1, &v, &n, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[0]);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1000, 1100, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[1]);
+	feeds_free(v, n);
+	/* a's is not b's to take; b's own it may take again. */
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1000, 1100, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[1]);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_feeds_lease(a, ids, 3, 1000, 1100, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[0]);
+	feeds_free(v, n);
+	/* Every feed, for `once`: still not those another instance holds. */
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1000, 1100, true, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	feeds_free(v, n);
+	/* b polled its feed: it is free, and due again at its next poll. */
+	f[1].next_poll = 1050;
+	ck_assert_int_eq(store_feed_save(b, &f[1], &e), 0);
+	ck_assert_int_eq(store_feeds_next_due(a, ids, 3, &next, &e), 0);
+	ck_assert_int_eq(next, 1050);
+	/* a dies holding feed 0: at 1100 its lease is over. */
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1099, 1200, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[1]);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1100, 1200, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(v[0].id, ids[0]);	/* the longest due first */
+	ck_assert_int_eq(v[1].id, ids[1]);
+	feeds_free(v, n);
+	for (int i = 0; i < 3; i++)
+		store_feed_done(&f[i]);
+	store_close(a);
+	store_close(b);
+}
+END_TEST
+
+static void
+deliveries_free(struct store_delivery *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_delivery_done(&v[i]);
+	free(v);
+}
+
+/* A due delivery is leased by one instance: the other does not see it
+ * until the outcome is recorded or the lease ends. */
+START_TEST(test_pg_delivery_leases)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_delivery	*v = NULL;
+	struct fw_error		 e;
+	const char		*sinks[] = { "hook" };
+	size_t			 n = 0;
+
+	store_lease_set(a, 60);
+	store_lease_set(b, 60);
+	ck_assert_int_eq(store_alert_add(a, "a1", "k1", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_alert_add(a, "a2", "k2", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_msg(store_deliveries_due_page(a, 1000, 0, 1, &v, &n, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	deliveries_free(v, n);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1000, 0, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a2");
+	deliveries_free(v, n);
+	/* Only looking: a2 is b's until 1060, a1 a's. */
+	ck_assert_int_eq(store_deliveries_due(a, INT64_MAX, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	ck_assert_int_eq(v[0].next_attempt, 100);
+	ck_assert_str_eq(v[1].alert_id, "a2");
+	ck_assert_int_eq(v[1].next_attempt, 1060);
+	deliveries_free(v, n);
+	/* b delivers a2; a1's lease ends at 1060 and b takes it over. */
+	ck_assert_int_eq(store_delivery_update(b, "a2", "hook", DELIVERY_DELIVERED, 1, 1000,
+	    NULL, 1000, &e), 0);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1059, 0, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	free(v);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1060, 0, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	deliveries_free(v, n);
+	store_close(a);
+	store_close(b);
+}
+END_TEST
+
 /* A sink's flood control outlives a restart on PostgreSQL too. */
 START_TEST(test_pg_flood_state)
 {
@@ -729,6 +853,8 @@ store_pg_suite(void)
 	tcase_add_test(tc, test_outbox);
 	tcase_add_test(tc, test_alert_find_by_prefix);
 	tcase_add_test(tc, test_pg_flood_state);
+	tcase_add_test(tc, test_pg_feed_leases);
+	tcase_add_test(tc, test_pg_delivery_leases);
 	tcase_add_test(tc, test_pg_schema);
 	tcase_add_test(tc, test_pg_newer_schema_refused);
 	tcase_add_test(tc, test_pg_unreachable);
