@@ -44,6 +44,9 @@ usage(FILE *f)
 "                                   check a feed (or a page's), dry-run the rules,\n"
 "                                   write it to the config directory (feeds.d)\n"
 "  remove -c CONFIG URL|NAME        remove a feed added there\n"
+"  migrate-state --from STATE --to STATE\n"
+"                                   copy a whole state between a SQLite file and\n"
+"                                   a PostgreSQL database; counts checked\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -73,6 +76,7 @@ static const struct {
 	{ "discover", cmd_discover },
 	{ "add", cmd_add },
 	{ "remove", cmd_remove },
+	{ "migrate-state", cmd_migrate_state },
 };
 
 int

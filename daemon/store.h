@@ -306,3 +306,13 @@ int store_sink_flood_save(struct store *s, const char *sink,
 /* Counts deliveries in a state (all sinks). */
 int store_deliveries_count(struct store *s, enum delivery_state state,
     int64_t *ret, struct fw_error *reterr) _must_check_;
+
+/* Copies every row of from into to, which must be empty (-EEXIST), in
+ * one transaction of to; leases stay behind. Then counts the rows of each
+ * table on both sides into ret_from[i] and ret_to[i], for the tables
+ * store_copy_table_name(i) names (NULL past the last; at most
+ * STORE_COPY_TABLES). */
+#define STORE_COPY_TABLES	16
+int store_copy(struct store *from, struct store *to, int64_t *ret_from, int64_t *ret_to,
+    struct fw_error *reterr) _must_check_;
+const char *store_copy_table_name(size_t i);
