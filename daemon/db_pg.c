@@ -28,6 +28,8 @@ struct db {
 	struct db_base	 base;
 	PGconn		*conn;
 	bool		 in_transaction;
+	unsigned	 generation;	/* of the connection: +1 at each reconnect */
+	unsigned	 statements;	/* server-side statements named so far */
 };
 
 struct pg_param {
@@ -49,6 +51,9 @@ struct db_stmt {
 	PGresult		*res;
 	int			 row;		/* the current row; -1 before the first */
 	int64_t			 changes;
+	unsigned		 runs;
+	char			 name[24];	/* prepared on the server as */
+	unsigned		 prepared;	/* on that generation + 1; 0 = not */
 };
 
 /* libpq's messages end in a newline; fw_error lines do not. */
@@ -161,6 +166,8 @@ pg_session_setup(struct db *db, struct fw_error *reterr)
 static int
 pg_reconnect(struct db *db, struct fw_error *reterr)
 {
+	/* The server forgot the prepared statements with the connection. */
+	db->generation++;
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return pg_fail(db, NULL, reterr, "cannot reconnect to the database");
@@ -198,6 +205,29 @@ fail:
 	return r;
 }
 
+/* A statement run a second time is prepared on the server (parsed and
+ * planned once per connection); one run once, as most listings are, is
+ * sent whole and costs no more round trips. The parameter types are those
+ * of its bindings then (NULL: what the server infers). */
+static PGresult *
+pg_exec_stmt(struct db *db, struct db_stmt *st)
+{
+	PGresult *res;
+
+	if (st->runs++ == 0)
+		return PQexecParams(db->conn, st->sql, st->n_params, st->types, st->values,
+		    NULL, NULL, 0);
+	if (st->prepared != db->generation + 1) {
+		(void)snprintf(st->name, sizeof(st->name), "fw%u", ++db->statements);
+		res = PQprepare(db->conn, st->name, st->sql, st->n_params, st->types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		st->prepared = db->generation + 1;
+	}
+	return PQexecPrepared(db->conn, st->name, st->n_params, st->values, NULL, NULL, 0);
+}
+
 /* Runs sql once, reconnecting first when the connection was lost and no
  * transaction is open. On success *ret holds the result. */
 static int
@@ -216,8 +246,7 @@ pg_run(struct db *db, struct db_stmt *st, const char *sql, PGresult **ret,
 				st->values[i] = st->params[i].value;
 				st->types[i] = st->params[i].type;
 			}
-			res = PQexecParams(db->conn, st->sql, st->n_params, st->types,
-			    st->values, NULL, NULL, 0);
+			res = pg_exec_stmt(db, st);
 		} else
 			res = PQexec(db->conn, sql);
 		switch (PQresultStatus(res)) {
@@ -324,6 +353,12 @@ static void
 pg_stmt_free(struct db_stmt *st)
 {
 	pg_reset(st);
+	if (st->prepared == st->db->generation + 1 && PQstatus(st->db->conn) == CONNECTION_OK) {
+		char sql[40];
+
+		(void)snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+		PQclear(PQexec(st->db->conn, sql));
+	}
 	free(st->params);
 	free(st->values);
 	free(st->types);

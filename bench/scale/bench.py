@@ -6,7 +6,8 @@ instance on a SQLite file (issue 18).
 10,000 feeds made by bench/poll's generator (RSS 2.0 and Atom, HTML,
 Korean and Japanese text; 3 items each, a cycle over many feeds rather
 than many items), served by nginx with ETag and Last-Modified, the real
-watchlist's rules. For each state, two cycles: cold (an empty state, every
+watchlist's rules with --rules (without: no topics, so the cycle is the
+poll and the store, not the grouping). For each state, two cycles: cold (an empty state, every
 feed new: 200 and every item stored) and warm (every feed made due again,
 next_poll = 0: every answer a 304, the steady state of a large
 watchlist). A cycle starts the instances (`feedwatch run`, so their
@@ -129,6 +130,9 @@ def main():
     ap.add_argument("--feeds", type=int, default=10000)
     ap.add_argument("--items", type=int, default=3)
     ap.add_argument("--instances", default="1,2,4")
+    ap.add_argument("--rules", action="store_true",
+                    help="the real watchlist's rules (matching stories are grouped into"
+                    " developments: hundreds of statements per story)")
     ap.add_argument("--fw", default=os.path.join(ROOT, "build", "daemon", "feedwatch"))
     a = ap.parse_args()
     # Stopped, it still stops its servers (the finally clauses).
@@ -148,7 +152,7 @@ def main():
             f.write(poll.render(k, items))
         os.utime(path, (poll.BASE_TIME, poll.BASE_TIME))
     nginx = poll.Nginx(root)
-    rules = watchlist_rules()
+    rules = watchlist_rules() if a.rules else ""
     urls = ["http://127.0.0.1:%d/f/feed-%05d.xml" % (nginx.port, k) for k in range(a.feeds)]
     d = os.path.join(root, "run")
     os.makedirs(d)
