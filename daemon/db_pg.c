@@ -572,7 +572,7 @@ pg_schema_version(struct db *db, int *ret, struct fw_error *reterr)
 	    "cannot read the schema version");
 	if (r == 0)
 		*ret = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
-		    ? atoi(PQgetvalue(res, 0, 0)) : 0;
+		    ? (int)strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
 	return r;
 }
