@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "safe.h"
 
 #define CONF_MAX_SECRET_BYTES	(64 * 1024)
 #define CONF_MAX_INCLUDED	1000
@@ -792,7 +793,23 @@ struct sink_ctx {
 	yaml_node_t		*format_node;
 	int			 n_secret;
 	int			 n_password;
+	yaml_node_t		*transport_node;
+	bool			 transport_bad;	/* reported; the rest is not checked */
+	yaml_node_t		*sendmail_node;
+	/* The first key given that only the SMTP transport uses. */
+	yaml_node_t		*smtp_node;
+	const char		*smtp_key;
 };
+
+/* Notes a key that only a mail sink's SMTP transport reads. */
+static void
+note_smtp_key(struct sink_ctx *c, const char *key, yaml_node_t *v)
+{
+	if (c->smtp_node == NULL) {
+		c->smtp_node = v;
+		c->smtp_key = key;
+	}
+}
 
 static void
 sink_type(struct walker *w, yaml_node_t *v, void *obj)
@@ -853,17 +870,61 @@ SINK_HANDLER(sink_topics, topics, get_strlist)
 SINK_HANDLER(sink_feeds, feeds, get_strlist)
 SINK_HANDLER(sink_min_severity, min_severity, get_severity)
 SINK_HANDLER(sink_path, path, get_path)
-SINK_HANDLER(sink_url, url, get_string)
 SINK_HANDLER(sink_timeout, timeout, get_duration)
 SINK_HANDLER(sink_from, from, get_string)
 SINK_HANDLER(sink_to, to, get_strlist)
-SINK_HANDLER(sink_username, username, get_string)
-SINK_HANDLER(sink_starttls, starttls, get_bool)
+SINK_HANDLER(sink_sendmail_argv, sendmail, get_strlist)
 SINK_HANDLER(sink_command, command, get_strlist)
 SINK_HANDLER(sink_env, env, get_strlist)
 SINK_HANDLER(sink_rate, rate_per_second, get_double)
 SINK_HANDLER(sink_budget_dur, digest_interval, get_duration)
 SINK_HANDLER(sink_bypass, bypass_severity, get_severity)
+
+static void
+sink_url(struct walker *w, yaml_node_t *v, void *obj)
+{
+	note_smtp_key(obj, "url", v);
+	get_string(w, v, "url", &((struct sink_ctx *)obj)->s->url);
+}
+
+static void
+sink_username(struct walker *w, yaml_node_t *v, void *obj)
+{
+	note_smtp_key(obj, "username", v);
+	get_string(w, v, "username", &((struct sink_ctx *)obj)->s->username);
+}
+
+static void
+sink_starttls(struct walker *w, yaml_node_t *v, void *obj)
+{
+	note_smtp_key(obj, "starttls", v);
+	get_bool(w, v, "starttls", &((struct sink_ctx *)obj)->s->starttls);
+}
+
+static void
+sink_transport(struct walker *w, yaml_node_t *v, void *obj)
+{
+	static const char	*names[] = { "smtp", "sendmail" };
+	struct sink_ctx		*c = obj;
+
+	if (!want_scalar(w, v, "transport"))
+		return;
+	c->transport_node = v;
+	for (int i = 0; i < _MAIL_TRANSPORT_MAX; i++)
+		if (strcmp(scalar(v), names[i]) == 0) {
+			c->s->transport = (enum mail_transport)i;
+			return;
+		}
+	c->transport_bad = true;
+	werr(w, v, "'transport' must be smtp or sendmail; found '%s'", scalar(v));
+}
+
+static void
+sink_sendmail(struct walker *w, yaml_node_t *v, void *obj)
+{
+	((struct sink_ctx *)obj)->sendmail_node = v;
+	sink_sendmail_argv(w, v, obj);
+}
 
 static void
 sink_hourly_budget(struct walker *w, yaml_node_t *v, void *obj)
@@ -949,6 +1010,7 @@ sink_password_file(struct walker *w, yaml_node_t *v, void *obj)
 {
 	struct sink_ctx *c = obj;
 
+	note_smtp_key(c, "password_file", v);
 	get_secret_once(w, v, "password_file", SECRET_FILE, SINK_PASSWORD_KEYS,
 	    &c->n_password, &c->s->password);
 }
@@ -958,6 +1020,7 @@ sink_password_env(struct walker *w, yaml_node_t *v, void *obj)
 {
 	struct sink_ctx *c = obj;
 
+	note_smtp_key(c, "password_env", v);
 	get_secret_once(w, v, "password_env", SECRET_ENV, SINK_PASSWORD_KEYS,
 	    &c->n_password, &c->s->password);
 }
@@ -1019,6 +1082,8 @@ static const struct key_handler sink_keys[] = {
 	{ "password_file", sink_password_file, false },
 	{ "password_env", sink_password_env, false },
 	{ "starttls", sink_starttls, false },
+	{ "transport", sink_transport, false },
+	{ "sendmail", sink_sendmail, false },
 	{ "command", sink_command, false },
 	{ "env", sink_env, false },
 	{ "retry", sink_retry, false },
@@ -1048,8 +1113,34 @@ conf_sink_done(struct conf_sink *s)
 	if (s->password != NULL)
 		explicit_bzero(s->password, strlen(s->password));
 	free(s->password);
+	strlist_done(&s->sendmail);
 	strlist_done(&s->command);
 	strlist_done(&s->env);
+}
+
+/* A mail sink with 'transport: sendmail': no SMTP keys, and a command
+ * given as a list. */
+static void
+sink_validate_sendmail(struct walker *w, struct sink_ctx *c)
+{
+	const struct conf_strlist *argv = &c->s->sendmail;
+
+	if (c->smtp_node != NULL)
+		werr(w, c->smtp_node, "'%s' is for the smtp transport; with 'transport: "
+		    "sendmail' the local mail system delivers", c->smtp_key);
+	if (c->sendmail_node == NULL)
+		return;
+	if (argv->n == 0)
+		werr(w, c->sendmail_node, "'sendmail' must name a program, such as "
+		    "[/usr/sbin/sendmail, -t, -oi]");
+	/* No shell splits it: "/usr/sbin/sendmail -t" would be one file name. */
+	else if (argv->n == 1 && strpbrk(argv->v[0].s, " \t") != NULL)
+		werr_at(w, argv->v[0].line, argv->v[0].col, "'sendmail' is a list, the "
+		    "program and its arguments (no shell): [/usr/sbin/sendmail, -t, -oi]; "
+		    "found '%s'", argv->v[0].s);
+	else if (argv->v[0].s[0] == '\0')
+		werr_at(w, argv->v[0].line, argv->v[0].col, "'sendmail' must name a program "
+		    "first, found an empty string");
 }
 
 /* Cross-field checks of one sink, once all its keys are read. */
@@ -1060,6 +1151,11 @@ sink_validate(struct walker *w, yaml_node_t *node, struct sink_ctx *c)
 
 	if (!c->have_type)
 		return;
+	if (c->transport_node != NULL && s->type != SINK_MAIL)
+		werr(w, c->transport_node, "only a mail sink has a 'transport'");
+	if (c->sendmail_node != NULL && s->type != SINK_MAIL)
+		werr(w, c->sendmail_node, "only a mail sink has 'sendmail' (with "
+		    "'transport: sendmail')");
 	/* Mail and exec sinks have no formats. */
 	if (c->have_format && s->type != SINK_LOG && s->type != SINK_WEBHOOK)
 		werr(w, c->format_node, "a%s sink has no 'format' (log and webhook sinks do)",
@@ -1086,14 +1182,29 @@ sink_validate(struct walker *w, yaml_node_t *node, struct sink_ctx *c)
 			werr(w, node, "webhook url '%s' must start with http:// or https://", s->url);
 		break;
 	case SINK_MAIL:
-		if (s->url == NULL)
-			werr(w, node, "a mail sink needs 'url' (smtp://host:port or smtps://...)");
+		if (c->transport_bad)
+			;
+		else if (s->transport == MAIL_TRANSPORT_SENDMAIL)
+			sink_validate_sendmail(w, c);
+		else if (c->sendmail_node != NULL)
+			werr(w, c->sendmail_node, "'sendmail' is for 'transport: sendmail' "
+			    "(this mail sink sends over SMTP to its 'url')");
+		else if (s->url == NULL)
+			werr(w, node, "a mail sink needs 'url' (smtp://host:port or smtps://...), "
+			    "or 'transport: sendmail' to use the local mail system");
 		else if (strncmp(s->url, "smtp://", 7) != 0 && strncmp(s->url, "smtps://", 8) != 0)
 			werr(w, node, "mail url '%s' must start with smtp:// or smtps://", s->url);
 		if (s->from == NULL)
 			werr(w, node, "a mail sink needs 'from'");
+		else if (!safe_header_value_ok(s->from))
+			werr(w, node, "'from' has a control character (a line break would "
+			    "add a header)");
 		if (s->to.n == 0)
 			werr(w, node, "a mail sink needs 'to'");
+		for (size_t i = 0; i < s->to.n; i++)
+			if (!safe_header_value_ok(s->to.v[i].s))
+				werr_at(w, s->to.v[i].line, s->to.v[i].col, "'to' has a control "
+				    "character (a line break would add a header)");
 		break;
 	case SINK_EXEC:
 		if (s->command.n == 0)

@@ -112,6 +112,13 @@ enum sink_format {
 	_SINK_FORMAT_MAX,
 };
 
+/* How a mail sink hands its message over. */
+enum mail_transport {
+	MAIL_TRANSPORT_SMTP,		/* libcurl to the 'url' */
+	MAIL_TRANSPORT_SENDMAIL,	/* piped to the local mail system's sendmail */
+	_MAIL_TRANSPORT_MAX,
+};
+
 /* Entries of a sink's 'retry' schedule, at most. */
 #define CONF_RETRY_MAX	20
 
@@ -137,10 +144,15 @@ struct conf_sink {
 	char			*username;
 	char			*password;	/* resolved from password_file/_env */
 	bool			 starttls;
+	enum mail_transport	 transport;
+	/* The sendmail command, argv, no shell; empty = the default,
+	 * /usr/sbin/sendmail -t -oi. */
+	struct conf_strlist	 sendmail;
 	/* exec */
 	struct conf_strlist	 command;	/* argv, no shell */
-	/* exec: the variables of feedwatch's environment the command gets,
-	 * besides PATH and LANG (docs/security.md). */
+	/* exec, and mail through sendmail: the variables of feedwatch's
+	 * environment the command gets, besides PATH and LANG
+	 * (docs/security.md). */
 	struct conf_strlist	 env;
 	/* Seconds to wait after the n-th failed attempt; after the last, a
 	 * dead letter. n_retry 0 = the default schedule (outbox.c). */

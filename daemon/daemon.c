@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@
 #include "outbox.h"
 #include "pipeline.h"
 #include "schedule.h"
+#include "sink.h"
 
 /* systemd's default TimeoutStopSec is 90 s; the promise here is 5 s. */
 #define FW_STOP_DEADLINE	4
@@ -370,6 +372,25 @@ daemon_check_watchdog(const struct conf *conf)
 	}
 }
 
+/* Under no_new_privs (the unit's NoNewPrivileges=yes) a sendmail that
+ * needs a set-user-ID or set-group-ID helper fails on every delivery: say
+ * so at start, not only at the first alert. */
+static void
+daemon_check_sendmail(const struct conf *conf)
+{
+	const char *program;
+
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return;
+	for (size_t i = 0; i < conf->n_sinks; i++)
+		if ((program = sink_mail_sendmail_privileged(&conf->sinks[i])) != NULL)
+			log_warnx("sink '%s': sendmail '%s' needs a setgid or setuid helper "
+			    "(Postfix's postdrop), which cannot gain its privilege under "
+			    "no_new_privs (NoNewPrivileges=yes): its deliveries will fail; use "
+			    "smtp://localhost:25, or a sendmail that needs no privilege such as "
+			    "msmtp's (feedwatch.yaml(5))", conf->sinks[i].name, program);
+}
+
 static void
 daemon_reload(struct daemon_state *d)
 {
@@ -393,6 +414,7 @@ daemon_reload(struct daemon_state *d)
 		    plural(np->conf->n_topics, "topic", "topics"), np->conf->n_sinks,
 		    plural(np->conf->n_sinks, "sink", "sinks"));
 		daemon_check_watchdog(np->conf);
+		daemon_check_sendmail(np->conf);
 	}
 	daemon_refresh(d);
 	daemon_status_line(d, status, sizeof(status));
@@ -471,6 +493,7 @@ cmd_run(int argc, char **argv)
 		log_info("watchdog: pinging every %llums at most",
 		    (unsigned long long)(notify_watchdog_period_usec() / 1000));
 	daemon_check_watchdog(d.p->conf);
+	daemon_check_sendmail(d.p->conf);
 
 	while (!got_stop && !failed) {
 		struct poll_stats	ps = { 0 };

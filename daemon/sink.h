@@ -117,6 +117,13 @@ int sink_mail_message(const struct conf_sink *cs, const struct sink_msg *msg,
  * values are appended as they are. */
 int sink_mail_encode_header(const char *value, struct buf *b) _must_check_;
 
+/* For a mail sink with 'transport: sendmail': its program (borrowed) when
+ * that is set-user-ID or set-group-ID itself, or is Postfix's sendmail
+ * with the setgid postdrop beside it, so that it cannot work under
+ * no_new_privs. NULL otherwise, also for a program named without a path
+ * (found in PATH only when it runs). Looks at the file system only. */
+const char *sink_mail_sendmail_privileged(const struct conf_sink *cs);
+
 extern const struct sink_ops sink_log_ops;
 extern const struct sink_ops sink_webhook_ops;
 extern const struct sink_ops sink_mail_ops;

@@ -1,21 +1,29 @@
-/* sink_mail.c — alerts as mail over SMTP, through libcurl (smtp://,
+/* sink_mail.c — alerts as mail, over SMTP through libcurl (smtp://,
  * smtps://, STARTTLS with `starttls: true`, AUTH with the password from a
- * file or the environment). Each message is a proper RFC 5322 message:
+ * file or the environment), or piped to the local mail system's sendmail
+ * command (`transport: sendmail`, run by spawn.c as the exec sink runs its
+ * command). Each message is a proper RFC 5322 message:
  * Date, From, To, a Message-ID that is the same on every retry of an alert
  * (so a mail client shows one copy), an RFC 2047 encoded UTF-8 Subject, and
  * a quoted-printable UTF-8 text body with the title, link, feed, topics and
  * matched terms. An SMTP 5xx reply or refused credentials fail for good;
- * anything else is retried. Never logs. */
+ * anything else is retried. sendmail's exit status is read as sysexits(3)
+ * (mail_sendmail_outcome()). Never logs. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include "buf.h"
 #include "sink.h"
+#include "spawn.h"
 
 #define MAIL_MAX_BYTES	(4u * 1024 * 1024)
 
@@ -24,7 +32,15 @@ struct mail_state {
 	char			*mail_from;	/* "<addr>" */
 	struct curl_slist	*rcpt;		/* "<addr>" each */
 	char			*domain;	/* for Message-ID */
+	/* transport: sendmail: the command; borrowed strings, owned array */
+	char			**sendmail;
 };
+
+/* What `transport: sendmail` runs when the sink names no command: the
+ * interface rss2email and cron use. -t takes the recipients from the To
+ * header (which the config's 'to' makes); -oi keeps a line of one "."
+ * from ending the message. */
+static const char *const default_sendmail[] = { "/usr/sbin/sendmail", "-t", "-oi" };
 
 /* The bare address of "Name <addr>" or "addr" (owned). */
 static char *
@@ -284,6 +300,7 @@ mail_close(struct sink *s)
 		curl_easy_cleanup(st->curl);
 	free(st->mail_from);
 	curl_slist_free_all(st->rcpt);
+	free(st->sendmail);
 	free(st);
 	s->state = NULL;
 }
@@ -328,6 +345,17 @@ mail_open(struct sink *s, struct fw_error *reterr)
 			goto oom;
 		st->rcpt = l;
 	}
+	if (cs->transport == MAIL_TRANSPORT_SENDMAIL) {
+		size_t n = cs->sendmail.n > 0 ? cs->sendmail.n : sizeof(default_sendmail) /
+		    sizeof(default_sendmail[0]);
+
+		if ((st->sendmail = calloc(n + 1, sizeof(*st->sendmail))) == NULL)
+			goto oom;
+		for (size_t i = 0; i < n; i++)
+			st->sendmail[i] = cs->sendmail.n > 0 ? cs->sendmail.v[i].s :
+			    (char *)default_sendmail[i];
+		return 0;
+	}
 	if ((st->curl = curl_easy_init()) == NULL)
 		goto oom;
 	return 0;
@@ -353,6 +381,136 @@ on_read(char *dst, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Whether sendmail's last words say it could not run a helper that needs
+ * a set-group-ID or set-user-ID bit: Postfix's sendmail hands the message
+ * to the setgid postdrop, which under no_new_privs (NoNewPrivileges=yes,
+ * DynamicUser=yes) runs without its group and cannot write the maildrop
+ * queue ("postdrop: warning: mail_queue_enter: create file maildrop/...:
+ * Permission denied", again every 10 seconds); nullmailer's
+ * nullmailer-queue is set-user-ID the same way. */
+static bool
+needs_privilege(const char *output)
+{
+	static const char *const words[] = {
+		"postdrop", "nullmailer-queue", "setgid", "setuid",
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(output, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* The outcome of one run of sendmail. sysexits(3), which sendmail,
+ * Postfix, Exim and msmtp use: the message or its recipients will never
+ * be accepted (EX_USAGE, EX_DATAERR, EX_NOUSER) is permanent; EX_TEMPFAIL
+ * and every other status, a signal or the timeout is retried, as the mail
+ * system may be down or misconfigured for a while. */
+static void
+mail_sendmail_outcome(const char *program, int64_t timeout, const struct spawn_result *res,
+    struct sink_outcome *out)
+{
+	const char	*sep = res->output[0] != '\0' ? ": " : "";
+	char		 why[96];
+	int		 code = WIFEXITED(res->status) ? WEXITSTATUS(res->status) : -1, r;
+	struct buf	 msg;
+
+	if (res->exec_errno != 0) {
+		out->result = SINK_PERMANENT;
+		snprintf(out->error, sizeof(out->error), "sendmail: cannot run '%s': %s (is a "
+		    "mail system installed? see 'transport' in feedwatch.yaml(5))", program,
+		    strerror(res->exec_errno));
+		return;
+	}
+	if (!res->timed_out && code == 0) {
+		out->result = SINK_DELIVERED;
+		return;
+	}
+	out->result = code == EX_USAGE || code == EX_DATAERR || code == EX_NOUSER ?
+	    SINK_PERMANENT : SINK_RETRY;
+	if (res->timed_out)
+		snprintf(why, sizeof(why), "took longer than %llds, killed", (long long)timeout);
+	else if (code == EX_TEMPFAIL)
+		snprintf(why, sizeof(why), "exited with status 75 (EX_TEMPFAIL)");
+	else if (code >= 0)
+		snprintf(why, sizeof(why), "exited with status %d", code);
+	else
+		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(res->status));
+	/* The advice first: a long output is cut, not the advice. */
+	buf_init(&msg, 4 * sizeof(out->error));
+	if (needs_privilege(res->output))
+		r = buf_printf(&msg, "sendmail '%s' %s: %s; use smtp://localhost:25, or a "
+		    "sendmail that needs no privilege such as msmtp's (feedwatch.yaml(5))%s%s",
+		    program, why, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ?
+		    "it needs a setgid helper (Postfix's postdrop), which cannot gain its "
+		    "group under no_new_privs (NoNewPrivileges=yes, as the feedwatch unit sets)" :
+		    "its setgid helper (Postfix's postdrop) failed, as it does under "
+		    "NoNewPrivileges=yes", sep, res->output);
+	else
+		r = buf_printf(&msg, "sendmail '%s' %s%s%s", program, why, sep, res->output);
+	snprintf(out->error, sizeof(out->error), "%s", r == 0 ? msg.data : why);
+	buf_done(&msg);
+}
+
+const char *
+sink_mail_sendmail_privileged(const struct conf_sink *cs)
+{
+	const char	*program;
+	char		*real, *slash, *helper = NULL;
+	struct stat	 st;
+	bool		 privileged = false;
+
+	if (cs->type != SINK_MAIL || cs->transport != MAIL_TRANSPORT_SENDMAIL)
+		return NULL;
+	program = cs->sendmail.n > 0 ? cs->sendmail.v[0].s : default_sendmail[0];
+	/* A bare name is found in PATH only when it runs. */
+	if (program[0] != '/' || (real = realpath(program, NULL)) == NULL)
+		return NULL;
+	if (stat(real, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0)
+		privileged = true;
+	else if ((slash = strrchr(real, '/')) != NULL &&
+	    asprintf(&helper, "%.*s/postdrop", (int)(slash - real), real) >= 0) {
+		privileged = strcmp(slash, "/sendmail") == 0 && stat(helper, &st) == 0 &&
+		    (st.st_mode & S_ISGID) != 0;
+		free(helper);
+	}
+	free(real);
+	return privileged ? program : NULL;
+}
+
+/* The message with the line ends of the local mail interface: sendmail
+ * reads text lines ending in \n and makes them CRLF on the wire. */
+static void
+crlf_to_lf(char *text)
+{
+	char *w = text;
+
+	for (const char *p = text; *p != '\0'; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*w++ = *p;
+	*w = '\0';
+}
+
+static int
+mail_deliver_sendmail(struct sink *s, char *text, struct sink_outcome *out)
+{
+	const struct conf_sink	*cs = s->conf;
+	struct mail_state	*st = s->state;
+	struct spawn_result	 res;
+	int64_t			 timeout = cs->timeout > 0 ? cs->timeout : 10;
+	char			**env;
+	int			 r;
+
+	crlf_to_lf(text);
+	if ((env = spawn_env(&cs->env, NULL, 0)) == NULL)
+		return -ENOMEM;
+	r = spawn_run(st->sendmail, env, text, strlen(text), timeout, &res);
+	free(env);
+	if (r == 0)
+		mail_sendmail_outcome(st->sendmail[0], timeout, &res, out);
+	return r;
+}
+
 static int
 mail_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *out)
 {
@@ -372,6 +530,11 @@ mail_deliver(struct sink *s, const struct sink_msg *msg, struct sink_outcome *ou
 	}
 	if (r < 0)
 		return r;
+	if (cs->transport == MAIL_TRANSPORT_SENDMAIL) {
+		r = mail_deliver_sendmail(s, text, out);
+		free(text);
+		return r;
+	}
 	u.p = text;
 	u.left = strlen(text);
 	curl_easy_reset(st->curl);

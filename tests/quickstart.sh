@@ -17,7 +17,7 @@ packages=(
 	libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev libpq-dev
 	libjansson-dev libssl-dev libutf8proc-dev libstemmer-dev libsystemd-dev libmicrohttpd-dev
 	nettle-dev zlib1g-dev liblzma-dev libicu-dev
-	check python3 python3-aiosmtpd sqlite3 ca-certificates openssl scdoc
+	check python3 python3-aiosmtpd msmtp sqlite3 ca-certificates openssl scdoc
 	postgresql
 )
 

@@ -289,6 +289,69 @@ START_TEST(test_sinks)
 }
 END_TEST
 
+#define MAIL_SINK "state: x.db\nfeeds: []\nsinks:\n  - type: mail\n" \
+	"    from: a@watch.example\n    to: [b@example.org]\n"
+
+/* Mail through the local mail system: the command as argv, no SMTP keys. */
+START_TEST(test_sink_sendmail)
+{
+	struct fw_errors	 errs = { 0 };
+	struct conf		*c = load(MAIL_SINK "    transport: sendmail\n"
+				    "  - type: mail\n    transport: sendmail\n"
+				    "    sendmail: [/usr/bin/msmtp, --host=relay.example, -t]\n"
+				    "    from: a@watch.example\n    to: [b@example.org]\n"
+				    "    env: [HOME]\n"
+				    "  - {type: mail, transport: smtp, url: \"smtp://h\", from: a@x.example, "
+				    "to: [b@x.example]}\n", &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%u:%u: %s\n", errs.v[i].line, errs.v[i].col, errs.v[i].msg);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->sinks[0].transport, MAIL_TRANSPORT_SENDMAIL);
+	/* Not given: sink_mail.c's /usr/sbin/sendmail -t -oi. */
+	ck_assert_uint_eq(c->sinks[0].sendmail.n, 0);
+	ck_assert_uint_eq(c->sinks[1].sendmail.n, 3);
+	ck_assert_str_eq(c->sinks[1].sendmail.v[0].s, "/usr/bin/msmtp");
+	ck_assert_str_eq(c->sinks[1].sendmail.v[2].s, "-t");
+	ck_assert_str_eq(c->sinks[1].env.v[0].s, "HOME");
+	ck_assert_int_eq(c->sinks[2].transport, MAIL_TRANSPORT_SMTP);
+	conf_free(c);
+	/* Not what a shell would split. */
+	assert_error(MAIL_SINK "    transport: sendmail\n    sendmail: /usr/sbin/sendmail -t -oi\n",
+	    8, 15, "'sendmail' is a list, the program and its arguments (no shell)");
+	assert_error(MAIL_SINK "    transport: sendmail\n    sendmail: []\n", 8, 15,
+	    "'sendmail' must name a program");
+	assert_error(MAIL_SINK "    transport: sendmail\n    sendmail: [\"\", -t]\n", 8, 16,
+	    "must name a program first");
+	assert_error(MAIL_SINK "    transport: lmtp\n", 7, 16,
+	    "'transport' must be smtp or sendmail; found 'lmtp'");
+	assert_error(MAIL_SINK "    transport: [sendmail]\n", 7, 16, "'transport'");
+	/* The SMTP keys say the config means something else. */
+	assert_error(MAIL_SINK "    transport: sendmail\n    url: smtp://localhost:25\n", 8, 10,
+	    "'url' is for the smtp transport");
+	assert_error(MAIL_SINK "    transport: sendmail\n    starttls: true\n", 8, 15,
+	    "'starttls' is for the smtp transport");
+	assert_error(MAIL_SINK "    transport: sendmail\n    username: u\n", 8, 15,
+	    "'username' is for the smtp transport");
+	assert_error(MAIL_SINK "    transport: sendmail\n    password_env: HOME\n", 8, 19,
+	    "'password_env' is for the smtp transport");
+	assert_error(MAIL_SINK "    url: smtp://localhost:25\n    sendmail: [/usr/sbin/sendmail]\n",
+	    8, 15, "'sendmail' is for 'transport: sendmail'");
+	assert_error(MAIL_SINK, 4, 5, "or 'transport: sendmail'");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - {type: exec, command: [x], "
+	    "transport: sendmail}\n", 4, 43, "only a mail sink has a 'transport'");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - {type: log, path: a, "
+	    "sendmail: [x]}\n", 4, 36, "only a mail sink has 'sendmail'");
+	/* Recipients come from the config; a line break would add a header. */
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: mail\n    transport: sendmail\n"
+	    "    from: a@watch.example\n    to: [b@example.org, \"c@example.org\\nBcc: x@y\"]\n",
+	    7, 25, "'to' has a control character");
+	assert_error("state: x.db\nfeeds: []\nsinks:\n  - type: mail\n    transport: sendmail\n"
+	    "    from: \"a@watch.example\\rX: y\"\n    to: [b@example.org]\n",
+	    4, 5, "'from' has a control character");
+}
+END_TEST
+
 #define RETRY_SINK "state: x.db\nfeeds: []\nsinks:\n  - type: log\n    path: a\n    retry: "
 
 START_TEST(test_sink_retry)
@@ -507,6 +570,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_sinks);
 	tcase_add_test(tc, test_sink_retry);
+	tcase_add_test(tc, test_sink_sendmail);
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_empty_file);
 	suite_add_tcase(s, tc);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sink.h"
+#include "spawn.h"
 #include "testutil.h"
 
 static const char alert_json[] =
@@ -158,6 +159,35 @@ START_TEST(test_failing_command)
 }
 END_TEST
 
+/* What a command prints reaches the log and the store: its control
+ * characters are escaped there, and only its last words are kept, never
+ * from the middle of a UTF-8 character. */
+START_TEST(test_output_escaped_and_capped)
+{
+	char			*sh = script("noisy.sh", "#!/bin/sh\ncat >/dev/null\n"
+				    "i=0; while [ $i -lt 300 ]; do printf '\\303\\251'; i=$((i+1)); done\n"
+				    "printf 'red \\033[31malert\\033[0m \\342\\200\\256end' >&2\nexit 1\n");
+	struct conf_str		 argv[1] = { { .s = sh } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s = open_exec(&cs, argv, 1, 5);
+	const char		*tail;
+
+	run_msg(s, "a1", false, &out);
+	ck_assert_int_eq(out.result, SINK_RETRY);
+	ck_assert_msg(strstr(out.error, "red \\x1B[31malert\\x1B[0m \\u202Eend") != NULL,
+	    "%s", out.error);
+	ck_assert_ptr_null(strchr(out.error, '\033'));
+	/* The tail starts on a whole "\303\251" (é). */
+	tail = strstr(out.error, "status 1: ");
+	ck_assert_ptr_nonnull(tail);
+	ck_assert_msg(strncmp(tail + 10, "\303\251", 2) == 0, "%s", out.error);
+	ck_assert_uint_le(strlen(tail + 10), SPAWN_OUTPUT_MAX);
+	sink_free(s);
+	free(sh);
+}
+END_TEST
+
 START_TEST(test_ignores_stdin)
 {
 	/* Exits at once without reading a large alert: no SIGPIPE for us. */
@@ -276,6 +306,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_records_stdin);
 	tcase_add_test(tc, test_minimal_environment);
 	tcase_add_test(tc, test_failing_command);
+	tcase_add_test(tc, test_output_escaped_and_capped);
 	tcase_add_test(tc, test_ignores_stdin);
 	tcase_add_test(tc, test_timeout_kills_group);
 	tcase_add_test(tc, test_missing_program);

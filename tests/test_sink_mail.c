@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sink.h"
@@ -281,6 +282,242 @@ START_TEST(test_no_server)
 }
 END_TEST
 
+/* ---- transport: sendmail ------------------------------------------- */
+
+static char *tmp;
+
+static void
+sendmail_setup(void)
+{
+	tmp = tu_tmpdir();
+}
+
+static void
+sendmail_teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+}
+
+/* A sink piping to the script body, given argv after the program. */
+static struct sink *
+open_sendmail(struct conf_sink *cs, struct conf_str *argv, size_t argc, const char *body)
+{
+	struct sink	*s = NULL;
+	struct fw_error	 e;
+	char		*path = tu_write_file(tmp, "sendmail", body);
+
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	mail_conf(cs);
+	cs->url = NULL;
+	cs->transport = MAIL_TRANSPORT_SENDMAIL;
+	cs->timeout = 1;
+	argv[0].s = path;
+	cs->sendmail.v = argv;
+	cs->sendmail.n = argc;
+	ck_assert_msg(sink_new(cs, &s, &e) == 0, "%s", e.msg);
+	return s;
+}
+
+static void
+send_one(struct sink *s, struct sink_outcome *out)
+{
+	struct sink_msg m = { .id = "0123abcd", .json = alert_json };
+
+	ck_assert_int_eq(sink_deliver(s, &m, out), 0);
+}
+
+/* The same message as over SMTP, with the \n line ends of the local
+ * interface, and the argv as given. */
+START_TEST(test_sendmail_pipes_message)
+{
+	struct conf_str		 argv[3] = { { 0 }, { .s = "-t" }, { .s = "-oi" } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s;
+	char			 path[600], *got, *want;
+	int			 r;
+
+	snprintf(path, sizeof(path), "#!/bin/sh\nprintf '%%s|' \"$@\" > %s/argv\n"
+	    "cat > %s/message\n", tmp, tmp);
+	s = open_sendmail(&cs, argv, 3, path);
+	send_one(s, &out);
+	ck_assert_int_eq(out.result, SINK_DELIVERED);
+	snprintf(path, sizeof(path), "%s/argv", tmp);
+	got = tu_read_file(path, NULL);
+	ck_assert_str_eq(got, "-t|-oi|");
+	free(got);
+	snprintf(path, sizeof(path), "%s/message", tmp);
+	got = tu_read_file(path, NULL);
+	r = sink_mail_message(&cs, &(struct sink_msg){ .id = "0123abcd", .json = alert_json },
+	    0, &want);
+	ck_assert_int_eq(r, 0);
+	ck_assert_ptr_null(strchr(got, '\r'));
+	ck_assert_ptr_nonnull(strstr(want, "\r\n"));
+	for (char *p = want, *w = want;; p++) {
+		if (p[0] == '\r' && p[1] == '\n')
+			continue;
+		*w++ = *p;
+		if (*p == '\0')
+			break;
+	}
+	/* All but the Date line, which has the time of sending. */
+	ck_assert(strncmp(got, "Date: ", 6) == 0);
+	ck_assert_str_eq(strchr(got, '\n'), strchr(want, '\n'));
+	ck_assert_ptr_nonnull(strstr(got, "\nMessage-ID: <feedwatch.0123abcd@watch.example>\n"));
+	ck_assert_ptr_nonnull(strstr(got, "\nTo: Ops <ops@example.org>,\n desk@example.net\n"));
+	free(want);
+	free(got);
+	sink_free(s);
+	free(argv[0].s);
+}
+END_TEST
+
+START_TEST(test_sendmail_exit_status)
+{
+	static const struct {
+		const char		*script;
+		enum sink_result	 result;
+		const char		*error;
+	} cases[] = {
+		{ "#!/bin/sh\ncat >/dev/null\necho 'queue busy' >&2\nexit 75\n", SINK_RETRY,
+		  "exited with status 75 (EX_TEMPFAIL): queue busy" },
+		{ "#!/bin/sh\ncat >/dev/null\necho 'No such user' >&2\nexit 67\n", SINK_PERMANENT,
+		  "exited with status 67: No such user" },
+		{ "#!/bin/sh\ncat >/dev/null\nexit 64\n", SINK_PERMANENT, "exited with status 64" },
+		{ "#!/bin/sh\ncat >/dev/null\nexit 1\n", SINK_RETRY, "exited with status 1" },
+		{ "#!/bin/sh\nkill -KILL $$\n", SINK_RETRY, "killed by signal 9" },
+		{ "#!/bin/sh\nsleep 30\n", SINK_RETRY, "took longer than 1s, killed" },
+		/* Postfix under NoNewPrivileges=yes: postdrop retries every 10 s. */
+		{ "#!/bin/sh\ncat >/dev/null\necho 'postdrop: warning: mail_queue_enter: create "
+		  "file maildrop/1.2: Permission denied' >&2\nsleep 30\n", SINK_RETRY,
+		  "setgid helper (Postfix's postdrop)" },
+		{ "#!/bin/sh\ncat >/dev/null\necho 'sendmail: fatal: ... postdrop exited' >&2\n"
+		  "exit 75\n", SINK_RETRY, "NoNewPrivileges=yes; use smtp://localhost:25, or a "
+		  "sendmail that needs no privilege such as msmtp's" },
+	};
+	struct conf_str		 argv[1];
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink *s = open_sendmail(&cs, argv, 1, cases[i].script);
+
+		send_one(s, &out);
+		ck_assert_msg(out.result == cases[i].result, "case %zu: %d %s", i, out.result,
+		    out.error);
+		ck_assert_msg(strstr(out.error, cases[i].error) != NULL, "case %zu: %s", i,
+		    out.error);
+		ck_assert_msg(strncmp(out.error, "sendmail '", 10) == 0, "%s", out.error);
+		sink_free(s);
+		free(argv[0].s);
+	}
+}
+END_TEST
+
+START_TEST(test_sendmail_missing)
+{
+	struct conf_str		 argv[1] = { { .s = "/nonexistent/sendmail" } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink		*s = NULL;
+	struct fw_error		 e;
+
+	mail_conf(&cs);
+	cs.transport = MAIL_TRANSPORT_SENDMAIL;
+	cs.sendmail.v = argv;
+	cs.sendmail.n = 1;
+	ck_assert_int_eq(sink_new(&cs, &s, &e), 0);
+	send_one(s, &out);
+	ck_assert_int_eq(out.result, SINK_PERMANENT);
+	ck_assert_msg(strstr(out.error, "cannot run '/nonexistent/sendmail': No such file or "
+	    "directory (is a mail system installed?") != NULL, "%s", out.error);
+	sink_free(s);
+}
+END_TEST
+
+/* sendmail -t takes the recipients from the headers: a feed's line break
+ * must never start one. The title is an encoded word, the summary is in
+ * the quoted-printable body. */
+START_TEST(test_sendmail_no_header_injection)
+{
+	static const char	 hostile[] =
+		"{\"id\":\"0123abcd\",\"severity\":\"high\",\"topics\":[\"sma\"],"
+		"\"feed\":\"http://feeds.example/w.xml\",\"feed_name\":\"wire\","
+		"\"updates\":\"x\\r\\nBcc: evil@example.net\","
+		"\"item\":{\"id\":\"g1\",\"title\":\"Talks\\r\\nBcc: evil@example.net\\n\\nbody\","
+		"\"link\":\"http://news.example/1\",\"summary\":\"\\nBcc: evil@example.net\"}}";
+	struct conf_str		 argv[1] = { { 0 } };
+	struct conf_sink	 cs;
+	struct sink_outcome	 out;
+	struct sink_msg		 m = { .id = "0123abcd", .json = hostile };
+	struct sink		*s;
+	char			 body[600], *got, *end;
+
+	snprintf(body, sizeof(body), "#!/bin/sh\ncat > %s/message\n", tmp);
+	s = open_sendmail(&cs, argv, 1, body);
+	ck_assert_int_eq(sink_deliver(s, &m, &out), 0);
+	ck_assert_int_eq(out.result, SINK_DELIVERED);
+	snprintf(body, sizeof(body), "%s/message", tmp);
+	got = tu_read_file(body, NULL);
+	end = strstr(got, "\n\n");
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	ck_assert_msg(strcasestr(got, "\nBcc:") == NULL, "%s", got);
+	ck_assert_ptr_null(strstr(got, "evil@"));
+	ck_assert_ptr_null(strstr(got, "In-Reply-To"));
+	ck_assert_ptr_nonnull(strstr(got, "\nSubject: =?UTF-8?B?"));
+	free(got);
+	sink_free(s);
+	free(argv[0].s);
+}
+END_TEST
+
+/* Which sendmails no_new_privs stops: Postfix's (its setgid postdrop
+ * beside it) and any set-user-ID or set-group-ID program. */
+START_TEST(test_sendmail_privileged)
+{
+	struct conf_str		 argv[1];
+	struct conf_sink	 cs;
+	char			 dir[600], *plain, *postfix, *postdrop, *suid;
+
+	mail_conf(&cs);
+	cs.transport = MAIL_TRANSPORT_SENDMAIL;
+	cs.sendmail.v = argv;
+	cs.sendmail.n = 1;
+	plain = tu_write_file(tmp, "msmtp", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(plain, 0755), 0);
+	argv[0].s = plain;
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	snprintf(dir, sizeof(dir), "%s/sbin", tmp);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	postfix = tu_write_file(dir, "sendmail", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(postfix, 0755), 0);
+	argv[0].s = postfix;
+	/* A sendmail without a postdrop is not Postfix's. */
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	postdrop = tu_write_file(dir, "postdrop", "");
+	ck_assert_int_eq(chmod(postdrop, 0755), 0);
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	ck_assert_int_eq(chmod(postdrop, 02755), 0);
+	ck_assert_str_eq(sink_mail_sendmail_privileged(&cs), postfix);
+	suid = tu_write_file(tmp, "exim4", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(suid, 04755), 0);
+	argv[0].s = suid;
+	ck_assert_str_eq(sink_mail_sendmail_privileged(&cs), suid);
+	/* Found in PATH only when it runs; and not a sendmail sink. */
+	argv[0].s = "sendmail";
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	argv[0].s = suid;
+	cs.transport = MAIL_TRANSPORT_SMTP;
+	ck_assert_ptr_null(sink_mail_sendmail_privileged(&cs));
+	free(plain);
+	free(postfix);
+	free(postdrop);
+	free(suid);
+}
+END_TEST
+
 static Suite *
 mail_suite(void)
 {
@@ -293,6 +530,15 @@ mail_suite(void)
 	tcase_add_test(tc, test_update_threads);
 	tcase_add_test(tc, test_digest_message);
 	tcase_add_test(tc, test_no_server);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sendmail");
+	tcase_add_checked_fixture(tc, sendmail_setup, sendmail_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sendmail_pipes_message);
+	tcase_add_test(tc, test_sendmail_exit_status);
+	tcase_add_test(tc, test_sendmail_missing);
+	tcase_add_test(tc, test_sendmail_privileged);
+	tcase_add_test(tc, test_sendmail_no_header_injection);
 	suite_add_tcase(s, tc);
 	return s;
 }
