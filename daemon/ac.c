@@ -58,6 +58,7 @@ struct ac {
 	unsigned	 n_class;
 	uint32_t	*emit;		/* first state with output on the
 					 * fail chain, itself included */
+	bool		 starts[256];	/* some pattern begins with the byte */
 	bool		 compiled;
 };
 
@@ -300,6 +301,8 @@ ac_compile_limit(struct ac *a, size_t max_dfa_entries)
 			a->st[s].dense = (uint32_t)a->n_dense++;
 		}
 	}
+	for (i = 0; i < a->st[0].n_edges; i++)
+		a->starts[a->st[0].edges[i].byte] = true;
 	for (i = 0; i < a->n_st; i++)
 		a->emit[i] = a->st[i].out != AC_NONE ? (uint32_t)i : a->st[i].dict;
 	a->emit[0] = AC_NONE;
@@ -324,6 +327,17 @@ ac_pattern_len(const struct ac *a, uint32_t id)
 	return id < a->n_pat ? a->pat_len[id] : 0;
 }
 
+/* From the root, a byte that begins no pattern leads back to the root and
+ * reports nothing: skips them, a load each instead of a transition each.
+ * Returns the offset of the next byte that begins a pattern, or len. */
+static size_t
+skip_root(const struct ac *a, const char *text, size_t i, size_t len)
+{
+	while (i < len && !a->starts[(uint8_t)text[i]])
+		i++;
+	return i;
+}
+
 int
 ac_scan(const struct ac *a, const char *text, size_t len, ac_hit_fn fn,
     void *userdata)
@@ -342,6 +356,8 @@ ac_scan(const struct ac *a, const char *text, size_t len, ac_hit_fn fn,
 		for (i = 0; i < len; i++) {
 			uint32_t o;
 
+			if (s == 0 && (i = skip_root(a, text, i, len)) == len)
+				break;
 			s = delta[(size_t)s * k + cls[(uint8_t)text[i]]];
 			for (o = a->emit[s]; o != AC_NONE; o = a->st[o].dict) {
 				r = fn(userdata, a->st[o].out, i + 1);
@@ -354,6 +370,8 @@ ac_scan(const struct ac *a, const char *text, size_t len, ac_hit_fn fn,
 	for (i = 0; i < len; i++) {
 		uint32_t o;
 
+		if (s == 0 && (i = skip_root(a, text, i, len)) == len)
+			break;
 		s = ac_next(a, s, (uint8_t)text[i]);
 		o = a->emit[s];
 		while (o != AC_NONE) {

@@ -1,8 +1,10 @@
 /* classify.c — topics of the configuration applied to feed items.
  *
  * Responsible for compiling every term and exclude rule of every topic into
- * one automaton (rule.c, ac.c), scanning an item's title, summary and
- * content once, and deciding from the hits which topics match and why.
+ * shared matchers (rule.c: terms that begin with a word are looked up by it
+ * in wordmatch.c, Hangul, Han and Kana terms are found by ac.c), scanning
+ * an item's title, summary and content once, and deciding from the hits
+ * which topics match and why.
  * Not responsible for the rule syntax (rule.c), Unicode handling
  * (normalize.c), nor for what happens to a match (alert.c).
  *
@@ -456,27 +458,19 @@ surface_is(const struct norm_text *t, size_t first, uint32_t span,
 	return end - a == vlen && memcmp(t->s + a, v, vlen) == 0;
 }
 
+/* Records the patterns of one matcher id, pat the first of them, occurring
+ * from token first on. */
 static int
-scan_hit(void *userdata, uint32_t id, size_t end)
+scan_add(struct scan *sc, uint32_t pat, size_t first)
 {
-	struct scan			*sc = userdata;
 	const struct rule_pattern_info	*info = sc->c->rs.info;
 	struct hitvec			*hv = sc->hv;
-	uint32_t			 pat = sc->layer->global[id];
-	size_t				 first = 0, start;
-	bool				 have_first = false;
 
-	/* One automaton id can stand for several patterns: the stems alone,
+	/* One matcher id can stand for several patterns: the stems alone,
 	 * and exact forms or prefixes with those stems. */
 	for (; pat != RULE_PATTERN_NONE; pat = info[pat].next) {
 		const struct rule_pattern_info *pi = &info[pat];
 
-		if (!have_first) {
-			start = end - ac_pattern_len(sc->layer->ac, id) +
-			    (pi->lead ? 1 : 0);
-			first = norm_text_token_at(sc->nt, start);
-			have_first = true;
-		}
 		if (pi->verify != NULL && !surface_is(sc->surface, first,
 		    pi->span, pi->verify, pi->verify_prefix))
 			continue;
@@ -499,6 +493,25 @@ scan_hit(void *userdata, uint32_t id, size_t end)
 		hv->n++;
 	}
 	return 0;
+}
+
+static int
+scan_word_hit(void *userdata, uint32_t id, size_t first)
+{
+	struct scan *sc = userdata;
+
+	return scan_add(sc, sc->layer->word_ids.first[id], first);
+}
+
+/* The automaton holds the terms that begin inside a word: an occurrence
+ * starts in the token where its first byte is. */
+static int
+scan_ac_hit(void *userdata, uint32_t id, size_t end)
+{
+	struct scan *sc = userdata;
+
+	return scan_add(sc, sc->layer->ac_ids.first[id], norm_text_token_at(
+	    sc->nt, end - ac_pattern_len(sc->layer->ac, id)));
 }
 
 static int
@@ -571,8 +584,8 @@ topic_applies(const struct cl_topic *t, const struct conf_feed *feed)
 struct item_text {
 	const char		*fields[_RULE_FIELD_MAX];
 	uint32_t		 base[_RULE_FIELD_MAX];	/* first token's position */
-	struct norm_text	 norm[_RULE_FIELD_MAX];	/* made when needed */
-	bool			 have[_RULE_FIELD_MAX];
+	struct norm_text	 norm[_RULE_FIELD_MAX];	/* the scanned text */
+	bool			 have[_RULE_FIELD_MAX];	/* norm[] is made */
 };
 
 struct explain {
@@ -586,23 +599,15 @@ struct explain {
 /* The normalised words of the item that hit h covers; NULL when they read
  * as the term itself. */
 static int
-hit_surface(struct item_text *it, const struct rule_node *term,
+hit_surface(const struct item_text *it, const struct rule_node *term,
     const struct rule_hit *h, char **ret)
 {
-	struct norm_text	*nt = &it->norm[h->field];
-	const char		*f = it->fields[h->field];
+	const struct norm_text	*nt = &it->norm[h->field];
 	size_t			 a, b, end;
-	int			 r;
 
 	*ret = NULL;
-	if (f == NULL)
+	if (!it->have[h->field])
 		return 0;
-	if (!it->have[h->field]) {
-		r = normalize_text(nt, f, strlen(f));
-		if (r < 0)
-			return r;
-		it->have[h->field] = true;
-	}
 	a = h->first - it->base[h->field];
 	b = h->last - it->base[h->field];
 	if (b >= nt->n_tok || a > b)
@@ -732,10 +737,11 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 {
 	struct classify_result	 res = { 0 };
 	struct item_text	 it = { 0 };
-	struct norm_text	 nt, st;
+	struct norm_text	 st;
 	struct hitvec		 hv = { 0 };
 	uint32_t		*cand = NULL;
 	size_t			 n_cand = 0, cap_cand = 0, i, j, li;
+	size_t			 n_topics;
 	uint32_t		 base = 0;
 	int			 r;
 
@@ -747,40 +753,46 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 	    strcmp(item->content, item->summary) == 0)
 		it.fields[RULE_FIELD_CONTENT] = NULL;
 
-	norm_text_init(&nt);
 	norm_text_init(&st);
 	for (i = 0; i < _RULE_FIELD_MAX; i++) {
-		const char *f = it.fields[i];
+		const char		*f = it.fields[i];
+		struct norm_text	*nt;
 
 		it.base[i] = base;
 		if (f == NULL || f[0] == '\0')
 			continue;
-		r = normalize_text(&nt, f, strlen(f));
+		/* Kept for explaining a match (hit_surface()). */
+		nt = &it.norm[i];
+		r = normalize_text(nt, f, strlen(f));
 		if (r < 0)
 			goto out;
-		/* Each layer's automaton over its text: the words as
+		it.have[i] = true;
+		/* Each layer's matchers over its text: the words as
 		 * written (topics without stems), or their stems in one
 		 * language. */
 		for (li = 0; li < c->rs.n_layers; li++) {
 			const struct rule_layer	*l = &c->rs.layers[li];
 			struct scan		 sc = {
-				.c = c, .layer = l, .nt = &nt, .surface = &nt,
+				.c = c, .layer = l, .nt = nt, .surface = nt,
 				.hv = &hv, .base = base, .field = (uint8_t)i,
 			};
 
-			if (l->n_global == 0)
+			if (l->word_ids.n == 0 && l->ac_ids.n == 0)
 				continue;
 			if (l->stem != NULL) {
-				r = stem_text(l->stem, &nt, &st);
+				r = stem_text(l->stem, nt, &st);
 				if (r < 0)
 					goto out;
 				sc.nt = &st;
 			}
-			r = ac_scan(l->ac, sc.nt->s, sc.nt->len, scan_hit, &sc);
+			r = wordmatch_scan(l->words, sc.nt, scan_word_hit, &sc);
+			if (r >= 0 && l->ac_ids.n > 0)
+				r = ac_scan(l->ac, sc.nt->s, sc.nt->len,
+				    scan_ac_hit, &sc);
 			if (r < 0)
 				goto out;
 		}
-		base += (uint32_t)nt.n_tok;
+		base += (uint32_t)nt->n_tok;
 	}
 	if (hv.n == 0)
 		goto done;
@@ -826,8 +838,14 @@ classify_item(const struct classifier *c, const struct conf_feed *feed,
 			cand[j++] = cand[i];
 	n_cand = j;
 
-	res.matches = calloc(c->n_topics, sizeof(*res.matches));
-	res.excluded = calloc(c->n_topics, sizeof(*res.excluded));
+	/* A topic gives one match or one exclusion at most: room for the
+	 * candidates' topics, not for every topic. */
+	for (i = 0, n_topics = 0; i < n_cand; i++)
+		if (i == 0 || c->entries[cand[i]].topic !=
+		    c->entries[cand[i - 1]].topic)
+			n_topics++;
+	res.matches = calloc(n_topics, sizeof(*res.matches));
+	res.excluded = calloc(n_topics, sizeof(*res.excluded));
 	if (res.matches == NULL || res.excluded == NULL) {
 		r = -ENOMEM;
 		goto out;
@@ -855,7 +873,6 @@ out:
 	classify_result_done(&res);
 	free(cand);
 	free(hv.v);
-	norm_text_done(&nt);
 	norm_text_done(&st);
 	for (i = 0; i < _RULE_FIELD_MAX; i++)
 		norm_text_done(&it.norm[i]);

@@ -2,10 +2,10 @@
  *
  * Responsible for turning one rule expression (a YAML scalar of a topic's
  * terms or exclude list) into a tree of AND/OR/NOT/NEAR nodes over terms,
- * registering each term's normalised pattern in the shared automaton, and
- * for evaluating a tree on the hits the automaton found in one item. Not
- * responsible for scanning text (classify.c drives ac.c) nor for topics and
- * feeds (classify.c).
+ * registering each term's normalised pattern in the shared matchers, and
+ * for evaluating a tree on the hits the matchers found in one item. Not
+ * responsible for scanning text (classify.c drives wordmatch.c and ac.c)
+ * nor for topics and feeds (classify.c).
  *
  * Grammar, loosest binding first (docs/rules.md has the prose):
  *
@@ -29,6 +29,7 @@
 
 #include <utf8proc.h>
 
+#include "buf.h"
 #include "rule.h"
 #include "stem.h"
 
@@ -58,9 +59,12 @@ layer_add(struct rule_set *rs, struct stem *stem, const char *language)
 	rs->layers = nl;
 	l = &rs->layers[rs->n_layers];
 	memset(l, 0, sizeof(*l));
+	l->words = wordmatch_new();
 	l->ac = ac_new();
 	l->language = language != NULL ? strdup(language) : NULL;
-	if (l->ac == NULL || (language != NULL && l->language == NULL)) {
+	if (l->words == NULL || l->ac == NULL ||
+	    (language != NULL && l->language == NULL)) {
+		wordmatch_free(l->words);
 		ac_free(l->ac);
 		free(l->language);
 		return -ENOMEM;
@@ -90,10 +94,12 @@ rule_set_done(struct rule_set *rs)
 	size_t i;
 
 	for (i = 0; i < rs->n_layers; i++) {
+		wordmatch_free(rs->layers[i].words);
 		ac_free(rs->layers[i].ac);
 		stem_free(rs->layers[i].stem);
 		free(rs->layers[i].language);
-		free(rs->layers[i].global);
+		free(rs->layers[i].word_ids.first);
+		free(rs->layers[i].ac_ids.first);
 	}
 	free(rs->layers);
 	for (i = 0; i < rs->n_info; i++)
@@ -138,7 +144,8 @@ rule_set_compile(struct rule_set *rs)
 	size_t i;
 
 	for (i = 0; i < rs->n_layers; i++)
-		if (ac_compile(rs->layers[i].ac) < 0)
+		if (wordmatch_compile(rs->layers[i].words) < 0 ||
+		    ac_compile(rs->layers[i].ac) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -436,18 +443,19 @@ last_cp(const char *s, size_t end)
 	return cp;
 }
 
-/* Gives automaton id local of layer li, with the check verify (may be
- * NULL), its pattern id: the one it already has, else a new one. */
+/* Gives id local of a matcher of layer li (ids maps it), with the check
+ * verify (may be NULL), its pattern id: the one it already has, else a new
+ * one. */
 static int
-pattern_id(struct rule_set *rs, size_t li, uint32_t local, bool lead,
-    uint32_t span, const char *verify, bool verify_prefix, uint32_t *ret)
+pattern_id(struct rule_set *rs, size_t li, struct rule_ids *ids,
+    uint32_t local, uint32_t span, const char *verify,
+    bool verify_prefix, uint32_t *ret)
 {
-	struct rule_layer		*l = &rs->layers[li];
 	struct rule_pattern_info	*pi;
 	uint32_t			 id, prev = RULE_PATTERN_NONE;
 
-	if (local < l->n_global) {
-		for (id = l->global[local]; id != RULE_PATTERN_NONE;
+	if (local < ids->n) {
+		for (id = ids->first[local]; id != RULE_PATTERN_NONE;
 		    id = rs->info[id].next) {
 			pi = &rs->info[id];
 			if ((pi->verify == NULL) == (verify == NULL) &&
@@ -459,21 +467,11 @@ pattern_id(struct rule_set *rs, size_t li, uint32_t local, bool lead,
 			prev = id;
 		}
 	} else {
-		if (local >= l->cap_global) {
-			size_t		 ncap = l->cap_global ?
-			    l->cap_global * 2 : 64;
-			uint32_t	*ng;
-
-			while (ncap <= local)
-				ncap *= 2;
-			ng = reallocarray(l->global, ncap, sizeof(*ng));
-			if (ng == NULL)
-				return -ENOMEM;
-			l->global = ng;
-			l->cap_global = ncap;
-		}
-		/* ac ids are handed out in order: local == n_global. */
-		l->global[l->n_global++] = RULE_PATTERN_NONE;
+		if (array_reserve((void **)&ids->first, &ids->cap, local + 1,
+		    sizeof(*ids->first), 64) < 0)
+			return -ENOMEM;
+		/* Matcher ids are handed out in order: local == ids->n. */
+		ids->first[ids->n++] = RULE_PATTERN_NONE;
 	}
 	if (rs->n_info == rs->cap_info) {
 		size_t				 ncap = rs->cap_info ?
@@ -492,13 +490,12 @@ pattern_id(struct rule_set *rs, size_t li, uint32_t local, bool lead,
 	if (verify != NULL && (pi->verify = strdup(verify)) == NULL)
 		return -ENOMEM;
 	rs->n_info++;
-	pi->lead = lead;
 	pi->span = span;
 	pi->layer = (uint32_t)li;
 	pi->verify_prefix = verify_prefix;
 	pi->next = RULE_PATTERN_NONE;
 	if (prev == RULE_PATTERN_NONE)
-		l->global[local] = id;
+		ids->first[local] = id;
 	else
 		rs->info[prev].next = id;
 	*ret = id;
@@ -623,12 +620,18 @@ make_term(struct parser *p, size_t off, size_t len, size_t at, bool exact,
 	trail = !prefix && !normalize_cp_inword(last_cp(pt->s, pt->len - 1));
 	plen = pt->len - (lead ? 0 : 1) - (trail ? 0 : 1);
 	if (!p->dry) {
-		r = ac_add(rs->layers[li].ac, pt->s + (lead ? 0 : 1), plen,
-		    &local);
+		struct rule_layer *l = &rs->layers[li];
+
+		/* A term that begins with a word is looked up by it; one that
+		 * may begin inside a word needs the automaton. */
+		if (lead)
+			r = wordmatch_add(l->words, pt->s, plen, &local);
+		else
+			r = ac_add(l->ac, pt->s + 1, plen, &local);
 		if (r == 0)
-			r = pattern_id(rs, li, local, lead,
-			    (uint32_t)(pt->n_tok - 1), lead ? verify : NULL,
-			    prefix, &id);
+			r = pattern_id(rs, li, lead ? &l->word_ids : &l->ac_ids,
+			    local, (uint32_t)(pt->n_tok - 1),
+			    lead ? verify : NULL, prefix, &id);
 		if (r < 0)
 			goto fail;
 	}

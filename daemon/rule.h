@@ -1,5 +1,5 @@
 /* rule.h — the topic rule language: parse one rule expression into a tree
- * whose terms are patterns of a shared Aho–Corasick automaton, and evaluate
+ * whose terms are patterns of shared matchers (wordmatch.h, ac.h), and evaluate
  * the tree on the pattern hits of one item. Syntax and semantics are in
  * docs/rules.md. Never logs: errors come back as data. */
 #pragma once
@@ -12,6 +12,7 @@
 #include "error.h"
 #include "normalize.h"
 #include "stem.h"
+#include "wordmatch.h"
 
 /* The item fields a term may match in, as a bit mask. */
 enum rule_field {
@@ -51,33 +52,42 @@ struct rule_node {
 	unsigned		 fields;	/* RULE_FIELD_BIT mask */
 };
 
-/* What a pattern id needs for position computing: whether it starts with a
- * word boundary (a space) and how many tokens it covers, minus one; the
- * layer whose automaton holds it. An exact form or a prefix is found by its
+/* What a pattern id needs for position computing: how many tokens it
+ * covers, minus one (where it starts is the matcher's to say); the layer
+ * whose matchers hold it. An exact form or a prefix is found by its
  * stems and then checked against the item's words as written: verify holds
  * those words, normalised ("us troops"; "trade talk" for "trade talk*"). */
 struct rule_pattern_info {
-	bool		 lead;
 	bool		 verify_prefix;	/* the words begin with verify */
 	uint32_t	 span;
 	uint32_t	 layer;
 	char		*verify;	/* NULL: any words with these stems */
-	uint32_t	 next;		/* next id of the same automaton id */
+	uint32_t	 next;		/* next id of the same matcher id */
 };
 
 #define RULE_PATTERN_NONE	UINT32_MAX
 
-/* One automaton and the text it is run over: layer 0 holds the terms of
- * topics without stems (language "none") and runs over the normalised
- * text; each other layer holds the terms of one stemming language and runs
- * over the text's stems. */
+/* The first pattern id of each id of one matcher (the others follow
+ * rule_pattern_info.next). */
+struct rule_ids {
+	uint32_t	*first;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* The matchers of one text form: layer 0 holds the terms of topics without
+ * stems (language "none") and runs over the normalised text; each other
+ * layer holds the terms of one stemming language and runs over the text's
+ * stems. A term that begins with a word is looked up by that word
+ * (wordmatch.h); one that begins with Hangul, Han or Kana, and so may
+ * start inside a word, is found by the Aho–Corasick automaton (ac.h). */
 struct rule_layer {
-	struct stem	*stem;		/* NULL for layer 0 */
-	char		*language;	/* NULL for layer 0 */
-	struct ac	*ac;
-	uint32_t	*global;	/* first pattern id by automaton id */
-	size_t		 n_global;
-	size_t		 cap_global;
+	struct stem		*stem;		/* NULL for layer 0 */
+	char			*language;	/* NULL for layer 0 */
+	struct wordmatch	*words;
+	struct ac		*ac;
+	struct rule_ids		 word_ids;	/* by wordmatch id */
+	struct rule_ids		 ac_ids;	/* by automaton id */
 };
 
 /* Named word lists for "@name" (the configuration's "lists:" block). Each
@@ -94,7 +104,7 @@ struct rule_lists {
 	size_t			 n;
 };
 
-/* The automata all rules of a classifier share, and per-pattern data. */
+/* The matchers all rules of a classifier share, and per-pattern data. */
 struct rule_set {
 	struct rule_layer		*layers;
 	size_t				 n_layers;
@@ -117,7 +127,7 @@ void rule_set_done(struct rule_set *rs);
  * for a language libstemmer does not know, or -ENOMEM. */
 int rule_set_language(struct rule_set *rs, const char *language) _must_check_;
 
-/* Compiles every layer's automaton once all rules are parsed. Returns 0 or
+/* Compiles every layer's matchers once all rules are parsed. Returns 0 or
  * -ENOMEM. */
 int rule_set_compile(struct rule_set *rs) _must_check_;
 

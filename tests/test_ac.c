@@ -81,6 +81,36 @@ START_TEST(empty_and_errors)
 }
 END_TEST
 
+/* The scan skips the bytes that begin no pattern (here all of Latin):
+ * occurrences right after them, at the text's start and end, and inside a
+ * longer word are all found. */
+START_TEST(skip_to_starts)
+{
+	/* _i = 0: full DFA; 1: hybrid tables. */
+	struct ac	*a = ac_new();
+	struct found	 f = { 0 };
+	const char	*text = "한미 abc 주한미군 xyz 미군";
+	uint32_t	 id[2];
+
+	ck_assert_int_eq(ac_add(a, "한미", strlen("한미"), &id[0]), 0);
+	ck_assert_int_eq(ac_add(a, "미군 ", strlen("미군 "), &id[1]), 0);
+	ck_assert_int_eq(ac_compile_limit(a, _i == 0 ? AC_DFA_MAX_ENTRIES : 0), 0);
+	ck_assert_int_eq(ac_scan(a, text, strlen(text), on_hit, &f), 0);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_uint_eq(count(&f, id[0], 6), 1);
+	ck_assert_uint_eq(count(&f, id[0], 20), 1);
+	ck_assert_uint_eq(count(&f, id[1], 24), 1);	/* not the last 미군 */
+	/* Cut before the space after 주한미군: no "미군 ". */
+	f.n = 0;
+	ck_assert_int_eq(ac_scan(a, text, 23, on_hit, &f), 0);
+	ck_assert_uint_eq(f.n, 2);
+	f.n = 0;
+	ck_assert_int_eq(ac_scan(a, "abc xyz", 7, on_hit, &f), 0);
+	ck_assert_uint_eq(f.n, 0);
+	ac_free(a);
+}
+END_TEST
+
 static int
 stop_hit(void *ud, uint32_t id, size_t end)
 {
@@ -166,6 +196,7 @@ ac_suite(void)
 
 	tcase_add_loop_test(tc, classic, 0, 2);
 	tcase_add_test(tc, empty_and_errors);
+	tcase_add_loop_test(tc, skip_to_starts, 0, 2);
 	tcase_add_test(tc, stop_early);
 	tcase_add_loop_test(tc, random_vs_naive, 0, 2);
 	suite_add_tcase(s, tc);

@@ -10,6 +10,8 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "normalize.h"
+#include "stem.h"
 #include "testutil.h"
 
 /* A conf with one topic "t" built by hand: terms and excludes are
@@ -854,6 +856,252 @@ START_TEST(default_rules)
 }
 END_TEST
 
+/* Terms that begin with a word are looked up by it, the others (Hangul,
+ * Han, Kana) by the automaton: both kinds side by side, several terms
+ * under one first word, and phrases that cross from one script to the
+ * other. */
+START_TEST(word_index)
+{
+	struct classifier	*cls;
+	char			 errs[2048];
+
+	/* Begins with a word, ends inside one: the Hangul is a beginning. */
+	YES("\"troops 주한미군\"", "Troops 주한미군은 밝혔다", NULL);
+	NO("\"troops 주한미군\"", "Troops 재주한미군", NULL);
+	/* Begins inside a word, ends with one. */
+	YES("\"주한미군 troops\"", "재주한미군 troops", NULL);
+	NO("\"주한미군 troops\"", "주한미군 troopship", NULL);
+	YES("미군", "미군", NULL);
+	YES("미군", "x 주한미군", NULL);
+	/* Stems and prefixes on both sides of a phrase. */
+	YES("\"deploy troop\" NEAR/2 korea*", "deployed troops in Korean bases",
+	    NULL);
+	YES("korea* NEAR/2 \"deploy troop\"", "Korean bases deployed troops",
+	    NULL);
+	NO("korea* NEAR/1 \"deploy troop\"", "Korean bases deployed troops",
+	    NULL);
+
+	cls = yaml_classifier(
+	    "state: s.db\n"
+	    "feeds:\n"
+	    "  - url: file:x.xml\n"
+	    "topics:\n"
+	    "  - name: phrase\n"
+	    "    terms: ['us troops']\n"
+	    "  - name: word\n"
+	    "    terms: [us]\n"
+	    "  - name: prefix\n"
+	    "    terms: ['us*']\n"
+	    "  - name: exact\n"
+	    "    terms: ['=us']\n"
+	    "  - name: exact_phrase\n"
+	    "    terms: ['=\"us troops\"']\n"
+	    "  - name: near\n"
+	    "    terms: ['us NEAR/1 troop*']\n"
+	    "  - name: korean\n"
+	    "    terms: ['미군 OR 미국']\n", errs, sizeof(errs));
+	ck_assert_msg(cls != NULL, "%s", errs);
+	EXPECT_TOPICS(cls, "US troops", NULL,
+	    "phrase word prefix exact exact_phrase near");
+	EXPECT_TOPICS(cls, "US troop cut", NULL, "phrase word prefix exact near");
+	EXPECT_TOPICS(cls, "USFK", NULL, "prefix");
+	EXPECT_TOPICS(cls, "Used troops", NULL, "prefix");
+	EXPECT_TOPICS(cls, "Troops, US", NULL, "word prefix exact near");
+	/* Word positions run on from the title: NEAR pairs across
+	 * fields, a phrase does not. */
+	EXPECT_TOPICS(cls, "US", "troops", "word prefix exact near");
+	EXPECT_TOPICS(cls, "미국 US", "주한미군", "word prefix exact korean");
+	classifier_free(cls);
+}
+END_TEST
+
+#define MANY_VOCAB	400
+#define MANY_TERMS	10000
+#define MANY_ITEMS	150
+
+static unsigned long many_rng = 88172645463325252UL;
+
+static unsigned long
+many_rand(void)
+{
+	many_rng ^= many_rng << 13;
+	many_rng ^= many_rng >> 7;
+	many_rng ^= many_rng << 17;
+	return many_rng;
+}
+
+static const char *const many_korean[] = {
+	"주한미군", "한미", "방위비", "분담금", "연합훈련", "미국", "관세",
+};
+
+/* The form a naive search looks for: the term's normalised words (their
+ * stems with stem != NULL), with the space at each end that a word has and
+ * Hangul has not, and none at the end of a prefix. */
+static char *
+many_pattern(struct stem *stem, const char *term, size_t len)
+{
+	struct norm_text	 nt, st;
+	const struct norm_text	*t = &nt;
+	size_t			 a = 0, b;
+	bool			 prefix = term[len - 1] == '*';
+	char			*p;
+
+	norm_text_init(&nt);
+	norm_text_init(&st);
+	ck_assert_int_eq(normalize_text(&nt, term, prefix ? len - 1 : len), 0);
+	if (stem != NULL) {
+		ck_assert_int_eq(stem_text(stem, &nt, &st), 0);
+		t = &st;
+	}
+	/* The test's words are ASCII: a byte past it is Hangul. */
+	b = t->len;
+	if ((unsigned char)t->s[1] >= 0x80)
+		a = 1;
+	if (prefix || (unsigned char)t->s[t->len - 2] >= 0x80)
+		b--;
+	p = strndup(t->s + a, b - a);
+	ck_assert_ptr_nonnull(p);
+	norm_text_done(&nt);
+	norm_text_done(&st);
+	return p;
+}
+
+/* The normalised (and stemmed) form of field, where a naive search
+ * looks. */
+static char *
+many_form(struct stem *stem, const char *field)
+{
+	struct norm_text	 nt, st;
+	char			*form;
+
+	norm_text_init(&nt);
+	norm_text_init(&st);
+	ck_assert_int_eq(normalize_text(&nt, field, strlen(field)), 0);
+	if (stem != NULL)
+		ck_assert_int_eq(stem_text(stem, &nt, &st), 0);
+	form = strdup(stem != NULL ? st.s : nt.s);
+	ck_assert_ptr_nonnull(form);
+	norm_text_done(&nt);
+	norm_text_done(&st);
+	return form;
+}
+
+/* 10,000 terms (words, phrases, prefixes, Hangul words and phrases that
+ * mix both), each its own topic, over a vocabulary small enough that many
+ * of them occur: an item's topics are exactly those whose term a naive
+ * search finds in its title or summary. _i = 0: words as written; 1:
+ * English stems (no prefixes, whose stems rule.c works out). */
+START_TEST(many_terms_vs_naive)
+{
+	static char		 vocab[MANY_VOCAB][12];
+	struct conf		*conf = calloc(1, sizeof(*conf));
+	struct classifier	*cls = NULL;
+	struct fw_errors	 errs = { 0 };
+	struct stem		*stem = NULL;
+	char			**pattern = calloc(MANY_TERMS, sizeof(*pattern));
+	size_t			 i, j, k, total = 0;
+
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_ptr_nonnull(pattern);
+	if (_i == 1)
+		ck_assert_int_eq(stem_new("english", &stem), 0);
+	for (i = 0; i < MANY_VOCAB; i++) {
+		int len = 2 + (int)(many_rand() % 6);
+
+		for (j = 0; j < (size_t)len; j++)
+			vocab[i][j] = j % 2 ? "aeiou"[many_rand() % 5] :
+			    "bdgkst"[many_rand() % 6];
+		vocab[i][len] = '\0';
+	}
+	conf->path = strdup("many.yaml");
+	conf->language.s = strdup(_i == 0 ? "none" : "english");
+	conf->topics = calloc(MANY_TERMS, sizeof(*conf->topics));
+	ck_assert_ptr_nonnull(conf->topics);
+	conf->n_topics = MANY_TERMS;
+	for (i = 0; i < MANY_TERMS; i++) {
+		struct conf_topic	*t = &conf->topics[i];
+		const char		*w1 = vocab[many_rand() % MANY_VOCAB];
+		const char		*w2 = vocab[many_rand() % MANY_VOCAB];
+		const char		*ko = many_korean[many_rand() % 7];
+		char			*term = NULL;
+		int			 r = 0;
+
+		switch (many_rand() % (_i == 0 ? 7 : 6)) {
+		case 0: case 1:	r = asprintf(&term, "%s", w1); break;
+		case 2:		r = asprintf(&term, "%s %s", w1, w2); break;
+		case 3:		r = asprintf(&term, "%s", ko); break;
+		case 4:		r = asprintf(&term, "\"%s %s\"", ko, w1); break;
+		case 5:		r = asprintf(&term, "\"%s %s\"", w1, ko); break;
+		default:	r = asprintf(&term, "%s*", w1); break;
+		}
+		ck_assert_int_ge(r, 0);
+		ck_assert_int_ge(asprintf(&t->name.s, "t%zu", i), 0);
+		t->terms.v = calloc(1, sizeof(*t->terms.v));
+		ck_assert_ptr_nonnull(t->terms.v);
+		t->terms.v[0].s = term;
+		t->terms.n = 1;
+		/* Without the quotes of a phrase. */
+		pattern[i] = term[0] == '"' ?
+		    many_pattern(stem, term + 1, strlen(term) - 2) :
+		    many_pattern(stem, term, strlen(term));
+	}
+	ck_assert_msg(classifier_new(conf, &cls, &errs) == 0, "%s",
+	    errs.n ? errs.v[0].msg : "?");
+	for (k = 0; k < MANY_ITEMS; k++) {
+		char			 title[256], summary[1024];
+		struct feed_item	 item = { .id = (char *)"x",
+		    .title = title, .summary = summary };
+		struct classify_result	 res = { 0 };
+		size_t			 len, n, m = 0;
+		char			*tf, *sf;
+
+		for (len = 0, n = 0; n < 8; n++)
+			len += (size_t)snprintf(title + len, sizeof(title) - len,
+			    "%s%s", n ? " " : "", many_rand() % 8 == 0 ?
+			    many_korean[many_rand() % 7] :
+			    vocab[many_rand() % MANY_VOCAB]);
+		for (len = 0, n = 0; n < 40; n++)
+			len += (size_t)snprintf(summary + len,
+			    sizeof(summary) - len, "%s%s%s", n ? " " : "",
+			    many_rand() % 8 == 0 ? "재" : "",
+			    many_rand() % 8 == 0 ?
+			    many_korean[many_rand() % 7] :
+			    vocab[many_rand() % MANY_VOCAB]);
+		ck_assert_int_eq(classify_item(cls, NULL, &item, &res), 0);
+		tf = many_form(stem, title);
+		sf = many_form(stem, summary);
+		for (i = 0; i < MANY_TERMS; i++) {
+			bool want = strstr(tf, pattern[i]) != NULL ||
+			    strstr(sf, pattern[i]) != NULL;
+			bool got = m < res.n_matches &&
+			    strcmp(res.matches[m].topic, conf->topics[i].name.s) == 0;
+
+			/* Check writes down every assertion that passes: a
+			 * plain test keeps this loop of 10,000 fast. */
+			if (want != got)
+				ck_abort_msg("term '%s' (%s): want %d, got %d "
+				    "in '%s' / '%s'", conf->topics[i].terms.v[0].s,
+				    pattern[i], want, got, title, summary);
+			m += got;
+		}
+		ck_assert_uint_eq(m, res.n_matches);
+		total += m;
+		free(tf);
+		free(sf);
+		classify_result_done(&res);
+	}
+	/* The vocabulary is small enough that terms do occur. */
+	ck_assert_uint_gt(total, MANY_ITEMS * 10);
+	for (i = 0; i < MANY_TERMS; i++)
+		free(pattern[i]);
+	free(pattern);
+	classifier_free(cls);
+	conf_free(conf);
+	stem_free(stem);
+	fw_errors_done(&errs);
+}
+END_TEST
+
 static Suite *
 classify_suite(void)
 {
@@ -872,6 +1120,10 @@ classify_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("unicode");
 	tcase_add_test(tc, unicode);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("matching");
+	tcase_add_test(tc, word_index);
+	tcase_add_loop_test(tc, many_terms_vs_naive, 0, 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("topics");
 	tcase_add_test(tc, topics_and_feeds);

@@ -134,16 +134,24 @@ START_TEST(patterns)
 {
 	struct rule_node	*a = NULL, *b = NULL, *c = NULL;
 	struct rule_error	 e;
+	const struct rule_layer	*l;
 
 	/* Spelling variants normalise to the same pattern. */
 	ck_assert_int_eq(rule_parse(&rs, "cost-sharing", &a, &e), 0);
 	ck_assert_int_eq(rule_parse(&rs, "\"COST sharing\"", &b, &e), 0);
 	ck_assert_uint_eq(a->pattern, b->pattern);
 	ck_assert_uint_eq(a->span, 1);
-	ck_assert(rs.info[a->pattern].lead);
-	/* Hangul: inside-word, no boundary. */
+	/* Begins with a word: looked up by it. */
+	l = &rs.layers[rs.info[a->pattern].layer];
+	ck_assert_uint_eq(l->word_ids.n, 1);
+	ck_assert_uint_eq(l->word_ids.first[0], a->pattern);
+	ck_assert_uint_eq(l->ac_ids.n, 0);
+	/* Hangul: inside-word, no boundary: the automaton finds it. */
 	ck_assert_int_eq(rule_parse(&rs, "주한미군", &c, &e), 0);
-	ck_assert(!rs.info[c->pattern].lead);
+	ck_assert_ptr_eq(&rs.layers[rs.info[c->pattern].layer], l);
+	ck_assert_uint_eq(l->ac_ids.n, 1);
+	ck_assert_uint_eq(l->ac_ids.first[0], c->pattern);
+	ck_assert_uint_eq(l->word_ids.n, 1);
 	ck_assert_uint_eq(c->span, 0);
 	ck_assert_uint_ne(c->pattern, a->pattern);
 	rule_free(a);
