@@ -18,4 +18,5 @@ int cmd_export_opml(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_add(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
+int cmd_migrate_state(int argc, char **argv);
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "db.h"
 #include "cmd.h"
 #include "cmd_common.h"
 #include "conf.h"
@@ -240,7 +241,8 @@ classify_stored(struct run *run, const char *since)
 		from = (int64_t)time(NULL) - age;
 	}
 	/* Reading must not create a state file where there was none. */
-	if (access(run->conf->state_path, F_OK) < 0) {
+	if (!db_target_is_postgresql(run->conf->state_path) &&
+	    access(run->conf->state_path, F_OK) < 0) {
 		fprintf(stderr, "feedwatch classify: no state database at '%s': "
 		    "%s\n", run->conf->state_path, strerror(errno));
 		return 1;

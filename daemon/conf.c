@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "db.h"
 #include "safe.h"
 
 #define CONF_MAX_SECRET_BYTES	(64 * 1024)
@@ -1227,7 +1228,9 @@ top_state(struct walker *w, yaml_node_t *v, void *obj)
 	if (!want_scalar(w, v, "state"))
 		return;
 	free(c->state_path);
-	c->state_path = xpath(w, scalar(v));
+	/* A database is named, not a file: no config directory in front. */
+	c->state_path = db_target_is_postgresql(scalar(v)) ? xstrdup(w, scalar(v))
+	    : xpath(w, scalar(v));
 	c->state_line = (unsigned)v->start_mark.line + 1;
 	c->state_col = (unsigned)v->start_mark.column + 1;
 }
@@ -1241,6 +1244,16 @@ top_retention(struct walker *w, yaml_node_t *v, void *obj)
 	/* Under an hour, `feedwatch alerts` would hardly ever show one. */
 	if (c->retention < 3600)
 		werr(w, v, "'retention': '%s' is shorter than the minimum of 1h", scalar(v));
+}
+
+static void
+top_lease(struct walker *w, yaml_node_t *v, void *obj)
+{
+	struct conf *c = obj;
+
+	get_duration(w, v, "lease", &c->lease);
+	if (c->lease <= 0)
+		werr(w, v, "'lease': must be at least 1s");
 }
 
 CONF_FIELD_HANDLER(top_user_agent, struct conf, user_agent, get_string)
@@ -1517,6 +1530,7 @@ static const struct key_handler top_keys[] = {
 	{ "developments", top_developments, false },
 	{ "state", top_state, true },
 	{ "retention", top_retention, false },
+	{ "lease", top_lease, false },
 	{ "include", top_include, false },
 	{ "user_agent", top_user_agent, false },
 	{ "ca_path", top_ca_path, false },
@@ -1649,6 +1663,7 @@ conf_set_defaults(struct conf *c)
 	c->concurrency = 8;
 	c->per_host = 2;
 	c->backoff_cap = 24 * 3600;
+	c->lease = 5 * 60;
 	c->redirect_hold = 3;
 	c->retention = 90 * 86400;
 	c->health_failures = 5;
@@ -1890,7 +1905,7 @@ conf_check_state(const struct conf *c, struct fw_error *reterr)
 	const char	*what = NULL;
 	int		 r = 0;
 
-	if (c->state_path == NULL)
+	if (c->state_path == NULL || db_target_is_postgresql(c->state_path))
 		return 0;
 	dir = strdup(c->state_path);
 	if (dir == NULL)

@@ -186,8 +186,9 @@ struct conf {
 	char			*include;	/* the 'include' glob, absolute; NULL = default */
 	char			**included;	/* the files it matched, read in order */
 	size_t			 n_included;
-	char			*state_path;	/* SQLite file */
+	char			*state_path;	/* SQLite file or PostgreSQL database */
 	unsigned		 state_line, state_col;	/* where 'state' is given */
+	int64_t			 lease;		/* a shared state's feed and delivery leases */
 	char			*user_agent;
 	char			*ca_path;
 	char			*proxy;

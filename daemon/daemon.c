@@ -41,6 +41,8 @@
 
 /* systemd's default TimeoutStopSec is 90 s; the promise here is 5 s. */
 #define FW_STOP_DEADLINE	4
+/* Seconds between tries while a shared state database is unreachable. */
+#define DAEMON_RECONNECT_WAIT	2
 #define STRINGIFY_(x)		#x
 #define STRINGIFY(x)		STRINGIFY_(x)
 
@@ -295,7 +297,8 @@ daemon_probe_writable(struct pipeline *p)
 		store_rollback(p->store);
 		return false;
 	}
-	return access(p->conf->state_path, W_OK) == 0 || errno == ENOENT;
+	return store_is_shared(p->store) || access(p->conf->state_path, W_OK) == 0 ||
+	    errno == ENOENT;
 }
 
 /* One line for `systemctl status`: "12 feeds (1 failing); last cycle
@@ -499,6 +502,7 @@ cmd_run(int argc, char **argv)
 		int64_t			wait = 1, dwait;
 		uint64_t		usec;
 		double			t0;
+		int			r;
 
 		if (got_reload) {
 			got_reload = 0;
@@ -509,9 +513,18 @@ cmd_run(int argc, char **argv)
 		/* Signals may interrupt polling and delivery: the cycle
 		 * checks got_stop and returns early. */
 		sigprocmask(SIG_SETMASK, &waitmask, NULL);
-		if (schedule_poll_cycle(d.p, false, now_seconds(), &got_stop, &ps, &wait) < 0)
-			failed = 1;
-		if (!got_stop && !failed && outbox_deliver_due(d.p, now_seconds(), &ds) < 0)
+		r = schedule_poll_cycle(d.p, false, now_seconds(), &got_stop, &ps, &wait);
+		if (r == 0 && !got_stop)
+			r = outbox_deliver_due(d.p, now_seconds(), &ds);
+		/* A shared database that restarts or fails over drops the
+		 * connection: what was in the transaction was rolled back,
+		 * and the next cycle connects again. A file that fails is
+		 * not going to get better by itself. */
+		if (r == -ECONNRESET && store_is_shared(d.p->store)) {
+			log_warnx("the state database %s is unreachable: trying again in %ds",
+			    store_label(d.p->store), DAEMON_RECONNECT_WAIT);
+			wait = DAEMON_RECONNECT_WAIT;
+		} else if (r < 0)
 			failed = 1;
 		sigprocmask(SIG_BLOCK, &block, NULL);
 		(void)notify_watchdog();

@@ -45,6 +45,9 @@ usage(FILE *f)
 "                                   check a feed (or a page's), dry-run the rules,\n"
 "                                   write it to the config directory (feeds.d)\n"
 "  remove -c CONFIG URL|NAME        remove a feed added there\n"
+"  migrate-state --from STATE --to STATE\n"
+"                                   copy a whole state between a SQLite file and\n"
+"                                   a PostgreSQL database; counts checked\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE   configuration file (default " FW_DEFAULT_CONFIG ")\n"
@@ -80,6 +83,7 @@ static const struct {
 	{ "discover", cmd_discover, false },
 	{ "add", cmd_add, false },
 	{ "remove", cmd_remove, false },
+	{ "migrate-state", cmd_migrate_state, false },
 };
 
 int

@@ -51,6 +51,7 @@ pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs)
 		(void)fw_errors_add(errs, &e);
 		goto fail;
 	}
+	store_lease_set(p->store, conf->lease);
 	p->sinks = calloc(conf->n_sinks ? conf->n_sinks : 1, sizeof(*p->sinks));
 	if (p->sinks == NULL) {
 		r = -ENOMEM;
@@ -86,6 +87,7 @@ pipeline_free(struct pipeline *p)
 		header_lines_free(p->feed_headers[i]);
 	free(p->feed_headers);
 	free(p->canon_lists);
+	free(p->feed_ids);
 	store_close(p->store);
 	conf_free(p->conf);
 	free(p);
@@ -347,15 +349,21 @@ int
 pipeline_schedule_fit(struct pipeline *p, int64_t now, struct fw_error *reterr)
 {
 	struct store_feed	st;
-	int64_t			interval, due;
+	int64_t			interval, due, n_stored;
+	int64_t			*ids;
 	int			r = 0;
 
+	ids = reallocarray(p->feed_ids, p->conf->n_feeds ? p->conf->n_feeds : 1, sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	p->feed_ids = ids;
 	for (size_t i = 0; i < p->conf->n_feeds && r == 0; i++) {
 		const struct conf_feed *feed = &p->conf->feeds[i];
 
 		r = store_feed_get(p->store, feed->url, &st, reterr);
 		if (r < 0)
 			break;
+		p->feed_ids[i] = st.id;
 		/* A feed in backoff keeps its retry time; a new one is due. */
 		if (st.last_poll != 0 && st.consecutive_errors == 0 && !st.disabled) {
 			interval = fitted_interval(feed, &st);
@@ -374,6 +382,16 @@ pipeline_schedule_fit(struct pipeline *p, int64_t now, struct fw_error *reterr)
 		}
 		store_feed_done(&st);
 	}
+	/* Instances share the database's watchlist, each polling the feeds
+	 * its own configuration lists: a feed only another one lists is
+	 * never polled here, which is right while configurations are rolled
+	 * out and wrong when one was forgotten. */
+	if (r == 0 && store_is_shared(p->store) &&
+	    (r = store_feeds_count(p->store, &n_stored, reterr)) == 0 &&
+	    n_stored > (int64_t)p->conf->n_feeds)
+		log_notice("the shared state %s holds %lld feeds this configuration does not "
+		    "list: only instances whose configuration lists a feed poll it",
+		    store_label(p->store), (long long)(n_stored - (int64_t)p->conf->n_feeds));
 	return r;
 }
 

@@ -28,6 +28,9 @@ struct pipeline {
 	struct canon_opts	 canon;
 	const char		**canon_lists;	/* owned array, borrowed strings */
 	struct cluster_opts	 cluster;
+	/* Per conf->feeds[i]: its row in the store (pipeline_schedule_fit()),
+	 * what a shared state's leases are taken among. Owned. */
+	int64_t			*feed_ids;
 };
 
 struct poll_stats {
@@ -54,7 +57,9 @@ struct poll_stats {
 int pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs) _must_check_;
 struct pipeline *pipeline_free(struct pipeline *p);
 
-/* After a (re)load: brings each polled feed's interval and next poll within
+/* After a (re)load: records each feed's row in p->feed_ids and, on a
+ * shared state, says (log) when the database watches feeds this
+ * configuration does not list; brings each polled feed's interval and next poll within
  * the bounds its configuration now gives (interval, min_interval,
  * max_interval), so a changed interval takes effect at once rather than
  * after the poll already scheduled. Feeds in backoff are left alone.

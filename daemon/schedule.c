@@ -8,7 +8,12 @@
  * Finished transfers are handed to the pipeline in the order of the
  * configuration, held back (a bounded number of them) while an earlier one
  * is still running: which feed is credited with a story that two feeds
- * carry must not depend on which server answered first. */
+ * carry must not depend on which server answered first.
+ *
+ * On a shared state (several instances, one PostgreSQL database) a cycle
+ * polls the due feeds this instance leased, a batch at a time: an
+ * instance with a full batch comes back at once for the next, so the
+ * instances share the work in proportion to how fast they go. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #define SCHEDULE_MAX_WAIT	60
 #define PROGRESS_EVERY_MS	100
 #define HOLD_MIN		16	/* finished transfers held back, at least */
+#define LEASE_BATCH_MIN		64	/* feeds leased at a time, at least */
 
 struct cycle {
 	struct pipeline		*p;
@@ -146,6 +152,120 @@ on_feed_done(void *userdata, int rc, const struct fw_error *err, struct fetch_re
 	return cycle_flush(c);
 }
 
+/* Queues the transfer of conf->feeds[i], whose stored state is st. */
+static int
+cycle_queue(struct cycle *c, struct fetch_multi *m, struct cycle_job *jobs, size_t i,
+    const struct store_feed *st)
+{
+	const struct conf_feed	*f = &c->p->conf->feeds[i];
+	struct fetch_opts	 opts;
+
+	jobs[i].cycle = c;
+	jobs[i].feed = f;
+	pipeline_fetch_opts(c->p, f, st, &opts);
+	if (fetch_multi_add(m, pipeline_feed_url(c->p, f, st), &opts, on_feed_done,
+	    &jobs[i]) < 0) {
+		log_errx("cannot queue feed '%s': out of memory", f->name);
+		return -ENOMEM;
+	}
+	c->order[c->n_order++] = &jobs[i];
+	c->total++;
+	return 0;
+}
+
+struct feed_index {
+	int64_t	id;
+	size_t	i;
+};
+
+static int
+cmp_feed_index(const void *a, const void *b)
+{
+	const struct feed_index *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A shared state: leases a batch of this configuration's due feeds (all
+ * of them for `once`) and queues them in the configuration's order. A
+ * full batch leaves *wait at 0: more are due. */
+static int
+cycle_lease(struct cycle *c, struct fetch_multi *m, struct cycle_job *jobs, bool all,
+    int64_t now, int64_t *wait)
+{
+	struct pipeline		*p = c->p;
+	size_t			 n_feeds = p->conf->n_feeds, n = 0, limit;
+	struct store_feed	*v = NULL;
+	struct feed_index	*index = NULL;
+	size_t			*pick = NULL;
+	struct fw_error		 e;
+	int64_t			 next;
+	int			 r;
+
+	if (n_feeds == 0)
+		return 0;
+	if (p->feed_ids == NULL) {
+		log_errx("cannot lease feeds: the configuration was not fitted to the state");
+		return -EINVAL;
+	}
+	limit = all ? n_feeds : 8 * (size_t)p->conf->concurrency;
+	if (limit < LEASE_BATCH_MIN)
+		limit = LEASE_BATCH_MIN;
+	r = store_feeds_lease(p->store, p->feed_ids, n_feeds, now, now + p->conf->lease, all,
+	    limit, &v, &n, &e);
+	if (r < 0) {
+		log_errx("%s", e.msg);
+		return r;
+	}
+	index = calloc(n_feeds, sizeof(*index));
+	pick = calloc(n ? n : 1, sizeof(*pick));
+	if (index == NULL || pick == NULL) {
+		r = -ENOMEM;
+		log_errx("cannot start a polling cycle: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_feeds; i++)
+		index[i] = (struct feed_index){ p->feed_ids[i], i };
+	qsort(index, n_feeds, sizeof(*index), cmp_feed_index);
+	for (size_t k = 0; k < n; k++) {
+		struct feed_index	 key = { v[k].id, 0 };
+		struct feed_index	*hit = bsearch(&key, index, n_feeds, sizeof(*index),
+		    cmp_feed_index);
+
+		/* The lease was taken among p->feed_ids: always found. */
+		pick[k] = hit != NULL ? hit->i * n + k : SIZE_MAX;
+	}
+	/* pick = config index · n + row: sorted, it is config order. */
+	qsort(pick, n, sizeof(*pick), cmp_size);
+	for (size_t k = 0; k < n && r == 0; k++)
+		if (pick[k] != SIZE_MAX)
+			r = cycle_queue(c, m, jobs, pick[k] / n, &v[pick[k] % n]);
+	if (r < 0 || all)
+		goto out;
+	if (n == limit) {
+		*wait = 0;
+	} else if ((r = store_feeds_next_due(p->store, p->feed_ids, n_feeds, &next, &e)) < 0) {
+		log_errx("%s", e.msg);
+	} else if (next > now && next - now < *wait) {
+		*wait = next - now;
+	}
+out:
+	for (size_t k = 0; k < n; k++)
+		store_feed_done(&v[k]);
+	free(v);
+	free(index);
+	free(pick);
+	return r;
+}
+
 /* A server that hangs until its timeout holds the cycle without any
  * transfer ending: the loop still shows the watchdog it is alive. */
 static void
@@ -178,10 +298,11 @@ schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
 		log_errx("cannot start a polling cycle: out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < p->conf->n_feeds; i++) {
+	if (store_is_shared(p->store) && (r = cycle_lease(&c, m, jobs, all, now, &wait)) < 0)
+		goto out;
+	for (size_t i = 0; !store_is_shared(p->store) && i < p->conf->n_feeds; i++) {
 		const struct conf_feed	*f = &p->conf->feeds[i];
 		struct store_feed	 st;
-		struct fetch_opts	 opts;
 
 		if (stop != NULL && *stop) {
 			r = 0;
@@ -197,19 +318,9 @@ schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
 		} else if (!all && st.next_poll > now) {
 			if (st.next_poll - now < wait)
 				wait = st.next_poll - now;
-		} else {
-			jobs[i].cycle = &c;
-			jobs[i].feed = f;
-			pipeline_fetch_opts(p, f, &st, &opts);
-			r = fetch_multi_add(m, pipeline_feed_url(p, f, &st), &opts,
-			    on_feed_done, &jobs[i]);
-			if (r < 0) {
-				store_feed_done(&st);
-				log_errx("cannot queue feed '%s': out of memory", f->name);
-				goto out;
-			}
-			c.order[c.n_order++] = &jobs[i];
-			c.total++;
+		} else if ((r = cycle_queue(&c, m, jobs, i, &st)) < 0) {
+			store_feed_done(&st);
+			goto out;
 		}
 		store_feed_done(&st);
 	}

@@ -1,31 +1,22 @@
-/* store.c — SQLite state: feeds, seen items, the alert outbox and per-sink
+/* store.c — the state: feeds, seen items, the alert outbox and per-sink
  * delivery state. Everything that must survive a crash goes through here,
  * and the caller groups writes that belong together in one transaction
  * (an item marked seen and its alert queued commit together or not at all).
- * SQLite result codes are translated into struct fw_error here only. */
+ * The SQL is written once for SQLite and PostgreSQL (db.h); only the
+ * schemas differ. */
 #include <errno.h>
-#include <fcntl.h>
-#include <sqlite3.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "store_internal.h"
 
 #define STORE_SCHEMA_VERSION	3
-#define STORE_BUSY_TIMEOUT_MS	5000
-/* The page cache grows with the state file up to this (KiB), see
- * store_tune(); reads past it come from the memory map. */
-#define STORE_CACHE_MIN_KIB	512
-#define STORE_CACHE_MAX_KIB	8192
-#define STORE_MMAP_MAX		(1LL << 30)
-/* WAL pages between automatic checkpoints (bench/deliver/RESULTS.md). */
-#ifndef STORE_WAL_AUTOCHECKPOINT
-#define STORE_WAL_AUTOCHECKPOINT	1000
-#endif
+#define STORE_DEFAULT_LEASE	300	/* seconds; conf's lease: */
 
 enum stmt_id {
 	STMT_ITEM_INSERT,
@@ -43,11 +34,18 @@ enum stmt_id {
 
 _Static_assert(_STMT_MAX <= 16, "struct store has room for 16 statements");
 
+#define FEED_COLUMNS \
+	"SELECT id, url, etag, last_modified, body_hash, last_poll, last_success," \
+	" next_poll, last_status, last_error, consecutive_errors, items_seen," \
+	" disabled, redirect_url, redirect_count, \"interval\", health_alerted," \
+	" newest_item, publish_gap FROM feeds"
+
 static const char *const stmt_sql[_STMT_MAX] = {
 	[STMT_ITEM_INSERT] =
-	    "INSERT OR IGNORE INTO items(feed_id, item_id, title, link, summary,"
+	    "INSERT INTO items(feed_id, item_id, title, link, summary,"
 	    " content, author, published, updated, first_seen, canon)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+	    " ON CONFLICT DO NOTHING",
 	[STMT_ITEM_EXISTS] =
 	    "SELECT 1 FROM items WHERE feed_id = ?1 AND item_id = ?2",
 	[STMT_ITEM_SAME_CANON] =
@@ -56,31 +54,28 @@ static const char *const stmt_sql[_STMT_MAX] = {
 	    "SELECT 1 FROM items WHERE feed_id = ?1 AND title = ?2 AND first_seen >= ?3"
 	    " AND (canon IS NULL OR ?4 IS NULL) LIMIT 1",
 	[STMT_FEED_GET] =
-	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
-	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
-	    " disabled, redirect_url, redirect_count, interval, health_alerted,"
-	    " newest_item, publish_gap"
-	    " FROM feeds WHERE url = ?1",
+	    FEED_COLUMNS " WHERE url = ?1",
 	[STMT_FEED_INSERT] =
-	    "INSERT INTO feeds(url) VALUES (?1)",
+	    "INSERT INTO feeds(url) VALUES (?1) ON CONFLICT DO NOTHING",
 	[STMT_FEED_SAVE] =
 	    "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4,"
 	    " last_poll = ?5, last_success = ?6, next_poll = ?7, last_status = ?8,"
 	    " last_error = ?9, consecutive_errors = ?10, items_seen = ?11,"
 	    " disabled = ?12, redirect_url = ?13, redirect_count = ?14,"
-	    " interval = ?15, health_alerted = ?16, newest_item = ?17, publish_gap = ?18"
+	    " \"interval\" = ?15, health_alerted = ?16, newest_item = ?17, publish_gap = ?18"
 	    " WHERE id = ?1",
 	[STMT_ALERT_INSERT] =
-	    "INSERT OR IGNORE INTO alerts(id, dedup_key, created, json)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	    "INSERT INTO alerts(id, dedup_key, created, json)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[STMT_DELIVERY_INSERT] =
-	    "INSERT OR IGNORE INTO deliveries(alert_id, sink, state, attempts,"
-	    " next_attempt) VALUES (?1, ?2, 0, 0, ?3)",
+	    "INSERT INTO deliveries(alert_id, sink, state, attempts,"
+	    " next_attempt) VALUES (?1, ?2, 0, 0, ?3) ON CONFLICT DO NOTHING",
 	[STMT_DELIVERY_UPDATE] =
 	    "UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt = ?5,"
 	    " last_error = ?6, updated = ?7 WHERE alert_id = ?1 AND sink = ?2",
 };
 
+/* ---- SQLite schema, PRAGMA user_version ---------------------------------- */
 
 /* Version 1. Times are Unix seconds. */
 static const char schema_v1[] =
@@ -98,7 +93,7 @@ static const char schema_v1[] =
 	"  disabled INTEGER NOT NULL DEFAULT 0,"
 	"  redirect_url TEXT,"
 	"  redirect_count INTEGER NOT NULL DEFAULT 0,"
-	"  interval INTEGER NOT NULL DEFAULT 0,"
+	"  \"interval\" INTEGER NOT NULL DEFAULT 0,"
 	"  health_alerted INTEGER NOT NULL DEFAULT 0,"
 	"  newest_item INTEGER NOT NULL DEFAULT 0,"
 	"  publish_gap INTEGER NOT NULL DEFAULT 0"
@@ -183,6 +178,7 @@ static const char schema_v2[] =
 	"  df INTEGER NOT NULL"
 	") WITHOUT ROWID;";
 
+
 /* Version 3: each sink's flood control (its rate limit's tokens and a
  * receiver's Retry-After pause) outlives a restart. The hourly budget
  * needs no table: it is counted from the deliveries. */
@@ -194,155 +190,212 @@ static const char schema_v3[] =
 	"  blocked_until INTEGER NOT NULL"
 	");";
 
+/* ---- PostgreSQL schema, table schema_version ------------------------------
+ * The same tables as the SQLite file's, version 2 created at once (there
+ * never were PostgreSQL states of version 1), later versions added as on
+ * SQLite. The differences, and why:
+ * 64-bit integers throughout; ids from identity columns; text in the "C"
+ * collation, so that ORDER BY sorts bytes as SQLite does; the leases of
+ * feeds and deliveries (only instances that share a state need them);
+ * alerts keep
+ * their insertion order in a column named rowid, so the outbox's ORDER BY
+ * reads the same on both; and a btree entry holds at most about 2.7 kB,
+ * less than a link or an item id may be, so long text is made unique
+ * through its md5 and looked up through hash indexes. */
+#define PG_TEXT		"TEXT COLLATE \"C\""
+#define PG_INT		"BIGINT NOT NULL DEFAULT 0"
+
+static const char pg_schema_v2[] =
+	"CREATE TABLE feeds ("
+	"  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	"  url " PG_TEXT " NOT NULL,"
+	"  etag " PG_TEXT ", last_modified " PG_TEXT ", body_hash " PG_TEXT ","
+	"  last_poll " PG_INT ", last_success " PG_INT ", next_poll " PG_INT ","
+	"  last_status " PG_INT ", last_error " PG_TEXT ","
+	"  consecutive_errors " PG_INT ", items_seen " PG_INT ", disabled " PG_INT ","
+	"  redirect_url " PG_TEXT ", redirect_count " PG_INT ", \"interval\" " PG_INT ","
+	"  health_alerted " PG_INT ", newest_item " PG_INT ", publish_gap " PG_INT ","
+	"  lease_owner " PG_TEXT ", lease_until " PG_INT
+	");"
+	"CREATE UNIQUE INDEX feeds_url_unique ON feeds(md5(url));"
+	"CREATE INDEX feeds_due ON feeds(next_poll);"
+	"CREATE INDEX feeds_url ON feeds USING hash (url);"
+	"CREATE TABLE items ("
+	"  feed_id BIGINT NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+	"  item_id " PG_TEXT " NOT NULL,"
+	"  title " PG_TEXT ", link " PG_TEXT ", summary " PG_TEXT ", content " PG_TEXT ","
+	"  author " PG_TEXT ", published BIGINT, updated BIGINT,"
+	"  first_seen BIGINT NOT NULL, canon " PG_TEXT
+	");"
+	"CREATE UNIQUE INDEX items_key ON items(feed_id, md5(item_id));"
+	"CREATE INDEX items_item_id ON items USING hash (item_id);"
+	"CREATE INDEX items_first_seen ON items(first_seen);"
+	"CREATE INDEX items_canon ON items USING hash (canon);"
+	"CREATE INDEX items_title ON items USING hash (title);"
+	"CREATE TABLE alerts ("
+	"  id " PG_TEXT " PRIMARY KEY,"
+	"  dedup_key " PG_TEXT " NOT NULL,"
+	"  created BIGINT NOT NULL,"
+	"  json " PG_TEXT " NOT NULL,"
+	"  rowid BIGINT GENERATED ALWAYS AS IDENTITY"
+	");"
+	"CREATE UNIQUE INDEX alerts_dedup_key ON alerts(md5(dedup_key));"
+	"CREATE INDEX alerts_created ON alerts(created);"
+	"CREATE TABLE deliveries ("
+	"  alert_id " PG_TEXT " NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"
+	"  sink " PG_TEXT " NOT NULL,"
+	"  state BIGINT NOT NULL,"
+	"  attempts BIGINT NOT NULL,"
+	"  next_attempt BIGINT NOT NULL,"
+	"  last_error " PG_TEXT ","
+	"  updated BIGINT,"
+	"  digest_id " PG_TEXT ","
+	"  lease_owner " PG_TEXT ", lease_until " PG_INT ","
+	"  PRIMARY KEY (alert_id, sink)"
+	");"
+	"CREATE INDEX deliveries_due ON deliveries(state, next_attempt);"
+	"CREATE INDEX deliveries_sink ON deliveries(sink, state, updated);"
+	"CREATE TABLE developments ("
+	"  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	"  key " PG_TEXT " NOT NULL UNIQUE,"
+	"  first_t BIGINT NOT NULL, last_t BIGINT NOT NULL,"
+	"  first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
+	"  topics " PG_TEXT " NOT NULL DEFAULT '[]',"
+	"  figures " PG_TEXT " NOT NULL DEFAULT '[]',"
+	"  sources " PG_TEXT " NOT NULL DEFAULT '[]',"
+	"  alert_id " PG_TEXT
+	");"
+	"CREATE INDEX developments_last_seen ON developments(last_seen);"
+	"CREATE TABLE stories ("
+	"  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	"  feed_id BIGINT NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+	"  item_id " PG_TEXT " NOT NULL,"
+	"  canon " PG_TEXT ","
+	"  t BIGINT NOT NULL, first_seen BIGINT NOT NULL,"
+	"  development BIGINT NOT NULL REFERENCES developments(id),"
+	"  topics " PG_TEXT " NOT NULL, features " PG_TEXT " NOT NULL, explain " PG_TEXT ","
+	"  indexed BIGINT NOT NULL DEFAULT 1"
+	");"
+	"CREATE UNIQUE INDEX stories_key ON stories(feed_id, md5(item_id));"
+	"CREATE INDEX stories_indexed ON stories(first_seen) WHERE indexed = 1;"
+	"CREATE INDEX stories_development ON stories(development, t);"
+	"CREATE INDEX stories_canon ON stories USING hash (canon);"
+	"CREATE TABLE story_terms ("
+	"  term " PG_TEXT " NOT NULL, t BIGINT NOT NULL, story BIGINT NOT NULL,"
+	"  PRIMARY KEY (term, t, story)"
+	");"
+	"CREATE TABLE term_df ("
+	"  term " PG_TEXT " PRIMARY KEY,"
+	"  df BIGINT NOT NULL"
+	");";
+
+static const char pg_schema_v3[] =
+	"CREATE TABLE sink_flood ("
+	"  sink " PG_TEXT " PRIMARY KEY,"
+	"  tokens DOUBLE PRECISION NOT NULL,"
+	"  refilled BIGINT NOT NULL,"
+	"  blocked_until BIGINT NOT NULL"
+	");";
+
 int
-store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what)
+store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
+    struct db_stmt **ret, struct fw_error *reterr)
 {
-	fw_error_set(reterr, s->path, 0, 0, "%s: %s", what,
-	    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM:	return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:	return -EBUSY;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_CANTOPEN:	return -EACCES;
-	case SQLITE_FULL:	return -ENOSPC;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:	return -EBADMSG;
-	default:		return -EIO;
-	}
+	int r;
+
+	if (*slot == NULL && (r = db_prepare(s->db, sql, slot, reterr)) < 0)
+		return r;
+	db_reset(*slot);
+	*ret = *slot;
+	return 0;
+}
+
+int
+store_step_done(struct db_stmt *st, struct fw_error *reterr, const char *what)
+{
+	int r = db_step(st, reterr, what);
+
+	db_reset(st);
+	return r < 0 ? r : 0;
 }
 
 static int
-store_exec(struct store *s, const char *sql, struct fw_error *reterr)
+stmt(struct store *s, enum stmt_id id, struct db_stmt **ret, struct fw_error *reterr)
 {
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : store_fail(s, rc, reterr, "cannot update the state file");
+	return store_stmt_cached(s, &s->stmts[id], stmt_sql[id], ret, reterr);
 }
 
 static int
 store_migrate(struct store *s, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 version, r;
+	bool	 pg = db_kind(s->db) == DB_POSTGRESQL;
+	int	 version, r;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, sqlite3_errcode(s->db), reterr, "cannot read the schema version");
-	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (version > STORE_SCHEMA_VERSION) {
-		fw_error_set(reterr, s->path, 0, 0,
-		    "state file has schema version %d, newer than this feedwatch (%d)",
-		    version, STORE_SCHEMA_VERSION);
-		return -EPROTO;
-	}
+	if ((r = db_schema_version(s->db, &version, reterr)) < 0)
+		return r;
 	if (version == STORE_SCHEMA_VERSION)
 		return 0;
-	if ((r = store_exec(s, "BEGIN IMMEDIATE", reterr)) < 0)
-		return r;
-	if (version < 1 && (r = store_exec(s, schema_v1, reterr)) < 0)
+	/* Read again inside the transaction: another instance may have
+	 * migrated in between (on PostgreSQL this also queues on the
+	 * schema lock). */
+	if ((r = db_begin(s->db, reterr)) < 0 ||
+	    (r = db_schema_version(s->db, &version, reterr)) < 0)
 		goto fail;
-	if (version < 2 && (r = store_exec(s, schema_v2, reterr)) < 0)
+	if (version > STORE_SCHEMA_VERSION) {
+		fw_error_set(reterr, db_label(s->db), 0, 0,
+		    "state has schema version %d, newer than this feedwatch (%d)",
+		    version, STORE_SCHEMA_VERSION);
+		r = -EPROTO;
 		goto fail;
-	if (version < 3 && (r = store_exec(s, schema_v3, reterr)) < 0)
+	}
+	if (pg && version < 2 && (r = db_exec(s->db, pg_schema_v2, reterr)) < 0)
 		goto fail;
-	if ((r = store_exec(s, "PRAGMA user_version = 3", reterr)) < 0)
+	if (!pg && version < 1 && (r = db_exec(s->db, schema_v1, reterr)) < 0)
 		goto fail;
-	return store_exec(s, "COMMIT", reterr);
+	if (!pg && version < 2 && (r = db_exec(s->db, schema_v2, reterr)) < 0)
+		goto fail;
+	if (version < 3 && (r = db_exec(s->db, pg ? pg_schema_v3 : schema_v3, reterr)) < 0)
+		goto fail;
+	if ((r = db_schema_version_set(s->db, STORE_SCHEMA_VERSION, reterr)) < 0)
+		goto fail;
+	return db_commit(s->db, reterr);
 fail:
-	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(s->db);
 	return r;
 }
 
-/* Sizes the page cache and the memory map for the state file. Reads of
- * a large file through a small cache were most of a burst's time (pread
- * of the same pages again and again); the map serves them from the
- * kernel's page cache instead, without a copy, and costs no memory of
- * its own. The cache itself holds what a transaction changes: an eighth
- * of the file, between 512 KiB (a 500-feed poll cycle stays small,
- * bench/poll) and 8 MiB. The WAL is checkpointed every
- * STORE_WAL_AUTOCHECKPOINT pages and cut back to 4 MiB after, so a
- * burst does not leave a WAL of hundreds of megabytes that every read
- * has to search. */
-static int
-store_tune(struct store *s, struct fw_error *reterr)
+/* The instance's name in the leases it takes: host, process and a random
+ * part, so that a restarted process with the same pid is someone else. */
+static void
+store_owner_init(struct store *s)
 {
-	struct stat	st;
-	int64_t		kib = STORE_CACHE_MIN_KIB, map = 256LL << 20;
-	char		sql[160];
+	char		host[64] = "";
+	struct timespec	ts;
 
-	if (s->path[0] != ':' && strncmp(s->path, "file:", 5) != 0 &&
-	    stat(s->path, &st) == 0) {
-		kib = (int64_t)st.st_size / 1024 / 8;
-		if (kib < STORE_CACHE_MIN_KIB)
-			kib = STORE_CACHE_MIN_KIB;
-		if (kib > STORE_CACHE_MAX_KIB)
-			kib = STORE_CACHE_MAX_KIB;
-		/* Room to grow: a map that ends before the file does only
-		 * sends the rest back to pread. */
-		if ((int64_t)st.st_size * 2 > map)
-			map = (int64_t)st.st_size * 2;
-		if (map > STORE_MMAP_MAX)
-			map = STORE_MMAP_MAX;
-	}
-	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%lld; PRAGMA mmap_size = %lld;"
-	    " PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
-	    (long long)kib, (long long)map, STORE_WAL_AUTOCHECKPOINT, 4 << 20);
-	return store_exec(s, sql, reterr);
+	(void)gethostname(host, sizeof(host) - 1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	(void)snprintf(s->owner, sizeof(s->owner), "%s:%ld:%08lx", host, (long)getpid(),
+	    (unsigned long)(ts.tv_nsec ^ (ts.tv_sec << 12) ^ ((long)getpid() << 20)) & 0xffffffffUL);
 }
 
 int
 store_open(const char *path, struct store **ret, struct fw_error *reterr)
 {
 	struct store	*s;
-	int		 rc, r;
+	int		 r;
 
 	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->path = strdup(path)) == NULL) {
-		free(s);
+	if (s == NULL)
 		return -ENOMEM;
+	if ((r = db_open(path, &s->db, reterr)) < 0 ||
+	    (r = store_migrate(s, reterr)) < 0) {
+		store_close(s);
+		return r;
 	}
-	/* The file holds alert content and errors: created 0600 whatever the
-	 * umask, and SQLite gives its -wal and -shm files the mode of the
-	 * database file. An existing file keeps the mode it has. */
-	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
-		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-		if (fd >= 0)
-			(void)close(fd);
-	}
-	rc = sqlite3_open_v2(path, &s->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_fail(s, rc, reterr, "cannot open the state file");
-		goto fail;
-	}
-	(void)sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-	(void)sqlite3_extended_result_codes(s->db, 1);
-	/* WAL lets `status` and `alerts` read while the daemon writes;
-	 * synchronous=NORMAL in WAL keeps every commit across a crash of the
-	 * process (only power loss may lose the last transactions). */
-	if ((r = store_exec(s, "PRAGMA journal_mode = WAL", reterr)) < 0 ||
-	    (r = store_exec(s, "PRAGMA synchronous = NORMAL", reterr)) < 0 ||
-	    (r = store_exec(s, "PRAGMA foreign_keys = ON", reterr)) < 0 ||
-	    (r = store_tune(s, reterr)) < 0)
-		goto fail;
-	if ((r = store_migrate(s, reterr)) < 0)
-		goto fail;
-	for (int i = 0; i < _STMT_MAX; i++) {
-		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &s->stmts[i], NULL);
-		if (rc != SQLITE_OK) {
-			r = store_fail(s, rc, reterr, "cannot prepare a statement");
-			goto fail;
-		}
-	}
+	store_owner_init(s);
+	s->lease = STORE_DEFAULT_LEASE;
 	*ret = s;
 	return 0;
-fail:
-	store_close(s);
-	return r;
 }
 
 struct store *
@@ -352,81 +405,83 @@ store_close(struct store *s)
 		return NULL;
 	store_dev_stmts_done(s);
 	for (int i = 0; i < _STMT_MAX; i++)
-		sqlite3_finalize(s->stmts[i]);
-	sqlite3_close(s->db);
-	free(s->path);
+		db_stmt_free(s->stmts[i]);
+	for (int i = 0; i < _LEASE_MAX; i++)
+		db_stmt_free(s->lease_stmts[i]);
+	db_close(s->db);
 	free(s);
 	return NULL;
+}
+
+bool
+store_is_shared(const struct store *s)
+{
+	return db_kind(s->db) == DB_POSTGRESQL;
+}
+
+const char *
+store_label(const struct store *s)
+{
+	return db_label(s->db);
+}
+
+const char *
+store_owner(const struct store *s)
+{
+	return s->owner;
+}
+
+void
+store_lease_set(struct store *s, int64_t seconds)
+{
+	s->lease = seconds;
 }
 
 int
 store_begin(struct store *s, struct fw_error *reterr)
 {
-	/* IMMEDIATE takes the write lock now, so a second writer waits here
-	 * instead of failing half-way through the transaction. */
-	return store_exec(s, "BEGIN IMMEDIATE", reterr);
+	return db_begin(s->db, reterr);
 }
 
 int
 store_commit(struct store *s, struct fw_error *reterr)
 {
-	return store_exec(s, "COMMIT", reterr);
+	return db_commit(s->db, reterr);
 }
 
 void
 store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
-		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static sqlite3_stmt *
-stmt(struct store *s, enum stmt_id id)
-{
-	sqlite3_stmt *st = s->stmts[id];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	db_rollback(s->db);
 }
 
 static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v != NULL)
-		(void)sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		(void)sqlite3_bind_null(st, i);
-}
-
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t t)
+bind_time(struct db_stmt *st, int i, int64_t t)
 {
 	if (t == FW_TIME_NONE)
-		(void)sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 	else
-		(void)sqlite3_bind_int64(st, i, t);
+		db_bind_int64(st, i, t);
 }
 
 static char *
-col_strdup(sqlite3_stmt *st, int i, int *oom)
+col_strdup(struct db_stmt *st, int i, int *oom)
 {
-	const unsigned char	*v = sqlite3_column_text(st, i);
-	char			*p;
+	const char	*v = db_column_text(st, i);
+	char		*p;
 
 	if (v == NULL)
 		return NULL;
-	p = strdup((const char *)v);
+	p = strdup(v);
 	if (p == NULL)
 		*oom = 1;
 	return p;
 }
 
 static int64_t
-col_time(sqlite3_stmt *st, int i)
+col_time(struct db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? FW_TIME_NONE
-	    : sqlite3_column_int64(st, i);
+	return db_column_null(st, i) ? FW_TIME_NONE : db_column_int64(st, i);
 }
 
 void
@@ -442,30 +497,30 @@ store_feed_done(struct store_feed *f)
 }
 
 static int
-feed_from_row(sqlite3_stmt *st, struct store_feed *f)
+feed_from_row(struct db_stmt *st, struct store_feed *f)
 {
 	int oom = 0;
 
 	memset(f, 0, sizeof(*f));
-	f->id = sqlite3_column_int64(st, 0);
+	f->id = db_column_int64(st, 0);
 	f->url = col_strdup(st, 1, &oom);
 	f->etag = col_strdup(st, 2, &oom);
 	f->last_modified = col_strdup(st, 3, &oom);
 	f->body_hash = col_strdup(st, 4, &oom);
-	f->last_poll = sqlite3_column_int64(st, 5);
-	f->last_success = sqlite3_column_int64(st, 6);
-	f->next_poll = sqlite3_column_int64(st, 7);
-	f->last_status = (long)sqlite3_column_int64(st, 8);
+	f->last_poll = db_column_int64(st, 5);
+	f->last_success = db_column_int64(st, 6);
+	f->next_poll = db_column_int64(st, 7);
+	f->last_status = (long)db_column_int64(st, 8);
 	f->last_error = col_strdup(st, 9, &oom);
-	f->consecutive_errors = sqlite3_column_int(st, 10);
-	f->items_seen = sqlite3_column_int64(st, 11);
-	f->disabled = sqlite3_column_int(st, 12) != 0;
+	f->consecutive_errors = (int)db_column_int64(st, 10);
+	f->items_seen = db_column_int64(st, 11);
+	f->disabled = db_column_int64(st, 12) != 0;
 	f->redirect_url = col_strdup(st, 13, &oom);
-	f->redirect_count = sqlite3_column_int(st, 14);
-	f->interval = sqlite3_column_int64(st, 15);
-	f->health_alerted = sqlite3_column_int(st, 16);
-	f->newest_item = sqlite3_column_int64(st, 17);
-	f->publish_gap = sqlite3_column_int64(st, 18);
+	f->redirect_count = (int)db_column_int64(st, 14);
+	f->interval = db_column_int64(st, 15);
+	f->health_alerted = (int)db_column_int64(st, 16);
+	f->newest_item = db_column_int64(st, 17);
+	f->publish_gap = db_column_int64(st, 18);
 	if (oom) {
 		store_feed_done(f);
 		return -ENOMEM;
@@ -477,60 +532,72 @@ int
 store_feed_get(struct store *s, const char *url, struct store_feed *ret,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		st = stmt(s, STMT_FEED_GET);
-		bind_text(st, 1, url);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			int r = feed_from_row(st, ret);
-
-			sqlite3_reset(st);
+		if ((r = stmt(s, STMT_FEED_GET, &st, reterr)) < 0)
+			return r;
+		db_bind_text(st, 1, url);
+		r = db_step(st, reterr, "cannot read feed state");
+		if (r == 1) {
+			r = feed_from_row(st, ret);
+			db_reset(st);
 			return r;
 		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_fail(s, rc, reterr, "cannot read feed state");
-		st = stmt(s, STMT_FEED_INSERT);
-		bind_text(st, 1, url);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_fail(s, rc, reterr, "cannot add a feed");
+		db_reset(st);
+		if (r < 0)
+			return r;
+		/* Another instance may add it at the same time: the second
+		 * insert does nothing and both read the one row. */
+		if ((r = stmt(s, STMT_FEED_INSERT, &st, reterr)) < 0)
+			return r;
+		db_bind_text(st, 1, url);
+		if ((r = store_step_done(st, reterr, "cannot add a feed")) < 0)
+			return r;
 	}
-	fw_error_set(reterr, s->path, 0, 0, "feed '%s' vanished while being added", url);
+	fw_error_set(reterr, db_label(s->db), 0, 0, "feed '%s' vanished while being added", url);
 	return -EIO;
 }
 
 int
 store_feed_save(struct store *s, const struct store_feed *f, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st = stmt(s, STMT_FEED_SAVE);
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	(void)sqlite3_bind_int64(st, 1, f->id);
-	bind_text(st, 2, f->etag);
-	bind_text(st, 3, f->last_modified);
-	bind_text(st, 4, f->body_hash);
-	(void)sqlite3_bind_int64(st, 5, f->last_poll);
-	(void)sqlite3_bind_int64(st, 6, f->last_success);
-	(void)sqlite3_bind_int64(st, 7, f->next_poll);
-	(void)sqlite3_bind_int64(st, 8, f->last_status);
-	bind_text(st, 9, f->last_error);
-	(void)sqlite3_bind_int(st, 10, f->consecutive_errors);
-	(void)sqlite3_bind_int64(st, 11, f->items_seen);
-	(void)sqlite3_bind_int(st, 12, f->disabled ? 1 : 0);
-	bind_text(st, 13, f->redirect_url);
-	(void)sqlite3_bind_int(st, 14, f->redirect_count);
-	(void)sqlite3_bind_int64(st, 15, f->interval);
-	(void)sqlite3_bind_int(st, 16, f->health_alerted);
-	(void)sqlite3_bind_int64(st, 17, f->newest_item);
-	(void)sqlite3_bind_int64(st, 18, f->publish_gap);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot save feed state");
+	if ((r = stmt(s, STMT_FEED_SAVE, &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, f->id);
+	db_bind_text(st, 2, f->etag);
+	db_bind_text(st, 3, f->last_modified);
+	db_bind_text(st, 4, f->body_hash);
+	db_bind_int64(st, 5, f->last_poll);
+	db_bind_int64(st, 6, f->last_success);
+	db_bind_int64(st, 7, f->next_poll);
+	db_bind_int64(st, 8, f->last_status);
+	db_bind_text(st, 9, f->last_error);
+	db_bind_int64(st, 10, f->consecutive_errors);
+	db_bind_int64(st, 11, f->items_seen);
+	db_bind_int64(st, 12, f->disabled ? 1 : 0);
+	db_bind_text(st, 13, f->redirect_url);
+	db_bind_int64(st, 14, f->redirect_count);
+	db_bind_int64(st, 15, f->interval);
+	db_bind_int64(st, 16, f->health_alerted);
+	db_bind_int64(st, 17, f->newest_item);
+	db_bind_int64(st, 18, f->publish_gap);
+	if ((r = store_step_done(st, reterr, "cannot save feed state")) < 0 ||
+	    !store_is_shared(s))
+		return r;
+	/* Polled: the lease goes, and the feed's next poll is what keeps
+	 * the other instances away from it now. */
+	if ((r = store_stmt_cached(s, &s->lease_stmts[LEASE_FEED_RELEASE],
+	    "UPDATE feeds SET lease_owner = NULL, lease_until = 0"
+	    " WHERE id = ?1 AND lease_owner = ?2", &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, f->id);
+	db_bind_text(st, 2, s->owner);
+	return store_step_done(st, reterr, "cannot give a feed's lease back");
 }
 
 int
@@ -539,18 +606,12 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 {
 	struct store_feed	*v = NULL;
 	size_t			 n = 0;
-	sqlite3_stmt		*st;
-	int			 rc, r = 0;
+	struct db_stmt		*st;
+	int			 r;
 
-	rc = sqlite3_prepare_v2(s->db,
-	    "SELECT id, url, etag, last_modified, body_hash, last_poll, last_success,"
-	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
-	    " disabled, redirect_url, redirect_count, interval, health_alerted,"
-	    " newest_item, publish_gap"
-	    " FROM feeds ORDER BY url", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot list feeds");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = db_prepare(s->db, FEED_COLUMNS " ORDER BY url", &st, reterr)) < 0)
+		return r;
+	while ((r = db_step(st, reterr, "cannot list feeds")) == 1) {
 		struct store_feed *nv = reallocarray(v, n + 1, sizeof(*v));
 
 		if (nv == NULL) {
@@ -562,9 +623,7 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 			break;
 		n++;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, reterr, "cannot list feeds");
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
 			store_feed_done(&v[i]);
@@ -576,65 +635,190 @@ store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
 	return 0;
 }
 
+/* "{1,2,3}": ids as one PostgreSQL array parameter. Caller frees. */
+static char *
+ids_array(const int64_t *ids, size_t n)
+{
+	char	*v = malloc(n * 21 + 3), *p = v;
+
+	if (v == NULL)
+		return NULL;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%" PRId64, i > 0 ? "," : "", ids[i]);
+	*p++ = '}';
+	*p = '\0';
+	return v;
+}
+
+int
+store_feeds_lease(struct store *s, const int64_t *ids, size_t n_ids, int64_t now,
+    int64_t until, bool all, size_t limit, struct store_feed **ret, size_t *ret_n,
+    struct fw_error *reterr)
+{
+	struct store_feed	*v = NULL;
+	struct db_stmt		*st;
+	char			*idv;
+	size_t			 n = 0;
+	int			 r;
+
+	if (!store_is_shared(s))
+		return -EOPNOTSUPP;
+	if ((idv = ids_array(ids, n_ids)) == NULL)
+		return -ENOMEM;
+	/* SKIP LOCKED: rows another instance is leasing right now are
+	 * passed over, not waited for; an expired lease is anyone's. The
+	 * ids are a semi-join (hashed), not "= ANY(ids)": a prepared
+	 * statement's generic plan compares each row with the whole array,
+	 * 10^8 comparisons a batch over 10,000 feeds (bench/scale). */
+	r = store_stmt_cached(s, &s->lease_stmts[LEASE_FEEDS],
+	    "UPDATE feeds SET lease_owner = ?1, lease_until = ?2 WHERE id IN ("
+	    " SELECT id FROM feeds WHERE id IN (SELECT unnest(?6::bigint[])) AND disabled = 0"
+	    " AND (?4 = 1 OR next_poll <= ?3) AND (lease_until <= ?3 OR lease_owner = ?1)"
+	    " ORDER BY next_poll, id LIMIT ?5 FOR UPDATE SKIP LOCKED)"
+	    " RETURNING id, url, etag, last_modified, body_hash, last_poll, last_success,"
+	    " next_poll, last_status, last_error, consecutive_errors, items_seen,"
+	    " disabled, redirect_url, redirect_count, \"interval\", health_alerted,"
+	    " newest_item, publish_gap", &st, reterr);
+	if (r < 0) {
+		free(idv);
+		return r;
+	}
+	db_bind_text(st, 1, s->owner);
+	db_bind_int64(st, 2, until);
+	db_bind_int64(st, 3, now);
+	db_bind_int64(st, 4, all ? 1 : 0);
+	db_bind_int64(st, 5, (int64_t)limit);
+	db_bind_text(st, 6, idv);
+	while ((r = db_step(st, reterr, "cannot lease feeds")) == 1) {
+		struct store_feed *nv = reallocarray(v, n + 1, sizeof(*v));
+
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		if ((r = feed_from_row(st, &v[n])) < 0)
+			break;
+		n++;
+	}
+	db_reset(st);
+	free(idv);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			store_feed_done(&v[i]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
+store_feeds_next_due(struct store *s, const int64_t *ids, size_t n_ids, int64_t *ret,
+    struct fw_error *reterr)
+{
+	struct db_stmt	*st;
+	char		*idv;
+	int		 r;
+
+	if (!store_is_shared(s))
+		return -EOPNOTSUPP;
+	if ((idv = ids_array(ids, n_ids)) == NULL)
+		return -ENOMEM;
+	r = store_stmt_cached(s, &s->lease_stmts[LEASE_NEXT_DUE],
+	    "SELECT min(GREATEST(next_poll, lease_until)) FROM feeds"
+	    " WHERE id IN (SELECT unnest(?1::bigint[])) AND disabled = 0", &st, reterr);
+	if (r < 0) {
+		free(idv);
+		return r;
+	}
+	db_bind_text(st, 1, idv);
+	r = db_step(st, reterr, "cannot read the schedule");
+	*ret = r == 1 && !db_column_null(st, 0) ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	free(idv);
+	return r < 0 ? r : 0;
+}
+
+int
+store_feeds_count(struct store *s, int64_t *ret, struct fw_error *reterr)
+{
+	struct db_stmt	*st;
+	int		 r;
+
+	if ((r = db_prepare(s->db, "SELECT count(*) FROM feeds", &st, reterr)) < 0)
+		return r;
+	r = db_step(st, reterr, "cannot count feeds");
+	*ret = r == 1 ? db_column_int64(st, 0) : 0;
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
+}
+
 /* Whether one row answers st (bound by the caller). */
 static int
-stmt_has_row(struct store *s, sqlite3_stmt *st, struct fw_error *reterr)
+stmt_has_row(struct db_stmt *st, struct fw_error *reterr)
 {
-	int rc = sqlite3_step(st);
+	int r = db_step(st, reterr, "cannot read seen items");
 
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot read seen items");
+	db_reset(st);
+	return r;
 }
 
 int
 store_item_mark_seen_canon(struct store *s, int64_t feed_id, const struct feed_item *item,
     const char *canon, int64_t title_since, int64_t now, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc, same = 0;
+	struct db_stmt	*st;
+	int		 r, same = 0;
 
-	st = stmt(s, STMT_ITEM_EXISTS);
-	(void)sqlite3_bind_int64(st, 1, feed_id);
-	bind_text(st, 2, item->id);
-	if ((rc = stmt_has_row(s, st, reterr)) != 0)
-		return rc < 0 ? rc : 0;
+	if ((r = stmt(s, STMT_ITEM_EXISTS, &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, feed_id);
+	db_bind_text(st, 2, item->id);
+	if ((r = stmt_has_row(st, reterr)) != 0)
+		return r < 0 ? r : 0;
 	/* A new guid on a known article: the feed changed its ids. The row
 	 * is still written, so the next poll knows the guid at once. */
 	if (canon != NULL) {
-		st = stmt(s, STMT_ITEM_SAME_CANON);
-		(void)sqlite3_bind_int64(st, 1, feed_id);
-		bind_text(st, 2, canon);
-		if ((same = stmt_has_row(s, st, reterr)) < 0)
+		if ((r = stmt(s, STMT_ITEM_SAME_CANON, &st, reterr)) < 0)
+			return r;
+		db_bind_int64(st, 1, feed_id);
+		db_bind_text(st, 2, canon);
+		if ((same = stmt_has_row(st, reterr)) < 0)
 			return same;
 	}
 	if (!same && item->title != NULL && item->title[0] != '\0' && title_since != FW_TIME_NONE) {
-		st = stmt(s, STMT_ITEM_SAME_TITLE);
-		(void)sqlite3_bind_int64(st, 1, feed_id);
-		bind_text(st, 2, item->title);
-		(void)sqlite3_bind_int64(st, 3, title_since);
-		bind_text(st, 4, canon);
-		if ((same = stmt_has_row(s, st, reterr)) < 0)
+		if ((r = stmt(s, STMT_ITEM_SAME_TITLE, &st, reterr)) < 0)
+			return r;
+		db_bind_int64(st, 1, feed_id);
+		db_bind_text(st, 2, item->title);
+		db_bind_int64(st, 3, title_since);
+		db_bind_text(st, 4, canon);
+		if ((same = stmt_has_row(st, reterr)) < 0)
 			return same;
 	}
-	st = stmt(s, STMT_ITEM_INSERT);
-	(void)sqlite3_bind_int64(st, 1, feed_id);
-	bind_text(st, 2, item->id);
-	bind_text(st, 3, item->title);
-	bind_text(st, 4, item->link);
-	bind_text(st, 5, item->summary);
-	bind_text(st, 6, item->content);
-	bind_text(st, 7, item->author);
+	if ((r = stmt(s, STMT_ITEM_INSERT, &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, feed_id);
+	db_bind_text(st, 2, item->id);
+	db_bind_text(st, 3, item->title);
+	db_bind_text(st, 4, item->link);
+	db_bind_text(st, 5, item->summary);
+	db_bind_text(st, 6, item->content);
+	db_bind_text(st, 7, item->author);
 	bind_time(st, 8, item->published);
 	bind_time(st, 9, item->updated);
-	(void)sqlite3_bind_int64(st, 10, now);
-	bind_text(st, 11, canon);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, reterr, "cannot record a seen item");
-	return sqlite3_changes(s->db) > 0 && !same ? 1 : 0;
+	db_bind_int64(st, 10, now);
+	db_bind_text(st, 11, canon);
+	if ((r = db_step(st, reterr, "cannot record a seen item")) < 0) {
+		db_reset(st);
+		return r;
+	}
+	r = db_changes(st) > 0 && !same ? 1 : 0;
+	db_reset(st);
+	return r;
 }
 
 int
@@ -648,35 +832,33 @@ int
 store_items_foreach(struct store *s, int64_t since, store_item_fn fn, void *userdata,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc, r = 0;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db,
+	r = db_prepare(s->db,
 	    "SELECT i.item_id, i.title, i.link, i.summary, i.content, i.author,"
 	    " i.published, i.updated, f.url FROM items i JOIN feeds f ON f.id = i.feed_id"
-	    " WHERE i.first_seen >= ?1 ORDER BY i.first_seen, f.url, i.item_id", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read stored items");
-	(void)sqlite3_bind_int64(st, 1, since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	    " WHERE i.first_seen >= ?1 ORDER BY i.first_seen, f.url, i.item_id", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, since);
+	while ((r = db_step(st, reterr, "cannot read stored items")) == 1) {
 		struct feed_item item = {
-			.id = (char *)sqlite3_column_text(st, 0),
-			.title = (char *)sqlite3_column_text(st, 1),
-			.link = (char *)sqlite3_column_text(st, 2),
-			.summary = (char *)sqlite3_column_text(st, 3),
-			.content = (char *)sqlite3_column_text(st, 4),
-			.author = (char *)sqlite3_column_text(st, 5),
+			.id = (char *)db_column_text(st, 0),
+			.title = (char *)db_column_text(st, 1),
+			.link = (char *)db_column_text(st, 2),
+			.summary = (char *)db_column_text(st, 3),
+			.content = (char *)db_column_text(st, 4),
+			.author = (char *)db_column_text(st, 5),
 			.published = col_time(st, 6),
 			.updated = col_time(st, 7),
 		};
 
-		if ((r = fn(&item, (const char *)sqlite3_column_text(st, 8), userdata)) < 0)
+		if ((r = fn(&item, db_column_text(st, 8), userdata)) < 0)
 			break;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, reterr, "cannot read stored items");
-	sqlite3_finalize(st);
-	return r;
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
 }
 
 int
@@ -684,28 +866,32 @@ store_alert_add(struct store *s, const char *alert_id, const char *dedup_key,
     const char *json, int64_t now, const char *const *sinks, size_t n_sinks,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st = stmt(s, STMT_ALERT_INSERT);
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	bind_text(st, 1, alert_id);
-	bind_text(st, 2, dedup_key);
-	(void)sqlite3_bind_int64(st, 3, now);
-	bind_text(st, 4, json);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, reterr, "cannot queue an alert");
-	if (sqlite3_changes(s->db) == 0)
+	if ((r = stmt(s, STMT_ALERT_INSERT, &st, reterr)) < 0)
+		return r;
+	db_bind_text(st, 1, alert_id);
+	db_bind_text(st, 2, dedup_key);
+	db_bind_int64(st, 3, now);
+	db_bind_text(st, 4, json);
+	if ((r = db_step(st, reterr, "cannot queue an alert")) < 0) {
+		db_reset(st);
+		return r;
+	}
+	/* Another feed, or another instance, raised it already. */
+	r = db_changes(st) > 0;
+	db_reset(st);
+	if (r == 0)
 		return 0;
 	for (size_t i = 0; i < n_sinks; i++) {
-		st = stmt(s, STMT_DELIVERY_INSERT);
-		bind_text(st, 1, alert_id);
-		bind_text(st, 2, sinks[i]);
-		(void)sqlite3_bind_int64(st, 3, now);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_fail(s, rc, reterr, "cannot queue a delivery");
+		if ((r = stmt(s, STMT_DELIVERY_INSERT, &st, reterr)) < 0)
+			return r;
+		db_bind_text(st, 1, alert_id);
+		db_bind_text(st, 2, sinks[i]);
+		db_bind_int64(st, 3, now);
+		if ((r = store_step_done(st, reterr, "cannot queue a delivery")) < 0)
+			return r;
 	}
 	return 1;
 }
@@ -731,15 +917,16 @@ store_delivery_done(struct store_delivery *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Steps through st (prepared and bound by the caller, freed here). */
 static int
-deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
-    size_t *ret_n, struct fw_error *reterr)
+deliveries_query(struct db_stmt *st, struct store_delivery **ret, size_t *ret_n,
+    struct fw_error *reterr)
 {
 	struct store_delivery	*v = NULL;
 	size_t			 n = 0;
-	int			 rc, r = 0;
+	int			 r;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = db_step(st, reterr, "cannot read the outbox")) == 1) {
 		struct store_delivery	*nv = reallocarray(v, n + 1, sizeof(*v));
 		int			 oom = 0;
 
@@ -752,11 +939,11 @@ deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
 		v[n].alert_id = col_strdup(st, 0, &oom);
 		v[n].sink = col_strdup(st, 1, &oom);
 		v[n].json = col_strdup(st, 2, &oom);
-		v[n].state = (enum delivery_state)sqlite3_column_int(st, 3);
-		v[n].attempts = sqlite3_column_int(st, 4);
-		v[n].next_attempt = sqlite3_column_int64(st, 5);
+		v[n].state = (enum delivery_state)db_column_int64(st, 3);
+		v[n].attempts = (int)db_column_int64(st, 4);
+		v[n].next_attempt = db_column_int64(st, 5);
 		v[n].last_error = col_strdup(st, 6, &oom);
-		v[n].created = sqlite3_column_int64(st, 7);
+		v[n].created = db_column_int64(st, 7);
 		v[n].digest_id = col_strdup(st, 8, &oom);
 		n++;
 		if (oom) {
@@ -764,9 +951,7 @@ deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
 			break;
 		}
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, reterr, "cannot read the outbox");
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
 			store_delivery_done(&v[i]);
@@ -783,111 +968,172 @@ deliveries_query(struct store *s, sqlite3_stmt *st, struct store_delivery **ret,
 	" d.last_error, a.created, d.digest_id" \
 	" FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
 
+/* A shared state's version of a due query: the rows of picked (a SELECT of
+ * d.alert_id, d.sink FROM deliveries d JOIN alerts a, with ?4 the owner
+ * and ?5 the lease's end) are leased to this instance and returned in
+ * order. SKIP LOCKED passes over what another instance is leasing right
+ * now; a lease another holds keeps its deliveries out of picked. */
+#define DELIVERY_LEASE(picked, order) \
+	"WITH picked AS (" picked " FOR UPDATE OF d SKIP LOCKED)," \
+	" leased AS (UPDATE deliveries d SET lease_owner = ?4, lease_until = ?5" \
+	" FROM picked p WHERE d.alert_id = p.alert_id AND d.sink = p.sink" \
+	" RETURNING d.alert_id, d.sink, d.state, d.attempts, d.next_attempt, d.last_error," \
+	" d.digest_id)" \
+	" SELECT d.alert_id, d.sink, a.json, d.state, d.attempts, d.next_attempt," \
+	" d.last_error, a.created, d.digest_id FROM leased d JOIN alerts a ON a.id = d.alert_id" \
+	" ORDER BY " order
+
+#define DUE_WHERE	" WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
+#define DUE_ORDER	"d.next_attempt, a.created, a.rowid, d.sink"
+
 int
 store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
 	/* The page is chosen on the keys alone and the alerts' JSON read for
 	 * it only: sorting the whole due list with its JSON, page after page,
 	 * was most of a burst's delivery time. */
-	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
-	    " JOIN (SELECT d.rowid AS drow FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
-	    "  WHERE d.state IN (0, 4) AND d.next_attempt <= ?1"
-	    "  ORDER BY d.next_attempt, a.created, a.rowid, d.sink LIMIT ?2 OFFSET ?3) AS page"
-	    " ON d.rowid = page.drow"
-	    " ORDER BY d.next_attempt, a.created, a.rowid, d.sink", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read the outbox");
-	(void)sqlite3_bind_int64(st, 1, now);
-	(void)sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)offset);
-	return deliveries_query(s, st, ret, ret_n, reterr);
+	if (store_is_shared(s))
+		r = db_prepare(s->db, DELIVERY_LEASE("SELECT d.alert_id, d.sink FROM deliveries d"
+		    " JOIN alerts a ON a.id = d.alert_id" DUE_WHERE
+		    " AND (d.lease_until <= ?1 OR d.lease_owner = ?4)"
+		    " ORDER BY " DUE_ORDER " LIMIT ?2 OFFSET ?3", DUE_ORDER), &st, reterr);
+	else
+		r = db_prepare(s->db, DELIVERY_COLUMNS
+		    " JOIN (SELECT d.alert_id AS page_alert, d.sink AS page_sink FROM deliveries d"
+		    "  JOIN alerts a ON a.id = d.alert_id" DUE_WHERE
+		    "  ORDER BY " DUE_ORDER " LIMIT ?2 OFFSET ?3) AS page"
+		    " ON d.alert_id = page.page_alert AND d.sink = page.page_sink"
+		    " ORDER BY " DUE_ORDER, &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, (int64_t)limit);
+	db_bind_int64(st, 3, (int64_t)offset);
+	if (store_is_shared(s)) {
+		db_bind_text(st, 4, s->owner);
+		db_bind_int64(st, 5, now + s->lease);
+	}
+	return deliveries_query(st, ret, ret_n, reterr);
 }
 
 int
 store_deliveries_due(struct store *s, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	return store_deliveries_due_page(s, now, 0, limit, ret, ret_n, reterr);
+	struct db_stmt	*st;
+	int		 r;
+
+	/* Only a look: nothing is leased. A delivery another instance
+	 * holds is due, for this one, when the lease ends. */
+	if (store_is_shared(s))
+		r = db_prepare(s->db, "SELECT alert_id, sink, json, state, attempts, due,"
+		    " last_error, created, digest_id FROM (SELECT d.alert_id, d.sink, a.json,"
+		    " d.state, d.attempts, CASE WHEN d.lease_owner <> ?2 AND"
+		    " d.lease_until > d.next_attempt THEN d.lease_until ELSE d.next_attempt END"
+		    " AS due, d.last_error, a.created, d.digest_id, a.rowid AS seq"
+		    " FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+		    " WHERE d.state IN (0, 4)) x WHERE due <= ?1"
+		    " ORDER BY due, created, seq, sink LIMIT ?3", &st, reterr);
+	else
+		r = db_prepare(s->db, DELIVERY_COLUMNS DUE_WHERE
+		    " ORDER BY " DUE_ORDER " LIMIT ?3", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, now);
+	db_bind_text(st, 2, s->owner);
+	db_bind_int64(st, 3, (int64_t)limit);
+	return deliveries_query(st, ret, ret_n, reterr);
 }
 
 int
 store_deliveries_list(struct store *s, bool failed_only, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db, failed_only
+	r = db_prepare(s->db, failed_only
 	    ? DELIVERY_COLUMNS " WHERE d.state IN (2, 5) ORDER BY a.created DESC, a.rowid DESC, d.sink LIMIT ?1"
-	    : DELIVERY_COLUMNS " ORDER BY a.created DESC, a.rowid DESC, d.sink LIMIT ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read the outbox");
-	(void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-	return deliveries_query(s, st, ret, ret_n, reterr);
+	    : DELIVERY_COLUMNS " ORDER BY a.created DESC, a.rowid DESC, d.sink LIMIT ?1", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, (int64_t)limit);
+	return deliveries_query(st, ret, ret_n, reterr);
 }
 
 int
 store_deliveries_held(struct store *s, const char *sink, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db, DELIVERY_COLUMNS
-	    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
-	    " ORDER BY d.digest_id IS NULL, d.digest_id, a.created, a.rowid LIMIT ?3",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read the outbox");
-	bind_text(st, 1, sink);
-	(void)sqlite3_bind_int64(st, 2, now);
-	(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-	return deliveries_query(s, st, ret, ret_n, reterr);
+#define HELD_ORDER	"d.digest_id IS NULL, d.digest_id, a.created, a.rowid"
+	if (store_is_shared(s))
+		r = db_prepare(s->db, DELIVERY_LEASE("SELECT d.alert_id, d.sink FROM deliveries d"
+		    " JOIN alerts a ON a.id = d.alert_id"
+		    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
+		    " AND (d.lease_until <= ?2 OR d.lease_owner = ?4)"
+		    " ORDER BY " HELD_ORDER " LIMIT ?3", HELD_ORDER), &st, reterr);
+	else
+		r = db_prepare(s->db, DELIVERY_COLUMNS
+		    " WHERE d.sink = ?1 AND d.state = 4 AND d.next_attempt <= ?2"
+		    " ORDER BY " HELD_ORDER " LIMIT ?3", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, sink);
+	db_bind_int64(st, 2, now);
+	db_bind_int64(st, 3, (int64_t)limit);
+	if (store_is_shared(s)) {
+		db_bind_text(st, 4, s->owner);
+		db_bind_int64(st, 5, now + s->lease);
+	}
+	return deliveries_query(st, ret, ret_n, reterr);
 }
 
 int
 store_delivery_set_digest(struct store *s, const char *alert_id, const char *sink,
     const char *digest_id, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db, "UPDATE deliveries SET digest_id = ?3"
-	    " WHERE alert_id = ?1 AND sink = ?2", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot record a digest");
-	bind_text(st, 1, alert_id);
-	bind_text(st, 2, sink);
-	bind_text(st, 3, digest_id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot record a digest");
+	r = db_prepare(s->db, "UPDATE deliveries SET digest_id = ?3"
+	    " WHERE alert_id = ?1 AND sink = ?2", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, alert_id);
+	db_bind_text(st, 2, sink);
+	db_bind_text(st, 3, digest_id);
+	r = db_step(st, reterr, "cannot record a digest");
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
 }
 
 int
 store_deliveries_sent_times(struct store *s, const char *sink, int64_t since,
     size_t limit, int64_t **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		*v = NULL;
 	size_t		 n = 0;
-	int		 rc, r = 0;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db,
+	r = db_prepare(s->db,
 	    "SELECT updated FROM deliveries WHERE sink = ?1 AND state = 1 AND updated > ?2"
 	    " UNION ALL SELECT max(updated) FROM deliveries"
 	    " WHERE sink = ?1 AND state = 3 AND updated > ?2 GROUP BY digest_id"
-	    " ORDER BY 1 DESC LIMIT ?3", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read the outbox");
-	bind_text(st, 1, sink);
-	(void)sqlite3_bind_int64(st, 2, since);
-	(void)sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	    " ORDER BY 1 DESC LIMIT ?3", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, sink);
+	db_bind_int64(st, 2, since);
+	db_bind_int64(st, 3, (int64_t)limit);
+	while ((r = db_step(st, reterr, "cannot read the outbox")) == 1) {
 		int64_t *nv = reallocarray(v, n + 1, sizeof(*v));
 
 		if (nv == NULL) {
@@ -895,11 +1141,9 @@ store_deliveries_sent_times(struct store *s, const char *sink, int64_t since,
 			break;
 		}
 		v = nv;
-		v[n++] = sqlite3_column_int64(st, 0);
+		v[n++] = db_column_int64(st, 0);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, reterr, "cannot read the outbox");
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	if (r < 0) {
 		free(v);
 		return r;
@@ -914,86 +1158,101 @@ store_delivery_update(struct store *s, const char *alert_id, const char *sink,
     enum delivery_state state, int attempts, int64_t next_attempt,
     const char *last_error, int64_t now, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st = stmt(s, STMT_DELIVERY_UPDATE);
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	bind_text(st, 1, alert_id);
-	bind_text(st, 2, sink);
-	(void)sqlite3_bind_int(st, 3, (int)state);
-	(void)sqlite3_bind_int(st, 4, attempts);
-	(void)sqlite3_bind_int64(st, 5, next_attempt);
-	bind_text(st, 6, last_error);
-	(void)sqlite3_bind_int64(st, 7, now);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot record a delivery");
+	if ((r = stmt(s, STMT_DELIVERY_UPDATE, &st, reterr)) < 0)
+		return r;
+	db_bind_text(st, 1, alert_id);
+	db_bind_text(st, 2, sink);
+	db_bind_int64(st, 3, (int64_t)state);
+	db_bind_int64(st, 4, attempts);
+	db_bind_int64(st, 5, next_attempt);
+	db_bind_text(st, 6, last_error);
+	db_bind_int64(st, 7, now);
+	if ((r = store_step_done(st, reterr, "cannot record a delivery")) < 0 ||
+	    !store_is_shared(s))
+		return r;
+	if ((r = store_stmt_cached(s, &s->lease_stmts[LEASE_DELIVERY_RELEASE],
+	    "UPDATE deliveries SET lease_owner = NULL, lease_until = 0"
+	    " WHERE alert_id = ?1 AND sink = ?2 AND lease_owner = ?3", &st, reterr)) < 0)
+		return r;
+	db_bind_text(st, 1, alert_id);
+	db_bind_text(st, 2, sink);
+	db_bind_text(st, 3, s->owner);
+	return store_step_done(st, reterr, "cannot give a delivery's lease back");
+}
+
+/* Runs st (prepared and bound by the caller, freed here) and returns the
+ * number of rows it changed. */
+static int
+run_changes(struct db_stmt *st, struct fw_error *reterr, const char *what)
+{
+	int r = db_step(st, reterr, what);
+
+	if (r >= 0)
+		r = (int)db_changes(st);
+	db_stmt_free(st);
+	return r;
 }
 
 int
 store_deliveries_retry(struct store *s, const char *alert_id, int64_t now,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db,
+	r = db_prepare(s->db,
 	    "UPDATE deliveries SET state = 0, attempts = 0, next_attempt = ?1,"
-	    " digest_id = NULL WHERE state IN (2, 5) AND (?2 IS NULL OR alert_id = ?2)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot requeue deliveries");
-	(void)sqlite3_bind_int64(st, 1, now);
-	bind_text(st, 2, alert_id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, reterr, "cannot requeue deliveries");
-	return sqlite3_changes(s->db);
+	    " digest_id = NULL WHERE state IN (2, 5) AND (?2 IS NULL OR alert_id = ?2)", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, now);
+	db_bind_text(st, 2, alert_id);
+	return run_changes(st, reterr, "cannot requeue deliveries");
 }
 
 int
 store_deliveries_hurry(struct store *s, const char *sink, const char *alert_id,
     int64_t now, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db,
+	r = db_prepare(s->db,
 	    "UPDATE deliveries SET next_attempt = ?1 WHERE state = 0 AND next_attempt > ?1"
-	    " AND (?2 IS NULL OR sink = ?2) AND (?3 IS NULL OR alert_id = ?3)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot requeue deliveries");
-	(void)sqlite3_bind_int64(st, 1, now);
-	bind_text(st, 2, sink);
-	bind_text(st, 3, alert_id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, reterr, "cannot requeue deliveries");
-	return sqlite3_changes(s->db);
+	    " AND (?2 IS NULL OR sink = ?2) AND (?3 IS NULL OR alert_id = ?3)", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, now);
+	db_bind_text(st, 2, sink);
+	db_bind_text(st, 3, alert_id);
+	return run_changes(st, reterr, "cannot requeue deliveries");
 }
 
 int
 store_alert_find(struct store *s, const char *prefix, char **ret_id, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*id = NULL;
-	int		 rc, n = 0;
+	int		 r, n = 0;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT id FROM alerts WHERE"
-	    " substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 2", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot look up alerts");
-	bind_text(st, 1, prefix);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n++ == 0 && (id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-			rc = SQLITE_NOMEM;
+	r = db_prepare(s->db, "SELECT id FROM alerts WHERE"
+	    " substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 2", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, prefix);
+	while ((r = db_step(st, reterr, "cannot look up alerts")) == 1) {
+		if (n++ == 0 && (id = strdup(db_column_text(st, 0))) == NULL) {
+			r = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	db_stmt_free(st);
+	if (r < 0) {
 		free(id);
-		return store_fail(s, rc, reterr, "cannot look up alerts");
+		return r;
 	}
 	if (n == 1)
 		*ret_id = id;
@@ -1005,40 +1264,35 @@ store_alert_find(struct store *s, const char *prefix, char **ret_id, struct fw_e
 int
 store_alerts_prune(struct store *s, int64_t before, struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
 	/* Deliveries go with their alert (ON DELETE CASCADE). */
-	rc = sqlite3_prepare_v2(s->db, "DELETE FROM alerts WHERE created < ?1 AND NOT EXISTS"
+	r = db_prepare(s->db, "DELETE FROM alerts WHERE created < ?1 AND NOT EXISTS"
 	    " (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.id AND d.state IN (0, 4))",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot prune old alerts");
-	(void)sqlite3_bind_int64(st, 1, before);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, reterr, "cannot prune old alerts");
-	return sqlite3_changes(s->db);
+	    &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, before);
+	return run_changes(st, reterr, "cannot prune old alerts");
 }
 
 int
 store_deliveries_count(struct store *s, enum delivery_state state, int64_t *ret,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM deliveries WHERE state = ?1",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot count deliveries");
-	(void)sqlite3_bind_int(st, 1, (int)state);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_fail(s, rc, reterr, "cannot count deliveries");
+	r = db_prepare(s->db, "SELECT count(*) FROM deliveries WHERE state = ?1", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_int64(st, 1, (int64_t)state);
+	r = db_step(st, reterr, "cannot count deliveries");
+	if (r == 1)
+		*ret = db_column_int64(st, 0);
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
 }
 
 int
@@ -1068,42 +1322,41 @@ int
 store_sink_flood_get(struct store *s, const char *sink, struct store_sink_flood *ret,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT tokens, refilled, blocked_until FROM sink_flood"
-	    " WHERE sink = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot read flood control state");
-	bind_text(st, 1, sink);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ret->tokens = sqlite3_column_double(st, 0);
-		ret->refilled = sqlite3_column_int64(st, 1);
-		ret->blocked_until = sqlite3_column_int64(st, 2);
+	r = db_prepare(s->db, "SELECT tokens, refilled, blocked_until FROM sink_flood"
+	    " WHERE sink = ?1", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, sink);
+	r = db_step(st, reterr, "cannot read flood control state");
+	if (r == 1) {
+		ret->tokens = db_column_double(st, 0);
+		ret->refilled = db_column_int64(st, 1);
+		ret->blocked_until = db_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot read flood control state");
+	db_stmt_free(st);
+	return r;
 }
 
 int
 store_sink_flood_save(struct store *s, const char *sink, const struct store_sink_flood *f,
     struct fw_error *reterr)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct db_stmt	*st;
+	int		 r;
 
-	rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO sink_flood(sink, tokens,"
-	    " refilled, blocked_until) VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, reterr, "cannot save flood control state");
-	bind_text(st, 1, sink);
-	(void)sqlite3_bind_double(st, 2, f->tokens);
-	(void)sqlite3_bind_int64(st, 3, f->refilled);
-	(void)sqlite3_bind_int64(st, 4, f->blocked_until);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, reterr, "cannot save flood control state");
+	r = db_prepare(s->db, "INSERT INTO sink_flood(sink, tokens, refilled, blocked_until)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(sink) DO UPDATE SET tokens = excluded.tokens,"
+	    " refilled = excluded.refilled, blocked_until = excluded.blocked_until", &st, reterr);
+	if (r < 0)
+		return r;
+	db_bind_text(st, 1, sink);
+	db_bind_double(st, 2, f->tokens);
+	db_bind_int64(st, 3, f->refilled);
+	db_bind_int64(st, 4, f->blocked_until);
+	r = db_step(st, reterr, "cannot save flood control state");
+	db_stmt_free(st);
+	return r < 0 ? r : 0;
 }

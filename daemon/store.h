@@ -1,7 +1,8 @@
-/* store.h — the SQLite state file: the single source of truth for which items
- * were seen, each feed's polling state, and the outbox of alerts still to
- * deliver. WAL mode; the schema version lives in PRAGMA user_version.
- * Never logs; SQLite errors are translated here into struct fw_error. */
+/* store.h — the state: the single source of truth for which items were
+ * seen, each feed's polling state, and the outbox of alerts still to
+ * deliver. A SQLite file (WAL mode, the embedded default) or a PostgreSQL
+ * database that several instances share (db.h). Never logs; the engines'
+ * errors come back as struct fw_error. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,9 +35,41 @@ struct store_feed {
 	int64_t	 publish_gap;		/* usual seconds between items, 0 = unknown */
 };
 
-/* Opens (creating or migrating) the state file. ":memory:" works too. */
+/* Opens (creating or migrating) the state: a SQLite file (":memory:"
+ * works too), or a PostgreSQL URI or keyword string (db.h). */
 int store_open(const char *path, struct store **ret, struct fw_error *reterr) _must_check_;
 struct store *store_close(struct store *s);
+/* Whether other instances may share this state (PostgreSQL). */
+bool store_is_shared(const struct store *s);
+/* The state's name for messages: the file, or the database without its
+ * password. Borrowed. */
+const char *store_label(const struct store *s);
+
+/* ---- several instances, one shared state (PostgreSQL only) --------------
+ * A due feed is polled by one instance: it takes a lease on the feed row
+ * (SELECT … FOR UPDATE SKIP LOCKED), which store_feed_save() gives back
+ * with the feed's next poll. A lease not given back (the instance died)
+ * is anyone's once it expires. On SQLite these return -EOPNOTSUPP. */
+
+/* This instance's name in the leases it holds: "host:pid:random". */
+const char *store_owner(const struct store *s);
+/* How long the deliveries this instance leases stay its own (store_
+ * deliveries_due_page() and store_deliveries_held() lease what they
+ * return on a shared state; store_delivery_update() gives it back). */
+void store_lease_set(struct store *s, int64_t seconds);
+/* Leases until until up to limit enabled feeds among ids that are due at
+ * now (all: whether due or not) and that no other instance holds, the
+ * longest due first. Caller frees each row and the array. */
+int store_feeds_lease(struct store *s, const int64_t *ids, size_t n_ids, int64_t now,
+    int64_t until, bool all, size_t limit, struct store_feed **ret, size_t *ret_n,
+    struct fw_error *reterr) _must_check_;
+/* When the first of the enabled feeds among ids is due and not leased by
+ * anyone; 0 when there is none. */
+int store_feeds_next_due(struct store *s, const int64_t *ids, size_t n_ids, int64_t *ret,
+    struct fw_error *reterr) _must_check_;
+/* How many feeds the state holds, whichever instance's configuration
+ * lists them. */
+int store_feeds_count(struct store *s, int64_t *ret, struct fw_error *reterr) _must_check_;
 
 int store_begin(struct store *s, struct fw_error *reterr) _must_check_;
 int store_commit(struct store *s, struct fw_error *reterr) _must_check_;
@@ -201,7 +234,10 @@ void store_delivery_done(struct store_delivery *d);
 int store_deliveries_due(struct store *s, int64_t now, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
 /* The same, skipping the first offset due deliveries (those the caller
- * left due on purpose). */
+ * left due on purpose). On a shared state, the deliveries another
+ * instance holds are left out and those returned are leased to this one;
+ * store_deliveries_due() only looks, and counts another instance's
+ * delivery due when its lease ends. */
 int store_deliveries_due_page(struct store *s, int64_t now, size_t offset, size_t limit,
     struct store_delivery **ret, size_t *ret_n, struct fw_error *reterr) _must_check_;
 /* The held deliveries of sink due at now (at most limit): those already
@@ -270,3 +306,13 @@ int store_sink_flood_save(struct store *s, const char *sink,
 /* Counts deliveries in a state (all sinks). */
 int store_deliveries_count(struct store *s, enum delivery_state state,
     int64_t *ret, struct fw_error *reterr) _must_check_;
+
+/* Copies every row of from into to, which must be empty (-EEXIST), in
+ * one transaction of to; leases stay behind. Then counts the rows of each
+ * table on both sides into ret_from[i] and ret_to[i], for the tables
+ * store_copy_table_name(i) names (NULL past the last; at most
+ * STORE_COPY_TABLES). */
+#define STORE_COPY_TABLES	16
+int store_copy(struct store *from, struct store *to, int64_t *ret_from, int64_t *ret_to,
+    struct fw_error *reterr) _must_check_;
+const char *store_copy_table_name(size_t i);

@@ -3,8 +3,7 @@
  * outside them includes it. */
 #pragma once
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
 enum store_dev_stmt {
@@ -22,14 +21,29 @@ enum store_dev_stmt {
 	_SDS_MAX,
 };
 
-struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*stmts[16];
-	sqlite3_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
+/* The statements only a shared (PostgreSQL) state runs. */
+enum store_lease_stmt {
+	LEASE_FEEDS,
+	LEASE_FEED_RELEASE,
+	LEASE_NEXT_DUE,
+	LEASE_DELIVERY_RELEASE,
+	_LEASE_MAX,
 };
 
-/* Translates a SQLite result code into reterr and a negative errno. */
-int store_fail(struct store *s, int rc, struct fw_error *reterr, const char *what);
+struct store {
+	struct db	*db;
+	char		 owner[128];		/* this instance, in leases */
+	int64_t		 lease;			/* how long a delivery's lease lasts */
+	struct db_stmt	*stmts[16];
+	struct db_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
+	struct db_stmt	*lease_stmts[_LEASE_MAX];
+};
+
 /* Finalizes the developments' statements (store_close()). */
 void store_dev_stmts_done(struct store *s);
+/* A statement prepared once and kept in *slot, reset and ready to bind. */
+int store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
+    struct db_stmt **ret, struct fw_error *reterr) _must_check_;
+/* Runs st, bound by the caller, to its end and resets it. */
+int store_step_done(struct db_stmt *st, struct fw_error *reterr, const char *what)
+    _must_check_;

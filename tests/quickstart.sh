@@ -14,10 +14,11 @@ cd "$(dirname "$0")/.."
 
 packages=(
 	gcc pkg-config meson ninja-build
-	libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev
+	libcurl4-openssl-dev libxml2-dev libyaml-dev libsqlite3-dev libpq-dev
 	libjansson-dev libssl-dev libutf8proc-dev libstemmer-dev libsystemd-dev libmicrohttpd-dev
 	nettle-dev zlib1g-dev liblzma-dev libicu-dev
 	check python3 python3-aiosmtpd msmtp sqlite3 ca-certificates openssl scdoc
+	postgresql
 )
 
 missing=()

@@ -141,8 +141,8 @@ setup(void)
 	const char	*urls[4] = { "http://a/", "http://b/", "http://c/", "http://d/" };
 
 	tmp = tu_tmpdir();
-	ck_assert_int_ge(asprintf(&path, "%s/state.db", tmp), 0);
-	ck_assert_int_eq(store_open(path, &st, &e), 0);
+	path = tu_state_target(tmp);
+	ck_assert_msg(store_open(path, &st, &e) == 0, "%s", e.msg);
 	free(path);
 	for (int i = 0; i < 4; i++) {
 		struct store_feed f;

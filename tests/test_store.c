@@ -1,11 +1,14 @@
-/* test_store.c — the SQLite state file: schema, feed state round trips,
- * seen items across reopen, the outbox and delivery states, and the errors
- * for files that are not databases. */
+/* test_store.c — the state: schema, feed state round trips, seen items
+ * across reopen, the outbox and delivery states, and the errors for files
+ * that are not databases. With FW_TEST_PG set (tests/pg/pgserver.py runs
+ * it so, against a throwaway server) the same cases run on PostgreSQL,
+ * with the ones only PostgreSQL has. */
 #include <check.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -25,6 +28,32 @@ teardown(void)
 	tu_rmtree(tmp);
 	free(tmp);
 	free(db_path);
+}
+
+/* Every case starts from an empty database, as from a new file. */
+static void
+setup_pg(void)
+{
+	tmp = tu_tmpdir();
+	db_path = tu_state_target(tmp);
+}
+
+/* The first column of the first row sql gives, on the test's database. */
+static int64_t
+pg_query_int(const char *sql)
+{
+	struct db	*db = NULL;
+	struct db_stmt	*st = NULL;
+	struct fw_error	 e;
+	int64_t		 v;
+
+	ck_assert_msg(db_open(db_path, &db, &e) == 0, "%s", e.msg);
+	ck_assert_msg(db_prepare(db, sql, &st, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(db_step(st, &e, "query"), 1);
+	v = db_column_int64(st, 0);
+	db_stmt_free(st);
+	db_close(db);
+	return v;
 }
 
 static struct store *
@@ -556,10 +585,290 @@ store_suite(void)
 	return s;
 }
 
+START_TEST(test_pg_schema)
+{
+	struct store *s = open_store();
+
+	ck_assert(store_is_shared(s));
+	store_close(s);
+	ck_assert_int_eq(pg_query_int("SELECT version FROM schema_version"), 3);
+	/* A second instance finds it current and changes nothing. */
+	s = open_store();
+	store_close(s);
+	ck_assert_int_eq(pg_query_int("SELECT count(*) FROM schema_version"), 1);
+}
+END_TEST
+
+START_TEST(test_pg_newer_schema_refused)
+{
+	struct store	*s = open_store();
+	struct db	*db = NULL;
+	struct fw_error	 e;
+
+	store_close(s);
+	s = NULL;
+	ck_assert_int_eq(db_open(db_path, &db, &e), 0);
+	ck_assert_int_eq(db_exec(db, "UPDATE schema_version SET version = 99", &e), 0);
+	db_close(db);
+	ck_assert_int_lt(store_open(db_path, &s, &e), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(e.msg, "newer") != NULL, "%s", e.msg);
+}
+END_TEST
+
+/* A server that is not there: a clear error that names the database but
+ * never its password. */
+START_TEST(test_pg_unreachable)
+{
+	struct store	*s = NULL;
+	struct fw_error	 e;
+	char		*target;
+
+	ck_assert_int_ge(asprintf(&target, "postgresql://fw:s3cret@/feedwatch?host=%s/none",
+	    tmp), 0);
+	ck_assert_int_lt(store_open(target, &s, &e), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(e.msg, "cannot connect to the database") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.file, "postgresql://fw@") != NULL, "%s", e.file);
+	ck_assert(strstr(e.file, "s3cret") == NULL && strstr(e.msg, "s3cret") == NULL);
+	free(target);
+}
+END_TEST
+
+/* Two instances, one database: the alert key is unique across them, and
+ * the feed row is one row. */
+START_TEST(test_pg_two_instances)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_feed	 fa, fb;
+	struct fw_error		 e;
+	const char		*sinks[] = { "log1" };
+
+	ck_assert_int_eq(store_feed_get(a, "http://a/", &fa, &e), 0);
+	ck_assert_int_eq(store_feed_get(b, "http://a/", &fb, &e), 0);
+	ck_assert_int_eq(fa.id, fb.id);
+	ck_assert_int_eq(store_begin(a, &e), 0);
+	ck_assert_int_eq(store_alert_add(a, "id1", "link:x", "{}", 1, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_commit(a, &e), 0);
+	ck_assert_int_eq(store_begin(b, &e), 0);
+	ck_assert_int_eq(store_alert_add(b, "id2", "link:x", "{}", 1, sinks, 1, &e), 0);
+	ck_assert_int_eq(store_commit(b, &e), 0);
+	ck_assert_int_eq(pg_query_int("SELECT count(*) FROM deliveries"), 1);
+	store_feed_done(&fa);
+	store_feed_done(&fb);
+	store_close(a);
+	store_close(b);
+}
+END_TEST
+
+/* Ids and links longer than a btree entry may be: unique all the same. */
+START_TEST(test_pg_long_keys)
+{
+	struct store		*s = open_store();
+	struct store_feed	 a;
+	struct fw_error		 e;
+	char			*id = malloc(2049), *link = malloc(8193);
+	struct feed_item	 item = { .published = FW_TIME_NONE, .updated = FW_TIME_NONE };
+	const char		*sinks[] = { "log1" };
+
+	/* Varied, so that compression does not make them short. */
+	for (int i = 0; i < 2048; i++)
+		id[i] = (char)('a' + (i * 7919 % 26));
+	id[2048] = '\0';
+	for (int i = 0; i < 8192; i++)
+		link[i] = (char)('A' + (i * 104729 % 26));
+	link[8192] = '\0';
+	item.id = id;
+	item.link = link;
+	ck_assert_int_eq(store_feed_get(s, link, &a, &e), 0);
+	ck_assert_msg(store_item_mark_seen_canon(s, a.id, &item, link, 0, 10, &e) == 1, "%s", e.msg);
+	ck_assert_int_eq(store_item_mark_seen_canon(s, a.id, &item, link, 0, 11, &e), 0);
+	ck_assert_msg(store_alert_add(s, "a1", link, "{}", 1, sinks, 1, &e) == 1, "%s", e.msg);
+	ck_assert_int_eq(store_alert_add(s, "a2", link, "{}", 1, sinks, 1, &e), 0);
+	store_feed_done(&a);
+	store_close(s);
+	free(id);
+	free(link);
+}
+END_TEST
+
+static void
+feeds_free(struct store_feed *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_feed_done(&v[i]);
+	free(v);
+}
+
+/* A due feed is leased by one instance at a time; polled (saved) it is
+ * free again, and a lease never given back is anyone's once it ends. */
+START_TEST(test_pg_feed_leases)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_feed	 f[3], *v = NULL;
+	struct fw_error		 e;
+	int64_t			 ids[3], next;
+	size_t			 n = 0;
+	const char		*urls[3] = { "http://a/", "http://b/", "http://c/" };
+
+	ck_assert_str_ne(store_owner(a), store_owner(b));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_feed_get(a, urls[i], &f[i], &e), 0);
+		ids[i] = f[i].id;
+	}
+	f[2].next_poll = 5000;	/* not due before 5000 */
+	ck_assert_int_eq(store_feed_save(a, &f[2], &e), 0);
+	/* a takes one of the two due feeds, b the other, then none is left. */
+	ck_assert_msg(store_feeds_lease(a, ids, 3, 1000, 1100, false, 1, &v, &n, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[0]);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1000, 1100, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[1]);
+	feeds_free(v, n);
+	/* a's is not b's to take; b's own it may take again. */
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1000, 1100, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[1]);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_feeds_lease(a, ids, 3, 1000, 1100, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[0]);
+	feeds_free(v, n);
+	/* Every feed, for `once`: still not those another instance holds. */
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1000, 1100, true, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	feeds_free(v, n);
+	/* b polled its feed: it is free, and due again at its next poll. */
+	f[1].next_poll = 1050;
+	ck_assert_int_eq(store_feed_save(b, &f[1], &e), 0);
+	ck_assert_int_eq(store_feeds_next_due(a, ids, 3, &next, &e), 0);
+	ck_assert_int_eq(next, 1050);
+	/* a dies holding feed 0: at 1100 its lease is over. */
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1099, 1200, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, ids[1]);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_feeds_lease(b, ids, 3, 1100, 1200, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(v[0].id, ids[0]);	/* the longest due first */
+	ck_assert_int_eq(v[1].id, ids[1]);
+	feeds_free(v, n);
+	for (int i = 0; i < 3; i++)
+		store_feed_done(&f[i]);
+	store_close(a);
+	store_close(b);
+}
+END_TEST
+
+static void
+deliveries_free(struct store_delivery *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_delivery_done(&v[i]);
+	free(v);
+}
+
+/* A due delivery is leased by one instance: the other does not see it
+ * until the outcome is recorded or the lease ends. */
+START_TEST(test_pg_delivery_leases)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_delivery	*v = NULL;
+	struct fw_error		 e;
+	const char		*sinks[] = { "hook" };
+	size_t			 n = 0;
+
+	store_lease_set(a, 60);
+	store_lease_set(b, 60);
+	ck_assert_int_eq(store_alert_add(a, "a1", "k1", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_alert_add(a, "a2", "k2", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_msg(store_deliveries_due_page(a, 1000, 0, 1, &v, &n, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	deliveries_free(v, n);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1000, 0, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a2");
+	deliveries_free(v, n);
+	/* Only looking: a2 is b's until 1060, a1 a's. */
+	ck_assert_int_eq(store_deliveries_due(a, INT64_MAX, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	ck_assert_int_eq(v[0].next_attempt, 100);
+	ck_assert_str_eq(v[1].alert_id, "a2");
+	ck_assert_int_eq(v[1].next_attempt, 1060);
+	deliveries_free(v, n);
+	/* b delivers a2; a1's lease ends at 1060 and b takes it over. */
+	ck_assert_int_eq(store_delivery_update(b, "a2", "hook", DELIVERY_DELIVERED, 1, 1000,
+	    NULL, 1000, &e), 0);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1059, 0, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	free(v);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1060, 0, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].alert_id, "a1");
+	deliveries_free(v, n);
+	store_close(a);
+	store_close(b);
+}
+END_TEST
+
+/* A sink's flood control outlives a restart on PostgreSQL too. */
+START_TEST(test_pg_flood_state)
+{
+	struct store		*s = open_store();
+	struct store_sink_flood	 f = { .tokens = 2.5, .refilled = 1000, .blocked_until = 1200 };
+	struct store_sink_flood	 g = { 0 };
+	struct fw_error		 e;
+
+	ck_assert_int_eq(store_sink_flood_get(s, "hook", &g, &e), 0);
+	ck_assert_int_eq(store_sink_flood_save(s, "hook", &f, &e), 0);
+	f.tokens = 0.25;
+	ck_assert_int_eq(store_sink_flood_save(s, "hook", &f, &e), 0);
+	store_close(s);
+	s = open_store();
+	ck_assert_int_eq(store_sink_flood_get(s, "hook", &g, &e), 1);
+	ck_assert(g.tokens == 0.25);
+	ck_assert_int_eq(g.refilled, 1000);
+	ck_assert_int_eq(g.blocked_until, 1200);
+	store_close(s);
+}
+END_TEST
+
+static Suite *
+store_pg_suite(void)
+{
+	Suite *s = suite_create("store on PostgreSQL");
+	TCase *tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup_pg, teardown);
+	tcase_add_test(tc, test_feed_state_round_trip);
+	tcase_add_test(tc, test_items_seen_once_per_feed);
+	tcase_add_test(tc, test_items_foreach_since);
+	tcase_add_test(tc, test_rollback_forgets_items);
+	tcase_add_test(tc, test_guid_churn);
+	tcase_add_test(tc, test_outbox);
+	tcase_add_test(tc, test_alert_find_by_prefix);
+	tcase_add_test(tc, test_pg_flood_state);
+	tcase_add_test(tc, test_pg_feed_leases);
+	tcase_add_test(tc, test_pg_delivery_leases);
+	tcase_add_test(tc, test_pg_schema);
+	tcase_add_test(tc, test_pg_newer_schema_refused);
+	tcase_add_test(tc, test_pg_unreachable);
+	tcase_add_test(tc, test_pg_two_instances);
+	tcase_add_test(tc, test_pg_long_keys);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(store_suite());
+	SRunner	*sr = srunner_create(getenv("FW_TEST_PG") != NULL ? store_pg_suite()
+	    : store_suite());
 	int	 failed;
 
 	srunner_run_all(sr, CK_NORMAL);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "testutil.h"
 
 const char *
@@ -75,5 +76,26 @@ tu_write_file(const char *dir, const char *name, const char *data)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(data, 1, strlen(data), f), strlen(data));
 	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+char *
+tu_state_target(const char *tmp)
+{
+	const char	*pg = getenv("FW_TEST_PG");
+	struct db	*db = NULL;
+	struct fw_error	 e;
+	char		*path;
+
+	if (pg == NULL) {
+		ck_assert_int_ge(asprintf(&path, "%s/state.db", tmp), 0);
+		return path;
+	}
+	ck_assert_msg(db_open(pg, &db, &e) == 0, "%s", e.msg);
+	ck_assert_msg(db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public",
+	    &e) == 0, "%s", e.msg);
+	db_close(db);
+	path = strdup(pg);
+	ck_assert_ptr_nonnull(path);
 	return path;
 }

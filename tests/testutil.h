@@ -13,3 +13,7 @@ char *tu_tmpdir(void);
 void tu_rmtree(const char *path);
 /* Writes data to dir/name and returns the full path (caller frees). */
 char *tu_write_file(const char *dir, const char *name, const char *data);
+/* Where a test's state goes: tmp/state.db, or with FW_TEST_PG set (the
+ * PostgreSQL runs, tests/pg/pgserver.py) that database, emptied first.
+ * Caller frees. */
+char *tu_state_target(const char *tmp);
