@@ -14,7 +14,7 @@
 #define DB_SQLITE_BUSY_TIMEOUT_MS	5000
 /* The page cache grows with the state file up to this (KiB), see
  * sqlite_tune(); reads past it come from the memory map. */
-#define STORE_CACHE_MIN_KIB	512
+#define STORE_CACHE_MIN_KIB	2048
 #define STORE_CACHE_MAX_KIB	8192
 #define STORE_MMAP_MAX		(1LL << 30)
 /* WAL pages between automatic checkpoints (bench/deliver/RESULTS.md). */
@@ -74,8 +74,9 @@ sqlite_exec(struct db *db, const char *sql, struct fw_error *reterr)
  * of the same pages again and again); the map serves them from the
  * kernel's page cache instead, without a copy, and costs no memory of
  * its own. The cache itself holds what a transaction changes: an eighth
- * of the file, between 512 KiB (a 500-feed poll cycle stays small,
- * bench/poll) and 8 MiB. The WAL is checkpointed every
+ * of the file, between 2 MiB (what grouping a burst's stories into
+ * developments reads again and again: the term index and its document
+ * frequencies; below it the pread comes back) and 8 MiB. The WAL is checkpointed every
  * STORE_WAL_AUTOCHECKPOINT pages and cut back to 4 MiB after, so a
  * burst does not leave a WAL of hundreds of megabytes that every read
  * has to search. */
