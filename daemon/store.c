@@ -529,6 +529,53 @@ feed_from_row(struct db_stmt *st, struct store_feed *f)
 }
 
 int
+store_collect_rows(struct db_stmt *st, const char *what, size_t size, store_row_fn from_row,
+    void (*done)(void *elem), void **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	char	*v = NULL;
+	size_t	 n = 0, cap = 0;
+	int	 r;
+
+	while ((r = db_step(st, reterr, what)) == 1) {
+		if (n == cap) {
+			size_t	 ncap = cap ? cap * 2 : 8;
+			char	*nv = reallocarray(v, ncap, size);
+
+			if (nv == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if ((r = from_row(st, v + n * size)) < 0)
+			break;
+		n++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			done(v + i * size);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int
+feed_row(struct db_stmt *st, void *elem)
+{
+	return feed_from_row(st, elem);
+}
+
+static void
+feed_done(void *elem)
+{
+	store_feed_done(elem);
+}
+
+int
 store_feed_get(struct store *s, const char *url, struct store_feed *ret,
     struct fw_error *reterr)
 {
@@ -604,35 +651,18 @@ int
 store_feed_list(struct store *s, struct store_feed **ret, size_t *ret_n,
     struct fw_error *reterr)
 {
-	struct store_feed	*v = NULL;
-	size_t			 n = 0;
 	struct db_stmt		*st;
+	void			*rows;
 	int			 r;
 
 	if ((r = db_prepare(s->db, FEED_COLUMNS " ORDER BY url", &st, reterr)) < 0)
 		return r;
-	while ((r = db_step(st, reterr, "cannot list feeds")) == 1) {
-		struct store_feed *nv = reallocarray(v, n + 1, sizeof(*v));
-
-		if (nv == NULL) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		if ((r = feed_from_row(st, &v[n])) < 0)
-			break;
-		n++;
-	}
+	r = store_collect_rows(st, "cannot list feeds", sizeof(struct store_feed), feed_row,
+	    feed_done, &rows, ret_n, reterr);
 	db_stmt_free(st);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			store_feed_done(&v[i]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (r == 0)
+		*ret = rows;
+	return r;
 }
 
 /* "{1,2,3}": ids as one PostgreSQL array parameter. Caller frees. */
@@ -656,10 +686,9 @@ store_feeds_lease(struct store *s, const int64_t *ids, size_t n_ids, int64_t now
     int64_t until, bool all, size_t limit, struct store_feed **ret, size_t *ret_n,
     struct fw_error *reterr)
 {
-	struct store_feed	*v = NULL;
 	struct db_stmt		*st;
 	char			*idv;
-	size_t			 n = 0;
+	void			*rows;
 	int			 r;
 
 	if (!store_is_shared(s))
@@ -690,29 +719,13 @@ store_feeds_lease(struct store *s, const int64_t *ids, size_t n_ids, int64_t now
 	db_bind_int64(st, 4, all ? 1 : 0);
 	db_bind_int64(st, 5, (int64_t)limit);
 	db_bind_text(st, 6, idv);
-	while ((r = db_step(st, reterr, "cannot lease feeds")) == 1) {
-		struct store_feed *nv = reallocarray(v, n + 1, sizeof(*v));
-
-		if (nv == NULL) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		if ((r = feed_from_row(st, &v[n])) < 0)
-			break;
-		n++;
-	}
+	r = store_collect_rows(st, "cannot lease feeds", sizeof(struct store_feed), feed_row,
+	    feed_done, &rows, ret_n, reterr);
 	db_reset(st);
 	free(idv);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			store_feed_done(&v[i]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (r == 0)
+		*ret = rows;
+	return r;
 }
 
 int
@@ -917,50 +930,49 @@ store_delivery_done(struct store_delivery *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static int
+delivery_row(struct db_stmt *st, void *elem)
+{
+	struct store_delivery	*d = elem;
+	int			 oom = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->alert_id = col_strdup(st, 0, &oom);
+	d->sink = col_strdup(st, 1, &oom);
+	d->json = col_strdup(st, 2, &oom);
+	d->state = (enum delivery_state)db_column_int64(st, 3);
+	d->attempts = (int)db_column_int64(st, 4);
+	d->next_attempt = db_column_int64(st, 5);
+	d->last_error = col_strdup(st, 6, &oom);
+	d->created = db_column_int64(st, 7);
+	d->digest_id = col_strdup(st, 8, &oom);
+	if (oom) {
+		store_delivery_done(d);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+delivery_done(void *elem)
+{
+	store_delivery_done(elem);
+}
+
 /* Steps through st (prepared and bound by the caller, freed here). */
 static int
 deliveries_query(struct db_stmt *st, struct store_delivery **ret, size_t *ret_n,
     struct fw_error *reterr)
 {
-	struct store_delivery	*v = NULL;
-	size_t			 n = 0;
-	int			 r;
+	void	*rows;
+	int	 r;
 
-	while ((r = db_step(st, reterr, "cannot read the outbox")) == 1) {
-		struct store_delivery	*nv = reallocarray(v, n + 1, sizeof(*v));
-		int			 oom = 0;
-
-		if (nv == NULL) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].alert_id = col_strdup(st, 0, &oom);
-		v[n].sink = col_strdup(st, 1, &oom);
-		v[n].json = col_strdup(st, 2, &oom);
-		v[n].state = (enum delivery_state)db_column_int64(st, 3);
-		v[n].attempts = (int)db_column_int64(st, 4);
-		v[n].next_attempt = db_column_int64(st, 5);
-		v[n].last_error = col_strdup(st, 6, &oom);
-		v[n].created = db_column_int64(st, 7);
-		v[n].digest_id = col_strdup(st, 8, &oom);
-		n++;
-		if (oom) {
-			r = -ENOMEM;
-			break;
-		}
-	}
+	r = store_collect_rows(st, "cannot read the outbox", sizeof(struct store_delivery),
+	    delivery_row, delivery_done, &rows, ret_n, reterr);
 	db_stmt_free(st);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			store_delivery_done(&v[i]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (r == 0)
+		*ret = rows;
+	return r;
 }
 
 #define DELIVERY_COLUMNS \

@@ -167,6 +167,18 @@ story_from_row(struct db_stmt *st, struct store_story *ret)
 	return 0;
 }
 
+static int
+story_row(struct db_stmt *st, void *elem)
+{
+	return story_from_row(st, elem);
+}
+
+static void
+story_done(void *elem)
+{
+	store_story_done(elem);
+}
+
 int
 store_story_get(struct store *s, int64_t id, struct store_story *ret, struct fw_error *reterr)
 {
@@ -191,10 +203,9 @@ int
 store_development_members(struct store *s, int64_t dev, int64_t from, int64_t to,
     size_t limit, struct store_story **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	struct store_story	*v = NULL;
-	struct db_stmt		*st = NULL;
-	size_t			 n = 0;
-	int			 r;
+	struct db_stmt	*st = NULL;
+	void		*rows;
+	int		 r;
 
 	if ((r = dev_stmt(s, SDS_DEV_MEMBERS, &st, reterr)) < 0)
 		return r;
@@ -202,28 +213,12 @@ store_development_members(struct store *s, int64_t dev, int64_t from, int64_t to
 	db_bind_int64(st, 2, from);
 	db_bind_int64(st, 3, to);
 	db_bind_int64(st, 4, (int64_t)limit);
-	while ((r = db_step(st, reterr, "cannot read a development")) == 1) {
-		struct store_story *nv = reallocarray(v, n + 1, sizeof(*v));
-
-		if (nv == NULL) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		if ((r = story_from_row(st, &v[n])) < 0)
-			break;
-		n++;
-	}
+	r = store_collect_rows(st, "cannot read a development", sizeof(struct store_story),
+	    story_row, story_done, &rows, ret_n, reterr);
 	db_reset(st);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			store_story_done(&v[i]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (r == 0)
+		*ret = rows;
+	return r;
 }
 
 int
@@ -349,6 +344,18 @@ development_from_row(struct db_stmt *st, struct store_development *ret)
 	return 0;
 }
 
+static int
+development_row(struct db_stmt *st, void *elem)
+{
+	return development_from_row(st, elem);
+}
+
+static void
+development_done(void *elem)
+{
+	store_development_done(elem);
+}
+
 int
 store_development_get(struct store *s, int64_t id, struct store_development *ret,
     struct fw_error *reterr)
@@ -408,10 +415,9 @@ int
 store_developments_list(struct store *s, int64_t since, struct store_development **ret,
     size_t *ret_n, struct fw_error *reterr)
 {
-	struct store_development	*v = NULL;
-	struct db_stmt			*st = NULL;
-	size_t				 n = 0;
-	int				 r;
+	struct db_stmt	*st = NULL;
+	void		*rows;
+	int		 r;
 
 	r = db_prepare(s->db, "SELECT id, key, first_t, last_t, first_seen, last_seen,"
 	    " topics, figures, sources, alert_id FROM developments WHERE last_seen >= ?1"
@@ -419,28 +425,12 @@ store_developments_list(struct store *s, int64_t since, struct store_development
 	if (r < 0)
 		return r;
 	db_bind_int64(st, 1, since);
-	while ((r = db_step(st, reterr, "cannot read developments")) == 1) {
-		struct store_development *nv = reallocarray(v, n + 1, sizeof(*v));
-
-		if (nv == NULL) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		if ((r = development_from_row(st, &v[n])) < 0)
-			break;
-		n++;
-	}
+	r = store_collect_rows(st, "cannot read developments", sizeof(struct store_development),
+	    development_row, development_done, &rows, ret_n, reterr);
 	db_stmt_free(st);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			store_development_done(&v[i]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (r == 0)
+		*ret = rows;
+	return r;
 }
 
 int

@@ -44,6 +44,14 @@ void store_dev_stmts_done(struct store *s);
 /* A statement prepared once and kept in *slot, reset and ready to bind. */
 int store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
     struct db_stmt **ret, struct fw_error *reterr) _must_check_;
+/* Steps st (bound by the caller, who frees or resets it) to its end, one
+ * element of size bytes per row filled by from_row, which releases what
+ * it took when it fails. On failure the rows read are released with done
+ * and the array freed. */
+typedef int (*store_row_fn)(struct db_stmt *st, void *elem);
+int store_collect_rows(struct db_stmt *st, const char *what, size_t size,
+    store_row_fn from_row, void (*done)(void *elem), void **ret, size_t *ret_n,
+    struct fw_error *reterr) _must_check_;
 /* Runs st, bound by the caller, to its end and resets it. */
 int store_step_done(struct db_stmt *st, struct fw_error *reterr, const char *what)
     _must_check_;
