@@ -618,16 +618,15 @@ decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const
 	memset(ret_best, 0, sizeof(*ret_best));
 	r = find_candidates(s, x, t - o->window, t + o->window, &cand, &n_cand, reterr);
 	for (size_t i = 0; r >= 0 && i < n_cand && n_dev < MAX_DEVELOPMENTS; i++) {
-		struct store_story	st;
-		bool			seen = false;
+		int64_t	dev;
+		bool	seen = false;
 
-		if ((r = store_story_get(s, cand[i].story, &st, reterr)) < 0)
+		if ((r = store_story_development(s, cand[i].story, &dev, reterr)) < 0)
 			break;
 		for (size_t j = 0; j < n_dev; j++)
-			seen |= devs[j] == st.development;
+			seen |= devs[j] == dev;
 		if (!seen)
-			devs[n_dev++] = st.development;
-		store_story_done(&st);
+			devs[n_dev++] = dev;
 	}
 	free(cand);
 	for (size_t i = 0; r >= 0 && i < n_dev; i++) {

@@ -151,8 +151,8 @@ int store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_err
  * first. Appends to *ids (grown with realloc, count in *n). */
 int store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
     size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr) _must_check_;
-/* One story by id (the item fields stay NULL). */
-int store_story_get(struct store *s, int64_t id, struct store_story *ret,
+/* The development of story id. */
+int store_story_development(struct store *s, int64_t id, int64_t *ret,
     struct fw_error *reterr) _must_check_;
 /* The stories of development dev with from <= t <= to, oldest first, at
  * most limit. Caller frees each and the array. */

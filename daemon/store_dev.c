@@ -26,9 +26,8 @@ static const char *const dev_sql[_SDS_MAX] = {
 	[SDS_POSTINGS] =
 	    "SELECT story FROM story_terms WHERE term = ?1 AND t BETWEEN ?2 AND ?3"
 	    " ORDER BY t DESC LIMIT ?4",
-	[SDS_STORY_GET] =
-	    "SELECT id, feed_id, item_id, canon, t, first_seen, development, topics,"
-	    " features, explain FROM stories WHERE id = ?1",
+	[SDS_STORY_DEV] =
+	    "SELECT development FROM stories WHERE id = ?1",
 	[SDS_DEV_MEMBERS] =
 	    "SELECT id, feed_id, item_id, canon, t, first_seen, development, topics,"
 	    " features, explain FROM stories WHERE development = ?1 AND t BETWEEN ?2 AND ?3"
@@ -180,18 +179,19 @@ story_done(void *elem)
 }
 
 int
-store_story_get(struct store *s, int64_t id, struct store_story *ret, struct fw_error *reterr)
+store_story_development(struct store *s, int64_t id, int64_t *ret, struct fw_error *reterr)
 {
 	struct db_stmt	*st = NULL;
 	int		 r;
 
-	if ((r = dev_stmt(s, SDS_STORY_GET, &st, reterr)) < 0)
+	if ((r = dev_stmt(s, SDS_STORY_DEV, &st, reterr)) < 0)
 		return r;
 	db_bind_int64(st, 1, id);
 	r = db_step(st, reterr, "cannot read a story");
-	if (r == 1)
-		r = story_from_row(st, ret);
-	else if (r == 0) {
+	if (r == 1) {
+		*ret = db_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0) {
 		fw_error_set(reterr, db_label(s->db), 0, 0, "story %lld is missing", (long long)id);
 		r = -ENOENT;
 	}
