@@ -152,11 +152,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# PID 1 of the container: nspawn's child.
+# PID 1 of the container: the child of nspawn that lives in a new PID
+# namespace. nspawn first forks an outer child that clones the container's
+# init and exits; on a loaded machine pgrep can see that one, whose
+# namespaces vanish a moment later (CI once failed so).
+own_pidns=$(readlink /proc/self/ns/pid)
+find_leader() {
+	local p
+	for p in $(pgrep -P "$nspawn"); do
+		[ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" != "$own_pidns" ] &&
+			[ -e "/proc/$p/ns/cgroup" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
 leader=
-for _ in $(seq 1 100); do
-	leader=$(pgrep -P "$nspawn" | head -1)
-	[ -n "$leader" ] && break
+for _ in $(seq 1 200); do
+	leader=$(find_leader) && break
 	sleep 0.1
 done
 if [ -z "$leader" ]; then
@@ -165,12 +176,19 @@ if [ -z "$leader" ]; then
 	exit 1
 fi
 in_ct() { nsenter -t "$leader" -m -u -i -n -p -C -- "$@"; }
-for _ in $(seq 1 100); do
+for _ in $(seq 1 150); do
 	state=$(in_ct systemctl is-system-running 2>/dev/null)
 	case "$state" in running|degraded) break ;; esac
 	sleep 0.2
 done
 echo "# container booted: $state"
+# Still "starting" on a slow machine is fine; no answer at all is not.
+case "$state" in
+running|degraded|starting) ;;
+*)	tail -40 "$work/console.log"
+	echo "FAIL - the container did not boot (leader $leader)"
+	exit 1 ;;
+esac
 [ "${FW_SYSTEMD_SHELL:-}" = 1 ] && { in_ct bash; exit 0; }
 
 
