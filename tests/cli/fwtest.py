@@ -1,10 +1,18 @@
 """Shared helpers for the CLI tests: run the built binary, serve files over
-HTTP on 127.0.0.1, make temporary configs. Python standard library only."""
+HTTP on 127.0.0.1, make temporary configs, make and query states. Python
+standard library only.
+
+The state backend: a SQLite file by default. With FW_TEST_STATE=postgresql
+(the tests run under tests/pg/pgserver.py, which starts a throwaway server
+and names its folder in FW_TEST_PG_SERVER) state_path() gives a fresh
+database on that server instead, and state_sql() queries either kind."""
+import atexit
 import http.server
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,6 +25,14 @@ TEST_DATA = os.environ.get("FW_TEST_DATA", os.path.join(SOURCE_ROOT, "tests", "d
 
 failures = []
 passed = [0]
+
+STATE_BACKEND = os.environ.get("FW_TEST_STATE", "sqlite")
+PG = STATE_BACKEND == "postgresql"
+if STATE_BACKEND not in ("sqlite", "postgresql"):
+    sys.exit("FW_TEST_STATE=%s: must be sqlite or postgresql" % STATE_BACKEND)
+if PG and not os.environ.get("FW_TEST_PG_SERVER"):
+    sys.exit("FW_TEST_STATE=postgresql needs a server: run the test under "
+             "tests/pg/pgserver.py -- python3 %s" % sys.argv[0])
 
 
 def check(cond, what):
@@ -33,6 +49,97 @@ def check(cond, what):
 def finish():
     print("%d passed, %d failed" % (passed[0], len(failures)))
     sys.exit(1 if failures else 0)
+
+
+def sqlite_only(reason):
+    """Under FW_TEST_STATE=postgresql, a test about the SQLite file itself
+    says why it does not run and exits as skipped (77)."""
+    if PG:
+        print("SQLite only: %s" % reason)
+        sys.exit(77)
+
+
+_pg_server = None
+_pg_dbs = {}        # state: value -> database name
+
+
+def _server():
+    global _pg_server
+    if _pg_server is None:
+        sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "pg"))
+        import pgserver
+        _pg_server = pgserver.PgServer(running_in=os.environ["FW_TEST_PG_SERVER"])
+    return _pg_server
+
+
+def _drop_databases():
+    for name in list(_pg_dbs.values()):
+        try:
+            _server().drop_db(name)
+        except (RuntimeError, OSError, subprocess.SubprocessError):
+            pass    # the server goes away with the test anyway
+    _pg_dbs.clear()
+
+
+def state_path(d, name="state.db"):
+    """The state: value of a fresh, empty state: the file name in d, or
+    under FW_TEST_STATE=postgresql a new database (one per call, dropped
+    when the test exits)."""
+    if not PG:
+        return os.path.join(d, name)
+    db = "fw_%d_%s" % (len(_pg_dbs) + 1, re.sub(r"[^a-z0-9]", "_", name.lower()))
+    if not _pg_dbs:
+        atexit.register(_drop_databases)
+    conninfo = _server().create_db(db)
+    _pg_dbs[conninfo] = db
+    return conninfo
+
+
+def state_exists(state):
+    """Whether the state was created: the file exists, or the database
+    holds the schema."""
+    if not is_pg_state(state):
+        return os.path.exists(state)
+    return state_sql(state, "SELECT count(*) FROM pg_tables WHERE tablename = 'feeds'")[0][0] > 0
+
+
+def is_pg_state(state):
+    return state in _pg_dbs
+
+
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def state_sql(state, sql, params=()):
+    """Runs one statement (with ? placeholders) on a state from
+    state_path() and commits it; returns its rows as tuples, typed (ints,
+    floats, strings, None) alike on both engines."""
+    if not is_pg_state(state):
+        db = sqlite3.connect(state, timeout=10)
+        try:
+            rows = db.execute(sql, params).fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError("%d placeholders, %d parameters: %s" % (len(parts) - 1, len(params), sql))
+    text = parts[0] + "".join(_pg_literal(v) + p for v, p in zip(params, parts[1:]))
+    if not re.match(r"\s*(SELECT|WITH|VALUES)\b", text, re.I):
+        _server().psql(text, _pg_dbs[state])
+        return []
+    # Rows as JSON keep their types and their column order.
+    out = _server().psql("SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % text, _pg_dbs[state])
+    return [tuple(v for _, v in row) for row in
+            json.loads(out, object_pairs_hook=lambda pairs: pairs)]
 
 
 def run(*args, stdin=None, timeout=60, env=None):

@@ -1,5 +1,6 @@
 """End to end: feeds served over real HTTP on 127.0.0.1, `feedwatch once`
-twice on a real SQLite file. The first run alerts on the new on-topic items;
+twice on a real state (a SQLite file, or a PostgreSQL database under
+FW_TEST_STATE=postgresql). The first run alerts on the new on-topic items;
 the second alerts on nothing; a new item later gives exactly one alert.
 Broken feeds (unreachable, HTML page, truncated XML, 404) are reported and
 never stop the others."""
@@ -7,10 +8,10 @@ import email.utils
 import json
 import os
 import shutil
-import sqlite3
 import time
 
-from fwtest import FeedServer, check, finish, read_jsonl, rss, run, tmpdir, write
+from fwtest import (PG, FeedServer, check, finish, read_jsonl, rss, run, state_path, state_sql,
+                    tmpdir, write)
 
 
 def rfc822(age_seconds):
@@ -57,7 +58,7 @@ def main():
                                     "<body><p>Not a feed</p></body></html>")
         srv.routes["/truncated.xml"] = (200, {"Content-Type": "application/rss+xml"},
                                         rss(wire[:1])[:200])
-        state = os.path.join(d, "state.db")
+        state = state_path(d)
         jsonl = os.path.join(d, "alerts.jsonl")
         conf = write(os.path.join(d, "feedwatch.yaml"), """
 state: %s
@@ -114,12 +115,13 @@ sinks:
         check("unreachable" in r.stderr, "an unreachable feed is reported")
         check("missing" in r.stderr and "404" in r.stderr, "a 404 is reported")
 
-        db = sqlite3.connect(state)
-        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        seen = db.execute("SELECT count(*) FROM items").fetchone()[0]
-        db.close()
-        check(mode == "wal", "state file is in WAL mode")
+        if PG:
+            version = state_sql(state, "SELECT max(version) FROM schema_version")[0][0]
+        else:
+            mode = state_sql(state, "PRAGMA journal_mode")[0][0]
+            version = state_sql(state, "PRAGMA user_version")[0][0]
+            check(mode == "wal", "state file is in WAL mode")
+        seen = state_sql(state, "SELECT count(*) FROM items")[0][0]
         check(version >= 1, "schema version is recorded")
         check(seen >= 7, "every item of the good feeds is remembered (%d)" % seen)
 
@@ -173,7 +175,7 @@ def duplicates():
         check(ids == ["urn:same", "urn:same", "http://news.example/l",
                       "http://news.example/l"] and "repeated" not in r.stdout,
               "parse lists every entry, repeats included (%s)" % ids)
-        state = os.path.join(d, "state.db")
+        state = state_path(d)
         jsonl = os.path.join(d, "alerts.jsonl")
         conf = write(os.path.join(d, "feedwatch.yaml"), """
 state: %s
@@ -189,9 +191,7 @@ sinks:
         got = sorted(a["item"]["id"] for a in alerts)
         check(r.returncode == 0 and got == ["http://news.example/l", "urn:same"],
               "once alerts each repeated entry once (%s)" % got)
-        db = sqlite3.connect(state)
-        seen = db.execute("SELECT count(*) FROM items").fetchone()[0]
-        db.close()
+        seen = state_sql(state, "SELECT count(*) FROM items")[0][0]
         check(seen == 2, "the store keeps one row per id (%d)" % seen)
     shutil.rmtree(d)
 

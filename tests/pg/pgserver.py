@@ -34,10 +34,17 @@ def available():
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, running_in=None):
+        """A new server in a new folder, or (running_in) the one another
+        process started in that folder, which this object never stops."""
         self.bindir = _bindir()
         if self.bindir is None:
             raise RuntimeError("no PostgreSQL server installed (Debian: postgresql)")
+        if running_in is not None:
+            self.dir = running_in
+            self.as_user = []
+            self.running = False
+            return
         self.dir = tempfile.mkdtemp(prefix="feedwatch-pg-")
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "server.log")
@@ -111,6 +118,10 @@ class PgServer:
         self.psql('DROP DATABASE IF EXISTS "%s"' % name)
         self.psql('CREATE DATABASE "%s"' % name)
         return self.conninfo(name)
+
+    def drop_db(self, name):
+        """Drops the database, closing whatever connections it still has."""
+        self.psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
 def main(argv):
