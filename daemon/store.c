@@ -398,11 +398,40 @@ store_open(const char *path, struct store **ret, struct fw_error *reterr)
 	return 0;
 }
 
+/* A clean exit gives back the leases this instance still holds (the
+ * deliveries a round left alone after their sink failed, a transfer
+ * abandoned at the stop), so that the next run or another instance need
+ * not wait for them to expire. Best effort: leases a lost connection
+ * could not give back expire as a dead instance's do. */
+static void
+store_leases_release(struct store *s)
+{
+	static const char *const sql[] = {
+		"UPDATE feeds SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?1",
+		"UPDATE deliveries SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?1",
+	};
+	struct db_stmt	*st;
+	struct fw_error	 e;
+	int		 r;
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (db_prepare(s->db, sql[i], &st, &e) < 0)
+			return;
+		db_bind_text(st, 1, s->owner);
+		r = db_step(st, &e, "cannot give leases back");
+		db_stmt_free(st);
+		if (r < 0)
+			return;
+	}
+}
+
 struct store *
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return NULL;
+	if (s->db != NULL && s->owner[0] != '\0' && store_is_shared(s))
+		store_leases_release(s);
 	store_dev_stmts_done(s);
 	for (int i = 0; i < _STMT_MAX; i++)
 		db_stmt_free(s->stmts[i]);

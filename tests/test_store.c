@@ -816,6 +816,46 @@ START_TEST(test_pg_delivery_leases)
 }
 END_TEST
 
+/* An instance that closes its state gives its leases back: the next run
+ * (another owner) need not wait for them to end. */
+START_TEST(test_pg_leases_given_back_at_close)
+{
+	struct store		*a = open_store(), *b = open_store();
+	struct store_feed	 f, *v = NULL;
+	struct store_delivery	*d = NULL;
+	struct fw_error		 e;
+	const char		*sinks[] = { "hook" };
+	size_t			 n = 0;
+
+	ck_assert_int_eq(store_feed_get(a, "http://a/", &f, &e), 0);
+	ck_assert_int_eq(store_feeds_lease(a, &f.id, 1, 1000, 1300, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	feeds_free(v, n);
+	store_lease_set(a, 300);
+	ck_assert_int_eq(store_alert_add(a, "a1", "k1", "{}", 100, sinks, 1, &e), 1);
+	ck_assert_int_eq(store_deliveries_due_page(a, 1000, 0, 10, &d, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	deliveries_free(d, n);
+	/* Held by a, which is still open. */
+	ck_assert_int_eq(store_feeds_lease(b, &f.id, 1, 1000, 1300, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	free(v);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1000, 0, 10, &d, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	free(d);
+	store_close(a);
+	ck_assert_int_eq(store_feeds_lease(b, &f.id, 1, 1000, 1300, false, 10, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	feeds_free(v, n);
+	ck_assert_int_eq(store_deliveries_due_page(b, 1000, 0, 10, &d, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(d[0].alert_id, "a1");
+	deliveries_free(d, n);
+	store_feed_done(&f);
+	store_close(b);
+}
+END_TEST
+
 /* A sink's flood control outlives a restart on PostgreSQL too. */
 START_TEST(test_pg_flood_state)
 {
@@ -855,6 +895,7 @@ store_pg_suite(void)
 	tcase_add_test(tc, test_pg_flood_state);
 	tcase_add_test(tc, test_pg_feed_leases);
 	tcase_add_test(tc, test_pg_delivery_leases);
+	tcase_add_test(tc, test_pg_leases_given_back_at_close);
 	tcase_add_test(tc, test_pg_schema);
 	tcase_add_test(tc, test_pg_newer_schema_refused);
 	tcase_add_test(tc, test_pg_unreachable);
