@@ -81,18 +81,25 @@ def _drop_databases():
     _pg_dbs.clear()
 
 
+_pg_by_path = {}     # (folder, name) -> state: value
+
+
 def state_path(d, name="state.db"):
-    """The state: value of a fresh, empty state: the file name in d, or
-    under FW_TEST_STATE=postgresql a new database (one per call, dropped
-    when the test exits)."""
+    """The state: value of the state called name in the folder d: the file
+    name, or under FW_TEST_STATE=postgresql a database of its own, new
+    and empty at the first call with d and name (the same one after) and
+    dropped when the test exits."""
     if not PG:
         return os.path.join(d, name)
-    db = "fw_%d_%s" % (len(_pg_dbs) + 1, re.sub(r"[^a-z0-9]", "_", name.lower()))
-    if not _pg_dbs:
-        atexit.register(_drop_databases)
-    conninfo = _server().create_db(db)
-    _pg_dbs[conninfo] = db
-    return conninfo
+    key = (os.path.abspath(d), name)
+    if key not in _pg_by_path:
+        db = "fw_%d_%s" % (len(_pg_dbs) + 1, re.sub(r"[^a-z0-9]", "_", name.lower()))
+        if not _pg_dbs:
+            atexit.register(_drop_databases)
+        conninfo = _server().create_db(db)
+        _pg_dbs[conninfo] = db
+        _pg_by_path[key] = conninfo
+    return _pg_by_path[key]
 
 
 def state_exists(state):

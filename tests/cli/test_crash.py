@@ -19,13 +19,13 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import struct
 import subprocess
 import threading
 import time
 
-from fwtest import FW_BIN, FeedServer, check, finish, rss, run, tmpdir, write
+from fwtest import (PG, FW_BIN, FeedServer, check, finish, rss, run, tmpdir, write, state_path,
+                    state_sql)
 
 KILLS = 22
 RATE = 6.0              # items per second per feed
@@ -130,17 +130,13 @@ def flapper(recv, stop):
 
 
 def pending(state):
-    db = sqlite3.connect(state, timeout=10)
-    try:
-        return db.execute("SELECT count(*) FROM deliveries WHERE state IN (0, 4)").fetchone()[0]
-    finally:
-        db.close()
+    return state_sql(state, "SELECT count(*) FROM deliveries WHERE state IN (0, 4)")[0][0]
 
 
 def main():
     random.seed(os.getpid())
     d = tmpdir()
-    state = os.path.join(d, "state.db")
+    state = state_path(d)
     write(os.path.join(d, "secret"), SECRET)
     os.chmod(os.path.join(d, "secret"), 0o600)
     recv = Receiver()
@@ -150,8 +146,11 @@ def main():
     with FeedServer() as feeds:
         feeds.routes["/a.xml"] = prod.route("a")
         feeds.routes["/b.xml"] = prod.route("b")
+        # On PostgreSQL a killed instance's leases hold until they end
+        # (the next one is another instance): short ones, so that the
+        # last run takes them over within its 30 s.
         conf = write(os.path.join(d, "feedwatch.yaml"), """
-state: %s
+state: %s%s
 defaults: {interval: 1s, min_interval: 1s, max_interval: 1s}
 feeds:
   - {url: "%s", name: a}
@@ -164,7 +163,7 @@ topics:
 developments: {group: false}
 sinks:
   - {type: webhook, name: hook, url: "%s", secret_file: "%s", timeout: 2s}
-""" % (state, feeds.url("/a.xml"), feeds.url("/b.xml"), recv.url(),
+""" % (state, "\nlease: 5s" if PG else "", feeds.url("/a.xml"), feeds.url("/b.xml"), recv.url(),
             os.path.join(d, "secret")))
         flap = threading.Thread(target=flapper, args=(recv, stop), daemon=True)
         flap.start()
@@ -187,10 +186,7 @@ sinks:
         flap.join()
         recv.down = False
         time.sleep(0.2)
-        db = sqlite3.connect(state, timeout=10)
-        db.execute("UPDATE deliveries SET next_attempt = 0 WHERE state = 0")
-        db.commit()
-        db.close()
+        state_sql(state, "UPDATE deliveries SET next_attempt = 0 WHERE state = 0")
         p = subprocess.Popen([FW_BIN, "run", "-c", conf], stdout=log, stderr=log)
         want = {"%s-%d" % (f, k) for f in ("a", "b") for k in range(prod.count())}
         deadline = time.time() + 30

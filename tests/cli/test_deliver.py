@@ -29,7 +29,8 @@ import sys
 import threading
 import time
 
-from fwtest import FeedServer, check, finish, read_jsonl, rss, run, tmpdir, write
+from fwtest import (FeedServer, check, finish, read_jsonl, rss, run, tmpdir, write, state_path,
+                    state_sql)
 
 SECRET_KEY = os.urandom(24)
 SECRET = "whsec_" + base64.b64encode(SECRET_KEY).decode()
@@ -203,7 +204,7 @@ sinks:
     secret_file: "%(secret)s"
     timeout: 1s
     headers: [{name: X-Team, value: alliance-desk}]
-""" % {"state": os.path.join(d, "state.db"), "feed": feeds.url("/wire.xml"),
+""" % {"state": state_path(d), "feed": feeds.url("/wire.xml"),
                 "jsonl": jsonl, "hook": recv.url("/hook"), "secret": os.path.join(d, "secret")}
                 + "".join("""  - {type: webhook, name: h%s, url: "%s", secret_file: "%s", timeout: 1s}
 """ % (m, recv.url("/h" + m), os.path.join(d, "secret")) for m in modes) + """
@@ -464,7 +465,7 @@ sinks:
   - {type: webhook, name: quiet, url: "%(u)s/quiet", quiet_hours: "%(start)s-%(end)s"}
   - {type: webhook, name: urgent, url: "%(u)s/urgent", quiet_hours: "%(start)s-%(end)s",
      bypass_severity: normal}
-""" % {"state": os.path.join(d, "state.db"), "feed": feeds.url("/f.xml"),
+""" % {"state": state_path(d), "feed": feeds.url("/f.xml"),
             "u": recv.url(""),
             "start": start, "end": end})
         env = dict(os.environ, TZ="UTC")
@@ -554,7 +555,7 @@ sinks:
   - {type: mail, name: smtps, url: "smtps://127.0.0.1:%(p2)d", from: a@watch.example,
      to: [c@example.org]}
   - {type: webhook, name: https, url: "https://127.0.0.1:%(hp)d/hook", secret_env: FW_TEST_HOOK}
-""" % {"state": os.path.join(d, "state.db"), "cert": cert, "feed": feeds.url("/f.xml"),
+""" % {"state": state_path(d), "cert": cert, "feed": feeds.url("/f.xml"),
                 "p1": p1, "p2": p2, "hp": recv.httpd.server_address[1]})
             env = {"FW_TEST_SMTP_PW": "s3cret pw", "FW_TEST_SMTP_BAD": "wrong",
                    "FW_TEST_HOOK": SECRET}

@@ -13,10 +13,10 @@ library only; env: FW_BIN."""
 import email.utils
 import json
 import os
-import sqlite3
 import time
 
-from fwtest import FeedServer, check, finish, read_jsonl, rss, run, tmpdir, write
+from fwtest import (PG, FeedServer, check, finish, read_jsonl, rss, run, tmpdir, write, state_path,
+                    state_sql)
 
 
 def ago(seconds):
@@ -36,7 +36,7 @@ def developments(conf, *extra):
 
 def main():
     d = tmpdir()
-    state = os.path.join(d, "state.db")
+    state = state_path(d)
     jsonl = os.path.join(d, "alerts.jsonl")
     feeds = {
         "yonhap": [item("y-1", "S. Korea, US begin Freedom Shield exercise with field training",
@@ -147,21 +147,21 @@ sinks:
         write(conf, open(conf).read().replace(
             "topics:\n", "topics:\n  - name: tariffs\n    terms: [tariffs]\n", 1))
         publish()
-        db = sqlite3.connect(state)
-        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON alerts"
-                   " BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
-        db.commit()
-        n_stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
-        db.close()
+        if PG:
+            state_sql(state, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+                      " AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;"
+                      " CREATE TRIGGER refuse BEFORE INSERT ON alerts"
+                      " FOR EACH ROW EXECUTE FUNCTION refuse()")
+        else:
+            state_sql(state, "CREATE TRIGGER refuse BEFORE INSERT ON alerts"
+                      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+        n_stories = state_sql(state, "SELECT count(*) FROM stories")[0][0]
         before = len(read_jsonl(jsonl))
         r = run("once", "-c", conf)
-        db = sqlite3.connect(state)
-        check(db.execute("SELECT count(*) FROM stories").fetchone()[0] == n_stories and
-              db.execute("SELECT count(*) FROM items WHERE item_id = 'a-3'").fetchone()[0] == 0,
+        check(state_sql(state, "SELECT count(*) FROM stories")[0][0] == n_stories and
+              state_sql(state, "SELECT count(*) FROM items WHERE item_id = 'a-3'")[0][0] == 0,
               "the refused alert leaves no story and no seen mark")
-        db.execute("DROP TRIGGER refuse")
-        db.commit()
-        db.close()
+        state_sql(state, "DROP TRIGGER refuse ON alerts" if PG else "DROP TRIGGER refuse")
         check(len(read_jsonl(jsonl)) == before, "nothing was delivered")
         r = run("once", "-c", conf)
         r = run("once", "-c", conf)

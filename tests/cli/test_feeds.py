@@ -5,8 +5,8 @@ against a running daemon, and progress on a terminal. Servers listen on
 import os
 import time
 
-from fwtest import (Daemon, FW_BIN, TEST_DATA, FeedServer, check, finish, read_jsonl, rss, run,
-                    tmpdir, write)
+from fwtest import (PG, Daemon, FW_BIN, TEST_DATA, FeedServer, check, finish, read_jsonl, rss,
+                    run, state_path, tmpdir, write)
 
 NOW = time.time()
 
@@ -22,7 +22,7 @@ def story(guid, title, age=600):
 
 
 def base_config(d, feeds="", extra=""):
-    return write(os.path.join(d, "feedwatch.yaml"), """state: state.db
+    return write(os.path.join(d, "feedwatch.yaml"), """state: %s
 feeds:
 %s
 topics:
@@ -30,7 +30,7 @@ topics:
   - {name: tariffs, terms: [tariffs]}
 sinks:
   - {type: log, path: alerts.jsonl, format: jsonl}
-%s""" % (feeds or "  []", extra))
+%s""" % (state_path(d) if PG else "state.db", feeds or "  []", extra))
 
 
 def test_include():

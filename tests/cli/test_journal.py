@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from fwtest import FW_BIN, FeedServer, check, finish, rss, tmpdir, write
+from fwtest import FW_BIN, FeedServer, check, finish, rss, tmpdir, write, state_path, state_sql
 
 CLEAN_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")
 
@@ -77,7 +77,7 @@ def run_journal_ns(helper, err_path, args):
 def main():
     d = tmpdir()
     bad = write(os.path.join(d, "bad.yaml"), "state: %s\nfeeds:\n  - {url: x, colour: red}\n"
-                % os.path.join(d, "s.db"))
+                % state_path(d, "s.db"))
     with FeedServer() as srv:
         srv.routes["/f.xml"] = (200, {"Content-Type": "application/rss+xml"},
                                 rss([{"guid": "1", "title": "t", "description": "d"}]))
@@ -85,7 +85,7 @@ def main():
 feeds:
   - {url: "%s", name: f}
   - {url: "http://127.0.0.1:1/down.xml", name: down, timeout: 2s}
-""" % (os.path.join(d, "state.db"), srv.url("/f.xml")))
+""" % (state_path(d), srv.url("/f.xml")))
 
         rc, err = run_with_stream(["run", "-c", bad])
         lines = [l for l in err.split("\n") if l]
@@ -105,7 +105,7 @@ feeds:
         check(any(l.startswith("<5>stopping") for l in lines), "'stopping' is a notice (<5>)")
 
         fresh = write(os.path.join(d, "fresh.yaml"), open(good).read().replace(
-            "state.db", "fresh.db"))
+            state_path(d), state_path(d, "fresh.db")))
         rc, err = run_with_stream(["run", "--log-level", "warning", "-c", fresh], seconds=1.5)
         lines = [l for l in err.split("\n") if l]
         check(lines and all(l[:3] in ("<3>", "<4>") for l in lines),
@@ -145,7 +145,7 @@ feeds:
 
         # A failing feed: its warning carries FEED_URL=.
         fresh2 = write(os.path.join(d, "fresh2.yaml"), open(good).read().replace(
-            "state.db", "fresh2.db"))
+            state_path(d), state_path(d, "fresh2.db")))
         out = run_journal_ns(helper, os.path.join(d, "err2.txt"), ["once", "-c", fresh2])
         feed_msgs = [m for m in out["messages"]
                      if "FEED_URL=http://127.0.0.1:1/down.xml" in m.split("\n")]
@@ -170,7 +170,7 @@ topics:
   - {name: tariffs, terms: ["tariffs"]}
 sinks:
   - {type: log, path: "%s", format: jsonl}
-""" % (os.path.join(d, "topics.db"), srv.url("/t.xml"), os.path.join(d, "t.jsonl")))
+""" % (state_path(d, "topics.db"), srv.url("/t.xml"), os.path.join(d, "t.jsonl")))
         out = run_journal_ns(helper, os.path.join(d, "err3.txt"), ["once", "-c", tconf])
         queued = [m.split("\n") for m in out["messages"] if "ALERT_ID=" in m]
         topics = sorted(l[6:] for l in (queued[0] if queued else []) if l.startswith("TOPIC="))
@@ -196,7 +196,7 @@ topics:
   - {name: tariffs, terms: ["tariffs"]}
 sinks:
   - {type: log, path: "-", format: text}
-""" % (os.path.join(d, "sink.db"), srv.url("/s.xml")))
+""" % (state_path(d, "sink.db"), srv.url("/s.xml")))
         out = run_journal_ns(helper, os.path.join(d, "err4.txt"), ["once", "-c", sconf])
         entries = [m for m in out["messages"] if "Drills resume near the border" in m or
                    "Tariffs talk resumes" in m]
@@ -221,7 +221,7 @@ sinks:
         # Without journald's socket, the same alert still reaches the journal
         # stream with the priority on every one of its lines.
         sconf2 = write(os.path.join(d, "sink2.yaml"), open(sconf).read().replace(
-            "sink.db", "sink2.db"))
+            state_path(d, "sink.db"), state_path(d, "sink2.db")))
         rc, err = run_with_stream(["once", "-c", sconf2])
         alert_lines = [l for l in err.split("\n") if "example.org/s1" in l or
                        "Drills resume" in l]

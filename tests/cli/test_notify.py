@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from fwtest import FW_BIN, FeedServer, check, finish, rss, tmpdir, write
+from fwtest import FW_BIN, FeedServer, check, finish, rss, tmpdir, write, state_path, state_sql
 
 
 class Listener:
@@ -94,7 +94,7 @@ topics:
   - {name: drills, terms: ["drills"]}
 sinks:
   - {type: log, path: "%s", format: jsonl}
-""" % (os.path.join(d, "state.db"), srv.url("/feed.xml"), os.path.join(d, "alerts.jsonl")))
+""" % (state_path(d), srv.url("/feed.xml"), os.path.join(d, "alerts.jsonl")))
 
         # The whole protocol, on a path socket, with the watchdog at 1 s.
         path = os.path.join(d, "notify.sock")
@@ -186,7 +186,7 @@ topics:
 sinks:
   - {type: log, path: "%s", format: jsonl}
   - {type: webhook, url: "%s", timeout: 5s}
-""" % (os.path.join(d, "hang.db"), srv.url("/hang.xml"), os.path.join(d, "hang.jsonl"),
+""" % (state_path(d, "hang.db"), srv.url("/hang.xml"), os.path.join(d, "hang.jsonl"),
        srv.url("/hook")))
         path = os.path.join(d, "notify3.sock")
         lis = Listener(path)

@@ -7,11 +7,10 @@ import email.utils
 import http.server
 import json
 import os
-import sqlite3
 import threading
 import time
 
-from fwtest import FeedServer, check, finish, rss, run, tmpdir, write
+from fwtest import FeedServer, check, finish, rss, run, tmpdir, write, state_path, state_sql
 
 
 class Receiver:
@@ -65,16 +64,12 @@ topics: [{name: sma, terms: ["cost-sharing"]}]
 developments: {group: false}
 sinks:
 %s
-""" % (os.path.join(d, "state.db"), top, feed_url, sinks))
+""" % (state_path(d), top, feed_url, sinks))
 
 
 def deliveries(d):
-    db = sqlite3.connect(os.path.join(d, "state.db"))
-    try:
-        return dict(((a, s), (st, n)) for a, s, st, n in db.execute(
-            "SELECT alert_id, sink, state, attempts FROM deliveries"))
-    finally:
-        db.close()
+    return dict(((a, s), (st, n)) for a, s, st, n in state_sql(
+        state_path(d), "SELECT alert_id, sink, state, attempts FROM deliveries"))
 
 
 def pause_survives_restart():
@@ -98,9 +93,8 @@ def pause_survives_restart():
         states = deliveries(d)
         check(len(states) == 2 and all(st == 0 for st, _ in states.values()),
               "both alerts are still pending: %s" % sorted(states.values()))
-        db = sqlite3.connect(os.path.join(d, "state.db"))
-        until = db.execute("SELECT blocked_until FROM sink_flood WHERE sink = 'hook'").fetchone()
-        db.close()
+        until = (state_sql(state_path(d), "SELECT blocked_until FROM sink_flood "
+                           "WHERE sink = 'hook'") or [None])[0]
         check(until is not None and until[0] > time.time() + 500,
               "the pause is kept in the state file (%s)" % (until,))
     recv.close()
@@ -118,11 +112,9 @@ def retention():
         r = run("once", "-c", conf)
         check(r.returncode == 0 and len(open(out).readlines()) == 2, "two alerts delivered")
         # One of them was settled eight days ago.
-        db = sqlite3.connect(os.path.join(d, "state.db"))
-        first = db.execute("SELECT id FROM alerts ORDER BY rowid LIMIT 1").fetchone()[0]
-        db.execute("UPDATE alerts SET created = created - 8 * 86400 WHERE id = ?", (first,))
-        db.commit()
-        db.close()
+        first = state_sql(state_path(d), "SELECT id FROM alerts ORDER BY rowid LIMIT 1")[0][0]
+        state_sql(state_path(d), "UPDATE alerts SET created = created - 8 * 86400 WHERE id = ?",
+                  (first,))
         # Under the default 90 days it stays...
         conf90 = config(d, feeds.url("/f.xml"), sink)
         run("once", "-c", conf90)

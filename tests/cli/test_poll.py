@@ -13,13 +13,12 @@ import pty
 import re
 import select
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
 
 from fwtest import (FW_BIN, FeedServer, check, finish, read_jsonl, rss, run,
-                    tmpdir, write)
+                    state_path, state_sql, tmpdir, write)
 
 NOW = time.time()
 
@@ -40,7 +39,7 @@ FEED = rss(items(3))
 
 
 def config(d, feeds, defaults="", extra=""):
-    lines = ["state: %s" % os.path.join(d, "state.db")]
+    lines = ["state: %s" % state_path(d)]
     if defaults:
         lines.append("defaults: {%s}" % defaults)
     lines.append("feeds:")
@@ -510,11 +509,8 @@ def test_adaptive(srv):
           "health: no alert on a first poll, even of a feed whose items are old")
     # Nothing new for 40 days while polling it: move the time feedwatch
     # last saw something new back, as 40 days of polls would have.
-    db = sqlite3.connect(os.path.join(d, "state.db"))
-    db.execute("UPDATE feeds SET newest_item = ? WHERE url LIKE '%/silent.xml'",
-               (int(NOW - 40 * 86400),))
-    db.commit()
-    db.close()
+    state_sql(state_path(d), "UPDATE feeds SET newest_item = ? WHERE url LIKE '%/silent.xml'",
+              (int(NOW - 40 * 86400),))
     r = run("once", "-c", conf)
     ha = health_alerts(d)
     check([a["feed_name"] for a in ha] == ["silent"] and ha[0]["health"] == "silent",
@@ -576,9 +572,7 @@ def test_restart(srv):
     took = time.time() - t
     check(took < 5, "SIGTERM stops the daemon within 5 s with a transfer in flight (%.2fs)"
           % took)
-    db = sqlite3.connect(os.path.join(d, "state.db"))
-    nxt = dict(db.execute("SELECT url, next_poll FROM feeds").fetchall())
-    db.close()
+    nxt = dict(state_sql(state_path(d), "SELECT url, next_poll FROM feeds"))
     check(nxt[srv.url("/a.xml")] > time.time() + 600,
           "restart: the next poll time is kept in the state file")
     check(nxt.get(srv.url("/hang.xml"), 0) == 0,

@@ -15,7 +15,8 @@ import subprocess
 import threading
 import time
 
-from fwtest import FW_BIN, FeedServer, check, finish, rss, run, tmpdir, write
+from fwtest import (FW_BIN, FeedServer, check, finish, rss, run, tmpdir, write, state_path,
+                    state_sql)
 
 OUTAGE = 10.0
 
@@ -84,7 +85,7 @@ topics: [{name: sma, terms: ["cost-sharing"]}]
 developments: {group: false}
 sinks:
   - {type: webhook, name: hook, url: "%s"%s}
-""" % (os.path.join(d, "state.db"), feed_url, hook_url, extra))
+""" % (state_path(d), feed_url, hook_url, extra))
 
 
 def outage():

@@ -11,7 +11,8 @@ import re
 import signal
 import time
 
-from fwtest import Daemon, FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write
+from fwtest import (Daemon, FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write,
+                    state_path, state_sql)
 
 
 def hits(srv, path):
@@ -44,7 +45,7 @@ def main():
         common = """state: %s
 sinks:
   - {type: log, name: archive, path: "%s", format: jsonl}
-""" % (os.path.join(d, "state.db"), alerts)
+""" % (state_path(d), alerts)
         # interval 1s: a feed that stays configured is polled again and again.
         v1 = common + """defaults: {interval: 1s, min_interval: 1s, max_interval: 1s}
 feeds:

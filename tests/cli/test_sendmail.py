@@ -33,7 +33,8 @@ import threading
 import time
 import warnings
 
-from fwtest import FW_BIN, Daemon, FeedServer, check, finish, rss, run, tmpdir, write
+from fwtest import (FW_BIN, Daemon, FeedServer, check, finish, rss, run, tmpdir, write,
+                    state_path, state_sql)
 
 
 def ago(seconds):
@@ -210,7 +211,7 @@ topics: [{name: drills, terms: [drills]}]
 sinks:
   - {type: mail, name: postfix, transport: sendmail, sendmail: ["%s", -t, -oi],
      timeout: 1s, retry: [1h], from: alerts@watch.example, to: [desk@example.org]}
-""" % (os.path.join(d, "state.db"), srv.url("/f.xml"), sendmail))
+""" % (state_path(d), srv.url("/f.xml"), sendmail))
         env = dict(os.environ)
         for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
             env.pop(k, None)
@@ -341,7 +342,7 @@ sinks:
      timeout: 1s, retry: [1h], from: alerts@watch.example, to: [desk@example.org]}
   - {type: mail, name: nouser, transport: sendmail, sendmail: ["%(nouser)s"],
      from: alerts@watch.example, to: [desk@example.org]}
-""" % {"state": os.path.join(d, "state.db"),
+""" % {"state": state_path(d),
                 "feeds": "\n".join('  - {url: "%s", name: %s}' % (srv.url("/%s.xml" % n), n)
                                    for n in feeds),
                 "fake": fake, "rec_local": rec["local"], "flaky": flaky,

@@ -8,14 +8,14 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
 
-from fwtest import FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write
+from fwtest import (PG, FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write,
+                    state_path, state_sql)
 
 
 def free_port():
@@ -113,7 +113,7 @@ def main():
     if not built_with("HAVE_LIBMICROHTTPD"):
         conf = write(os.path.join(d, "feedwatch.yaml"), "state: %s\nhttp: {listen: "
                      "127.0.0.1:9}\nfeeds: [{url: 'file:///dev/null'}]\n"
-                     % os.path.join(d, "s.db"))
+                     % state_path(d, "s.db"))
         r = subprocess.run([FW_BIN, "run", "-c", conf], capture_output=True, text=True,
                            timeout=30)
         check(r.returncode == 1 and "without libmicrohttpd" in r.stderr,
@@ -143,7 +143,7 @@ def main():
         srv.routes["/slow.xml"] = slow
         port = free_port()
         alerts = os.path.join(d, "alerts.jsonl")
-        state = os.path.join(d, "state.db")
+        state = state_path(d)
         conf = write(os.path.join(d, "feedwatch.yaml"), """
 state: %s
 http: {listen: "127.0.0.1:%d"}
@@ -196,10 +196,12 @@ sinks:
         check(took < 5.0, "SIGTERM with a slow transfer in flight: stopped in %.2f s (< 5)" % took)
         check(proc.returncode == 0, "exit status 0 after SIGTERM (got %s)" % proc.returncode)
         check(get(base + "/healthz")[0] is None, "the endpoint is gone after the stop")
-        db = sqlite3.connect(state)
-        check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
-              "the state file is sound after the stop")
-        db.close()
+        if PG:
+            check(state_sql(state, "SELECT count(*) FROM feeds")[0][0] == 3,
+                  "the state is sound after the stop")
+        else:
+            check(state_sql(state, "PRAGMA integrity_check")[0][0] == "ok",
+                  "the state file is sound after the stop")
         check(len(queued()) == 1 and read_jsonl(alerts) == [],
               "the queued alert is still queued after the stop")
 
@@ -271,7 +273,7 @@ sinks:
 
         # A delivery that does not end (an exec sink that sleeps): the stop
         # deadline ends the process anyway, and the alert stays queued.
-        state3 = os.path.join(d, "state3.db")
+        state3 = state_path(d, "state3.db")
         conf3 = write(os.path.join(d, "stuck.yaml"), """
 state: %s
 feeds:

@@ -20,7 +20,8 @@ import sys
 import time
 import urllib.request
 
-from fwtest import FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write
+from fwtest import (FW_BIN, FeedServer, check, finish, read_jsonl, rss, tmpdir, write,
+                    state_path, state_sql)
 
 MAX_EXPOSURE = 1.5
 
@@ -252,7 +253,7 @@ topics:
   - {name: tariffs, terms: ["tariffs"]}
 sinks:
   - {type: log, path: "%s", format: jsonl}
-""" % (os.path.join(d, "state.db"), port, srv.url("/f.xml"), srv.url("/a.xml"), alerts))
+""" % (state_path(d), port, srv.url("/f.xml"), srv.url("/a.xml"), alerts))
         r = subprocess.run(wrap + [os.path.abspath(FW_BIN), "once", "-c", conf],
                            capture_output=True, text=True, timeout=60, env=fenv)
         check(r.returncode == 0 and len(read_jsonl(alerts)) == 2,
