@@ -230,6 +230,7 @@ classify_stored(struct run *run, const char *since)
 	struct store	*store = NULL;
 	struct fw_error	 e = { 0 };
 	int64_t		 from = 0, age;
+	bool		 exists = false;
 	int		 r;
 
 	if (since != NULL) {
@@ -240,11 +241,20 @@ classify_stored(struct run *run, const char *since)
 		}
 		from = (int64_t)time(NULL) - age;
 	}
-	/* Reading must not create a state file where there was none. */
-	if (!db_target_is_postgresql(run->conf->state_path) &&
-	    access(run->conf->state_path, F_OK) < 0) {
-		fprintf(stderr, "feedwatch classify: no state database at '%s': "
-		    "%s\n", run->conf->state_path, strerror(errno));
+	/* Reading must not create a state where there was none. */
+	if (store_exists(run->conf->state_path, &exists, &e) < 0) {
+		fw_error_print(stderr, &e);
+		return 1;
+	}
+	if (!exists && db_target_is_postgresql(run->conf->state_path)) {
+		/* Not named: a keyword string may carry a password. */
+		fprintf(stderr, "feedwatch classify: the state's database holds no "
+		    "feedwatch state yet\n");
+		return 1;
+	}
+	if (!exists) {
+		fprintf(stderr, "feedwatch classify: no state database at '%s': %s\n",
+		    run->conf->state_path, strerror(ENOENT));
 		return 1;
 	}
 	if (store_open(run->conf->state_path, &store, &e) < 0) {

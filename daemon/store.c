@@ -425,6 +425,41 @@ store_leases_release(struct store *s)
 	}
 }
 
+int
+store_exists(const char *path, bool *ret, struct fw_error *reterr)
+{
+	struct db	*db = NULL;
+	struct db_stmt	*st = NULL;
+	int		 r;
+
+	if (!db_target_is_postgresql(path)) {
+		if (access(path, F_OK) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (errno == ENOENT) {
+			*ret = false;
+			return 0;
+		}
+		r = -errno;
+		fw_error_set(reterr, path, 0, 0, "state file: %s", strerror(-r));
+		return r;
+	}
+	/* Only the catalog is read: store_migrate() would create the tables. */
+	if ((r = db_open(path, &db, reterr)) < 0 ||
+	    (r = db_prepare(db, "SELECT count(*) FROM pg_catalog.pg_tables"
+	    " WHERE tablename = 'schema_version' AND schemaname = current_schema()",
+	    &st, reterr)) < 0 ||
+	    (r = db_step(st, reterr, "cannot read the catalog")) < 0)
+		goto out;
+	*ret = r == 1 && db_column_int64(st, 0) > 0;
+	r = 0;
+out:
+	db_stmt_free(st);
+	db_close(db);
+	return r;
+}
+
 struct store *
 store_close(struct store *s)
 {

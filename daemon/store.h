@@ -39,6 +39,9 @@ struct store_feed {
  * works too), or a PostgreSQL URI or keyword string (db.h). */
 int store_open(const char *path, struct store **ret, struct fw_error *reterr) _must_check_;
 struct store *store_close(struct store *s);
+/* Whether path names a state that exists, without creating one: the file
+ * is there, or the database holds feedwatch's tables. */
+int store_exists(const char *path, bool *ret, struct fw_error *reterr) _must_check_;
 /* Whether other instances may share this state (PostgreSQL). */
 bool store_is_shared(const struct store *s);
 /* The state's name for messages: the file, or the database without its

@@ -10,10 +10,14 @@ Also checks that config/demo.yaml carries exactly the same lists and topics
 blocks as config/feedwatch.yaml, as both files promise, and that
 `classify --stored` runs the rules over what `once` stored from the demo
 samples. Standard library only; env: FW_BIN, FW_SOURCE_ROOT, FW_TEST_DATA.
+Under FW_TEST_STATE=postgresql only the classify --stored part runs (the
+rest keeps no state), over the demo with its state in PostgreSQL.
 """
 import os
 import subprocess
 import sys
+
+from fwtest import PG, state_exists, state_path
 
 # (part, micro-F1 floor, micro precision floor, per-topic F1 floor)
 FLOORS = [("B", 0.95, 0.97, 0.90), (None, 0.97, 0.97, 0.93)]
@@ -46,10 +50,17 @@ def check_stored(root):
         # The demo's paths are relative to its directory: run a copy.
         shutil.copytree(os.path.join(root, "config"), os.path.join(d, "config"))
         demo = os.path.join(d, "config", "demo.yaml")
+        state = os.path.join(d, "demo-state.db")
+        if PG:
+            state = state_path(d)
+            with open(demo) as f:
+                text = f.read()
+            with open(demo, "w") as f:
+                f.write(text.replace("state: ../demo-state.db", "state: " + state))
         r = subprocess.run([fw, "classify", "--stored", "-c", demo], cwd=d,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if r.returncode == 0 or os.path.exists(os.path.join(d, "demo-state.db")):
-            fails.append("classify --stored without a state file must fail "
+        if r.returncode == 0 or state_exists(state):
+            fails.append("classify --stored without a state must fail "
                          "and create nothing")
         r = subprocess.run([fw, "once", "-c", demo], cwd=d,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -81,6 +92,11 @@ def check_stored(root):
 def main():
     root = os.environ["FW_SOURCE_ROOT"]
     fails = []
+    if PG:
+        fails = check_stored(root)
+        for f in fails:
+            print("FAIL: " + f)
+        return 1 if fails else 0
 
     for key in ("lists", "topics"):
         real = top_block(os.path.join(root, "config", "feedwatch.yaml"), key)
