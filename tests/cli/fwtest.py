@@ -51,14 +51,6 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
-def sqlite_only(reason):
-    """Under FW_TEST_STATE=postgresql, a test about the SQLite file itself
-    says why it does not run and exits as skipped (77)."""
-    if PG:
-        print("SQLite only: %s" % reason)
-        sys.exit(77)
-
-
 _pg_server = None
 _pg_dbs = {}        # state: value -> database name
 

@@ -1,11 +1,12 @@
 """Bad input at the command line: broken configs, a state file that cannot
-be opened, input that is not a feed. Each gives a clear error and a non-zero
-exit, never a crash."""
+be opened (under FW_TEST_STATE=postgresql: a database that cannot be
+reached or does not exist), input that is not a feed. Each gives a clear
+error and a non-zero exit, never a crash."""
 import os
 import re
 import shutil
 
-from fwtest import check, finish, run, tmpdir, write
+from fwtest import PG, check, finish, run, state_path, tmpdir, write
 
 LOCATED = re.compile(r"^(.+):(\d+):(\d+): (.+)$")
 
@@ -40,17 +41,10 @@ def main():
     r = run("check-config", "-c", os.path.join(d, "absent.yaml"))
     check(r.returncode != 0 and "cannot open" in r.stderr, "a missing config is a clear error")
 
-    # A state file in a directory that does not exist: a state error.
-    conf = write(os.path.join(d, "nostate.yaml"),
-                 "state: %s/no/such/dir/state.db\nfeeds: []\n" % d)
-    r = run("once", "-c", conf)
-    check(r.returncode != 0 and "state file" in r.stderr, "an unopenable state file is an error")
-
-    # A file that is not a database at all.
-    junk = write(os.path.join(d, "junk.db"), "this is not sqlite " * 100)
-    conf = write(os.path.join(d, "junkstate.yaml"), "state: %s\nfeeds: []\n" % junk)
-    r = run("once", "-c", conf)
-    check(r.returncode != 0 and "state file" in r.stderr, "a corrupt state file is an error")
+    if PG:
+        bad_databases(d)
+    else:
+        bad_state_files(d)
 
     html = write(os.path.join(d, "page.html"),
                  "<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>")
@@ -70,6 +64,37 @@ def main():
     check(r.returncode == 2, "an unknown option is a usage error")
     shutil.rmtree(d)
     finish()
+
+
+def bad_state_files(d):
+    # A state file in a directory that does not exist: a state error.
+    conf = write(os.path.join(d, "nostate.yaml"),
+                 "state: %s/no/such/dir/state.db\nfeeds: []\n" % d)
+    r = run("once", "-c", conf)
+    check(r.returncode != 0 and "state file" in r.stderr, "an unopenable state file is an error")
+
+    # A file that is not a database at all.
+    junk = write(os.path.join(d, "junk.db"), "this is not sqlite " * 100)
+    conf = write(os.path.join(d, "junkstate.yaml"), "state: %s\nfeeds: []\n" % junk)
+    r = run("once", "-c", conf)
+    check(r.returncode != 0 and "state file" in r.stderr, "a corrupt state file is an error")
+
+
+def bad_databases(d):
+    # No server behind the socket: an error naming the database, never
+    # its password.
+    conf = write(os.path.join(d, "noserver.yaml"), 'state: "host=%s user=feedwatch '
+                 'password=SECRETPW dbname=nope"\nfeeds: []\n' % os.path.join(d, "nosock"))
+    r = run("once", "-c", conf)
+    check(r.returncode == 1 and "cannot connect to the database" in r.stderr and
+          "/nope" in r.stderr and "SECRETPW" not in r.stderr,
+          "an unreachable database is an error without its password (%s)" % r.stderr.strip())
+    # A database the server does not have.
+    missing = state_path(d).replace("dbname=", "dbname=missing_")
+    conf = write(os.path.join(d, "nodb.yaml"), 'state: "%s"\nfeeds: []\n' % missing)
+    r = run("once", "-c", conf)
+    check(r.returncode == 1 and "does not exist" in r.stderr,
+          "a database that does not exist is an error (%s)" % r.stderr.strip())
 
 
 main()

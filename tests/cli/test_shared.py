@@ -252,6 +252,65 @@ def database_restart(srv, d):
               % inst.text().count("is unreachable"))
 
 
+def config_differs(srv, d):
+    """An instance whose configuration lists fewer feeds than the shared
+    database's watchlist says so, with how many, at its start and at a
+    reload; one whose list matches, or a SQLite state, says nothing."""
+    conninfo = srv.create_db("differs")
+    for n in range(4):
+        write(os.path.join(d, "w%d.xml" % n), '<rss version="2.0"><channel><title>w</title>'
+              '</channel></rss>')
+
+    def conf(name, feeds, state=conninfo):
+        return write(os.path.join(d, name + ".yaml"), 'state: "%s"\nfeeds:\n%s' % (
+            state, "".join('  - {url: "file:w%d.xml", name: w%d}\n' % (n, n) for n in feeds)))
+
+    notice = re.compile(r"holds (\d+) feeds this configuration does not list")
+    whole, part = conf("whole", [0, 1, 2]), conf("part", [0, 3])
+    r = subprocess.run([FW_BIN, "once", "-c", whole], capture_output=True, text=True)
+    check(r.returncode == 0 and not notice.search(r.stderr),
+          "differs: the first instance's list is the watchlist, nothing said (%s)"
+          % r.stderr.strip()[-200:])
+    r = subprocess.run([FW_BIN, "once", "-c", part], capture_output=True, text=True)
+    m = notice.search(r.stderr)
+    check(r.returncode == 0 and m is not None and m.group(1) == "2" and "postgresql://" in
+          r.stderr, "differs: an instance listing 2 of the 3 feeds says the database holds 2 "
+          "it does not list (%s)" % (m.group(0) if m else r.stderr.strip()[-300:]))
+    # w3, which only part lists, is in the watchlist now: whole lacks it.
+    r = subprocess.run([FW_BIN, "once", "-c", whole], capture_output=True, text=True)
+    m = notice.search(r.stderr)
+    check(m is not None and m.group(1) == "1",
+          "differs: the first instance now lacks the feed the second added (%s)"
+          % (m.group(0) if m else r.stderr.strip()[-300:]))
+    # A running instance says it at its start and again when a reload
+    # changes its list.
+    every = conf("every", [0, 1, 2, 3])
+    p = subprocess.Popen([FW_BIN, "run", "-c", every], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stderr), daemon=True)
+    reader.start()
+    wait_for(lambda: any("started" in l for l in lines), 10)
+    conf("every", [0])
+    p.send_signal(signal.SIGHUP)
+    wait_for(lambda: any("reloaded" in l for l in lines), 10)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=15)
+    reader.join(timeout=5)
+    said = [notice.search(l).group(1) for l in lines if notice.search(l)]
+    check(said == ["3"], "differs: run says nothing while its list is the watchlist, and "
+          "the count after a reload drops feeds (%s)" % said)
+    # The same two lists on a SQLite file: one instance, nothing to say.
+    state = os.path.join(d, "differs.db")
+    conf("whole", [0, 1, 2], state)
+    conf("part", [0, 3], state)
+    subprocess.run([FW_BIN, "once", "-c", whole], capture_output=True, text=True)
+    r = subprocess.run([FW_BIN, "once", "-c", part], capture_output=True, text=True)
+    check(r.returncode == 0 and not notice.search(r.stderr),
+          "differs: a SQLite state says nothing (%s)" % r.stderr.strip()[-200:])
+
+
 def main():
     if not pgserver.available():
         print("no PostgreSQL server installed; skipped")
@@ -259,6 +318,7 @@ def main():
     d = tmpdir()
     os.chmod(d, 0o755)
     with pgserver.PgServer() as srv:
+        config_differs(srv, d)
         three_instances(srv, d)
         database_restart(srv, d)
     finish()
