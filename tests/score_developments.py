@@ -84,8 +84,8 @@ def write_feed(source, items, path):
         f.write("\n".join(out) + "\n")
 
 
-def write_config(tmp, sources, threshold=None):
-    lines = ["state: %s/state.db" % tmp, "feeds:"]
+def write_config(tmp, sources, threshold=None, state=None):
+    lines = ["state: \"%s\"" % (state or os.path.join(tmp, "state.db")), "feeds:"]
     for s in sources:
         lines += ["  - name: %s" % s, "    url: file://%s/%s.xml" % (tmp, s)]
     lines += ["topics:", "  - name: all", "    terms:"]
@@ -98,14 +98,14 @@ def write_config(tmp, sources, threshold=None):
     return path
 
 
-def run_feedwatch(fw_bin, items, threshold=None):
+def run_feedwatch(fw_bin, items, threshold=None, state=None):
     with tempfile.TemporaryDirectory(prefix="fw-devscore-") as tmp:
         by_source = collections.defaultdict(list)
         for it in items:
             by_source[it["source"]].append(it)
         for s, v in by_source.items():
             write_feed(s, v, os.path.join(tmp, s + ".xml"))
-        conf = write_config(tmp, sorted(by_source), threshold)
+        conf = write_config(tmp, sorted(by_source), threshold, state)
         p = subprocess.run([fw_bin, "once", "-c", conf, "--log-level", "warning"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
         if p.returncode != 0:
@@ -186,11 +186,17 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--min-precision", type=float, default=0.0)
     ap.add_argument("--min-recall", type=float, default=0.0)
+    ap.add_argument("--state", help="the state: of an empty state instead of a file in a "
+                    "temporary folder (a PostgreSQL database)")
     a = ap.parse_args()
+    # Under tests/pg/pgserver.py, the suite's PostgreSQL runs (meson's
+    # postgresql suite) score on the empty database it made.
+    if a.state is None and os.environ.get("FW_TEST_STATE") == "postgresql":
+        a.state = os.environ["FW_TEST_PG"]
     items = load_set(a.set)
     if a.half != "all":
         items = [it for it in items if half_of(it["development"]) == a.half]
-    devs = run_feedwatch(a.bin, items, a.threshold)
+    devs = run_feedwatch(a.bin, items, a.threshold, a.state)
     res, wrong, missed = score(items, predicted_labels(items, devs))
     res["half"] = a.half
     if a.json:
