@@ -58,11 +58,49 @@ class PgServer:
         return subprocess.run(self.as_user + list(args), cwd=self.dir, check=check,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
+    def _initdb(self):
+        """A new cluster in self.data. initdb takes seconds, so with
+        FW_TEST_PG_TEMPLATE naming a folder (meson: one in the build
+        directory) the first cluster made is kept there, never started,
+        and later ones are copies of it (cp -a keeps modes and owner)."""
+        initdb = os.path.join(self.bindir, "initdb")
+        template = os.environ.get("FW_TEST_PG_TEMPLATE")
+        stamp = "%s as uid %d\n" % (initdb, os.geteuid())
+        if template:
+            try:
+                with open(os.path.join(template, "made-by")) as f:
+                    if f.read() == stamp:
+                        subprocess.run(["cp", "-a", os.path.join(template, "data"), self.data],
+                                       check=True)
+                        return
+            except (OSError, subprocess.CalledProcessError):
+                shutil.rmtree(self.data, ignore_errors=True)
+        self._run(initdb, "-D", self.data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
+                  "--locale=C.UTF-8", "--no-sync")
+        if template:
+            # Made aside and renamed: tests running at once each make
+            # their own, and the first rename wins. One made by another
+            # initdb or user goes first.
+            parent = os.path.dirname(os.path.abspath(template))
+            aside = None
+            try:
+                os.makedirs(parent, exist_ok=True)
+                aside = tempfile.mkdtemp(prefix="pg-template-", dir=parent)
+                subprocess.run(["cp", "-a", self.data, os.path.join(aside, "data")], check=True)
+                with open(os.path.join(aside, "made-by"), "w") as f:
+                    f.write(stamp)
+                if os.path.exists(template):
+                    shutil.rmtree(template, ignore_errors=True)
+                os.rename(aside, template)
+                aside = None
+            except (OSError, subprocess.CalledProcessError):
+                pass    # no template this time: the next test makes one
+            if aside is not None:
+                shutil.rmtree(aside, ignore_errors=True)
+
     def start(self):
         if not os.path.exists(self.data):
-            self._run(os.path.join(self.bindir, "initdb"), "-D", self.data, "-U",
-                      SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
-                      "--no-sync")
+            self._initdb()
         # fsync off: a test server's data need not survive a power cut.
         opts = "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off " \
                "-c max_connections=60" % self.dir
