@@ -170,6 +170,10 @@ def three_instances(srv, d):
         insts = [Instance(config(d, nm, conninfo, fs), os.path.join(d, nm + ".log"))
                  for nm in names]
         time.sleep(12)
+        # Under a sanitizer on a loaded machine an instance's first cycle
+        # can take longer than that: kill c only once it has taken part.
+        check(wait_for(lambda: insts[2].polled() > 0, 60),
+              "instance c finished a cycle before the kill")
         # SIGKILL c, which leases a batch of feeds and deliveries every
         # few hundred milliseconds: it dies holding some.
         killed_at = time.time()
@@ -215,8 +219,14 @@ def three_instances(srv, d):
         redelivered = sum(n - 1 for n in times.values() if n > 1)
         print("alerts: %d stories, %d deliveries, %d redeliveries (at least once)"
               % (len(ids), sum(times.values()), redelivered))
-        check(redelivered <= 64, "redeliveries only from the killed instance's batch (%d)"
-              % redelivered)
+        # c records its outcomes every OUTBOX_RECORD_MAX (500) deliveries or
+        # every second (daemon/outbox.c): what it delivered since, the
+        # others deliver again. Any other redelivery is a fault.
+        c_ids = set(alerts(d, ["c"])[1])
+        stray = [i for i, n in times.items() if n > 1 and i not in c_ids]
+        check(redelivered <= 500 and not stray,
+              "redeliveries only from the killed instance's last batch (%d, %d elsewhere)"
+              % (redelivered, len(stray)))
         rows = srv.psql("SELECT count(*) FROM deliveries WHERE state = 0", "shared")
         check(rows == "0", "nothing is left pending in the outbox (%s)" % rows)
 
