@@ -106,7 +106,7 @@ int pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed,
  * a batch every feed commits on its own. pipeline_batch_end() commits
  * (commit = true) or rolls back what is pending. Each returns 0 or a
  * negative errno when the state file fails (logged). */
-#define PIPELINE_BATCH_MS	250
+#define PIPELINE_BATCH_MS	1000
 #define PIPELINE_BATCH_ITEMS	4000
 void pipeline_batch_begin(struct pipeline *p);
 int pipeline_batch_due(struct pipeline *p) _must_check_;
