@@ -828,10 +828,15 @@ tx_abort(struct pipeline *p)
 		    "are not saved either: they are fetched again next cycle", p->batch.feeds);
 }
 
+/* Only on a state file of its own: on a shared database, two instances'
+ * batches that queue the same stories through different feeds, in
+ * different orders, would each wait on a unique key the other holds
+ * uncommitted, and PostgreSQL ends such a deadlock by failing one of
+ * them. A feed's own transaction holds its keys for milliseconds. */
 void
 pipeline_batch_begin(struct pipeline *p)
 {
-	p->batch.on = true;
+	p->batch.on = !store_is_shared(p->store);
 }
 
 static int

@@ -103,7 +103,8 @@ int pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed,
  * while transfers run). One feed's results (its new items, their alerts,
  * its validators) are always in the same transaction, so a crash loses at
  * most whole feeds' results, which the next cycle fetches again. Outside
- * a batch every feed commits on its own. pipeline_batch_end() commits
+ * a batch, and on a shared (PostgreSQL) state, every feed commits on its
+ * own. pipeline_batch_end() commits
  * (commit = true) or rolls back what is pending. Each returns 0 or a
  * negative errno when the state file fails (logged). */
 #define PIPELINE_BATCH_MS	1000
