@@ -64,7 +64,7 @@ struct fetch_multi {
 	struct pollfd	*pfds;
 	size_t		 n_pfds, cap_pfds;
 	int64_t		 deadline_ms;	/* libcurl's timer; -1 = none */
-	void		(*tick)(void *userdata);
+	int		(*tick)(void *userdata);
 	void		*tick_userdata;
 	int64_t		 max_wait_ms;
 };
@@ -445,8 +445,8 @@ fetch_multi_run(struct fetch_multi *m, volatile sig_atomic_t *stop)
 			return -errno;
 		if (stop != NULL && *stop)
 			return -EINTR;
-		if (m->tick != NULL)
-			m->tick(m->tick_userdata);
+		if (m->tick != NULL && (r = m->tick(m->tick_userdata)) < 0)
+			return r;
 		/* Copied first: socket_action changes m->pfds under us. */
 		for (size_t i = 0; n > 0 && i < m->n_pfds && n_ready < 64; i++)
 			if (m->pfds[i].revents != 0)

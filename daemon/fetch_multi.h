@@ -17,9 +17,11 @@ struct fetch_multi_opts {
 	unsigned	per_host;	/* connections per host:port; 0 = 2 */
 	/* Called at least every tick_ms while transfers run, even when none
 	 * makes progress (a server that hangs until its timeout): the daemon
-	 * pings the service manager's watchdog from it. NULL = none; tick_ms
-	 * 0 = every second. */
-	void		(*tick)(void *userdata);
+	 * pings the service manager's watchdog from it and commits the
+	 * feeds' results waiting in a transaction. NULL = none; tick_ms 0 =
+	 * every second. A negative return stops fetch_multi_run(), which
+	 * returns it. */
+	int		(*tick)(void *userdata);
 	void		*tick_userdata;
 	unsigned	tick_ms;
 };

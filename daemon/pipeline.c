@@ -37,6 +37,8 @@ pipeline_new(struct conf *conf, struct pipeline **ret, struct fw_errors *errs)
 		return -ENOMEM;
 	}
 	p->conf = conf;
+	p->batch.max_ms = PIPELINE_BATCH_MS;
+	p->batch.max_items = PIPELINE_BATCH_ITEMS;
 	r = feed_headers_build(p);
 	if (r < 0)
 		goto fail;
@@ -758,8 +760,121 @@ flood_summary(struct pipeline *p, const struct conf_feed *feed, size_t n_alerted
 	return r;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Joins the batch's open transaction, or begins one. */
+static int
+tx_begin(struct pipeline *p, struct fw_error *reterr)
+{
+	int r;
+
+	if (p->batch.open)
+		return 0;
+	if ((r = store_begin(p->store, reterr)) < 0)
+		return r;
+	p->batch.open = true;
+	p->batch.t0_ms = mono_ms();
+	p->batch.feeds = p->batch.items = 0;
+	return 0;
+}
+
+static int
+tx_commit(struct pipeline *p, struct fw_error *reterr)
+{
+	int r;
+
+	if (!p->batch.open)
+		return 0;
+	p->batch.open = false;
+	if ((r = store_commit(p->store, reterr)) < 0)
+		store_rollback(p->store);
+	return r;
+}
+
+/* One feed's results are all in the transaction: committed now, or with
+ * the next feeds' while the batch is young and small. Each commit
+ * rewrites the same index pages (items, alerts, deliveries) into the WAL:
+ * committing per feed cost a burst most of its bytes written. */
+static int
+tx_feed_done(struct pipeline *p, size_t n_new, struct fw_error *reterr)
+{
+	p->batch.feeds++;
+	p->batch.items += n_new;
+	if (p->batch.on && p->batch.items < p->batch.max_items &&
+	    mono_ms() - p->batch.t0_ms < p->batch.max_ms)
+		return 0;
+	return tx_commit(p, reterr);
+}
+
+/* A feed's results failed half-way: the transaction goes, and with it
+ * the results of the feeds before it in the batch. None of them saved
+ * its validators, so the next cycle fetches them again. */
+static void
+tx_abort(struct pipeline *p)
+{
+	if (!p->batch.open)
+		return;
+	store_rollback(p->store);
+	p->batch.open = false;
+	if (p->batch.feeds > 0)
+		log_warnx("the results of the %zu feeds before it in the same transaction "
+		    "are not saved either: they are fetched again next cycle", p->batch.feeds);
+}
+
+/* Only on a state file of its own: on a shared database, two instances'
+ * batches that queue the same stories through different feeds, in
+ * different orders, would each wait on a unique key the other holds
+ * uncommitted, and PostgreSQL ends such a deadlock by failing one of
+ * them. A feed's own transaction holds its keys for milliseconds. */
+void
+pipeline_batch_begin(struct pipeline *p)
+{
+	p->batch.on = !store_is_shared(p->store);
+}
+
+static int
+batch_commit(struct pipeline *p)
+{
+	struct fw_error	e;
+	size_t		feeds = p->batch.feeds;
+	int		r;
+
+	if ((r = tx_commit(p, &e)) < 0)
+		log_errx("cannot save the results of %zu feeds (fetched again next cycle): %s",
+		    feeds, e.msg);
+	return r;
+}
+
+int
+pipeline_batch_due(struct pipeline *p)
+{
+	if (!p->batch.open || mono_ms() - p->batch.t0_ms < p->batch.max_ms)
+		return 0;
+	return batch_commit(p);
+}
+
+int
+pipeline_batch_end(struct pipeline *p, bool commit)
+{
+	p->batch.on = false;
+	if (commit)
+		return batch_commit(p);
+	if (p->batch.open) {
+		store_rollback(p->store);
+		p->batch.open = false;
+	}
+	return 0;
+}
+
 /* Records every new item of doc and queues the alerts, with the feed's
- * state and any health alert: one transaction. */
+ * state and any health alert, in one transaction (see tx_feed_done()). */
 static int
 feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
     const struct feed_doc *doc, bool first_poll, const struct health_change *hc,
@@ -769,7 +884,7 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 	size_t		n_new = 0, n_alerts = 0, n_over = 0;
 	int		r;
 
-	r = store_begin(p->store, &e);
+	r = tx_begin(p, &e);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < doc->n_items; i++) {
@@ -829,7 +944,7 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 	r = store_feed_save(p->store, st, &e);
 	if (r < 0)
 		goto fail;
-	r = store_commit(p->store, &e);
+	r = tx_feed_done(p, n_new, &e);
 	if (r < 0)
 		goto fail;
 	stats->new_items += n_new;
@@ -838,8 +953,8 @@ feed_store_items(struct pipeline *p, const struct conf_feed *feed, struct store_
 	*ret_alerts = n_alerts;
 	return 0;
 fail:
-	store_rollback(p->store);
 	log_errx("feed '%s': %s", feed->name, e.msg);
+	tx_abort(p);
 	return r;
 }
 
@@ -870,7 +985,8 @@ feed_redirects(struct pipeline *p, const struct conf_feed *feed, struct store_fe
 	}
 }
 
-/* Writes the feed's state, with any health alert, in one transaction. */
+/* Writes the feed's state, with any health alert, in one transaction
+ * (see tx_feed_done()). */
 static int
 feed_save(struct pipeline *p, const struct conf_feed *feed, struct store_feed *st,
     const struct health_change *hc, int64_t now, struct poll_stats *stats)
@@ -878,19 +994,20 @@ feed_save(struct pipeline *p, const struct conf_feed *feed, struct store_feed *s
 	struct fw_error	e;
 	int		r;
 
-	if (hc->raise == 0 && hc->recover == 0) {
-		r = store_feed_save(p->store, st, &e);
-		goto out;
+	/* Alone, one statement needs no transaction of its own (a shared
+	 * database's warm cycle is 500 of these). */
+	if (!p->batch.on && hc->raise == 0 && hc->recover == 0) {
+		if ((r = store_feed_save(p->store, st, &e)) < 0)
+			log_errx("feed '%s': %s", feed->name, e.msg);
+		return r;
 	}
-	if ((r = store_begin(p->store, &e)) < 0)
-		goto out;
-	if ((r = health_apply(p, feed, st, hc, now, stats, &e)) < 0 ||
+	if ((r = tx_begin(p, &e)) < 0 ||
+	    (r = health_apply(p, feed, st, hc, now, stats, &e)) < 0 ||
 	    (r = store_feed_save(p->store, st, &e)) < 0 ||
-	    (r = store_commit(p->store, &e)) < 0)
-		store_rollback(p->store);
-out:
-	if (r < 0)
+	    (r = tx_feed_done(p, 0, &e)) < 0) {
 		log_errx("feed '%s': %s", feed->name, e.msg);
+		tx_abort(p);
+	}
 	return r;
 }
 

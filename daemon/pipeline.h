@@ -31,6 +31,17 @@ struct pipeline {
 	/* Per conf->feeds[i]: its row in the store (pipeline_schedule_fit()),
 	 * what a shared state's leases are taken among. Owned. */
 	int64_t			*feed_ids;
+	/* Group commit (pipeline_batch_begin()): the feeds handed over since
+	 * the open transaction began. */
+	struct pipeline_batch {
+		int64_t	 max_ms;	/* PIPELINE_BATCH_MS; tests vary it */
+		size_t	 max_items;	/* PIPELINE_BATCH_ITEMS */
+		bool	 on;		/* between batch_begin and batch_end */
+		bool	 open;		/* a transaction holds feeds' results */
+		int64_t	 t0_ms;		/* when it began, monotonic */
+		size_t	 feeds;
+		size_t	 items;		/* new items in it */
+	}			 batch;
 };
 
 struct poll_stats {
@@ -79,11 +90,28 @@ void pipeline_fetch_opts(const struct pipeline *p, const struct conf_feed *feed,
 /* Handles the outcome of fetching feed: fetch_rc and fetch_err say how the
  * transfer went, res is its result when fetch_rc is 0. Updates the feed's
  * state and schedule, records new items and queues their alerts in one
- * transaction. A failing feed is logged and counted, not an error: the
+ * transaction (shared with other feeds' in a batch). A failing feed is logged and counted, not an error: the
  * return is negative only when the state file cannot be written. */
 int pipeline_feed_done(struct pipeline *p, const struct conf_feed *feed,
     int fetch_rc, const struct fw_error *fetch_err, const struct fetch_result *res,
     int64_t now, struct poll_stats *stats) _must_check_;
+
+/* Group commit for a polling cycle. Between pipeline_batch_begin() and
+ * pipeline_batch_end(), pipeline_feed_done() leaves its transaction open
+ * for the next feeds, and commits once it holds PIPELINE_BATCH_ITEMS new
+ * items or is PIPELINE_BATCH_MS old (pipeline_batch_due() checks the age
+ * while transfers run). One feed's results (its new items, their alerts,
+ * its validators) are always in the same transaction, so a crash loses at
+ * most whole feeds' results, which the next cycle fetches again. Outside
+ * a batch, and on a shared (PostgreSQL) state, every feed commits on its
+ * own. pipeline_batch_end() commits
+ * (commit = true) or rolls back what is pending. Each returns 0 or a
+ * negative errno when the state file fails (logged). */
+#define PIPELINE_BATCH_MS	1000
+#define PIPELINE_BATCH_ITEMS	4000
+void pipeline_batch_begin(struct pipeline *p);
+int pipeline_batch_due(struct pipeline *p) _must_check_;
+int pipeline_batch_end(struct pipeline *p, bool commit) _must_check_;
 
 void pipeline_reopen_sinks(struct pipeline *p);
 

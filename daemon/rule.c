@@ -1192,12 +1192,34 @@ out:
 	return r;
 }
 
+/* Whether some span of n's one side lies within n->near words of one of
+ * the other's: the first such pair answers, where collect_spans() lists
+ * every pair. */
+static int
+near_holds(const struct rule_node *n, const struct rule_hit *hits, size_t n_hits)
+{
+	struct spans	 sa = { 0 }, sb = { 0 };
+	int		 r;
+
+	r = collect_spans(n->a, hits, n_hits, &sa);
+	if (r == 0 && sa.n > 0)
+		r = collect_spans(n->b, hits, n_hits, &sb);
+	for (size_t i = 0; r == 0 && i < sa.n; i++)
+		for (size_t j = 0; j < sb.n; j++)
+			if (span_distance(&sa.v[i], &sb.v[j]) <= n->near) {
+				r = 1;
+				break;
+			}
+	free(sa.v);
+	free(sb.v);
+	return r;
+}
+
 int
 rule_eval(const struct rule_node *n, const struct rule_hit *hits,
     size_t n_hits)
 {
-	struct spans	 s = { 0 };
-	int		 r;
+	int r;
 
 	switch (n->op) {
 	case RULE_TERM:
@@ -1216,11 +1238,7 @@ rule_eval(const struct rule_node *n, const struct rule_hit *hits,
 		r = rule_eval(n->a, hits, n_hits);
 		return r < 0 ? r : !r;
 	case RULE_NEAR:
-		r = collect_spans(n, hits, n_hits, &s);
-		if (r == 0)
-			r = s.n > 0;
-		free(s.v);
-		return r;
+		return near_holds(n, hits, n_hits);
 	default:
 		return 0;
 	}
@@ -1281,6 +1299,19 @@ explain_near_side(const struct rule_node *n, const struct spans *other,
 	}
 }
 
+/* Whether explaining n reports nothing when n does not hold, so that it
+ * need not be evaluated first: a term without a hit, a NOT (never
+ * explained), an OR (whose halves are evaluated first where needed). An
+ * AND may have a half that holds, a nested NEAR witnesses of its own.
+ * Evaluating each OR of a long chain before explaining it evaluated the
+ * chain's tail again at every level: most of a burst's classification
+ * time. */
+static bool
+explained_alone(const struct rule_node *n)
+{
+	return n->op == RULE_TERM || n->op == RULE_NOT || n->op == RULE_OR;
+}
+
 int
 rule_explain(const struct rule_node *n, const struct rule_hit *hits,
     size_t n_hits, explain_fn fn, void *userdata)
@@ -1297,12 +1328,12 @@ rule_explain(const struct rule_node *n, const struct rule_hit *hits,
 		return 0;
 	case RULE_AND:
 	case RULE_OR:
-		r = rule_eval(n->a, hits, n_hits);
+		r = explained_alone(n->a) ? 1 : rule_eval(n->a, hits, n_hits);
 		if (r > 0)
 			r = rule_explain(n->a, hits, n_hits, fn, userdata);
 		if (r < 0)
 			return r;
-		r = rule_eval(n->b, hits, n_hits);
+		r = explained_alone(n->b) ? 1 : rule_eval(n->b, hits, n_hits);
 		if (r > 0)
 			r = rule_explain(n->b, hits, n_hits, fn, userdata);
 		return r < 0 ? r : 0;

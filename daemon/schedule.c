@@ -268,28 +268,36 @@ out:
 
 /* A server that hangs until its timeout holds the cycle without any
  * transfer ending: the loop still shows the watchdog it is alive. */
-static void
+static int
 cycle_tick(void *userdata)
 {
-	(void)userdata;
+	struct cycle *c = userdata;
+
 	(void)notify_watchdog();
+	/* The feeds' results do not wait in an open transaction (holding the
+	 * state's write lock) for a slow server to answer. */
+	return pipeline_batch_due(c->p);
 }
 
 int
 schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
     volatile sig_atomic_t *stop, struct poll_stats *stats, int64_t *ret_wait)
 {
+	struct cycle		 c = { .p = p, .stats = stats, .now = now, .t0 = time(NULL) };
 	struct fetch_multi_opts	 mo = { .concurrency = p->conf->concurrency,
 					.per_host = p->conf->per_host, .tick = cycle_tick,
-					.tick_ms = (unsigned)(notify_watchdog_period_usec() / 2000) };
-	struct cycle		 c = { .p = p, .stats = stats, .now = now, .t0 = time(NULL) };
+					.tick_userdata = &c, .tick_ms = PIPELINE_BATCH_MS };
 	struct fetch_multi	*m = NULL;
 	struct cycle_job	*jobs = NULL;
 	struct fw_error		 e;
 	int64_t			 wait = SCHEDULE_MAX_WAIT, end;
-	int			 r;
+	int			 r, r2;
 
 	stats->next_poll = 0;
+	if (notify_watchdog_period_usec() > 0 &&
+	    notify_watchdog_period_usec() / 2000 < mo.tick_ms)
+		mo.tick_ms = (unsigned)(notify_watchdog_period_usec() / 2000);
+	pipeline_batch_begin(p);
 	jobs = calloc(p->conf->n_feeds ? p->conf->n_feeds : 1, sizeof(*jobs));
 	c.order = calloc(p->conf->n_feeds ? p->conf->n_feeds : 1, sizeof(*c.order));
 	c.max_held = 2 * (size_t)mo.concurrency > HOLD_MIN ? 2 * (size_t)mo.concurrency : HOLD_MIN;
@@ -346,6 +354,10 @@ schedule_poll_cycle(struct pipeline *p, bool all, int64_t now,
 	if (wait < 0)
 		wait = 0;
 out:
+	/* What was handed over is saved, a stopped cycle's too; after a
+	 * failure the transaction is gone already. */
+	if ((r2 = pipeline_batch_end(p, r == 0)) < 0 && r == 0)
+		r = r2;
 	if (r == 0 && ret_wait != NULL)
 		*ret_wait = wait;
 	fetch_multi_free(m);

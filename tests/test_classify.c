@@ -365,6 +365,34 @@ START_TEST(explain)
 }
 END_TEST
 
+/* What explains a match is only what makes it hold: the half of an AND
+ * under an OR whose other half is missing, and a nested NEAR too far from
+ * its partner, are not reported, however long the OR chain around them. */
+START_TEST(explain_only_what_holds)
+{
+	const char		*terms[] = {
+	    "(alpha AND beta) OR gamma OR delta OR ((epsilon NEAR/1 zeta) NEAR/1 eta)"
+	    " OR theta", NULL };
+	struct conf		*conf = mkconf(terms, NULL);
+	struct classifier	*cls = NULL;
+	struct fw_errors	 errs = { 0 };
+	/* alpha without beta; epsilon next to zeta, but eta far from both. */
+	struct feed_item	 item = { .id = (char *)"x",
+	    .title = (char *)"alpha epsilon zeta one two three four eta delta" };
+	struct classify_result	 res = { 0 };
+
+	ck_assert_int_eq(classifier_new(conf, &cls, &errs), 0);
+	ck_assert_int_eq(classify_item(cls, NULL, &item, &res), 0);
+	ck_assert_uint_eq(res.n_matches, 1);
+	ck_assert_uint_eq(res.matches[0].n_hits, 1);
+	ck_assert_str_eq(res.matches[0].hits[0].term, "delta");
+	classify_result_done(&res);
+	classifier_free(cls);
+	conf_free(conf);
+	fw_errors_done(&errs);
+}
+END_TEST
+
 /* Every bad rule is reported, each with file:line:col of its token. */
 START_TEST(rule_errors)
 {
@@ -1128,6 +1156,7 @@ classify_suite(void)
 	tc = tcase_create("topics");
 	tcase_add_test(tc, topics_and_feeds);
 	tcase_add_test(tc, explain);
+	tcase_add_test(tc, explain_only_what_holds);
 	tcase_add_test(tc, explain_surface);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");

@@ -217,6 +217,72 @@ START_TEST(test_not_modified_and_validators)
 }
 END_TEST
 
+/* Group commit: the feeds handed over in a batch share one transaction
+ * until it is old or full, or the batch ends. */
+START_TEST(test_batch_commit)
+{
+	struct store_feed	st;
+	int64_t			now = time(NULL);
+
+	/* Rolled back together: both feeds were in the open transaction. */
+	p->batch.max_ms = 600000;
+	pipeline_batch_begin(p);
+	done(0, 200, feed_xml, now, NULL);
+	done(1, 200, feed_xml, now, NULL);
+	ck_assert(p->batch.open);
+	ck_assert_uint_eq(p->batch.feeds, 2);
+	ck_assert_uint_eq(p->batch.items, 6);
+	ck_assert_int_eq(pipeline_batch_end(p, false), 0);
+	ck_assert(!p->batch.open);
+	st = feed_state(0);
+	ck_assert_int_eq(st.last_poll, 0);
+	ck_assert_int_eq(st.items_seen, 0);
+	store_feed_done(&st);
+	ck_assert_int_eq(pending_alerts(), 0);
+
+	/* Committed together when the batch ends. */
+	pipeline_batch_begin(p);
+	done(0, 200, feed_xml, now, NULL);
+	done(1, 200, feed_xml, now, NULL);
+	ck_assert_int_eq(pipeline_batch_end(p, true), 0);
+	for (int i = 0; i < 2; i++) {
+		st = feed_state(i);
+		ck_assert_int_eq(st.last_poll, now);
+		ck_assert_int_eq(st.items_seen, 3);
+		store_feed_done(&st);
+	}
+
+	/* Full: committed as soon as a feed brings it to max_items. */
+	p->batch.max_items = 3;
+	pipeline_batch_begin(p);
+	done(2, 200, feed_xml, now, NULL);
+	ck_assert(!p->batch.open);
+	ck_assert_int_eq(pipeline_batch_end(p, false), 0);
+	st = feed_state(2);
+	ck_assert_int_eq(st.items_seen, 3);
+	store_feed_done(&st);
+
+	/* Old: the cycle's tick commits it while transfers run. */
+	p->batch.max_items = PIPELINE_BATCH_ITEMS;
+	p->batch.max_ms = 50;
+	pipeline_batch_begin(p);
+	done(2, 304, NULL, now + 60, NULL);
+	while (p->batch.open) {
+		ck_assert_int_eq(pipeline_batch_due(p), 0);
+		(void)nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	ck_assert_int_eq(pipeline_batch_end(p, false), 0);
+	st = feed_state(2);
+	ck_assert_int_eq(st.last_poll, now + 60);
+	store_feed_done(&st);
+
+	/* Outside a batch every feed commits on its own. */
+	p->batch.max_ms = 600000;
+	done(0, 304, NULL, now + 120, NULL);
+	ck_assert(!p->batch.open);
+}
+END_TEST
+
 START_TEST(test_retry_after)
 {
 	struct fetch_result	r = { .retry_after = "1200", .max_age = -1 };
@@ -504,6 +570,7 @@ schedule_suite(void)
 	tc = tcase_create("status");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_not_modified_and_validators);
+	tcase_add_test(tc, test_batch_commit);
 	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_gone);
 	tcase_add_test(tc, test_redirect_hold);

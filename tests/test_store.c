@@ -79,9 +79,29 @@ START_TEST(test_schema_and_wal)
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
+	/* A new file has 16 KiB pages, fixed by WAL mode. */
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 16384);
+	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	/* The outbox's due order comes from an index, not from each due
+	 * alert's row (version 4). */
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT d.alert_id"
+	    " FROM deliveries d JOIN alerts a INDEXED BY alerts_due_order ON a.id = d.alert_id"
+	    " WHERE d.state IN (0, 4) AND d.next_attempt <= 1"
+	    " ORDER BY d.next_attempt, a.created, a.rowid, d.sink", -1, &st, NULL), SQLITE_OK);
+	{
+		bool covered = false;
+
+		while (sqlite3_step(st) == SQLITE_ROW)
+			covered |= strstr((const char *)sqlite3_column_text(st, 3),
+			    "COVERING INDEX alerts_due_order") != NULL;
+		ck_assert(covered);
+	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	/* Reopening an existing file keeps it. */
@@ -365,7 +385,7 @@ START_TEST(test_migrate_v1)
 	store_close(s);
 
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 4);
 	for (int i = 0; i < 4; i++) {
 		char q[64];
 
@@ -424,7 +444,7 @@ START_TEST(test_migrate_v2)
 	store_close(s);
 
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 4);
 	for (int i = 0; i < 8; i++) {
 		char q[64];
 
@@ -591,7 +611,7 @@ START_TEST(test_pg_schema)
 
 	ck_assert(store_is_shared(s));
 	store_close(s);
-	ck_assert_int_eq(pg_query_int("SELECT version FROM schema_version"), 3);
+	ck_assert_int_eq(pg_query_int("SELECT version FROM schema_version"), 4);
 	/* A second instance finds it current and changes nothing. */
 	s = open_store();
 	store_close(s);
