@@ -391,9 +391,13 @@ pipeline_schedule_fit(struct pipeline *p, int64_t now, struct fw_error *reterr)
 	if (r == 0 && store_is_shared(p->store) &&
 	    (r = store_feeds_count(p->store, &n_stored, reterr)) == 0 &&
 	    n_stored > (int64_t)p->conf->n_feeds)
-		log_notice("the shared state %s holds %lld feeds this configuration does not "
+	{
+		long long n_other = (long long)(n_stored - (int64_t)p->conf->n_feeds);
+
+		log_notice("the shared state %s holds %lld %s this configuration does not "
 		    "list: only instances whose configuration lists a feed poll it",
-		    store_label(p->store), (long long)(n_stored - (int64_t)p->conf->n_feeds));
+		    store_label(p->store), n_other, n_other == 1 ? "feed" : "feeds");
+	}
 	return r;
 }
 
