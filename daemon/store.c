@@ -440,6 +440,7 @@ store_lease_set(struct store *s, int64_t seconds)
 int
 store_begin(struct store *s, struct fw_error *reterr)
 {
+	store_dev_cache_clear(s);
 	return db_begin(s->db, reterr);
 }
 
@@ -453,6 +454,7 @@ void
 store_rollback(struct store *s)
 {
 	db_rollback(s->db);
+	store_dev_cache_clear(s);
 }
 
 static void

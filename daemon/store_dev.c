@@ -45,13 +45,189 @@ static const char *const dev_sql[_SDS_MAX] = {
 	    " WHERE id = ?1",
 	[SDS_STORY_BY_CANON] =
 	    "SELECT development FROM stories WHERE canon = ?1 ORDER BY id LIMIT 1",
+	[SDS_DEV_MEMBER_FEATURES] =
+	    "SELECT id, feed_id, t, features FROM stories WHERE development = ?1"
+	    " AND t BETWEEN ?2 AND ?3 ORDER BY t, id LIMIT ?4",
+	[SDS_PRUNE_SELECT] =
+	    "SELECT id, t, features FROM stories"
+	    " WHERE indexed = 1 AND first_seen < ?1 ORDER BY first_seen LIMIT ?2",
+	[SDS_PRUNE_DELETE] =
+	    "DELETE FROM story_terms WHERE term = ?1 AND t = ?2 AND story = ?3",
+	[SDS_PRUNE_MARK] =
+	    "UPDATE stories SET indexed = 0 WHERE id = ?1",
 };
+
+/* ---- the cache of terms and features ------------------------------------
+ *
+ * Each decision reads the document frequency of every term of the story
+ * and of a few hundred stories it is compared with, and those stories'
+ * features: the same few thousand values again and again within one
+ * transaction. They are kept here from the first read, per transaction.
+ *
+ * Exact on SQLite: a write transaction holds the file's write lock, so
+ * the only writes to term_df while it lasts are this process's own, and
+ * store_story_add() counts them into the entries it touches. On
+ * PostgreSQL another instance may commit stories meanwhile; this process
+ * sees their frequencies from its next transaction on, as if they had
+ * committed a moment later, which is harmless (the two instances' own
+ * transactions are no more ordered than that anyway). A story's features
+ * never change once written, so those entries are exact everywhere; they
+ * go at a rollback all the same, since SQLite gives a rolled-back story's
+ * id to the next one. Bounded by store_dev_cache_trim(). */
+#define CACHE_MIN_SLOTS		1024u	/* powers of two */
+#define CACHE_MAX_TERMS		16384u
+#define CACHE_MAX_STORIES	2048u
+
+struct store_dev_cache {
+	struct store_term	**terms;	/* open addressing by term */
+	size_t			  term_slots, n_terms;
+	struct store_features	**stories;	/* by story id */
+	size_t			  story_slots, n_stories;
+};
+
+static size_t
+hash_term(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static size_t
+hash_id(int64_t id)
+{
+	return (size_t)((uint64_t)id * 11400714819323198485ull >> 20);
+}
+
+void
+store_dev_cache_clear(struct store *s)
+{
+	struct store_dev_cache *c = s->dev_cache;
+
+	if (c == NULL || (c->n_terms == 0 && c->n_stories == 0))
+		return;
+	for (size_t i = 0; i < c->term_slots; i++)
+		free(c->terms[i]);
+	for (size_t i = 0; i < c->story_slots; i++)
+		free(c->stories[i]);
+	memset(c->terms, 0, c->term_slots * sizeof(*c->terms));
+	memset(c->stories, 0, c->story_slots * sizeof(*c->stories));
+	c->n_terms = c->n_stories = 0;
+}
+
+void
+store_dev_cache_trim(struct store *s)
+{
+	struct store_dev_cache *c = s->dev_cache;
+
+	if (c != NULL && (c->n_terms > CACHE_MAX_TERMS || c->n_stories > CACHE_MAX_STORIES))
+		store_dev_cache_clear(s);
+}
+
+static struct store_dev_cache *
+dev_cache(struct store *s)
+{
+	struct store_dev_cache *c = s->dev_cache;
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->terms = calloc(CACHE_MIN_SLOTS, sizeof(*c->terms));
+	c->stories = calloc(CACHE_MIN_SLOTS, sizeof(*c->stories));
+	if (c->terms == NULL || c->stories == NULL) {
+		free(c->terms);
+		free(c->stories);
+		free(c);
+		return NULL;
+	}
+	c->term_slots = c->story_slots = CACHE_MIN_SLOTS;
+	return s->dev_cache = c;
+}
+
+static struct store_term **
+term_slot(struct store_term **slots, size_t n_slots, const char *term)
+{
+	size_t i = hash_term(term) & (n_slots - 1);
+
+	while (slots[i] != NULL && strcmp(slots[i]->term, term) != 0)
+		i = (i + 1) & (n_slots - 1);
+	return &slots[i];
+}
+
+static struct store_features **
+story_slot(struct store_features **slots, size_t n_slots, int64_t id)
+{
+	size_t i = hash_id(id) & (n_slots - 1);
+
+	while (slots[i] != NULL && slots[i]->id != id)
+		i = (i + 1) & (n_slots - 1);
+	return &slots[i];
+}
+
+/* Doubles a table once it is half full: entries keep their addresses. */
+static int
+terms_grow(struct store_dev_cache *c)
+{
+	struct store_term	**nt;
+	size_t			  n = c->term_slots * 2;
+
+	if (c->n_terms + 1 < c->term_slots / 2)
+		return 0;
+	if ((nt = calloc(n, sizeof(*nt))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->term_slots; i++)
+		if (c->terms[i] != NULL)
+			*term_slot(nt, n, c->terms[i]->term) = c->terms[i];
+	free(c->terms);
+	c->terms = nt;
+	c->term_slots = n;
+	return 0;
+}
+
+static int
+stories_grow(struct store_dev_cache *c)
+{
+	struct store_features	**nt;
+	size_t			  n = c->story_slots * 2;
+
+	if (c->n_stories + 1 < c->story_slots / 2)
+		return 0;
+	if ((nt = calloc(n, sizeof(*nt))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->story_slots; i++)
+		if (c->stories[i] != NULL)
+			*story_slot(nt, n, c->stories[i]->id) = c->stories[i];
+	free(c->stories);
+	c->stories = nt;
+	c->story_slots = n;
+	return 0;
+}
+
+/* The cached entry of term, or NULL. */
+static struct store_term *
+term_cached(struct store *s, const char *term)
+{
+	struct store_dev_cache *c = s->dev_cache;
+
+	return c != NULL ? *term_slot(c->terms, c->term_slots, term) : NULL;
+}
 
 void
 store_dev_stmts_done(struct store *s)
 {
 	for (int i = 0; i < _SDS_MAX; i++)
 		s->dev_stmts[i] = db_stmt_free(s->dev_stmts[i]);
+	store_dev_cache_clear(s);
+	if (s->dev_cache != NULL) {
+		free(s->dev_cache->terms);
+		free(s->dev_cache->stories);
+		free(s->dev_cache);
+		s->dev_cache = NULL;
+	}
 }
 
 static int
@@ -116,6 +292,144 @@ store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_error *
 }
 
 int
+store_term_get(struct store *s, const char *term, struct store_term **ret,
+    struct fw_error *reterr)
+{
+	struct store_dev_cache	 *c = dev_cache(s);
+	struct store_term	**slot, *e;
+	size_t			  len = strlen(term);
+	int64_t			  df;
+	int			  r;
+
+	if (c == NULL)
+		goto oom;
+	slot = term_slot(c->terms, c->term_slots, term);
+	if (*slot != NULL) {
+		*ret = *slot;
+		return 0;
+	}
+	if ((r = store_term_df(s, term, &df, reterr)) < 0)
+		return r;
+	if (terms_grow(c) < 0 || (e = calloc(1, sizeof(*e) + len + 1)) == NULL)
+		goto oom;
+	e->df = df;
+	memcpy(e->term, term, len + 1);
+	*term_slot(c->terms, c->term_slots, term) = e;
+	c->n_terms++;
+	*ret = e;
+	return 0;
+oom:
+	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+	return -ENOMEM;
+}
+
+/* Parses a story's features text (modified) into a cache entry. */
+static int
+features_parse(struct store *s, int64_t id, char *text, struct store_features **ret,
+    struct fw_error *reterr)
+{
+	struct store_features	*f;
+	size_t			 cap = 0;
+	char			*line, *save = NULL;
+	int			 r = 0;
+
+	for (char *p = text; *p != '\0'; p++)
+		cap += *p == '\n';
+	f = calloc(1, sizeof(*f) + (cap ? cap : 1) * sizeof(f->v[0]));
+	if (f == NULL) {
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	f->id = id;
+	line = strtok_r(text, "\n", &save);
+	f->stage = line != NULL ? (int)strtol(line, NULL, 10) : 0;
+	while (r == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL && f->n < cap) {
+		char *tab = strchr(line, '\t');
+
+		if (tab == NULL)
+			continue;
+		*tab = '\0';
+		f->v[f->n].weight = strtod(tab + 1, NULL);
+		if ((r = store_term_get(s, line, &f->v[f->n].term, reterr)) == 0)
+			f->n++;
+	}
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	*ret = f;
+	return 0;
+}
+
+int
+store_development_member_features(struct store *s, int64_t dev, int64_t from, int64_t to,
+    size_t limit, struct store_member *ret, size_t *ret_n, struct fw_error *reterr)
+{
+	struct store_dev_cache	*c = dev_cache(s);
+	struct db_stmt		*st = NULL;
+	char			**text = calloc(limit ? limit : 1, sizeof(*text));
+	size_t			  n = 0;
+	int			  r;
+
+	if (c == NULL || text == NULL) {
+		free(text);
+		fw_error_set(reterr, NULL, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = dev_stmt(s, SDS_DEV_MEMBER_FEATURES, &st, reterr)) < 0) {
+		free(text);
+		return r;
+	}
+	db_bind_int64(st, 1, dev);
+	db_bind_int64(st, 2, from);
+	db_bind_int64(st, 3, to);
+	db_bind_int64(st, 4, (int64_t)limit);
+	while (n < limit && (r = db_step(st, reterr, "cannot read a development")) == 1) {
+		const char *f;
+
+		ret[n].id = db_column_int64(st, 0);
+		ret[n].feed_id = db_column_int64(st, 1);
+		ret[n].t = db_column_int64(st, 2);
+		ret[n].features = *story_slot(c->stories, c->story_slots, ret[n].id);
+		text[n] = NULL;
+		/* Only a story not read before has its features copied out. */
+		if (ret[n].features == NULL) {
+			f = db_column_text(st, 3);
+			if ((text[n] = strdup(f != NULL ? f : "0\n")) == NULL) {
+				r = -ENOMEM;
+				fw_error_set(reterr, NULL, 0, 0, "out of memory");
+				break;
+			}
+		}
+		n++;
+	}
+	db_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		struct store_features *f;
+
+		if (text[i] == NULL)
+			continue;
+		if (r >= 0 && (r = features_parse(s, ret[i].id, text[i], &f, reterr)) == 0) {
+			if (stories_grow(c) < 0) {
+				free(f);
+				r = -ENOMEM;
+				fw_error_set(reterr, NULL, 0, 0, "out of memory");
+			} else {
+				*story_slot(c->stories, c->story_slots, f->id) = f;
+				c->n_stories++;
+				ret[i].features = f;
+			}
+		}
+		free(text[i]);
+	}
+	free(text);
+	if (r < 0)
+		return r;
+	*ret_n = n;
+	return 0;
+}
+
+int
 store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
     size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr)
 {
@@ -128,16 +442,26 @@ store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
 	db_bind_int64(st, 2, from);
 	db_bind_int64(st, 3, to);
 	db_bind_int64(st, 4, (int64_t)limit);
-	while ((r = db_step(st, reterr, "cannot read the term index")) == 1) {
-		int64_t *nv = reallocarray(*ids, *n + 1, sizeof(**ids));
+	/* Room for the limit at once: the caller asks for a few terms'
+	 * postings in a row into one array. */
+	if (limit > 0) {
+		int64_t *nv = reallocarray(*ids, *n + limit, sizeof(**ids));
 
 		if (nv == NULL) {
-			r = -ENOMEM;
-			break;
+			db_reset(st);
+			return -ENOMEM;
 		}
 		*ids = nv;
-		(*ids)[(*n)++] = db_column_int64(st, 0);
 	}
+	while ((r = db_step(st, reterr, "cannot read the term index")) == 1) {
+		if (limit == 0)
+			continue;
+		(*ids)[(*n)++] = db_column_int64(st, 0);
+		if (--limit == 0)
+			break;
+	}
+	if (r == 1)
+		r = 0;
 	db_reset(st);
 	return r;
 }
@@ -277,11 +601,16 @@ store_story_add(struct store *s, struct store_story *story, const char *const *t
 		/* "" counts the stories, for the inverse document frequency. */
 		const char *term = i < n_terms ? terms[i] : "";
 
+		struct store_term *e = term_cached(s, term);
+
 		if ((r = dev_stmt(s, SDS_DF_ADD, &st, reterr)) < 0)
 			return r;
 		db_bind_text(st, 1, term);
 		if ((r = store_step_done(st, reterr, "cannot count a term")) < 0)
 			return r;
+		/* The cache follows this process's own counts (see above). */
+		if (e != NULL)
+			e->df++;
 		if (i == n_terms)
 			break;
 		if ((r = dev_stmt(s, SDS_TERM_INSERT, &st, reterr)) < 0)
@@ -502,13 +831,10 @@ store_index_prune(struct store *s, int64_t before, size_t limit, struct fw_error
 	struct db_stmt	*sel = NULL, *del = NULL, *mark = NULL;
 	int		 n = 0, r;
 
-	if ((r = db_prepare(s->db, "SELECT id, t, features FROM stories"
-	    " WHERE indexed = 1 AND first_seen < ?1 ORDER BY first_seen LIMIT ?2",
-	    &sel, reterr)) < 0 ||
-	    (r = db_prepare(s->db, "DELETE FROM story_terms WHERE term = ?1 AND t = ?2"
-	    " AND story = ?3", &del, reterr)) < 0 ||
-	    (r = db_prepare(s->db, "UPDATE stories SET indexed = 0 WHERE id = ?1",
-	    &mark, reterr)) < 0)
+	/* Called with each new story: the statements are kept. */
+	if ((r = dev_stmt(s, SDS_PRUNE_SELECT, &sel, reterr)) < 0 ||
+	    (r = dev_stmt(s, SDS_PRUNE_DELETE, &del, reterr)) < 0 ||
+	    (r = dev_stmt(s, SDS_PRUNE_MARK, &mark, reterr)) < 0)
 		goto out;
 	db_bind_int64(sel, 1, before);
 	db_bind_int64(sel, 2, (int64_t)limit);
@@ -538,8 +864,7 @@ store_index_prune(struct store *s, int64_t before, size_t limit, struct fw_error
 		n++;
 	}
 out:
-	db_stmt_free(sel);
-	db_stmt_free(del);
-	db_stmt_free(mark);
+	if (sel != NULL)
+		db_reset(sel);
 	return r < 0 ? r : n;
 }
