@@ -500,7 +500,7 @@ score_development(struct store *s, const struct idf_cache *c, const struct clust
     const struct vec *x, enum cluster_stage x_stage, int64_t feed_id, int64_t t, int64_t dev,
     struct dev_score *ret, struct fw_error *reterr)
 {
-	struct store_member	 m[MAX_MEMBERS];
+	const struct store_features *m[MAX_MEMBERS];
 	size_t			 n = 0;
 	unsigned		 stages[_STAGE_MAX] = { 0 };
 	size_t			 dev_names = 0, shared_names = 0, x_names = 0;
@@ -516,15 +516,15 @@ score_development(struct store *s, const struct idf_cache *c, const struct clust
 	memset(ret, 0, sizeof(*ret));
 	ret->development = dev;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		const struct store_features	*f = m[i].features;
+		const struct store_features	*f = m[i];
 		struct vec			 v = { 0 };
 		int				 stage = f->stage;
-		double				 dt = fabs((double)(t - m[i].t));
+		double				 dt = fabs((double)(t - f->t));
 
 		if (stage < 0 || stage >= _STAGE_MAX)
 			stage = STAGE_NONE;
 		stages[stage]++;
-		ret->same_feed |= m[i].feed_id == feed_id;
+		ret->same_feed |= f->feed_id == feed_id;
 		for (size_t k = 0; k < f->n; k++) {
 			struct store_term	*e = f->v[k].term;
 			int			 kind = term_figure_kind(e);

@@ -173,22 +173,17 @@ struct store_story_term {
 };
 struct store_features {
 	int64_t			 id;		/* the story */
+	int64_t			 feed_id;
+	int64_t			 t;
 	int			 stage;		/* as written; the caller checks its range */
 	size_t			 n;
 	struct store_story_term	 v[];
 };
-/* One story of a development, as its decision reads it. The features are
- * the cache's, valid as long as the entries. */
-struct store_member {
-	int64_t				 id;
-	int64_t				 feed_id;
-	int64_t				 t;
-	const struct store_features	*features;
-};
-/* store_development_members() without the story's other fields: ret has
- * room for limit members. */
+/* store_development_members() as a decision reads them: the stories'
+ * features (the cache's, valid as long as its entries); ret has room for
+ * limit. */
 int store_development_member_features(struct store *s, int64_t dev, int64_t from,
-    int64_t to, size_t limit, struct store_member *ret, size_t *ret_n,
+    int64_t to, size_t limit, const struct store_features **ret, size_t *ret_n,
     struct fw_error *reterr) _must_check_;
 /* Drops what the cache of terms and features holds once it outgrew its
  * bounds; call it where no entry is in use. */

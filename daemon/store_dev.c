@@ -45,9 +45,12 @@ static const char *const dev_sql[_SDS_MAX] = {
 	    " WHERE id = ?1",
 	[SDS_STORY_BY_CANON] =
 	    "SELECT development FROM stories WHERE canon = ?1 ORDER BY id LIMIT 1",
-	[SDS_DEV_MEMBER_FEATURES] =
-	    "SELECT id, feed_id, t, features FROM stories WHERE development = ?1"
+	/* Answered from the index stories_development alone on SQLite. */
+	[SDS_DEV_MEMBER_IDS] =
+	    "SELECT id FROM stories WHERE development = ?1"
 	    " AND t BETWEEN ?2 AND ?3 ORDER BY t, id LIMIT ?4",
+	[SDS_STORY_FEATURES] =
+	    "SELECT feed_id, t, features FROM stories WHERE id = ?1",
 	[SDS_PRUNE_SELECT] =
 	    "SELECT id, t, features FROM stories"
 	    " WHERE indexed = 1 AND first_seen < ?1 ORDER BY first_seen LIMIT ?2",
@@ -70,19 +73,35 @@ static const char *const dev_sql[_SDS_MAX] = {
  * PostgreSQL another instance may commit stories meanwhile; this process
  * sees their frequencies from its next transaction on, as if they had
  * committed a moment later, which is harmless (the two instances' own
- * transactions are no more ordered than that anyway). A story's features
- * never change once written, so those entries are exact everywhere; they
- * go at a rollback all the same, since SQLite gives a rolled-back story's
- * id to the next one. Bounded by store_dev_cache_trim(). */
+ * transactions are no more ordered than that anyway). A story's features,
+ * feed and time never change once written, so those entries are exact
+ * everywhere; they go at a rollback all the same, since SQLite gives a
+ * rolled-back story's id to the next one.
+ *
+ * The development of each story read is kept too, and moved along when
+ * this process merges developments: exact on SQLite for the same reason.
+ * On PostgreSQL, when another instance merges a development away during
+ * this transaction, a candidate may still name the old one; it then has
+ * no members left and scores nothing, as a story read a moment earlier
+ * would have (the merged development is reached through its other
+ * stories). Bounded by store_dev_cache_trim(). */
 #define CACHE_MIN_SLOTS		1024u	/* powers of two */
 #define CACHE_MAX_TERMS		16384u
 #define CACHE_MAX_STORIES	2048u
+#define CACHE_MAX_DEVS		8192u
+
+struct story_dev {
+	int64_t	story;		/* 0: an empty slot */
+	int64_t	development;
+};
 
 struct store_dev_cache {
 	struct store_term	**terms;	/* open addressing by term */
 	size_t			  term_slots, n_terms;
 	struct store_features	**stories;	/* by story id */
 	size_t			  story_slots, n_stories;
+	struct story_dev	 *devs;		/* by story id */
+	size_t			  dev_slots, n_devs;
 };
 
 static size_t
@@ -106,7 +125,7 @@ store_dev_cache_clear(struct store *s)
 {
 	struct store_dev_cache *c = s->dev_cache;
 
-	if (c == NULL || (c->n_terms == 0 && c->n_stories == 0))
+	if (c == NULL || (c->n_terms == 0 && c->n_stories == 0 && c->n_devs == 0))
 		return;
 	for (size_t i = 0; i < c->term_slots; i++)
 		free(c->terms[i]);
@@ -114,7 +133,8 @@ store_dev_cache_clear(struct store *s)
 		free(c->stories[i]);
 	memset(c->terms, 0, c->term_slots * sizeof(*c->terms));
 	memset(c->stories, 0, c->story_slots * sizeof(*c->stories));
-	c->n_terms = c->n_stories = 0;
+	memset(c->devs, 0, c->dev_slots * sizeof(*c->devs));
+	c->n_terms = c->n_stories = c->n_devs = 0;
 }
 
 void
@@ -122,7 +142,8 @@ store_dev_cache_trim(struct store *s)
 {
 	struct store_dev_cache *c = s->dev_cache;
 
-	if (c != NULL && (c->n_terms > CACHE_MAX_TERMS || c->n_stories > CACHE_MAX_STORIES))
+	if (c != NULL && (c->n_terms > CACHE_MAX_TERMS || c->n_stories > CACHE_MAX_STORIES ||
+	    c->n_devs > CACHE_MAX_DEVS))
 		store_dev_cache_clear(s);
 }
 
@@ -138,13 +159,15 @@ dev_cache(struct store *s)
 		return NULL;
 	c->terms = calloc(CACHE_MIN_SLOTS, sizeof(*c->terms));
 	c->stories = calloc(CACHE_MIN_SLOTS, sizeof(*c->stories));
-	if (c->terms == NULL || c->stories == NULL) {
+	c->devs = calloc(CACHE_MIN_SLOTS, sizeof(*c->devs));
+	if (c->terms == NULL || c->stories == NULL || c->devs == NULL) {
 		free(c->terms);
 		free(c->stories);
+		free(c->devs);
 		free(c);
 		return NULL;
 	}
-	c->term_slots = c->story_slots = CACHE_MIN_SLOTS;
+	c->term_slots = c->story_slots = c->dev_slots = CACHE_MIN_SLOTS;
 	return s->dev_cache = c;
 }
 
@@ -207,6 +230,46 @@ stories_grow(struct store_dev_cache *c)
 	return 0;
 }
 
+static struct story_dev *
+dev_slot(struct story_dev *slots, size_t n_slots, int64_t story)
+{
+	size_t i = hash_id(story) & (n_slots - 1);
+
+	while (slots[i].story != 0 && slots[i].story != story)
+		i = (i + 1) & (n_slots - 1);
+	return &slots[i];
+}
+
+/* Notes that story belongs to development (nothing when out of memory:
+ * the cache is only a shortcut). */
+static void
+dev_cache_put(struct store *s, int64_t story, int64_t development)
+{
+	struct store_dev_cache	*c = dev_cache(s);
+	struct story_dev	*e;
+
+	if (c == NULL)
+		return;
+	if (c->n_devs + 1 >= c->dev_slots / 2) {
+		size_t			 n = c->dev_slots * 2;
+		struct story_dev	*nt = calloc(n, sizeof(*nt));
+
+		if (nt == NULL)
+			return;
+		for (size_t i = 0; i < c->dev_slots; i++)
+			if (c->devs[i].story != 0)
+				*dev_slot(nt, n, c->devs[i].story) = c->devs[i];
+		free(c->devs);
+		c->devs = nt;
+		c->dev_slots = n;
+	}
+	e = dev_slot(c->devs, c->dev_slots, story);
+	if (e->story == 0)
+		c->n_devs++;
+	e->story = story;
+	e->development = development;
+}
+
 /* The cached entry of term, or NULL. */
 static struct store_term *
 term_cached(struct store *s, const char *term)
@@ -225,6 +288,7 @@ store_dev_stmts_done(struct store *s)
 	if (s->dev_cache != NULL) {
 		free(s->dev_cache->terms);
 		free(s->dev_cache->stories);
+		free(s->dev_cache->devs);
 		free(s->dev_cache);
 		s->dev_cache = NULL;
 	}
@@ -361,68 +425,92 @@ features_parse(struct store *s, int64_t id, char *text, struct store_features **
 	return 0;
 }
 
-int
-store_development_member_features(struct store *s, int64_t dev, int64_t from, int64_t to,
-    size_t limit, struct store_member *ret, size_t *ret_n, struct fw_error *reterr)
+/* The features of story id, from the cache or read and kept. */
+static int
+story_features(struct store *s, int64_t id, const struct store_features **ret,
+    struct fw_error *reterr)
 {
-	struct store_dev_cache	*c = dev_cache(s);
-	struct db_stmt		*st = NULL;
-	char			**text = calloc(limit ? limit : 1, sizeof(*text));
-	size_t			  n = 0;
+	struct store_dev_cache	 *c = dev_cache(s);
+	struct store_features	**slot, *f;
+	struct db_stmt		 *st = NULL;
+	const char		 *text;
+	char			 *copy = NULL;
+	int64_t			  feed_id = 0, t = 0;
 	int			  r;
 
-	if (c == NULL || text == NULL) {
-		free(text);
+	if (c == NULL)
+		goto oom;
+	if (*(slot = story_slot(c->stories, c->story_slots, id)) != NULL) {
+		*ret = *slot;
+		return 0;
+	}
+	if ((r = dev_stmt(s, SDS_STORY_FEATURES, &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, id);
+	r = db_step(st, reterr, "cannot read a story");
+	if (r == 1) {
+		feed_id = db_column_int64(st, 0);
+		t = db_column_int64(st, 1);
+		text = db_column_text(st, 2);
+		if ((copy = strdup(text != NULL ? text : "0\n")) == NULL)
+			r = -ENOMEM;
+	} else if (r == 0) {
+		fw_error_set(reterr, db_label(s->db), 0, 0, "story %lld is missing", (long long)id);
+		r = -ENOENT;
+	}
+	db_reset(st);
+	if (r == -ENOMEM)
+		goto oom;
+	if (r < 0)
+		return r;
+	r = features_parse(s, id, copy, &f, reterr);
+	free(copy);
+	if (r < 0)
+		return r;
+	f->feed_id = feed_id;
+	f->t = t;
+	if (stories_grow(c) < 0) {
+		free(f);
+		goto oom;
+	}
+	*story_slot(c->stories, c->story_slots, id) = f;
+	c->n_stories++;
+	*ret = f;
+	return 0;
+oom:
+	fw_error_set(reterr, NULL, 0, 0, "out of memory");
+	return -ENOMEM;
+}
+
+int
+store_development_member_features(struct store *s, int64_t dev, int64_t from, int64_t to,
+    size_t limit, const struct store_features **ret, size_t *ret_n, struct fw_error *reterr)
+{
+	struct db_stmt	*st = NULL;
+	int64_t		*ids = calloc(limit ? limit : 1, sizeof(*ids));
+	size_t		 n = 0;
+	int		 r;
+
+	if (ids == NULL) {
 		fw_error_set(reterr, NULL, 0, 0, "out of memory");
 		return -ENOMEM;
 	}
-	if ((r = dev_stmt(s, SDS_DEV_MEMBER_FEATURES, &st, reterr)) < 0) {
-		free(text);
+	if ((r = dev_stmt(s, SDS_DEV_MEMBER_IDS, &st, reterr)) < 0) {
+		free(ids);
 		return r;
 	}
 	db_bind_int64(st, 1, dev);
 	db_bind_int64(st, 2, from);
 	db_bind_int64(st, 3, to);
 	db_bind_int64(st, 4, (int64_t)limit);
-	while (n < limit && (r = db_step(st, reterr, "cannot read a development")) == 1) {
-		const char *f;
-
-		ret[n].id = db_column_int64(st, 0);
-		ret[n].feed_id = db_column_int64(st, 1);
-		ret[n].t = db_column_int64(st, 2);
-		ret[n].features = *story_slot(c->stories, c->story_slots, ret[n].id);
-		text[n] = NULL;
-		/* Only a story not read before has its features copied out. */
-		if (ret[n].features == NULL) {
-			f = db_column_text(st, 3);
-			if ((text[n] = strdup(f != NULL ? f : "0\n")) == NULL) {
-				r = -ENOMEM;
-				fw_error_set(reterr, NULL, 0, 0, "out of memory");
-				break;
-			}
-		}
-		n++;
-	}
+	while (n < limit && (r = db_step(st, reterr, "cannot read a development")) == 1)
+		ids[n++] = db_column_int64(st, 0);
 	db_reset(st);
-	for (size_t i = 0; i < n; i++) {
-		struct store_features *f;
-
-		if (text[i] == NULL)
-			continue;
-		if (r >= 0 && (r = features_parse(s, ret[i].id, text[i], &f, reterr)) == 0) {
-			if (stories_grow(c) < 0) {
-				free(f);
-				r = -ENOMEM;
-				fw_error_set(reterr, NULL, 0, 0, "out of memory");
-			} else {
-				*story_slot(c->stories, c->story_slots, f->id) = f;
-				c->n_stories++;
-				ret[i].features = f;
-			}
-		}
-		free(text[i]);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		r = story_features(s, ids[i], &ret[i], reterr);
+		dev_cache_put(s, ids[i], dev);
 	}
-	free(text);
+	free(ids);
 	if (r < 0)
 		return r;
 	*ret_n = n;
@@ -508,12 +596,21 @@ store_story_development(struct store *s, int64_t id, int64_t *ret, struct fw_err
 	struct db_stmt	*st = NULL;
 	int		 r;
 
+	if (s->dev_cache != NULL) {
+		struct story_dev *e = dev_slot(s->dev_cache->devs, s->dev_cache->dev_slots, id);
+
+		if (e->story == id) {
+			*ret = e->development;
+			return 0;
+		}
+	}
 	if ((r = dev_stmt(s, SDS_STORY_DEV, &st, reterr)) < 0)
 		return r;
 	db_bind_int64(st, 1, id);
 	r = db_step(st, reterr, "cannot read a story");
 	if (r == 1) {
 		*ret = db_column_int64(st, 0);
+		dev_cache_put(s, id, *ret);
 		r = 0;
 	} else if (r == 0) {
 		fw_error_set(reterr, db_label(s->db), 0, 0, "story %lld is missing", (long long)id);
@@ -597,6 +694,7 @@ store_story_add(struct store *s, struct store_story *story, const char *const *t
 	db_bind_text(st, 9, story->explain);
 	if ((r = step_id(st, &story->id, reterr, "cannot record a story")) < 0)
 		return r;
+	dev_cache_put(s, story->id, story->development);
 	for (size_t i = 0; i <= n_terms; i++) {
 		/* "" counts the stories, for the inverse document frequency. */
 		const char *term = i < n_terms ? terms[i] : "";
@@ -822,6 +920,9 @@ store_development_merge(struct store *s, int64_t into, int64_t from, struct fw_e
 		if (r < 0)
 			return r;
 	}
+	for (size_t i = 0; s->dev_cache != NULL && i < s->dev_cache->dev_slots; i++)
+		if (s->dev_cache->devs[i].story != 0 && s->dev_cache->devs[i].development == from)
+			s->dev_cache->devs[i].development = into;
 	return 0;
 }
 
