@@ -54,7 +54,7 @@
 #include "cluster.h"
 
 /* Bounds on the work per story, whatever the window holds. */
-#define QUERY_TERMS		16	/* heaviest terms looked up in the index */
+#define QUERY_TERMS		STORE_POSTINGS_TERMS	/* heaviest terms looked up in the index: 16 */
 #define POSTINGS_PER_TERM	128	/* newest first */
 #define MAX_CANDIDATES		48	/* stories */
 #define MAX_DEVELOPMENTS	24
@@ -361,6 +361,7 @@ find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
     struct candidate **ret, size_t *ret_n, struct fw_error *reterr)
 {
 	struct store_story_term	*by_weight;
+	const char		*query[QUERY_TERMS];
 	struct candidate	*c = NULL, *tally = NULL;
 	int64_t			*ids = NULL;
 	size_t			 slots;
@@ -373,9 +374,10 @@ find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
 		return -ENOMEM;
 	memcpy(by_weight, x->v, x->n * sizeof(*by_weight));
 	qsort(by_weight, x->n, sizeof(*by_weight), cmp_weight_desc);
-	for (size_t i = 0; i < nq && r == 0; i++)
-		r = store_term_postings(s, by_weight[i].term->term, from, to, POSTINGS_PER_TERM,
-		    &ids, &n_ids, reterr);
+	for (size_t i = 0; i < nq; i++)
+		query[i] = by_weight[i].term->term;
+	r = store_terms_postings(s, query, nq, from, to, POSTINGS_PER_TERM, &ids, &n_ids,
+	    reterr);
 	free(by_weight);
 	if (r < 0)
 		goto out;

@@ -192,6 +192,12 @@ void store_dev_cache_trim(struct store *s);
  * first. Appends to *ids (grown with realloc, count in *n). */
 int store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
     size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr) _must_check_;
+/* store_term_postings() of up to STORE_POSTINGS_TERMS terms at once, in
+ * one statement. */
+#define STORE_POSTINGS_TERMS	16
+int store_terms_postings(struct store *s, const char *const *terms, size_t n_terms,
+    int64_t from, int64_t to, size_t limit, int64_t **ids, size_t *n,
+    struct fw_error *reterr) _must_check_;
 /* The development of story id. */
 int store_story_development(struct store *s, int64_t id, int64_t *ret,
     struct fw_error *reterr) _must_check_;

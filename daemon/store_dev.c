@@ -51,6 +51,10 @@ static const char *const dev_sql[_SDS_MAX] = {
 	    " AND t BETWEEN ?2 AND ?3 ORDER BY t, id LIMIT ?4",
 	[SDS_STORY_FEATURES] =
 	    "SELECT feed_id, t, features FROM stories WHERE id = ?1",
+	[SDS_DEV_MOVE] =
+	    "UPDATE stories SET development = ?1 WHERE development = ?2",
+	[SDS_DEV_DELETE] =
+	    "DELETE FROM developments WHERE id = ?2",
 	[SDS_PRUNE_SELECT] =
 	    "SELECT id, t, features FROM stories"
 	    " WHERE indexed = 1 AND first_seen < ?1 ORDER BY first_seen LIMIT ?2",
@@ -517,6 +521,66 @@ store_development_member_features(struct store *s, int64_t dev, int64_t from, in
 	return 0;
 }
 
+/* The statement of store_terms_postings(): one LIMIT per term, so each
+ * term's postings are the ones store_term_postings() would give. */
+static const char *
+postings_many_sql(void)
+{
+	static char	sql[STORE_POSTINGS_TERMS * 160];
+	size_t		len = 0;
+
+	if (sql[0] != '\0')
+		return sql;
+	for (int i = 0; i < STORE_POSTINGS_TERMS; i++)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%sSELECT story FROM"
+		    " (SELECT story FROM story_terms WHERE term = ?%d AND t BETWEEN ?1 AND ?2"
+		    " ORDER BY t DESC LIMIT ?3) AS p%d", i > 0 ? " UNION ALL " : "", i + 4, i);
+	return sql;
+}
+
+int
+store_terms_postings(struct store *s, const char *const *terms, size_t n_terms, int64_t from,
+    int64_t to, size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr)
+{
+	struct db_stmt	*st = NULL;
+	size_t		 room = limit * n_terms;
+	int		 r;
+
+	if (n_terms > STORE_POSTINGS_TERMS) {
+		fw_error_set(reterr, NULL, 0, 0, "too many terms for one lookup");
+		return -EINVAL;
+	}
+	if (n_terms == 0)
+		return 0;
+	if ((r = store_stmt_cached(s, &s->dev_stmts[SDS_POSTINGS_MANY], postings_many_sql(),
+	    &st, reterr)) < 0)
+		return r;
+	db_bind_int64(st, 1, from);
+	db_bind_int64(st, 2, to);
+	db_bind_int64(st, 3, (int64_t)limit);
+	for (size_t i = 0; i < STORE_POSTINGS_TERMS; i++) {
+		if (i < n_terms)
+			db_bind_text(st, (int)i + 4, terms[i]);
+		else
+			db_bind_null(st, (int)i + 4);
+	}
+	if (room > 0) {
+		int64_t *nv = reallocarray(*ids, *n + room, sizeof(**ids));
+
+		if (nv == NULL) {
+			db_reset(st);
+			return -ENOMEM;
+		}
+		*ids = nv;
+	}
+	while ((r = db_step(st, reterr, "cannot read the term index")) == 1 && room > 0) {
+		(*ids)[(*n)++] = db_column_int64(st, 0);
+		room--;
+	}
+	db_reset(st);
+	return r < 0 ? r : 0;
+}
+
 int
 store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
     size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr)
@@ -902,22 +966,17 @@ store_stories_foreach(struct store *s, int64_t dev, int64_t since, store_story_f
 int
 store_development_merge(struct store *s, int64_t into, int64_t from, struct fw_error *reterr)
 {
-	static const char *const sql[2] = {
-		"UPDATE stories SET development = ?1 WHERE development = ?2",
-		"DELETE FROM developments WHERE id = ?2",
-	};
+	static const enum store_dev_stmt steps[2] = { SDS_DEV_MOVE, SDS_DEV_DELETE };
 
 	for (int i = 0; i < 2; i++) {
 		struct db_stmt	*st = NULL;
 		int		 r;
 
-		if ((r = db_prepare(s->db, sql[i], &st, reterr)) < 0)
+		if ((r = dev_stmt(s, steps[i], &st, reterr)) < 0)
 			return r;
 		db_bind_int64(st, 1, into);
 		db_bind_int64(st, 2, from);
-		r = db_step(st, reterr, "cannot merge developments");
-		db_stmt_free(st);
-		if (r < 0)
+		if ((r = store_step_done(st, reterr, "cannot merge developments")) < 0)
 			return r;
 	}
 	for (size_t i = 0; s->dev_cache != NULL && i < s->dev_cache->dev_slots; i++)
