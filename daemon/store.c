@@ -440,7 +440,7 @@ store_lease_set(struct store *s, int64_t seconds)
 int
 store_begin(struct store *s, struct fw_error *reterr)
 {
-	store_dev_cache_clear(s);
+	store_dev_cache_begin(s);
 	return db_begin(s->db, reterr);
 }
 

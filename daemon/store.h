@@ -150,10 +150,11 @@ int store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_err
 
 /* A term as this process knows it: one entry per distinct term, so that
  * two entries are the same term exactly when they are the same pointer.
- * Entries stay valid until the next store_begin(), store_rollback() or
+ * Entries stay valid until the next store_rollback() or
  * store_dev_cache_trim(). */
 struct store_term {
 	int64_t	 df;		/* stories holding it, kept up to date (see store_dev.c) */
+	uint64_t df_read;	/* store_dev.c's: the transaction df is exact in */
 	/* Scratch for the caller, zero when the entry is made: values it
 	 * derives from df (cluster.c's inverse document frequency). */
 	double	 memo;

@@ -68,27 +68,31 @@ static const char *const dev_sql[_SDS_MAX] = {
  *
  * Each decision reads the document frequency of every term of the story
  * and of a few hundred stories it is compared with, and those stories'
- * features: the same few thousand values again and again within one
- * transaction. They are kept here from the first read, per transaction.
+ * features: the same few thousand values again and again. They are kept
+ * here from the first read.
  *
- * Exact on SQLite: a write transaction holds the file's write lock, so
+ * A document frequency is read again in each transaction that uses it:
+ * another process may have added stories between two. Within one it is
+ * exact on SQLite: a write transaction holds the file's write lock, so
  * the only writes to term_df while it lasts are this process's own, and
  * store_story_add() counts them into the entries it touches. On
  * PostgreSQL another instance may commit stories meanwhile; this process
  * sees their frequencies from its next transaction on, as if they had
  * committed a moment later, which is harmless (the two instances' own
- * transactions are no more ordered than that anyway). A story's features,
- * feed and time never change once written, so those entries are exact
- * everywhere; they go at a rollback all the same, since SQLite gives a
- * rolled-back story's id to the next one.
+ * transactions are no more ordered than that anyway).
  *
- * The development of each story read is kept too, and moved along when
- * this process merges developments: exact on SQLite for the same reason.
- * On PostgreSQL, when another instance merges a development away during
- * this transaction, a candidate may still name the old one; it then has
- * no members left and scores nothing, as a story read a moment earlier
- * would have (the merged development is reached through its other
- * stories). Bounded by store_dev_cache_trim(). */
+ * A story's features, feed and time never change once written and no
+ * story is deleted, so those entries are exact everywhere and kept across
+ * transactions; they go at a rollback, since SQLite gives a rolled-back
+ * story's id to the next one.
+ *
+ * The development of each story read is kept for one transaction, and
+ * moved along when this process merges developments: exact on SQLite for
+ * the same reason. On PostgreSQL, when another instance merges a
+ * development away during this transaction, a candidate may still name
+ * the old one; it then has no members left and scores nothing, as a
+ * story read a moment earlier would have (the merged development is
+ * reached through its other stories). Bounded by store_dev_cache_trim(). */
 #define CACHE_MIN_SLOTS		1024u	/* powers of two */
 #define CACHE_MAX_TERMS		16384u
 #define CACHE_MAX_STORIES	2048u
@@ -100,6 +104,7 @@ struct story_dev {
 };
 
 struct store_dev_cache {
+	uint64_t		  transaction;	/* counts store_begin() calls */
 	struct store_term	**terms;	/* open addressing by term */
 	size_t			  term_slots, n_terms;
 	struct store_features	**stories;	/* by story id */
@@ -139,6 +144,18 @@ store_dev_cache_clear(struct store *s)
 	memset(c->stories, 0, c->story_slots * sizeof(*c->stories));
 	memset(c->devs, 0, c->dev_slots * sizeof(*c->devs));
 	c->n_terms = c->n_stories = c->n_devs = 0;
+}
+
+void
+store_dev_cache_begin(struct store *s)
+{
+	struct store_dev_cache *c = s->dev_cache;
+
+	if (c == NULL)
+		return;
+	c->transaction++;
+	memset(c->devs, 0, c->dev_slots * sizeof(*c->devs));
+	c->n_devs = 0;
 }
 
 void
@@ -359,6 +376,21 @@ store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_error *
 	return r < 0 ? r : 0;
 }
 
+/* Reads e's document frequency again if it was read in an earlier
+ * transaction. */
+static int
+term_fresh(struct store *s, struct store_term *e, struct fw_error *reterr)
+{
+	int r;
+
+	if (e->df_read == s->dev_cache->transaction)
+		return 0;
+	if ((r = store_term_df(s, e->term, &e->df, reterr)) < 0)
+		return r;
+	e->df_read = s->dev_cache->transaction;
+	return 0;
+}
+
 int
 store_term_get(struct store *s, const char *term, struct store_term **ret,
     struct fw_error *reterr)
@@ -373,6 +405,8 @@ store_term_get(struct store *s, const char *term, struct store_term **ret,
 		goto oom;
 	slot = term_slot(c->terms, c->term_slots, term);
 	if (*slot != NULL) {
+		if ((r = term_fresh(s, *slot, reterr)) < 0)
+			return r;
 		*ret = *slot;
 		return 0;
 	}
@@ -381,6 +415,7 @@ store_term_get(struct store *s, const char *term, struct store_term **ret,
 	if (terms_grow(c) < 0 || (e = calloc(1, sizeof(*e) + len + 1)) == NULL)
 		goto oom;
 	e->df = df;
+	e->df_read = c->transaction;
 	memcpy(e->term, term, len + 1);
 	*term_slot(c->terms, c->term_slots, term) = e;
 	c->n_terms++;
@@ -445,7 +480,11 @@ story_features(struct store *s, int64_t id, const struct store_features **ret,
 	if (c == NULL)
 		goto oom;
 	if (*(slot = story_slot(c->stories, c->story_slots, id)) != NULL) {
-		*ret = *slot;
+		f = *slot;
+		for (size_t i = 0; i < f->n; i++)
+			if ((r = term_fresh(s, f->v[i].term, reterr)) < 0)
+				return r;
+		*ret = f;
 		return 0;
 	}
 	if ((r = dev_stmt(s, SDS_STORY_FEATURES, &st, reterr)) < 0)
@@ -770,8 +809,9 @@ store_story_add(struct store *s, struct store_story *story, const char *const *t
 		db_bind_text(st, 1, term);
 		if ((r = store_step_done(st, reterr, "cannot count a term")) < 0)
 			return r;
-		/* The cache follows this process's own counts (see above). */
-		if (e != NULL)
+		/* The cache follows this process's own counts (see above); an
+		 * entry of an earlier transaction is read again anyway. */
+		if (e != NULL && e->df_read == s->dev_cache->transaction)
 			e->df++;
 		if (i == n_terms)
 			break;

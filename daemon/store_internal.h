@@ -51,9 +51,11 @@ struct store {
 /* Finalizes the developments' statements and frees their cache
  * (store_close()). */
 void store_dev_stmts_done(struct store *s);
-/* Forgets what the developments' cache holds: at the start of a
- * transaction (another process may have written since) and at a rollback
- * (what this one wrote is undone). */
+/* At the start of a transaction: what another process may have written
+ * since the last one is read again from the developments' cache. */
+void store_dev_cache_begin(struct store *s);
+/* Forgets all the developments' cache holds: at a rollback (what this
+ * process wrote is undone). */
 void store_dev_cache_clear(struct store *s);
 /* A statement prepared once and kept in *slot, reset and ready to bind. */
 int store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
