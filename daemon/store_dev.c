@@ -189,7 +189,8 @@ dev_cache(struct store *s)
 		return NULL;
 	}
 	c->term_slots = c->story_slots = c->dev_slots = CACHE_MIN_SLOTS;
-	return s->dev_cache = c;
+	s->dev_cache = c;
+	return c;
 }
 
 static struct store_term **
