@@ -503,7 +503,7 @@ story_features(struct store *s, int64_t id, const struct store_features **ret,
 		r = -ENOENT;
 	}
 	db_reset(st);
-	if (r == -ENOMEM)
+	if (r == -ENOMEM || (r >= 0 && copy == NULL))
 		goto oom;
 	if (r < 0)
 		return r;

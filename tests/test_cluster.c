@@ -361,13 +361,14 @@ START_TEST(test_df_cache)
 	struct cluster_result	 r;
 	const struct store_features *members[1];
 	size_t			 n;
+	const char		*pg = getenv("FW_TEST_PG");
 	char			*path = NULL;
 	int64_t			 df, gone;
 
 	/* A second connection to the same state (tu_state_target() would
 	 * empty a PostgreSQL one). */
-	if (getenv("FW_TEST_PG") != NULL)
-		path = strdup(getenv("FW_TEST_PG"));
+	if (pg != NULL)
+		path = strdup(pg);
 	else
 		ck_assert_int_ge(asprintf(&path, "%s/state.db", tmp), 0);
 	ck_assert_ptr_nonnull(path);
@@ -408,7 +409,7 @@ START_TEST(test_df_cache)
 	ck_assert_int_eq(store_development_member_features(st, r.development, 49 * H, 51 * H,
 	    1, members, &n, &e), 0);
 	ck_assert_uint_eq(n, 1);
-	if (getenv("FW_TEST_PG") == NULL)
+	if (pg == NULL)
 		ck_assert_int_eq(members[0]->id, gone);
 	for (size_t i = 0; i < members[0]->n; i++)
 		ck_assert_str_ne(members[0]->v[i].term->term, "w:vigilant");
