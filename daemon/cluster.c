@@ -54,7 +54,7 @@
 #include "cluster.h"
 
 /* Bounds on the work per story, whatever the window holds. */
-#define QUERY_TERMS		16	/* heaviest terms looked up in the index */
+#define QUERY_TERMS		STORE_POSTINGS_TERMS	/* heaviest terms looked up in the index: 16 */
 #define POSTINGS_PER_TERM	128	/* newest first */
 #define MAX_CANDIDATES		48	/* stories */
 #define MAX_DEVELOPMENTS	24
@@ -77,7 +77,6 @@
  * share most of their words. */
 #define CLUSTER_HOST_PENALTY	0.1
 #define CLUSTER_MIN_EVIDENCE	2	/* shared terms, a name or figure counting 2 */
-#define IDF_CACHE_SIZE		1024	/* power of two */
 
 void
 cluster_opts_default(struct cluster_opts *o)
@@ -108,86 +107,56 @@ cluster_result_done(struct cluster_result *r)
 
 /* ---- weights ------------------------------------------------------------ */
 
-/* Inverse document frequencies of one decision, looked up once each. */
+/* Inverse document frequencies: the store's entries carry the term's
+ * document frequency; the weight derived from it is kept in the entry
+ * until that or the number of stories changes. */
 struct idf_cache {
 	struct store	*store;
-	double		 n_stories;
-	char		*terms[IDF_CACHE_SIZE];
-	double		 idf[IDF_CACHE_SIZE];
+	int64_t		 n_stories;
 };
 
-static void
-idf_cache_done(struct idf_cache *c)
+static double
+idf_of(const struct idf_cache *c, struct store_term *e)
 {
-	for (size_t i = 0; i < IDF_CACHE_SIZE; i++)
-		free(c->terms[i]);
-}
-
-static unsigned
-hash_str(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static int
-idf_get(struct idf_cache *c, const char *term, double *ret, struct fw_error *reterr)
-{
-	unsigned	i = hash_str(term) & (IDF_CACHE_SIZE - 1);
-	int64_t		df;
-	int		r;
-
-	for (unsigned probe = 0; probe < 8; probe++, i = (i + 1) & (IDF_CACHE_SIZE - 1)) {
-		if (c->terms[i] == NULL)
-			break;
-		if (strcmp(c->terms[i], term) == 0) {
-			*ret = c->idf[i];
-			return 0;
-		}
+	/* memo_n holds the number of stories plus one: 0 is "never". */
+	if (e->memo_n != c->n_stories + 1 || e->memo_df != e->df) {
+		/* The story being placed counts as one more holder of its
+		 * terms. */
+		e->memo = log(((double)c->n_stories + 2.0) / ((double)e->df + 1.0));
+		e->memo_n = c->n_stories + 1;
+		e->memo_df = e->df;
 	}
-	if ((r = store_term_df(c->store, term, &df, reterr)) < 0)
-		return r;
-	/* The story being placed counts as one more holder of its terms. */
-	*ret = log((c->n_stories + 2.0) / ((double)df + 1.0));
-	if (c->terms[i] == NULL && (c->terms[i] = strdup(term)) != NULL)
-		c->idf[i] = *ret;
-	return 0;
+	return e->memo;
 }
 
 /* A unit vector: terms with their TF-IDF weights, sorted by term. */
 struct vec {
-	struct cluster_term	*v;	/* borrowed term strings */
+	struct store_story_term	*v;	/* borrowed entries */
 	size_t			 n;
 };
 
 static int
 cmp_term(const void *a, const void *b)
 {
-	return strcmp(((const struct cluster_term *)a)->term,
-	    ((const struct cluster_term *)b)->term);
+	return strcmp(((const struct store_story_term *)a)->term->term,
+	    ((const struct store_story_term *)b)->term->term);
 }
 
+/* terms[] are term frequencies; the weights are multiplied by the inverse
+ * document frequencies and scaled to unit length in that order. */
 static int
-vec_build(struct idf_cache *c, const struct cluster_term *terms, size_t n, struct vec *ret,
-    struct fw_error *reterr)
+vec_build(const struct idf_cache *c, const struct store_story_term *terms, size_t n,
+    struct vec *ret)
 {
 	double	norm = 0;
-	int	r;
 
 	ret->v = calloc(n ? n : 1, sizeof(*ret->v));
 	ret->n = n;
 	if (ret->v == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		double idf;
-
-		if ((r = idf_get(c, terms[i].term, &idf, reterr)) < 0)
-			return r;
 		ret->v[i].term = terms[i].term;
-		ret->v[i].weight = terms[i].weight * idf;
+		ret->v[i].weight = terms[i].weight * idf_of(c, terms[i].term);
 		norm += ret->v[i].weight * ret->v[i].weight;
 	}
 	norm = sqrt(norm);
@@ -197,7 +166,7 @@ vec_build(struct idf_cache *c, const struct cluster_term *terms, size_t n, struc
 	 * the members of a development, most of the vectors built, need no
 	 * sort. */
 	for (size_t i = 1; i < n; i++)
-		if (strcmp(ret->v[i - 1].term, ret->v[i].term) > 0) {
+		if (strcmp(ret->v[i - 1].term->term, ret->v[i].term->term) > 0) {
 			qsort(ret->v, n, sizeof(*ret->v), cmp_term);
 			break;
 		}
@@ -213,8 +182,17 @@ host_bit(const char *term)
 	return strcmp(term + 2, "kr") == 0 ? 1u : strcmp(term + 2, "jp") == 0 ? 2u : 0;
 }
 
+/* How much a shared term counts as evidence of one event: a name or a
+ * figure two, a host country ("h:") nothing, any other term one. */
+static unsigned
+term_evidence(const char *term)
+{
+	return term[0] == 'h' ? 0 : strchr("efn", term[0]) != NULL ? 2 : 1;
+}
+
 /* The cosine of two unit vectors; *ret_shared gets how many terms they
- * share, a name or a figure counting two. */
+ * share, a name or a figure counting two. Entries are one per term: the
+ * same term is the same pointer. */
 static double
 vec_cosine(const struct vec *a, const struct vec *b, unsigned *ret_shared)
 {
@@ -223,12 +201,11 @@ vec_cosine(const struct vec *a, const struct vec *b, unsigned *ret_shared)
 	unsigned	shared = 0;
 
 	while (i < a->n && j < b->n) {
-		int c = strcmp(a->v[i].term, b->v[j].term);
+		int c = a->v[i].term == b->v[j].term ? 0 :
+		    strcmp(a->v[i].term->term, b->v[j].term->term);
 
 		if (c == 0) {
-			/* A host country ("h:") is no evidence of one event. */
-			shared += a->v[i].term[0] == 'h' ? 0 :
-			    strchr("efn", a->v[i].term[0]) != NULL ? 2 : 1;
+			shared += term_evidence(a->v[i].term->term);
 			dot += a->v[i++].weight * b->v[j++].weight;
 		} else if (c < 0)
 			i++;
@@ -241,8 +218,16 @@ vec_cosine(const struct vec *a, const struct vec *b, unsigned *ret_shared)
 
 /* ---- stored features ---------------------------------------------------- */
 
+static int
+cmp_feature_term(const void *a, const void *b)
+{
+	return strcmp(((const struct cluster_term *)a)->term,
+	    ((const struct cluster_term *)b)->term);
+}
+
 /* "stage\n" then "term\tweight\n" per term, in term order: no term holds
- * a tab or a newline (cluster_text.c cuts words at both). */
+ * a tab or a newline (cluster_text.c cuts words at both). store_dev.c
+ * reads them back. */
 static char *
 features_serialise(const struct cluster_features *f)
 {
@@ -254,7 +239,7 @@ features_serialise(const struct cluster_features *f)
 	if (sorted == NULL)
 		return NULL;
 	memcpy(sorted, f->terms, f->n_terms * sizeof(*sorted));
-	qsort(sorted, f->n_terms, sizeof(*sorted), cmp_term);
+	qsort(sorted, f->n_terms, sizeof(*sorted), cmp_feature_term);
 	buf_init(&b, 1u << 20);
 	r = buf_printf(&b, "%d\n", (int)f->stage);
 	for (size_t i = 0; r == 0 && i < f->n_terms; i++)
@@ -265,39 +250,6 @@ features_serialise(const struct cluster_features *f)
 		return NULL;
 	}
 	return buf_take(&b);
-}
-
-/* Parses features_serialise()'s text into terms pointing into text (which
- * is modified). Returns the stage, or -ENOMEM. */
-static int
-features_parse(char *text, struct cluster_term **ret, size_t *ret_n)
-{
-	struct cluster_term	*v;
-	size_t			 n = 0, cap = 0;
-	char			*line, *save = NULL;
-	int			 stage;
-
-	for (char *p = text; *p != '\0'; p++)
-		cap += *p == '\n';
-	v = calloc(cap ? cap : 1, sizeof(*v));
-	if (v == NULL)
-		return -ENOMEM;
-	line = strtok_r(text, "\n", &save);
-	stage = line != NULL ? (int)strtol(line, NULL, 10) : 0;
-	if (stage < 0 || stage >= _STAGE_MAX)
-		stage = STAGE_NONE;
-	while ((line = strtok_r(NULL, "\n", &save)) != NULL && n < cap) {
-		char *tab = strchr(line, '\t');
-
-		if (tab == NULL)
-			continue;
-		*tab = '\0';
-		v[n].term = line;
-		v[n++].weight = strtod(tab + 1, NULL);
-	}
-	*ret = v;
-	*ret_n = n;
-	return stage;
 }
 
 /* ---- JSON string sets --------------------------------------------------- */
@@ -386,28 +338,18 @@ struct candidate {
 };
 
 static int
-cmp_candidate(const void *a, const void *b)
-{
-	const struct candidate *x = a, *y = b;
-
-	if (x->shared != y->shared)
-		return y->shared - x->shared;
-	return x->story < y->story ? 1 : x->story > y->story ? -1 : 0;
-}
-
-static int
-cmp_i64(const void *a, const void *b)
+cmp_i64_desc(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
-	return x < y ? -1 : x > y;
+	return x < y ? 1 : x > y ? -1 : 0;
 }
 
 static int
 cmp_weight_desc(const void *a, const void *b)
 {
-	double x = ((const struct cluster_term *)a)->weight;
-	double y = ((const struct cluster_term *)b)->weight;
+	double x = ((const struct store_story_term *)a)->weight;
+	double y = ((const struct store_story_term *)b)->weight;
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -418,9 +360,12 @@ static int
 find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
     struct candidate **ret, size_t *ret_n, struct fw_error *reterr)
 {
-	struct cluster_term	*by_weight;
-	struct candidate	*c = NULL;
+	struct store_story_term	*by_weight;
+	const char		*query[QUERY_TERMS];
+	struct candidate	*c = NULL, *tally = NULL;
 	int64_t			*ids = NULL;
+	size_t			 slots;
+	int			 max_shared = 0;
 	size_t			 n_ids = 0, nq = x->n < QUERY_TERMS ? x->n : QUERY_TERMS, n = 0;
 	int			 r = 0;
 
@@ -429,33 +374,54 @@ find_candidates(struct store *s, const struct vec *x, int64_t from, int64_t to,
 		return -ENOMEM;
 	memcpy(by_weight, x->v, x->n * sizeof(*by_weight));
 	qsort(by_weight, x->n, sizeof(*by_weight), cmp_weight_desc);
-	for (size_t i = 0; i < nq && r == 0; i++)
-		r = store_term_postings(s, by_weight[i].term, from, to, POSTINGS_PER_TERM,
-		    &ids, &n_ids, reterr);
+	for (size_t i = 0; i < nq; i++)
+		query[i] = by_weight[i].term->term;
+	r = store_terms_postings(s, query, nq, from, to, POSTINGS_PER_TERM, &ids, &n_ids,
+	    reterr);
 	free(by_weight);
 	if (r < 0)
 		goto out;
-	c = calloc(n_ids ? n_ids : 1, sizeof(*c));
-	if (c == NULL) {
+	/* Count each story's postings in a table (ids are at most
+	 * QUERY_TERMS * POSTINGS_PER_TERM), then take the stories sharing
+	 * most, the newest (highest id) first among equals, as a sort of
+	 * them all by (shared, id) descending would. */
+	for (slots = 16; slots < 2 * n_ids; slots *= 2)
+		;
+	tally = calloc(slots, sizeof(*tally));
+	c = calloc(MAX_CANDIDATES, sizeof(*c));
+	if (tally == NULL || c == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	/* Sorted, a story's postings sit together: count them in one pass. */
-	if (n_ids > 0)
-		qsort(ids, n_ids, sizeof(*ids), cmp_i64);
 	for (size_t i = 0; i < n_ids; i++) {
-		if (n == 0 || c[n - 1].story != ids[i])
-			c[n++].story = ids[i];
-		c[n - 1].shared++;
+		size_t h = ((uint64_t)ids[i] * 11400714819323198485ull >> 20) & (slots - 1);
+
+		while (tally[h].shared != 0 && tally[h].story != ids[i])
+			h = (h + 1) & (slots - 1);
+		tally[h].story = ids[i];
+		if (++tally[h].shared > max_shared)
+			max_shared = tally[h].shared;
 	}
-	qsort(c, n, sizeof(*c), cmp_candidate);
-	if (n > MAX_CANDIDATES)
-		n = MAX_CANDIDATES;
+	for (int sh = max_shared; sh > 0 && n < MAX_CANDIDATES; sh--) {
+		size_t k = 0;
+
+		/* ids is free for reuse: the stories sharing sh terms. */
+		for (size_t h = 0; h < slots; h++)
+			if (tally[h].shared == sh)
+				ids[k++] = tally[h].story;
+		if (k > 1)
+			qsort(ids, k, sizeof(*ids), cmp_i64_desc);
+		for (size_t i = 0; i < k && n < MAX_CANDIDATES; i++) {
+			c[n].story = ids[i];
+			c[n++].shared = sh;
+		}
+	}
 	*ret = c;
 	*ret_n = n;
 	c = NULL;
 out:
 	free(ids);
+	free(tally);
 	free(c);
 	return r;
 }
@@ -492,13 +458,51 @@ figure_kind(const char *term)
 	return term[n - 1] == '%' ? 4 : 0;
 }
 
+/* What kind of evidence a term is, kept in its entry (memo_kind): */
+#define TERM_KNOWN		0x01u
+#define TERM_NAME		0x02u
+#define TERM_FIGURE_SHIFT	2	/* figure_kind() + 1, 3 bits */
+#define TERM_HOST_SHIFT		5	/* host_bit(), 2 bits */
+
+static unsigned
+term_class(struct store_term *e)
+{
+	if (e->memo_kind == 0)
+		e->memo_kind = (int)(TERM_KNOWN | (e->term[0] == 'n' ? TERM_NAME : 0) |
+		    (unsigned)(figure_kind(e->term) + 1) << TERM_FIGURE_SHIFT |
+		    host_bit(e->term) << TERM_HOST_SHIFT);
+	return (unsigned)e->memo_kind;
+}
+
+static int
+term_figure_kind(struct store_term *e)
+{
+	return (int)((term_class(e) >> TERM_FIGURE_SHIFT) & 7u) - 1;
+}
+
+static unsigned
+term_host_bit(struct store_term *e)
+{
+	return (term_class(e) >> TERM_HOST_SHIFT) & 3u;
+}
+
+/* Whether x holds the entry e. */
+static bool
+vec_holds(const struct vec *x, const struct store_term *e)
+{
+	for (size_t q = 0; q < x->n; q++)
+		if (x->v[q].term == e)
+			return true;
+	return false;
+}
+
 /* Average-linkage score of x against development dev. */
 static int
-score_development(struct store *s, struct idf_cache *c, const struct cluster_opts *o,
+score_development(struct store *s, const struct idf_cache *c, const struct cluster_opts *o,
     const struct vec *x, enum cluster_stage x_stage, int64_t feed_id, int64_t t, int64_t dev,
     struct dev_score *ret, struct fw_error *reterr)
 {
-	struct store_story	*m = NULL;
+	const struct store_features *m[MAX_MEMBERS];
 	size_t			 n = 0;
 	unsigned		 stages[_STAGE_MAX] = { 0 };
 	size_t			 dev_names = 0, shared_names = 0, x_names = 0;
@@ -507,45 +511,38 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 	double			 sum = 0;
 	int			 r;
 
-	r = store_development_members(s, dev, t - o->window, t + o->window, MAX_MEMBERS,
-	    &m, &n, reterr);
+	r = store_development_member_features(s, dev, t - o->window, t + o->window,
+	    MAX_MEMBERS, m, &n, reterr);
 	if (r < 0)
 		return r;
 	memset(ret, 0, sizeof(*ret));
 	ret->development = dev;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct cluster_term	*terms = NULL;
-		struct vec		 v = { 0 };
-		size_t			 nt = 0;
-		int			 stage;
-		double			 dt = fabs((double)(t - m[i].t));
+		const struct store_features	*f = m[i];
+		struct vec			 v = { 0 };
+		int				 stage = f->stage;
+		double				 dt = fabs((double)(t - f->t));
 
-		stage = features_parse(m[i].features, &terms, &nt);
-		if (stage < 0) {
-			r = stage;
-			break;
-		}
+		if (stage < 0 || stage >= _STAGE_MAX)
+			stage = STAGE_NONE;
 		stages[stage]++;
-		ret->same_feed |= m[i].feed_id == feed_id;
-		for (size_t k = 0; k < nt; k++) {
-			int kind = figure_kind(terms[k].term);
+		ret->same_feed |= f->feed_id == feed_id;
+		for (size_t k = 0; k < f->n; k++) {
+			struct store_term	*e = f->v[k].term;
+			int			 kind = term_figure_kind(e);
 
-			if (kind <= 0)
-				continue;
-			dev_kinds |= 1u << kind;
-			for (size_t q = 0; q < x->n; q++)
-				if (strcmp(x->v[q].term, terms[k].term) == 0)
+			dev_hosts |= term_host_bit(e);
+			if (kind > 0) {
+				dev_kinds |= 1u << kind;
+				if (vec_holds(x, e))
 					shared_kinds |= 1u << kind;
-		}
-		for (size_t k = 0; k < nt; k++)
-			dev_hosts |= host_bit(terms[k].term);
-		for (size_t k = 0; k < nt; k++)
-			if (terms[k].term[0] == 'n') {
-				dev_names++;
-				for (size_t q = 0; q < x->n; q++)
-					shared_names += strcmp(x->v[q].term, terms[k].term) == 0;
 			}
-		r = vec_build(c, terms, nt, &v, reterr);
+			if (term_class(e) & TERM_NAME) {
+				dev_names++;
+				shared_names += vec_holds(x, e);
+			}
+		}
+		r = vec_build(c, f->v, f->n, &v);
 		if (r >= 0) {
 			unsigned shared;
 
@@ -554,11 +551,7 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 				ret->evidence = shared;
 		}
 		free(v.v);
-		free(terms);
 	}
-	for (size_t i = 0; i < n; i++)
-		store_story_done(&m[i]);
-	free(m);
 	if (r < 0)
 		return r;
 	ret->members = n;
@@ -576,10 +569,10 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 	if (ret->same_feed)
 		ret->score *= o->same_feed_penalty;
 	for (size_t q = 0; q < x->n; q++) {
-		int kind = figure_kind(x->v[q].term);
+		int kind = term_figure_kind(x->v[q].term);
 
-		x_names += x->v[q].term[0] == 'n';
-		x_hosts |= host_bit(x->v[q].term);
+		x_names += (term_class(x->v[q].term) & TERM_NAME) != 0;
+		x_hosts |= term_host_bit(x->v[q].term);
 		if (kind > 0)
 			x_kinds |= 1u << kind;
 	}
@@ -605,7 +598,7 @@ score_development(struct store *s, struct idf_cache *c, const struct cluster_opt
 }
 
 static int
-decide(struct store *s, struct idf_cache *c, const struct cluster_opts *o, const struct vec *x,
+decide(struct store *s, const struct idf_cache *c, const struct cluster_opts *o, const struct vec *x,
     enum cluster_stage x_stage, int64_t feed_id, const char *const *topics, size_t n_topics,
     int64_t t, struct dev_score *ret_best, size_t *ret_n_dev, int64_t *ret_merge,
     size_t *ret_n_merge, struct fw_error *reterr)
@@ -667,7 +660,9 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 {
 	struct cluster_features	 f = { 0 };
 	struct cluster_result	 res = { 0 };
-	struct idf_cache	*c = NULL;
+	struct idf_cache	 c = { 0 };
+	struct store_term	*all;
+	struct store_story_term	*x_terms = NULL;
 	struct store_development d = { 0 };
 	struct store_story	 story = { 0 };
 	struct dev_score	 best = { 0 };
@@ -675,7 +670,7 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	const char		*terms[256];
 	const char		*src[1] = { feed_name };
 	size_t			 n_dev = 0, n_merge = 0;
-	int64_t			 same_link = 0, n_stories, merge[MAX_DEVELOPMENTS];
+	int64_t			 same_link = 0, merge[MAX_DEVELOPMENTS];
 	double			 threshold;
 	size_t			 n_merged = 0;
 	char			*key_src = NULL;
@@ -684,18 +679,24 @@ cluster_add(struct store *s, const struct cluster_opts *o, int64_t feed_id,
 	r = cluster_features_build(item->title, item->summary, &f);
 	if (r < 0)
 		goto oom;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	/* No entry of the store's cache is held between two stories. */
+	store_dev_cache_trim(s);
+	if ((r = store_term_get(s, "", &all, reterr)) < 0)
+		goto out;
+	c.store = s;
+	c.n_stories = all->df;
+	if ((x_terms = calloc(f.n_terms ? f.n_terms : 1, sizeof(*x_terms))) == NULL)
 		goto oom;
-	c->store = s;
-	if ((r = store_term_df(s, "", &n_stories, reterr)) < 0)
-		goto out;
-	c->n_stories = (double)n_stories;
-	if ((r = vec_build(c, f.terms, f.n_terms, &x, reterr)) < 0)
-		goto out;
+	for (size_t i = 0; i < f.n_terms; i++) {
+		if ((r = store_term_get(s, f.terms[i].term, &x_terms[i].term, reterr)) < 0)
+			goto out;
+		x_terms[i].weight = f.terms[i].weight;
+	}
+	if (vec_build(&c, x_terms, f.n_terms, &x) < 0)
+		goto oom;
 	if (canon != NULL && (r = store_canon_development(s, canon, &same_link, reterr)) < 0)
 		goto out;
-	if (same_link == 0 && (r = decide(s, c, o, &x, f.stage, feed_id, topics, n_topics, t, &best, &n_dev,
+	if (same_link == 0 && (r = decide(s, &c, o, &x, f.stage, feed_id, topics, n_topics, t, &best, &n_dev,
 	    merge, &n_merge, reterr)) < 0)
 		goto out;
 
@@ -872,10 +873,8 @@ out:
 	store_development_done(&d);
 	cluster_features_done(&f);
 	free(x.v);
+	free(x_terms);
 	free(key_src);
-	if (c != NULL)
-		idf_cache_done(c);
-	free(c);
 	return r;
 }
 

@@ -515,6 +515,7 @@ store_lease_set(struct store *s, int64_t seconds)
 int
 store_begin(struct store *s, struct fw_error *reterr)
 {
+	store_dev_cache_begin(s);
 	return db_begin(s->db, reterr);
 }
 
@@ -528,6 +529,7 @@ void
 store_rollback(struct store *s)
 {
 	db_rollback(s->db);
+	store_dev_cache_clear(s);
 }
 
 static void

@@ -150,10 +150,58 @@ void store_development_done(struct store_development *d);
  * stories; 0 when unknown. */
 int store_term_df(struct store *s, const char *term, int64_t *ret, struct fw_error *reterr)
     _must_check_;
+
+/* A term as this process knows it: one entry per distinct term, so that
+ * two entries are the same term exactly when they are the same pointer.
+ * Entries stay valid until the next store_rollback() or
+ * store_dev_cache_trim(). */
+struct store_term {
+	int64_t	 df;		/* stories holding it, kept up to date (see store_dev.c) */
+	uint64_t df_read;	/* store_dev.c's: the transaction df is exact in */
+	/* Scratch for the caller, zero when the entry is made: values it
+	 * derives from df (cluster.c's inverse document frequency). */
+	double	 memo;
+	int64_t	 memo_df, memo_n;
+	int	 memo_kind;	/* 0 until the caller sets it */
+	char	 term[];
+};
+/* The entry of term, its df read from the state when first asked. */
+int store_term_get(struct store *s, const char *term, struct store_term **ret,
+    struct fw_error *reterr) _must_check_;
+
+/* A story's features as stored (cluster.c writes them: "stage\n" then
+ * "term\tweight\n" per term), parsed, the terms as entries. */
+struct store_story_term {
+	struct store_term	*term;
+	double			 weight;
+};
+struct store_features {
+	int64_t			 id;		/* the story */
+	int64_t			 feed_id;
+	int64_t			 t;
+	int			 stage;		/* as written; the caller checks its range */
+	size_t			 n;
+	struct store_story_term	 v[];
+};
+/* store_development_members() as a decision reads them: the stories'
+ * features (the cache's, valid as long as its entries); ret has room for
+ * limit. */
+int store_development_member_features(struct store *s, int64_t dev, int64_t from,
+    int64_t to, size_t limit, const struct store_features **ret, size_t *ret_n,
+    struct fw_error *reterr) _must_check_;
+/* Drops what the cache of terms and features holds once it outgrew its
+ * bounds; call it where no entry is in use. */
+void store_dev_cache_trim(struct store *s);
 /* Up to limit ids of stories holding term with from <= t <= to, newest
  * first. Appends to *ids (grown with realloc, count in *n). */
 int store_term_postings(struct store *s, const char *term, int64_t from, int64_t to,
     size_t limit, int64_t **ids, size_t *n, struct fw_error *reterr) _must_check_;
+/* store_term_postings() of up to STORE_POSTINGS_TERMS terms at once, in
+ * one statement. */
+#define STORE_POSTINGS_TERMS	16
+int store_terms_postings(struct store *s, const char *const *terms, size_t n_terms,
+    int64_t from, int64_t to, size_t limit, int64_t **ids, size_t *n,
+    struct fw_error *reterr) _must_check_;
 /* The development of story id. */
 int store_story_development(struct store *s, int64_t id, int64_t *ret,
     struct fw_error *reterr) _must_check_;

@@ -12,12 +12,20 @@ enum store_dev_stmt {
 	SDS_DF_GET,
 	SDS_DF_ADD,
 	SDS_POSTINGS,
+	SDS_POSTINGS_MANY,
 	SDS_STORY_DEV,
 	SDS_DEV_MEMBERS,
 	SDS_DEV_INSERT,
 	SDS_DEV_GET,
 	SDS_DEV_UPDATE,
 	SDS_STORY_BY_CANON,
+	SDS_DEV_MEMBER_IDS,
+	SDS_STORY_FEATURES,
+	SDS_DEV_MOVE,
+	SDS_DEV_DELETE,
+	SDS_PRUNE_SELECT,
+	SDS_PRUNE_DELETE,
+	SDS_PRUNE_MARK,
 	_SDS_MAX,
 };
 
@@ -37,10 +45,18 @@ struct store {
 	struct db_stmt	*stmts[16];
 	struct db_stmt	*dev_stmts[_SDS_MAX];	/* prepared when first used */
 	struct db_stmt	*lease_stmts[_LEASE_MAX];
+	struct store_dev_cache *dev_cache;	/* store_dev.c's; NULL until used */
 };
 
-/* Finalizes the developments' statements (store_close()). */
+/* Finalizes the developments' statements and frees their cache
+ * (store_close()). */
 void store_dev_stmts_done(struct store *s);
+/* At the start of a transaction: what another process may have written
+ * since the last one is read again from the developments' cache. */
+void store_dev_cache_begin(struct store *s);
+/* Forgets all the developments' cache holds: at a rollback (what this
+ * process wrote is undone). */
+void store_dev_cache_clear(struct store *s);
 /* A statement prepared once and kept in *slot, reset and ready to bind. */
 int store_stmt_cached(struct store *s, struct db_stmt **slot, const char *sql,
     struct db_stmt **ret, struct fw_error *reterr) _must_check_;

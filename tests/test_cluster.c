@@ -2,6 +2,7 @@
  * the outlet's notation, acronyms, CJK bigrams, the headline's stage) and
  * the assignment of stories to developments in a real state file. */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,8 +163,8 @@ teardown(void)
 }
 
 static struct cluster_result
-add(int feed, const char *id, const char *title, const char *summary, const char *canon,
-    int64_t t)
+add_to(struct store *s, int feed, const char *id, const char *title, const char *summary,
+    const char *canon, int64_t t)
 {
 	struct cluster_opts	o;
 	struct cluster_result	r;
@@ -175,9 +176,16 @@ add(int feed, const char *id, const char *title, const char *summary, const char
 
 	snprintf(name, sizeof(name), "f%d", feed);
 	cluster_opts_default(&o);
-	ck_assert_msg(cluster_add(st, &o, feeds[feed], name, &it, canon, topics, 1, t, t, &r,
+	ck_assert_msg(cluster_add(s, &o, feeds[feed], name, &it, canon, topics, 1, t, t, &r,
 	    &e) == 0, "cluster_add: %s", e.msg);
 	return r;
+}
+
+static struct cluster_result
+add(int feed, const char *id, const char *title, const char *summary, const char *canon,
+    int64_t t)
+{
+	return add_to(st, feed, id, title, summary, canon, t);
 }
 
 #define H 3600
@@ -282,8 +290,14 @@ START_TEST(test_merge)
 		ck_assert_int_eq(store_development_members(st, c.development, 0, 100 * H, 10,
 		    &m, &n, &e), 0);
 		ck_assert_uint_eq(n, 3);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			int64_t dev = 0;
+
+			/* The development each story was read in moved along. */
+			ck_assert_int_eq(store_story_development(st, m[i].id, &dev, &e), 0);
+			ck_assert_int_eq(dev, c.development);
 			store_story_done(&m[i]);
+		}
 		free(m);
 	}
 	cluster_result_done(&a);
@@ -293,6 +307,124 @@ START_TEST(test_merge)
 	cluster_result_done(&a);
 	cluster_result_done(&b);
 	cluster_result_done(&c);
+}
+END_TEST
+
+/* The sixteen postings lists read in one statement are the ones read one
+ * by one. */
+START_TEST(test_postings_at_once)
+{
+	const char	*terms[4] = { "w:freedom", "w:shield", "n:freedom shield", "w:absent" };
+	int64_t		*one = NULL, *all = NULL;
+	size_t		 n_one = 0, n_all = 0;
+	struct fw_error	 e;
+	struct cluster_result r[5];
+
+	r[0] = add(0, "a", "Freedom Shield exercise begins", NULL, NULL, 10 * H);
+	r[1] = add(1, "b", "Freedom Shield drills begin off the coast", NULL, NULL, 11 * H);
+	r[2] = add(2, "c", "Allies open Freedom Shield", NULL, NULL, 12 * H);
+	r[3] = add(3, "d", "Shield of words", NULL, NULL, 13 * H);
+	r[4] = add(0, "e", "Freedom Shield ends", NULL, NULL, 90 * H);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(store_term_postings(st, terms[i], 9 * H, 20 * H, 2, &one, &n_one,
+		    &e), 0);
+	ck_assert_int_eq(store_terms_postings(st, terms, 4, 9 * H, 20 * H, 2, &all, &n_all, &e),
+	    0);
+	ck_assert_uint_eq(n_all, n_one);
+	ck_assert_uint_ge(n_all, 4);
+	for (size_t i = 0; i < n_all; i++) {
+		size_t have = 0, want = 0;
+
+		for (size_t j = 0; j < n_all; j++) {
+			have += all[j] == all[i];
+			want += one[j] == all[i];
+		}
+		ck_assert_uint_eq(have, want);
+	}
+	ck_assert_int_eq(store_terms_postings(st, terms, STORE_POSTINGS_TERMS + 1, 0, 1, 2, &all,
+	    &n_all, &e), -EINVAL);
+	free(one);
+	free(all);
+	for (size_t i = 0; i < 5; i++)
+		cluster_result_done(&r[i]);
+}
+END_TEST
+
+/* The document frequencies the decisions read are the state's: this
+ * process's own stories counted in, a rolled-back one not, another
+ * process's read from the next transaction on. */
+START_TEST(test_df_cache)
+{
+	struct store		*other;
+	struct store_term	*term;
+	struct fw_error		 e;
+	struct cluster_result	 r;
+	const struct store_features *members[1];
+	size_t			 n;
+	const char		*pg = getenv("FW_TEST_PG");
+	char			*path = NULL;
+	int64_t			 df, gone;
+
+	/* A second connection to the same state (tu_state_target() would
+	 * empty a PostgreSQL one). */
+	if (pg != NULL)
+		path = strdup(pg);
+	else
+		ck_assert_int_ge(asprintf(&path, "%s/state.db", tmp), 0);
+	ck_assert_ptr_nonnull(path);
+	ck_assert_msg(store_open(path, &other, &e) == 0, "%s", e.msg);
+	free(path);
+	ck_assert_int_eq(store_begin(st, &e), 0);
+	ck_assert_int_eq(store_term_get(st, "w:vigilant", &term, &e), 0);
+	ck_assert_int_eq(term->df, 0);
+	r = add(0, "a", "Vigilant Storm air drills begin", NULL, NULL, 10 * H);
+	cluster_result_done(&r);
+	ck_assert_int_eq(store_term_get(st, "w:vigilant", &term, &e), 0);
+	ck_assert_int_eq(term->df, 1);
+	ck_assert_int_eq(store_commit(st, &e), 0);
+
+	ck_assert_int_eq(store_begin(other, &e), 0);
+	r = add_to(other, 1, "b", "Vigilant Storm air drills under way", NULL, NULL, 11 * H);
+	cluster_result_done(&r);
+	ck_assert_int_eq(store_commit(other, &e), 0);
+
+	ck_assert_int_eq(store_begin(st, &e), 0);
+	ck_assert_int_eq(store_term_get(st, "w:vigilant", &term, &e), 0);
+	ck_assert_int_eq(term->df, 2);
+	r = add(2, "c", "Vigilant Storm ends", NULL, NULL, 50 * H);
+	ck_assert_int_eq(store_term_get(st, "w:vigilant", &term, &e), 0);
+	ck_assert_int_eq(term->df, 3);
+	/* Its features are read (and kept) before the rollback. */
+	ck_assert_int_eq(store_development_member_features(st, r.development, 49 * H, 51 * H,
+	    1, members, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	gone = members[0]->id;
+	cluster_result_done(&r);
+	store_rollback(st);
+
+	/* SQLite gives the next story the rolled-back one's id: its features
+	 * are its own. */
+	ck_assert_int_eq(store_begin(st, &e), 0);
+	r = add(3, "d", "Resolute Dragon begins", NULL, NULL, 50 * H);
+	ck_assert_int_eq(store_development_member_features(st, r.development, 49 * H, 51 * H,
+	    1, members, &n, &e), 0);
+	ck_assert_uint_eq(n, 1);
+	if (pg == NULL)
+		ck_assert_int_eq(members[0]->id, gone);
+	for (size_t i = 0; i < members[0]->n; i++)
+		ck_assert_str_ne(members[0]->v[i].term->term, "w:vigilant");
+	cluster_result_done(&r);
+	store_rollback(st);
+
+	ck_assert_int_eq(store_begin(st, &e), 0);
+	ck_assert_int_eq(store_term_get(st, "w:vigilant", &term, &e), 0);
+	ck_assert_int_eq(store_term_df(st, "w:vigilant", &df, &e), 0);
+	ck_assert_int_eq(df, 2);
+	ck_assert_int_eq(term->df, 2);
+	ck_assert_int_eq(store_term_get(st, "", &term, &e), 0);
+	ck_assert_int_eq(term->df, 2);
+	ck_assert_int_eq(store_commit(st, &e), 0);
+	store_close(other);
 }
 END_TEST
 
@@ -332,6 +464,8 @@ main(void)
 	tcase_add_test(tc, test_alert_recorded);
 	tcase_add_test(tc, test_host_country);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_postings_at_once);
+	tcase_add_test(tc, test_df_cache);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
