@@ -63,42 +63,6 @@ px_utf8_three(const unsigned char *s, size_t len)
 	    (s[0] != 0xED || s[1] < 0xA0);
 }
 
-/* The length of the valid UTF-8 prefix of s[0..len). */
-static size_t
-px_utf8_valid_prefix(const unsigned char *s, size_t len)
-{
-	size_t	i = 0, n;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			/* Eight at a time only in a run of ASCII: in Korean
-			 * or Japanese text most ASCII bytes are one space
-			 * between two words. */
-			i++;
-			if (i < len && s[i] < 0x80) {
-				while (i + 8 <= len) {
-					uint64_t w;
-
-					memcpy(&w, s + i, 8);
-					if (w & 0x8080808080808080ULL)
-						break;
-					i += 8;
-				}
-			}
-			continue;
-		}
-		if (px_utf8_three(s + i, len - i)) {
-			i += 3;
-			continue;
-		}
-		n = text_utf8_valid_seq(s + i, len - i);
-		if (n == 0)
-			break;
-		i += n;
-	}
-	return i;
-}
-
 /* Whether the '&' at p starts a well-formed reference: 1 yes, 0 no, -1
  * when the bytes up to end do not tell and more may follow (!eof). With
  * utf8, lengths are counted as in the repaired document, where each byte
@@ -321,7 +285,7 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 			    (size_t)(end - p));
 			if (q == NULL)
 				q = end;
-			n = s->utf8 ? px_utf8_valid_prefix(u, (size_t)(q - p)) :
+			n = s->utf8 ? text_utf8_valid_prefix(u, (size_t)(q - p)) :
 			    (size_t)(q - p);
 			p += n;
 			if (p < q) {

@@ -104,41 +104,89 @@ text_utf8_valid_seq(const unsigned char *s, size_t len)
 	return 0;
 }
 
+#define U8_ONES		0x0101010101010101ULL
+#define U8_HIGHS	0x8080808080808080ULL
+
+/* Whether one of the eight bytes of v is zero (exact as a yes or no). */
+static inline bool
+u8_has_zero(uint64_t v)
+{
+	return ((v - U8_ONES) & ~v & U8_HIGHS) != 0;
+}
+
+/*
+ * Eight bytes at a time, with the masks of each byte's top bits: every
+ * lead byte of two or three bytes (C2-DF, E1-EF) must be followed by as
+ * many continuation bytes (80-BF) and no continuation byte may stand
+ * elsewhere; ED may not start a surrogate (a second byte from A0). The
+ * rare rest (E0 and its overlongs, C0, C1, the four-byte leads and what
+ * is past them) is left to text_utf8_valid_seq() a character at a time.
+ * In the Korean and Japanese text of news feeds (three-byte characters
+ * with a space every few) this is several times faster than a character
+ * at a time, whose branches the spaces keep mispredicting.
+ */
+size_t
+text_utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+	const uint64_t	lo = 0x7F7F7F7F7F7F7F7FULL;
+	size_t		i = 0, stop, n;
+
+	while (i < len) {
+		/* need: the continuation bytes the word before promised
+		 * (0x80 in each); ed_next: that it ended in ED. */
+		uint64_t need = 0, ed_next = 0;
+
+		while (i + 8 <= len) {
+			uint64_t w, hi, b6, b5, cont, l2, l3, l4, x, ed;
+
+			memcpy(&w, s + i, 8);
+			hi = w & U8_HIGHS;
+			if ((hi | need) == 0) {
+				i += 8;
+				continue;
+			}
+			b6 = (w << 1) & U8_HIGHS;
+			b5 = (w << 2) & U8_HIGHS;
+			cont = hi & ~b6;
+			l2 = hi & b6;
+			l3 = l2 & b5;
+			l4 = l3 & (w << 3);
+			if (l4 != 0 || (need | (l2 << 8) | (l3 << 16)) != cont ||
+			    u8_has_zero((w & (U8_ONES * 0xFE)) ^ (U8_ONES * 0xC0)) ||
+			    u8_has_zero(w ^ (U8_ONES * 0xE0)))
+				break;
+			x = w ^ (U8_ONES * 0xED);
+			ed = ~(((x & lo) + lo) | x | lo);
+			if ((((ed << 8) | ed_next) & b5) != 0)
+				break;
+			ed_next = ed >> 56;
+			need = (l2 >> 56) | (l3 >> 48);
+			i += 8;
+		}
+		if (need != 0) {
+			/* Back to the start of the character the last word
+			 * left open. */
+			while ((s[i - 1] & 0xC0) == 0x80)
+				i--;
+			i--;
+		}
+		/* A character at a time past the word that stopped the
+		 * fast loop (or to the end). */
+		stop = len - i > 8 ? i + 8 : len;
+		while (i < stop) {
+			n = text_utf8_valid_seq(s + i, len - i);
+			if (n == 0)
+				return i;
+			i += n;
+		}
+	}
+	return i;
+}
+
 int
 text_utf8_is_valid(const char *s, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, n;
-
-	while (i < len) {
-		/* ASCII runs, eight bytes at a time. */
-		while (i + 8 <= len) {
-			uint64_t w;
-
-			memcpy(&w, u + i, 8);
-			if (w & 0x8080808080808080ULL)
-				break;
-			i += 8;
-		}
-		if (i >= len)
-			break;
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		/* The common three-byte case (Hangul, kana, CJK, punctuation)
-		 * without the overlong and surrogate lead bytes. */
-		if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
-		    (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
-			i += 3;
-			continue;
-		}
-		n = text_utf8_valid_seq(u + i, len - i);
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
+	return text_utf8_valid_prefix((const unsigned char *)s, len) == len;
 }
 
 size_t
@@ -500,10 +548,6 @@ static const uint8_t byte_class[256] = {
 	[0x80 ... 0xFF] = C_HIGH,
 };
 
-/* Copies s[0..len) into a new string with white space (and U+00A0)
- * collapsed to single spaces, control characters dropped and the ends
- * trimmed, cut to max bytes on a character boundary. Returns 1 (and
- * nothing) when s is not valid UTF-8. */
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
@@ -518,26 +562,46 @@ swar_special(uint64_t w)
 	return (lt | gt) != 0;
 }
 
-/* For trusted text: whether w holds a control character, 0x7F, 0xC2, two
- * adjacent spaces, or a space in its last byte (which the next word may
- * double). */
-static inline int
-swar_trusted_special(uint64_t w)
+/* The exact mask (0x80 in each such byte) of the bytes of w that are
+ * spaces. */
+static inline uint64_t
+swar_spaces(uint64_t w)
 {
-	uint64_t lo = 0x7F7F7F7F7F7F7F7FULL;
-	uint64_t c2 = w ^ (ONES * 0xC2), x7f = w ^ (ONES * 0x7F);
-	uint64_t sp = w ^ (ONES * ' '), m;
+	uint64_t lo = 0x7F7F7F7F7F7F7F7FULL, sp = w ^ (ONES * ' ');
 
-	if ((((w - ONES * 0x20) & ~w) | ((c2 - ONES) & ~c2) |
-	    ((x7f - ONES) & ~x7f)) & HIGHS)
-		return 1;
-	/* The exact mask of the bytes that are spaces. */
-	m = ~(((sp & lo) + lo) | sp | lo);
-	return ((m & (m << 8)) | (m & (HIGHS & ~lo & (0x80ULL << 56)))) != 0;
+	return ~(((sp & lo) + lo) | sp | lo);
 }
 
+/* Ends a collapsed string at p: cut to max bytes on a character boundary
+ * (0: no cap) with no trailing space; an empty result is NULL. */
+static char *
+collapse_finish(char *out, char *p, size_t max)
+{
+	*p = '\0';
+	if (max > 0 && (size_t)(p - out) > max) {
+		size_t cut = max;
+
+		/* Back up to the start of a character. */
+		while (cut > 0 && (((unsigned char)out[cut]) & 0xC0) == 0x80)
+			cut--;
+		out[cut] = '\0';
+		p = out + cut;
+		while (p > out && p[-1] == ' ')
+			*--p = '\0';
+	}
+	if (p == out) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Copies s[0..len) into a new string with white space (and U+00A0)
+ * collapsed to single spaces, control characters dropped and the ends
+ * trimmed, cut to max bytes on a character boundary. Returns 1 (and
+ * nothing) when s is not valid UTF-8. */
 static int
-text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
+text_collapse_checked(const char *s, size_t len, size_t max, char **ret)
 {
 	const unsigned char	*u = (const unsigned char *)s;
 	char			*out, *p;
@@ -552,63 +616,22 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 	while (i < len) {
 		size_t start = i;
 
-		if (trusted && u[i] != ' ') {
-			/* Everything but controls, 0xC2 (the lead byte of
-			 * U+00A0 and the C1 controls) and a space next to a
-			 * space is copied as it is, ASCII or not, eight bytes
-			 * at a time. A run never starts with a space. */
-			while (i < len) {
-				unsigned char c;
+		while (i + 8 <= len) {
+			uint64_t w;
 
-				/* Back to eight at a time after each byte
-				 * that stopped them (most only end a word),
-				 * unless that was a space: the next may
-				 * double it. */
-				while ((i == start || u[i - 1] != ' ') &&
-				    i + 8 <= len) {
-					uint64_t w;
-
-					memcpy(&w, u + i, 8);
-					if (swar_trusted_special(w))
-						break;
-					i += 8;
-				}
-				if (i >= len)
-					break;
-				c = u[i];
-				if (c == ' ') {
-					if (u[i - 1] == ' ')
-						break;
-				} else if ((c < 0x80 || c == 0xC2) &&
-				    byte_class[c] != C_COPY) {
-					break;
-				}
-				i++;
-			}
-		} else if (!trusted) {
-			while (i + 8 <= len) {
-				uint64_t w;
-
-				memcpy(&w, u + i, 8);
-				if (swar_special(w))
-					break;
-				i += 8;
-			}
-			while (i < len && byte_class[u[i]] == C_COPY)
-				i++;
+			memcpy(&w, u + i, 8);
+			if (swar_special(w))
+				break;
+			i += 8;
 		}
+		while (i < len && byte_class[u[i]] == C_COPY)
+			i++;
 		if (i > start) {
 			if (pending && p != out)
 				*p++ = ' ';
 			pending = 0;
 			memcpy(p, u + start, i - start);
 			p += i - start;
-			if (p[-1] == ' ') {
-				/* A run ending in a space: the space waits, so
-				 * that it is never doubled or trailing. */
-				p--;
-				pending = 1;
-			}
 			continue;
 		}
 		switch (byte_class[u[i]]) {
@@ -637,11 +660,6 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 			pending = 0;
 			/* A run of non-ASCII characters (Hangul, kana). */
 			while (i < len && u[i] >= 0x80) {
-				if (trusted && u[i] != 0xC2) {
-					/* Valid UTF-8 by contract: copy. */
-					*p++ = (char)u[i++];
-					continue;
-				}
 				if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
 				    (u[i + 1] & 0xC0) == 0x80 &&
 				    (u[i + 2] & 0xC0) == 0x80) {
@@ -675,24 +693,108 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 			break;
 		}
 	}
-	*p = '\0';
-	if (max > 0 && (size_t)(p - out) > max) {
-		size_t cut = max;
-
-		/* Back up to the start of a character. */
-		while (cut > 0 && (((unsigned char)out[cut]) & 0xC0) == 0x80)
-			cut--;
-		out[cut] = '\0';
-		p = out + cut;
-		while (p > out && p[-1] == ' ')
-			*--p = '\0';
-	}
-	if (p == out) {
-		free(out);
-		out = NULL;
-	}
-	*ret = out;
+	*ret = collapse_finish(out, p, max);
 	return 0;
+}
+
+/* Whether one of the eight bytes of w stops a run of valid UTF-8 that is
+ * copied as it is: a control character, 0x7F, 0xC2 (the lead byte of
+ * U+00A0 and the C1 controls), or a space after a space (the byte before
+ * w is one when space_before is 0x80). */
+static inline int
+swar_valid_special(uint64_t w, uint64_t space_before)
+{
+	uint64_t c2 = w ^ (ONES * 0xC2), x7f = w ^ (ONES * 0x7F);
+	uint64_t m = swar_spaces(w);
+
+	return ((((w - ONES * 0x20) & ~w) | ((c2 - ONES) & ~c2) |
+	    ((x7f - ONES) & ~x7f) | (m & ((m << 8) | space_before))) &
+	    HIGHS) != 0;
+}
+
+/* text_collapse_checked() for valid UTF-8, which is copied as it is up to
+ * what changes it. A space is written as soon as it is met, unless the
+ * output is empty or ends in one already; a trailing one goes at the end.
+ * Single spaces between words, the usual case, stay inside a run. */
+static int
+text_collapse_valid(const char *s, size_t len, size_t max, char **ret)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*out, *p;
+	size_t			 i = 0, start;
+	uint16_t		 c1;
+
+	out = malloc(len + len / 2 + 1);
+	if (out == NULL)
+		return -ENOMEM;
+	p = out;
+	while (i < len) {
+		uint64_t	space_before = 0;
+
+		start = i;
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, u + i, 8);
+			if (swar_valid_special(w, space_before))
+				break;
+			space_before = (swar_spaces(w) >> 56) & 0x80;
+			i += 8;
+		}
+		for (; i < len; i++) {
+			if (u[i] == ' ') {
+				if (i > start && u[i - 1] == ' ')
+					break;
+			} else if (u[i] < 0x20 || u[i] == 0x7F || u[i] == 0xC2) {
+				break;
+			}
+		}
+		if (i > start) {
+			/* The run holds no two spaces in a row; its first
+			 * may follow one written already. */
+			if (u[start] == ' ' && (p == out || p[-1] == ' '))
+				start++;
+			memcpy(p, u + start, i - start);
+			p += i - start;
+		}
+		if (i >= len)
+			break;
+		if (byte_class[u[i]] == C_SPACE ||
+		    (u[i] == 0xC2 && i + 1 < len && u[i + 1] == 0xA0)) {
+			if (p != out && p[-1] != ' ')
+				*p++ = ' ';
+			i += u[i] == 0xC2 ? 2 : 1;
+		} else if (u[i] != 0xC2) {
+			i++;		/* a control character: dropped */
+		} else if (i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] < 0xA0) {
+			/* C1 controls (from &#147; and the like) are
+			 * windows-1252, as HTML5 reads them; the five it
+			 * leaves unassigned go as the C0 ones do. */
+			c1 = cp1252_c1[u[i + 1] - 0x80];
+			if (c1 != 0)
+				p += text_utf8_put(p, c1);
+			i += 2;
+		} else if (i + 1 < len && u[i + 1] > 0xA0 && u[i + 1] <= 0xBF) {
+			memcpy(p, u + i, 2);
+			p += 2;
+			i += 2;
+		} else {
+			free(out);
+			return 1;	/* not UTF-8 after all */
+		}
+	}
+	if (p > out && p[-1] == ' ')
+		p--;
+	*ret = collapse_finish(out, p, max);
+	return 0;
+}
+
+static int
+text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
+{
+	if (trusted)
+		return text_collapse_valid(s, len, max, ret);
+	return text_collapse_checked(s, len, max, ret);
 }
 
 void

@@ -194,6 +194,65 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+/* The longest valid prefix, a character at a time: what the eight-bytes-
+ * at-a-time text_utf8_valid_prefix() must agree with. */
+static size_t
+valid_prefix_slow(const unsigned char *s, size_t len)
+{
+	size_t	i = 0, n;
+
+	while (i < len && (n = text_utf8_valid_seq(s + i, len - i)) > 0)
+		i += n;
+	return i;
+}
+
+/* Random strings of characters, spaces and broken sequences, in every
+ * alignment and cut at every length: the boundaries of the eight-byte
+ * words fall inside and between characters. */
+START_TEST(test_valid_prefix_matches_slow)
+{
+	static const char *const atoms[] = {
+		" ", "a", "abcdefghi", "\xc2\xa0", "\xdf\xbf", "\xc0\x80",
+		"\xc1\xbf", "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x95\x9c",
+		"\xed\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xe3\x81\x82",
+		"\xef\xbf\xbf", "\xf0\x9f\x98\x80", "\xf0\x8f\xbf\xbf",
+		"\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+		"\xff", "\x80", "\xbf", "\xe3\x81", "\xed", "\xc2", "\xf0\x9f",
+		"\xed\x95\x9c\xea\xb8\x80 ", "\xea\xb8\x80\xeb\xa7\x90",
+	};
+	uint32_t	 seed = 4242;
+	unsigned char	 in[96];
+	size_t		 len, cut, off;
+	int		 n, k;
+
+	for (n = 0; n < 20000; n++) {
+		len = 0;
+		off = (size_t)n % 8;
+		memset(in, 'x', off);
+		len = off;
+		for (k = 0; k < 16; k++) {
+			const char *t;
+
+			seed = seed * 1103515245 + 12345;
+			/* Mostly valid text, so the checks run far in. */
+			t = atoms[(seed >> 16) % (sizeof(atoms) / sizeof(atoms[0]))];
+			if ((seed >> 8) % 4 != 0 && (t[0] == '\xc0' ||
+			    t[0] == '\xff' || t[0] == '\x80' || t[0] == '\xbf' ||
+			    strlen(t) < 3))
+				t = "\xed\x95\x9c";
+			if (len + strlen(t) > sizeof(in))
+				break;
+			memcpy(in + len, t, strlen(t));
+			len += strlen(t);
+		}
+		for (cut = off; cut <= len; cut++)
+			ck_assert_msg(text_utf8_valid_prefix(in + off, cut - off) ==
+			    valid_prefix_slow(in + off, cut - off),
+			    "case %d cut %zu", n, cut);
+	}
+}
+END_TEST
+
 /* Numeric references: the digits read by hand and the forms left to
  * strtoul() give what strtoul() alone gave. */
 START_TEST(test_entity_numeric)
@@ -237,6 +296,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8");
 	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_valid_prefix_matches_slow);
 	tcase_add_test(tc, test_entity_numeric);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
