@@ -105,76 +105,59 @@ text_utf8_valid_seq(const unsigned char *s, size_t len)
 	return 0;
 }
 
-#define U8_ONES		0x0101010101010101ULL
-#define U8_HIGHS	0x8080808080808080ULL
-
-/* Whether one of the eight bytes of v is zero (exact as a yes or no). */
-static inline bool
-u8_has_zero(uint64_t v)
-{
-	return ((v - U8_ONES) & ~v & U8_HIGHS) != 0;
-}
-
 /*
- * Eight bytes at a time, with the masks of each byte's top bits: every
- * lead byte of two or three bytes (C2-DF, E1-EF) must be followed by as
- * many continuation bytes (80-BF) and no continuation byte may stand
- * elsewhere; ED may not start a surrogate (a second byte from A0). The
- * rare rest (E0 and its overlongs, C0, C1, the four-byte leads and what
- * is past them) is left to text_utf8_valid_seq() a character at a time.
- * In the Korean and Japanese text of news feeds (three-byte characters
- * with a space every few) this is several times faster than a character
- * at a time, whose branches the spaces keep mispredicting.
+ * Sixteen bytes at a time, each with the two before it: a byte is a
+ * continuation byte (80-BF) exactly when the byte before is a lead byte
+ * (C2-EF) or the one before that a three-byte lead (E1-EF); ED may not
+ * start a surrogate (a second byte from A0). The rare rest (E0 and its
+ * overlongs, C0, C1, the four-byte leads and what is past them) is left
+ * to text_utf8_valid_seq() a character at a time. In the Korean and
+ * Japanese text of news feeds (three-byte characters with a space every
+ * few) a character at a time is slow: the spaces keep its branches
+ * mispredicting.
  */
 size_t
 text_utf8_valid_prefix(const unsigned char *s, size_t len)
 {
-	const uint64_t	lo = 0x7F7F7F7F7F7F7F7FULL;
-	size_t		i = 0, stop, n;
+	size_t	i = 0, stop, n;
+	bool	blocks;
 
 	while (i < len) {
-		/* need: the continuation bytes the word before promised
-		 * (0x80 in each); ed_next: that it ended in ED. */
-		uint64_t need = 0, ed_next = 0;
+		blocks = false;
+		while (i >= 2 && len - i >= 16) {
+			v16 v = v16_load(s + i), before = v16_load(s + i - 1);
+			v16 before2 = v16_load(s + i - 2), bad;
 
-		while (i + 8 <= len) {
-			uint64_t w, hi, b6, b5, cont, l2, l3, l4, x, ed;
-
-			memcpy(&w, s + i, 8);
-			hi = w & U8_HIGHS;
-			if ((hi | need) == 0) {
-				i += 8;
-				continue;
-			}
-			b6 = (w << 1) & U8_HIGHS;
-			b5 = (w << 2) & U8_HIGHS;
-			cont = hi & ~b6;
-			l2 = hi & b6;
-			l3 = l2 & b5;
-			l4 = l3 & (w << 3);
-			if (l4 != 0 || (need | (l2 << 8) | (l3 << 16)) != cont ||
-			    u8_has_zero((w & (U8_ONES * 0xFE)) ^ (U8_ONES * 0xC0)) ||
-			    u8_has_zero(w ^ (U8_ONES * 0xE0)))
+			bad = ((v16)((v & v16_splat(0xC0)) == v16_splat(0x80)) ^
+			    ((v16)(before >= v16_splat(0xC0)) |
+			    (v16)(before2 >= v16_splat(0xE0)))) |
+			    (v16)(v >= v16_splat(0xF0)) |
+			    (v16)(v == v16_splat(0xE0)) |
+			    (v16)((v & v16_splat(0xFE)) == v16_splat(0xC0)) |
+			    ((v16)(before == v16_splat(0xED)) &
+			    (v16)(v >= v16_splat(0xA0)));
+			if (v16_any(bad))
 				break;
-			x = w ^ (U8_ONES * 0xED);
-			ed = ~(((x & lo) + lo) | x | lo);
-			if ((((ed << 8) | ed_next) & b5) != 0)
-				break;
-			ed_next = ed >> 56;
-			need = (l2 >> 56) | (l3 >> 48);
-			i += 8;
+			blocks = true;
+			i += 16;
 		}
-		if (need != 0) {
-			/* Back to the start of the character the last word
-			 * left open. */
+		if (blocks) {
+			/* The last block may end inside a character: back to
+			 * its start (or that of the last one, which is
+			 * checked again). */
 			while ((s[i - 1] & 0xC0) == 0x80)
 				i--;
-			i--;
+			if (s[i - 1] >= 0xC0)
+				i--;
 		}
-		/* A character at a time past the word that stopped the
+		/* A character at a time past the block that stopped the
 		 * fast loop (or to the end). */
-		stop = len - i > 8 ? i + 8 : len;
+		stop = len - i > 16 ? i + 16 : len;
 		while (i < stop) {
+			if (s[i] < 0x80) {
+				i++;
+				continue;
+			}
 			n = text_utf8_valid_seq(s + i, len - i);
 			if (n == 0)
 				return i;
@@ -556,21 +539,36 @@ collapse_copy(struct collapse *cw, const char *s, const char *end, int markup)
 		 * a space after a space, or a stop. Sixteen at a time, with
 		 * the byte before each. */
 		for (;;) {
+			static const v16 index = { 0, 1, 2, 3, 4, 5, 6, 7, 8,
+			    9, 10, 11, 12, 13, 14, 15 };
 			v16	v, before, stop;
+			size_t	at = i;
 
-			if (i > 0 && len - i >= 16) {
-				v = v16_load(u + i);
-				before = v16_load(u + i - 1);
+			if (i == 0) {
+				/* The first byte has none before it. */
+				if (u[0] < 0x20 || u[0] == 0x7F || u[0] == 0xC2 ||
+				    (markup && (u[0] == '<' || u[0] == '&')))
+					break;
+				if (++i >= len)
+					break;
+				continue;
+			}
+			if (len - i < 16 && len >= 17) {
+				/* The last sixteen bytes, of which those
+				 * before i were looked at already. */
+				at = len - 16;
+			}
+			if (len - at >= 16) {
+				v = v16_load(u + at);
+				before = v16_load(u + at - 1);
 			} else {
-				/* The start or the end: in a copy, after
-				 * the byte before (none at the start) and
-				 * padded with bytes that stop nothing. */
+				/* A short text: in a copy, after the byte
+				 * before, padded with bytes that stop
+				 * nothing. */
 				unsigned char	tmp[17];
-				size_t		n = len - i < 16 ? len - i : 16;
 
 				memset(tmp, 'a', sizeof(tmp));
-				tmp[0] = i > 0 ? u[i - 1] : 0;
-				memcpy(tmp + 1, u + i, n);
+				memcpy(tmp, u + i - 1, len - i + 1);
 				v = v16_load(tmp + 1);
 				before = v16_load(tmp);
 			}
@@ -579,15 +577,17 @@ collapse_copy(struct collapse *cw, const char *s, const char *end, int markup)
 			    (v16)(v == v16_splat(0xC2)) | (v16)(v == stop1) |
 			    (v16)(v == stop2) | ((v16)(v == v16_splat(' ')) &
 			    (v16)(before == v16_splat(' ')));
+			if (at < i)
+				stop &= (v16)(index >= v16_splat((uint8_t)(i - at)));
 			if (v16_any(stop)) {
-				i += v16_first(stop);
+				i = at + v16_first(stop);
 				break;
 			}
-			if (len - i <= 16) {
+			if (len - at <= 16) {
 				i = len;
 				break;
 			}
-			i += 16;
+			i = at + 16;
 		}
 		if (i > start) {
 			/* The run holds no two spaces in a row; its first
