@@ -515,14 +515,20 @@ collapse_space(struct collapse *cw)
 		*cw->p++ = ' ';
 }
 
+/* What text_strip_collapse() and collapse_copy() return besides 0. */
+#define STRIP_TO_LIBXML2	1	/* markup it does not take apart as libxml2 does */
+#define STRIP_NOT_UTF8		2
+
 /*
  * Collapses valid UTF-8 from s up to end into cw, copying runs as they
- * are up to what changes them. With markup it stops at '<' or '&' and
- * returns where; else it returns end. Returns NULL when the bytes are not
- * UTF-8 after all (only the C1 range is checked: it is read anyway).
+ * are up to what changes them. With markup it stops at '<' or '&'. Sets
+ * *ret_stop to where it stopped (end without markup) and returns 0, or
+ * STRIP_NOT_UTF8 when the bytes are not UTF-8 after all (only the C1
+ * range is checked: it is read anyway).
  */
-static const char *
-collapse_copy(struct collapse *cw, const char *s, const char *end, int markup)
+static int
+collapse_copy(struct collapse *cw, const char *s, const char *end, int markup,
+    const char **ret_stop)
 {
 	const unsigned char	*u = (const unsigned char *)s;
 	/* Without markup the stops are a control character, which stops
@@ -600,7 +606,8 @@ collapse_copy(struct collapse *cw, const char *s, const char *end, int markup)
 		if (i >= len)
 			break;
 		if (markup && (u[i] == '<' || u[i] == '&')) {
-			return s + i;
+			*ret_stop = s + i;
+			return 0;
 		} else if (byte_class[u[i]] == C_SPACE ||
 		    (u[i] == 0xC2 && i + 1 < len && u[i + 1] == 0xA0)) {
 			collapse_space(cw);
@@ -620,10 +627,11 @@ collapse_copy(struct collapse *cw, const char *s, const char *end, int markup)
 			cw->p += 2;
 			i += 2;
 		} else {
-			return NULL;	/* not UTF-8 after all */
+			return STRIP_NOT_UTF8;
 		}
 	}
-	return end;
+	*ret_stop = end;
+	return 0;
 }
 
 /* Ends the collapsed text: no trailing space, cut to max bytes on a
@@ -673,10 +681,6 @@ find_ci(const char *p, const char *end, const char *needle)
 	return NULL;
 }
 
-/* What text_strip_collapse() returns besides 0. */
-#define STRIP_TO_LIBXML2	1	/* markup it does not take apart as libxml2 does */
-#define STRIP_NOT_UTF8		2
-
 /*
  * The fast path for the HTML of descriptions: the tag soup that feeds
  * carry, taken apart in one pass with the same result libxml2's HTML
@@ -689,15 +693,14 @@ find_ci(const char *p, const char *end, const char *needle)
 static int
 text_strip_collapse(struct collapse *cw, const char *s, size_t len)
 {
-	const char	*p = s, *end = s + len, *q;
+	const char	*p = s, *end = s + len, *q, *stop;
 	char		 name[16], u[4];
 	size_t		 n;
 	int32_t		 cp;
 	int		 closing;
 
 	while (p < end) {
-		p = collapse_copy(cw, p, end, 1);
-		if (p == NULL)
+		if (collapse_copy(cw, p, end, 1, &p) != 0)
 			return STRIP_NOT_UTF8;
 		if (p >= end)
 			break;
@@ -717,7 +720,8 @@ text_strip_collapse(struct collapse *cw, const char *s, size_t len)
 			n = text_utf8_put(u, (uint32_t)cp);
 			/* What a reference decodes to is collapsed too: a
 			 * "&nbsp;" is a space, a "&#1;" goes. */
-			(void)collapse_copy(cw, u, u + n, 0);
+			if (collapse_copy(cw, u, u + n, 0, &stop) != 0)
+				return STRIP_NOT_UTF8;	/* cannot happen */
 			p = q + 1;
 			continue;
 		}
@@ -811,6 +815,7 @@ text_clean_impl(struct text_ctx *tc, const char *s, size_t len,
 {
 	struct collapse	 cw = { NULL, NULL };
 	struct text_ctx	*own = NULL;
+	const char	*stop;
 	char		*fixed = NULL;
 	size_t		 fixed_len;
 	int		 r;
@@ -828,7 +833,7 @@ text_clean_impl(struct text_ctx *tc, const char *s, size_t len,
 	if ((r = collapse_start(&cw, len)) < 0)
 		goto out;
 	if (kind == TEXT_PLAIN)
-		r = collapse_copy(&cw, s, s + len, 0) == NULL ? STRIP_NOT_UTF8 : 0;
+		r = collapse_copy(&cw, s, s + len, 0, &stop);
 	else if (tc != NULL && tc->html_by_libxml2 && memchr(s, '<', len) != NULL)
 		r = STRIP_TO_LIBXML2;
 	else
@@ -848,14 +853,14 @@ text_clean_impl(struct text_ctx *tc, const char *s, size_t len,
 		}
 		if (r == 0) {
 			free(cw.out);
+			cw.out = NULL;
 			r = collapse_start(&cw, tc->scratch.len);
 		}
 		if (r == 0) {
 			const char *t = tc->scratch.data != NULL ?
 			    tc->scratch.data : "";
 
-			if (collapse_copy(&cw, t, t + tc->scratch.len, 0) == NULL)
-				r = STRIP_NOT_UTF8;
+			r = collapse_copy(&cw, t, t + tc->scratch.len, 0, &stop);
 		}
 	}
 	if (r == STRIP_NOT_UTF8 && fixed == NULL) {

@@ -318,7 +318,6 @@ START_TEST(test_valid_prefix_matches_slow)
 	int		 n, k;
 
 	for (n = 0; n < 20000; n++) {
-		len = 0;
 		off = (size_t)n % 8;
 		memset(in, 'x', off);
 		len = off;
