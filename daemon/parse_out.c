@@ -9,20 +9,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes16.h"
 #include "parse_internal.h"
 
-#define ONES	0x0101010101010101ULL
-#define HIGHS	0x8080808080808080ULL
-
-/* Whether one of the eight bytes of w needs escaping: below 0x20, '"' or
- * a backslash (exact: the "has a zero byte" test of Bit Twiddling Hacks). */
-static inline int
-swar_needs_escape(uint64_t w)
+/* The first byte from p (before end) that JSON must escape: below 0x20,
+ * '"' or a backslash. Sixteen bytes at a time. */
+static const char *
+json_escape_next(const char *p, const char *end)
 {
-	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+	while (end - p >= 16) {
+		v16 v = v16_load(p), esc;
 
-	return ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-	    ((b - ONES) & ~b)) & HIGHS) != 0;
+		esc = (v16)(v < v16_splat(0x20)) | (v16)(v == v16_splat('"')) |
+		    (v16)(v == v16_splat('\\'));
+		if (v16_any(esc))
+			return p + v16_first(esc);
+		p += 16;
+	}
+	while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+		p++;
+	return p;
 }
 
 /* Writes s as a JSON string (or null). Input is valid UTF-8: the parser
@@ -42,21 +48,10 @@ json_str(FILE *out, const char *s)
 	while (i < len) {
 		unsigned char c;
 
-		while (i + 8 <= len) {
-			uint64_t w;
-
-			memcpy(&w, s + i, 8);
-			if (swar_needs_escape(w))
-				break;
-			i += 8;
-		}
+		i = (size_t)(json_escape_next(s + i, s + len) - s);
 		if (i >= len)
 			break;
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
 		if (i > run)
 			fwrite_unlocked(s + run, 1, i - run, out);
 		run = ++i;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes16.h"
 #include "parse_xml.h"
 
 /* Bytes the repair scanner looks at: '<', '&', the C0 controls XML 1.0
@@ -61,42 +62,6 @@ px_utf8_three(const unsigned char *s, size_t len)
 	return len >= 3 && s[0] >= 0xE1 && s[0] <= 0xEF &&
 	    (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
 	    (s[0] != 0xED || s[1] < 0xA0);
-}
-
-/* The length of the valid UTF-8 prefix of s[0..len). */
-static size_t
-px_utf8_valid_prefix(const unsigned char *s, size_t len)
-{
-	size_t	i = 0, n;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			/* Eight at a time only in a run of ASCII: in Korean
-			 * or Japanese text most ASCII bytes are one space
-			 * between two words. */
-			i++;
-			if (i < len && s[i] < 0x80) {
-				while (i + 8 <= len) {
-					uint64_t w;
-
-					memcpy(&w, s + i, 8);
-					if (w & 0x8080808080808080ULL)
-						break;
-					i += 8;
-				}
-			}
-			continue;
-		}
-		if (px_utf8_three(s + i, len - i)) {
-			i += 3;
-			continue;
-		}
-		n = text_utf8_valid_seq(s + i, len - i);
-		if (n == 0)
-			break;
-		i += n;
-	}
-	return i;
 }
 
 /* Whether the '&' at p starts a well-formed reference: 1 yes, 0 no, -1
@@ -249,21 +214,28 @@ px_named_ref(const char *p, const char *end, bool undeclared, char *out,
 	return px_decimal_ref(out, (uint32_t)cp);
 }
 
-#define PX_ONES		0x0101010101010101ULL
-#define PX_HIGHS	0x8080808080808080ULL
-
-/* Whether one of the eight bytes of w may need the scanner's attention: a
- * byte below 0x20 or from 0x80, '<' or '&' (the "has a zero byte" tests of
- * Bit Twiddling Hacks; a false alarm only sends the bytes the slow way). */
-static inline bool
-px_swar_special(uint64_t w)
+/* The end of a run of text the scanner passes over as it is: the first
+ * '<', '&' or control character XML does not allow (tab, newline and
+ * carriage return are fine), sixteen bytes at a time. */
+static const char *
+px_text_end(const char *p, const char *end)
 {
-	uint64_t lt = w ^ (PX_ONES * '<'), amp = w ^ (PX_ONES * '&');
+	while (end - p >= 16) {
+		v16 v = v16_load(p), stop;
 
-	return ((w | ((w - PX_ONES * 0x20) & ~w) | ((lt - PX_ONES) & ~lt) |
-	    ((amp - PX_ONES) & ~amp)) & PX_HIGHS) != 0;
+		stop = ((v16)(v < v16_splat(0x20)) &
+		    (v16)(v != v16_splat('\t')) & (v16)(v != v16_splat('\n')) &
+		    (v16)(v != v16_splat('\r'))) |
+		    (v16)(v == v16_splat('<')) | (v16)(v == v16_splat('&'));
+		if (v16_any(stop))
+			return p + v16_first(stop);
+		p += 16;
+	}
+	while (p < end && (px_scan_class[(unsigned char)*p] == 0 ||
+	    px_scan_class[(unsigned char)*p] == 4))
+		p++;
+	return p;
 }
-
 
 /* The first size of the scanner's buffers: what a round usually needs,
  * so that they are not copied as they grow. */
@@ -321,7 +293,7 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 			    (size_t)(end - p));
 			if (q == NULL)
 				q = end;
-			n = s->utf8 ? px_utf8_valid_prefix(u, (size_t)(q - p)) :
+			n = s->utf8 ? text_utf8_valid_prefix(u, (size_t)(q - p)) :
 			    (size_t)(q - p);
 			p += n;
 			if (p < q) {
@@ -357,15 +329,15 @@ px_scan_round(struct px_scan *s, const char *buf, size_t len, bool eof,
 			}
 			continue;
 		}
-		/* Eight plain ASCII bytes at a time. */
-		while (end - p >= 8) {
-			uint64_t w;
-
-			memcpy(&w, p, 8);
-			if (px_swar_special(w))
-				break;
-			p += 8;
-		}
+		/* Text, up to what the switch below decides: with s->utf8
+		 * that includes the first byte that is not UTF-8, or a
+		 * sequence the end of the round cuts. */
+		q = px_text_end(p, end);
+		if (s->utf8)
+			p += text_utf8_valid_prefix((const unsigned char *)p,
+			    (size_t)(q - p));
+		else
+			p = q;
 		if (p >= end)
 			break;
 		u = (const unsigned char *)p;

@@ -14,6 +14,7 @@
 #include <libxml/parserInternals.h>
 
 #include "buf.h"
+#include "bytes16.h"
 #include "text.h"
 #include "xml_compat.h"
 
@@ -104,41 +105,72 @@ text_utf8_valid_seq(const unsigned char *s, size_t len)
 	return 0;
 }
 
+/*
+ * Sixteen bytes at a time, each with the two before it: a byte is a
+ * continuation byte (80-BF) exactly when the byte before is a lead byte
+ * (C2-EF) or the one before that a three-byte lead (E1-EF); ED may not
+ * start a surrogate (a second byte from A0). The rare rest (E0 and its
+ * overlongs, C0, C1, the four-byte leads and what is past them) is left
+ * to text_utf8_valid_seq() a character at a time. In the Korean and
+ * Japanese text of news feeds (three-byte characters with a space every
+ * few) a character at a time is slow: the spaces keep its branches
+ * mispredicting.
+ */
+size_t
+text_utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+	size_t	i = 0, stop, n;
+	bool	blocks;
+
+	while (i < len) {
+		blocks = false;
+		while (i >= 2 && len - i >= 16) {
+			v16 v = v16_load(s + i), before = v16_load(s + i - 1);
+			v16 before2 = v16_load(s + i - 2), bad;
+
+			bad = ((v16)((v & v16_splat(0xC0)) == v16_splat(0x80)) ^
+			    ((v16)(before >= v16_splat(0xC0)) |
+			    (v16)(before2 >= v16_splat(0xE0)))) |
+			    (v16)(v >= v16_splat(0xF0)) |
+			    (v16)(v == v16_splat(0xE0)) |
+			    (v16)((v & v16_splat(0xFE)) == v16_splat(0xC0)) |
+			    ((v16)(before == v16_splat(0xED)) &
+			    (v16)(v >= v16_splat(0xA0)));
+			if (v16_any(bad))
+				break;
+			blocks = true;
+			i += 16;
+		}
+		if (blocks) {
+			/* The last block may end inside a character: back to
+			 * its start (or that of the last one, which is
+			 * checked again). */
+			while ((s[i - 1] & 0xC0) == 0x80)
+				i--;
+			if (s[i - 1] >= 0xC0)
+				i--;
+		}
+		/* A character at a time past the block that stopped the
+		 * fast loop (or to the end). */
+		stop = len - i > 16 ? i + 16 : len;
+		while (i < stop) {
+			if (s[i] < 0x80) {
+				i++;
+				continue;
+			}
+			n = text_utf8_valid_seq(s + i, len - i);
+			if (n == 0)
+				return i;
+			i += n;
+		}
+	}
+	return i;
+}
+
 int
 text_utf8_is_valid(const char *s, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, n;
-
-	while (i < len) {
-		/* ASCII runs, eight bytes at a time. */
-		while (i + 8 <= len) {
-			uint64_t w;
-
-			memcpy(&w, u + i, 8);
-			if (w & 0x8080808080808080ULL)
-				break;
-			i += 8;
-		}
-		if (i >= len)
-			break;
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		/* The common three-byte case (Hangul, kana, CJK, punctuation)
-		 * without the overlong and surrogate lead bytes. */
-		if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
-		    (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
-			i += 3;
-			continue;
-		}
-		n = text_utf8_valid_seq(u + i, len - i);
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
+	return text_utf8_valid_prefix((const unsigned char *)s, len) == len;
 }
 
 size_t
@@ -273,44 +305,6 @@ text_entity_lookup(const char *name, size_t len)
 	if (d == NULL)
 		return -1;
 	return (int32_t)d->value;
-}
-
-/* Decodes entity references in s[0..len) into b; '&' that starts no known
- * reference stays as it is. */
-static int
-text_decode_entities(struct buf *b, const char *s, size_t len)
-{
-	const char	*p = s, *end = s + len, *amp, *semi;
-	char		 u[4];
-	int32_t		 cp;
-	int		 r;
-
-	while (p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		if (amp == NULL)
-			break;
-		r = buf_append(b, p, (size_t)(amp - p));
-		if (r < 0)
-			return r;
-		semi = amp + 1;
-		while (semi < end && semi - amp <= 33 &&
-		    (((*semi | 0x20) >= 'a' && (*semi | 0x20) <= 'z') ||
-		    (*semi >= '0' && *semi <= '9') || *semi == '#'))
-			semi++;
-		cp = -1;
-		if (semi < end && *semi == ';')
-			cp = text_entity_lookup(amp + 1, (size_t)(semi - amp - 1));
-		if (cp < 0) {
-			r = buf_append(b, "&", 1);
-			p = amp + 1;
-		} else {
-			r = buf_append(b, u, text_utf8_put(u, (uint32_t)cp));
-			p = semi + 1;
-		}
-		if (r < 0)
-			return r;
-	}
-	return buf_append(b, p, (size_t)(end - p));
 }
 
 /* NOTE: must stay in strcmp order (bsearch). */
@@ -490,7 +484,7 @@ text_strip_html(struct text_ctx *tc, const char *s, size_t len)
 	return tc->failed ? -ENOMEM : 0;
 }
 
-/* Byte classes for the collapse loop. */
+/* Byte classes for the collapse. */
 enum { C_COPY, C_SPACE, C_DROP, C_HIGH };
 
 static const uint8_t byte_class[256] = {
@@ -500,181 +494,156 @@ static const uint8_t byte_class[256] = {
 	[0x80 ... 0xFF] = C_HIGH,
 };
 
-/* Copies s[0..len) into a new string with white space (and U+00A0)
- * collapsed to single spaces, control characters dropped and the ends
- * trimmed, cut to max bytes on a character boundary. Returns 1 (and
- * nothing) when s is not valid UTF-8. */
-#define ONES	0x0101010101010101ULL
-#define HIGHS	0x8080808080808080ULL
+/*
+ * The collapsed text being written: white space (and U+00A0) as single
+ * spaces, control characters dropped, C1 controls read as windows-1252,
+ * no space at the start. A space is written as soon as it is met unless
+ * the output is empty or ends in one already, so single spaces between
+ * words, the usual case, are copied with the words; a trailing one goes
+ * at the end (collapse_finish). Writes at most one and a half times what
+ * it is given (a two-byte C1 control may become a three-byte character).
+ */
+struct collapse {
+	char	*out;
+	char	*p;
+};
 
-/* Whether any of the eight bytes of w is below 0x21 or above 0x7E (white
- * space, controls, non-ASCII). */
-static inline int
-swar_special(uint64_t w)
+static inline void
+collapse_space(struct collapse *cw)
 {
-	uint64_t lt = (w - ONES * 0x21) & ~w & HIGHS;
-	uint64_t gt = ((w + ONES * (127 - 0x7E)) | w) & HIGHS;
-
-	return (lt | gt) != 0;
+	if (cw->p != cw->out && cw->p[-1] != ' ')
+		*cw->p++ = ' ';
 }
 
-/* For trusted text: whether w holds a control character, 0x7F, 0xC2, two
- * adjacent spaces, or a space in its last byte (which the next word may
- * double). */
-static inline int
-swar_trusted_special(uint64_t w)
-{
-	uint64_t lo = 0x7F7F7F7F7F7F7F7FULL;
-	uint64_t c2 = w ^ (ONES * 0xC2), x7f = w ^ (ONES * 0x7F);
-	uint64_t sp = w ^ (ONES * ' '), m;
+/* What text_strip_collapse() and collapse_copy() return besides 0. */
+#define STRIP_TO_LIBXML2	1	/* markup it does not take apart as libxml2 does */
+#define STRIP_NOT_UTF8		2
 
-	if ((((w - ONES * 0x20) & ~w) | ((c2 - ONES) & ~c2) |
-	    ((x7f - ONES) & ~x7f)) & HIGHS)
-		return 1;
-	/* The exact mask of the bytes that are spaces. */
-	m = ~(((sp & lo) + lo) | sp | lo);
-	return ((m & (m << 8)) | (m & (HIGHS & ~lo & (0x80ULL << 56)))) != 0;
-}
-
+/*
+ * Collapses valid UTF-8 from s up to end into cw, copying runs as they
+ * are up to what changes them. With markup it stops at '<' or '&'. Sets
+ * *ret_stop to where it stopped (end without markup) and returns 0, or
+ * STRIP_NOT_UTF8 when the bytes are not UTF-8 after all (only the C1
+ * range is checked: it is read anyway).
+ */
 static int
-text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
+collapse_copy(struct collapse *cw, const char *s, const char *end, int markup,
+    const char **ret_stop)
 {
 	const unsigned char	*u = (const unsigned char *)s;
-	char			*out, *p;
-	size_t			 i = 0, n;
-	int			 pending = 0;
+	/* Without markup the stops are a control character, which stops
+	 * the run anyway. */
+	const v16		 stop1 = v16_splat(markup ? '<' : 0x01);
+	const v16		 stop2 = v16_splat(markup ? '&' : 0x01);
+	size_t			 len = (size_t)(end - s), i = 0, start;
+	uint16_t		 c1;
 
-	/* A two-byte C1 control may become a three-byte character. */
-	out = malloc(len + len / 2 + 1);
-	if (out == NULL)
-		return -ENOMEM;
-	p = out;
 	while (i < len) {
-		size_t start = i;
+		start = i;
+		/* To the next byte that stops a run: a control character,
+		 * 0x7F, 0xC2 (the lead byte of U+00A0 and the C1 controls),
+		 * a space after a space, or a stop. Sixteen at a time, with
+		 * the byte before each. */
+		for (;;) {
+			static const v16 index = { 0, 1, 2, 3, 4, 5, 6, 7, 8,
+			    9, 10, 11, 12, 13, 14, 15 };
+			v16	v, before, stop;
+			size_t	at = i;
 
-		if (trusted && u[i] != ' ') {
-			/* Everything but controls, 0xC2 (the lead byte of
-			 * U+00A0 and the C1 controls) and a space next to a
-			 * space is copied as it is, ASCII or not, eight bytes
-			 * at a time. A run never starts with a space. */
-			while (i < len) {
-				unsigned char c;
-
-				/* Back to eight at a time after each byte
-				 * that stopped them (most only end a word),
-				 * unless that was a space: the next may
-				 * double it. */
-				while ((i == start || u[i - 1] != ' ') &&
-				    i + 8 <= len) {
-					uint64_t w;
-
-					memcpy(&w, u + i, 8);
-					if (swar_trusted_special(w))
-						break;
-					i += 8;
-				}
-				if (i >= len)
+			if (i == 0) {
+				/* The first byte has none before it. */
+				if (u[0] < 0x20 || u[0] == 0x7F || u[0] == 0xC2 ||
+				    (markup && (u[0] == '<' || u[0] == '&')))
 					break;
-				c = u[i];
-				if (c == ' ') {
-					if (u[i - 1] == ' ')
-						break;
-				} else if ((c < 0x80 || c == 0xC2) &&
-				    byte_class[c] != C_COPY) {
+				if (++i >= len)
 					break;
-				}
-				i++;
+				continue;
 			}
-		} else if (!trusted) {
-			while (i + 8 <= len) {
-				uint64_t w;
-
-				memcpy(&w, u + i, 8);
-				if (swar_special(w))
-					break;
-				i += 8;
+			if (len - i < 16 && len >= 17) {
+				/* The last sixteen bytes, of which those
+				 * before i were looked at already. */
+				at = len - 16;
 			}
-			while (i < len && byte_class[u[i]] == C_COPY)
-				i++;
+			if (len - at >= 16) {
+				v = v16_load(u + at);
+				before = v16_load(u + at - 1);
+			} else {
+				/* A short text: in a copy, after the byte
+				 * before, padded with bytes that stop
+				 * nothing. */
+				unsigned char	tmp[17];
+
+				memset(tmp, 'a', sizeof(tmp));
+				memcpy(tmp, u + i - 1, len - i + 1);
+				v = v16_load(tmp + 1);
+				before = v16_load(tmp);
+			}
+			stop = (v16)(v < v16_splat(0x20)) |
+			    (v16)(v == v16_splat(0x7F)) |
+			    (v16)(v == v16_splat(0xC2)) | (v16)(v == stop1) |
+			    (v16)(v == stop2) | ((v16)(v == v16_splat(' ')) &
+			    (v16)(before == v16_splat(' ')));
+			if (at < i)
+				stop &= (v16)(index >= v16_splat((uint8_t)(i - at)));
+			if (v16_any(stop)) {
+				i = at + v16_first(stop);
+				break;
+			}
+			if (len - at <= 16) {
+				i = len;
+				break;
+			}
+			i = at + 16;
 		}
 		if (i > start) {
-			if (pending && p != out)
-				*p++ = ' ';
-			pending = 0;
-			memcpy(p, u + start, i - start);
-			p += i - start;
-			if (p[-1] == ' ') {
-				/* A run ending in a space: the space waits, so
-				 * that it is never doubled or trailing. */
-				p--;
-				pending = 1;
-			}
-			continue;
+			/* The run holds no two spaces in a row; its first
+			 * may follow one written already. */
+			if (u[start] == ' ' && (cw->p == cw->out || cw->p[-1] == ' '))
+				start++;
+			memcpy(cw->p, u + start, i - start);
+			cw->p += i - start;
 		}
-		switch (byte_class[u[i]]) {
-		case C_SPACE:
-			pending = 1;
-			i++;
+		if (i >= len)
 			break;
-		case C_DROP:
-			i++;
-			break;
-		default:
-			if (u[i] == 0xC2 && i + 1 < len && u[i + 1] == 0xA0) {
-				pending = 1;
-				i += 2;
-				break;
-			}
-			/* A C1 control windows-1252 leaves unassigned goes
-			 * as the C0 ones do, without a space of its own. */
-			if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 &&
-			    u[i + 1] < 0xA0 && cp1252_c1[u[i + 1] - 0x80] == 0) {
-				i += 2;
-				break;
-			}
-			if (pending && p != out)
-				*p++ = ' ';
-			pending = 0;
-			/* A run of non-ASCII characters (Hangul, kana). */
-			while (i < len && u[i] >= 0x80) {
-				if (trusted && u[i] != 0xC2) {
-					/* Valid UTF-8 by contract: copy. */
-					*p++ = (char)u[i++];
-					continue;
-				}
-				if (u[i] >= 0xE1 && u[i] <= 0xEC && i + 2 < len &&
-				    (u[i + 1] & 0xC0) == 0x80 &&
-				    (u[i + 2] & 0xC0) == 0x80) {
-					n = 3;	/* the common 3-byte case */
-				} else {
-					if (u[i] == 0xC2 && i + 1 < len &&
-					    u[i + 1] == 0xA0)
-						break;
-					/* C1 controls (from &#147; and the
-					 * like) are windows-1252, as HTML5
-					 * reads them. */
-					if (u[i] == 0xC2 && i + 1 < len &&
-					    u[i + 1] >= 0x80 && u[i + 1] < 0xA0) {
-						uint16_t c = cp1252_c1[u[i + 1] - 0x80];
-
-						if (c != 0)
-							p += text_utf8_put(p, c);
-						i += 2;
-						continue;
-					}
-					n = text_utf8_valid_seq(u + i, len - i);
-					if (n == 0) {
-						free(out);
-						return 1;
-					}
-				}
-				memcpy(p, u + i, n);
-				p += n;
-				i += n;
-			}
-			break;
+		if (markup && (u[i] == '<' || u[i] == '&')) {
+			*ret_stop = s + i;
+			return 0;
+		} else if (byte_class[u[i]] == C_SPACE ||
+		    (u[i] == 0xC2 && i + 1 < len && u[i + 1] == 0xA0)) {
+			collapse_space(cw);
+			i += u[i] == 0xC2 ? 2 : 1;
+		} else if (u[i] != 0xC2) {
+			i++;		/* a control character: dropped */
+		} else if (i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] < 0xA0) {
+			/* C1 controls (from &#147; and the like) are
+			 * windows-1252, as HTML5 reads them; the five it
+			 * leaves unassigned go as the C0 ones do. */
+			c1 = cp1252_c1[u[i + 1] - 0x80];
+			if (c1 != 0)
+				cw->p += text_utf8_put(cw->p, c1);
+			i += 2;
+		} else if (i + 1 < len && u[i + 1] > 0xA0 && u[i + 1] <= 0xBF) {
+			memcpy(cw->p, u + i, 2);
+			cw->p += 2;
+			i += 2;
+		} else {
+			return STRIP_NOT_UTF8;
 		}
 	}
+	*ret_stop = end;
+	return 0;
+}
+
+/* Ends the collapsed text: no trailing space, cut to max bytes on a
+ * character boundary (0: no cap). Returns it, or NULL (freed) when it is
+ * empty. */
+static char *
+collapse_finish(struct collapse *cw, size_t max)
+{
+	char	*out = cw->out, *p = cw->p;
+
+	if (p > out && p[-1] == ' ')
+		p--;
 	*p = '\0';
 	if (max > 0 && (size_t)(p - out) > max) {
 		size_t cut = max;
@@ -687,12 +656,12 @@ text_collapse(const char *s, size_t len, size_t max, int trusted, char **ret)
 		while (p > out && p[-1] == ' ')
 			*--p = '\0';
 	}
+	cw->out = cw->p = NULL;
 	if (p == out) {
 		free(out);
-		out = NULL;
+		return NULL;
 	}
-	*ret = out;
-	return 0;
+	return out;
 }
 
 void
@@ -712,44 +681,30 @@ find_ci(const char *p, const char *end, const char *needle)
 	return NULL;
 }
 
-/* The fast path for the HTML of descriptions: the tag soup that feeds
+/*
+ * The fast path for the HTML of descriptions: the tag soup that feeds
  * carry, taken apart in one pass with the same result libxml2's HTML
  * parser gives (tags dropped, a word break at block elements, script and
- * style dropped, entities decoded, a '<' that starts no tag kept as text).
- * Returns 1 when it meets something it does not handle the same way (an
- * unterminated tag or comment, CDATA, a bare "</"), and the caller falls
- * back to libxml2. */
+ * style dropped, entities decoded, a '<' that starts no tag kept as text),
+ * collapsed as it goes into cw. Returns STRIP_TO_LIBXML2 when it meets
+ * something it does not handle the same way (an unterminated tag or
+ * comment, CDATA, a bare "</"), and the caller falls back to libxml2.
+ */
 static int
-text_strip_fast(struct buf *b, const char *s, size_t len)
+text_strip_collapse(struct collapse *cw, const char *s, size_t len)
 {
-	const char	*p = s, *end = s + len, *run = s, *q;
+	const char	*p = s, *end = s + len, *q, *stop;
 	char		 name[16], u[4];
 	size_t		 n;
 	int32_t		 cp;
 	int		 closing;
 
-#define FLUSH() do {							\
-	if (p > run && buf_append(b, run, (size_t)(p - run)) < 0)	\
-		return -ENOMEM;						\
-} while (0)
 	while (p < end) {
-		if (*p != '<' && *p != '&') {
-			p++;
-			while (end - p >= 8) {
-				uint64_t w, lt, amp;
-
-				memcpy(&w, p, 8);
-				lt = w ^ (ONES * '<');
-				amp = w ^ (ONES * '&');
-				if ((((lt - ONES) & ~lt) | ((amp - ONES) & ~amp)) &
-				    HIGHS)
-					break;
-				p += 8;
-			}
-			continue;
-		}
+		if (collapse_copy(cw, p, end, 1, &p) != 0)
+			return STRIP_NOT_UTF8;
+		if (p >= end)
+			break;
 		if (*p == '&') {
-			FLUSH();
 			q = p + 1;
 			while (q < end && q - p <= 33 &&
 			    (((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') ||
@@ -759,36 +714,37 @@ text_strip_fast(struct buf *b, const char *s, size_t len)
 			if (q < end && *q == ';')
 				cp = text_entity_lookup(p + 1, (size_t)(q - p - 1));
 			if (cp < 0) {
-				run = p;
-				p++;
+				*cw->p++ = *p++;	/* a bare '&' is text */
 				continue;
 			}
-			if (buf_append(b, u, text_utf8_put(u, (uint32_t)cp)) < 0)
-				return -ENOMEM;
-			p = run = q + 1;
+			n = text_utf8_put(u, (uint32_t)cp);
+			/* What a reference decodes to is collapsed too: a
+			 * "&nbsp;" is a space, a "&#1;" goes. */
+			if (collapse_copy(cw, u, u + n, 0, &stop) != 0)
+				return STRIP_NOT_UTF8;	/* cannot happen */
+			p = q + 1;
 			continue;
 		}
 		/* '<' */
 		q = p + 1;
 		if (q >= end) {
-			p++;
+			*cw->p++ = *p++;
 			continue;
 		}
 		if (*q == '!') {
-			FLUSH();
 			if (end - q >= 3 && q[1] == '-' && q[2] == '-') {
 				q = memmem(q + 3, (size_t)(end - q - 3), "-->", 3);
 				if (q == NULL)
-					return 1;
-				p = run = q + 3;
+					return STRIP_TO_LIBXML2;
+				p = q + 3;
 				continue;
 			}
 			if (end - q >= 8 && memcmp(q, "![CDATA[", 8) == 0)
-				return 1;
+				return STRIP_TO_LIBXML2;
 			q = memchr(q, '>', (size_t)(end - q));
 			if (q == NULL)
-				return 1;
-			p = run = q + 1;
+				return STRIP_TO_LIBXML2;
+			p = q + 1;
 			continue;
 		}
 		closing = *q == '/';
@@ -796,11 +752,10 @@ text_strip_fast(struct buf *b, const char *s, size_t len)
 			q++;
 		if (q >= end || !(((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z'))) {
 			if (closing)
-				return 1;
-			p++;		/* "a < b": text */
+				return STRIP_TO_LIBXML2;
+			*cw->p++ = *p++;	/* "a < b": text */
 			continue;
 		}
-		FLUSH();
 		n = 0;
 		while (q < end && (isalnum((unsigned char)*q) || *q == '-' ||
 		    *q == ':' || *q == '_')) {
@@ -815,13 +770,13 @@ text_strip_fast(struct buf *b, const char *s, size_t len)
 				const char *c = memchr(q + 1, *q, (size_t)(end - q - 1));
 
 				if (c == NULL)
-					return 1;
+					return STRIP_TO_LIBXML2;
 				q = c;
 			}
 			q++;
 		}
 		if (q >= end)
-			return 1;
+			return STRIP_TO_LIBXML2;
 		q++;
 		if (is_skipped(name)) {
 			if (!closing && q[-2] != '/') {
@@ -837,82 +792,93 @@ text_strip_fast(struct buf *b, const char *s, size_t len)
 				}
 			}
 		} else if (is_block(name)) {
-			if (buf_append(b, " ", 1) < 0)
-				return -ENOMEM;
+			collapse_space(cw);
 		}
-		p = run = q;
+		p = q;
 	}
-	FLUSH();
-#undef FLUSH
 	return 0;
+}
+
+/* Room for the collapse of len bytes. */
+static int
+collapse_start(struct collapse *cw, size_t len)
+{
+	if (len > (SIZE_MAX - 1) / 3 * 2)
+		return -E2BIG;
+	cw->out = cw->p = malloc(len + len / 2 + 1);
+	return cw->out == NULL ? -ENOMEM : 0;
 }
 
 static int
 text_clean_impl(struct text_ctx *tc, const char *s, size_t len,
     enum text_kind kind, size_t max, int trusted, char **ret)
 {
+	struct collapse	 cw = { NULL, NULL };
 	struct text_ctx	*own = NULL;
+	const char	*stop;
 	char		*fixed = NULL;
 	size_t		 fixed_len;
 	int		 r;
 
-	if (kind == TEXT_PLAIN ||
-	    (memchr(s, '&', len) == NULL && memchr(s, '<', len) == NULL)) {
-		r = text_collapse(s, len, max, trusted, ret);
-		if (r <= 0)
-			return r;
-		/* Not UTF-8: repair, then the same again. */
+	/* Text that is not UTF-8 (only from callers other than the
+	 * parsers) is read as windows-1252 first: the markup is ASCII, so
+	 * it is taken apart the same either way. */
+	if (!trusted && !text_utf8_is_valid(s, len)) {
 		r = text_utf8_repair(s, len, &fixed, &fixed_len);
 		if (r < 0)
 			return r;
-		r = text_collapse(fixed, fixed_len, max, 0, ret);
-		free(fixed);
-		return r;
+		s = fixed;
+		len = fixed_len;
 	}
-	if (tc == NULL) {
-		own = tc = text_ctx_new();
-		if (tc == NULL) {
+	if ((r = collapse_start(&cw, len)) < 0)
+		goto out;
+	if (kind == TEXT_PLAIN)
+		r = collapse_copy(&cw, s, s + len, 0, &stop);
+	else if (tc != NULL && tc->html_by_libxml2 && memchr(s, '<', len) != NULL)
+		r = STRIP_TO_LIBXML2;
+	else
+		r = text_strip_collapse(&cw, s, len);
+	if (r == STRIP_TO_LIBXML2) {
+		if (tc == NULL && (own = tc = text_ctx_new()) == NULL) {
 			r = -ENOMEM;
 			goto out;
 		}
-	}
-	buf_reset(&tc->scratch);
-	if (memchr(s, '<', len) == NULL) {
-		r = text_decode_entities(&tc->scratch, s, len);
-	} else {
-		r = tc->html_by_libxml2 ? 1 : text_strip_fast(&tc->scratch, s, len);
-		if (r == 1) {
-			/* libxml2 must be given valid UTF-8. */
-			if (fixed == NULL && !text_utf8_is_valid(s, len)) {
-				r = text_utf8_repair(s, len, &fixed, &fixed_len);
-				if (r < 0)
-					goto out;
-				s = fixed;
-				len = fixed_len;
-			}
+		/* libxml2 must be given valid UTF-8, and the text it hands
+		 * back is collapsed as the fast path's is. */
+		if (fixed == NULL && !text_utf8_is_valid(s, len)) {
+			r = STRIP_NOT_UTF8;
+		} else {
 			buf_reset(&tc->scratch);
 			r = text_strip_html(tc, s, len);
 		}
+		if (r == 0) {
+			free(cw.out);
+			cw.out = NULL;
+			r = collapse_start(&cw, tc->scratch.len);
+		}
+		if (r == 0) {
+			const char *t = tc->scratch.data != NULL ?
+			    tc->scratch.data : "";
+
+			r = collapse_copy(&cw, t, t + tc->scratch.len, 0, &stop);
+		}
 	}
+	if (r == STRIP_NOT_UTF8 && fixed == NULL) {
+		/* Said to be UTF-8 and is not: repair it and start over. */
+		free(cw.out);
+		cw.out = NULL;
+		r = text_utf8_repair(s, len, &fixed, &fixed_len);
+		if (r == 0)
+			r = text_clean_impl(tc, fixed, fixed_len, kind, max, 0, ret);
+		goto out;
+	}
+	if (r == STRIP_NOT_UTF8)
+		r = -EINVAL;	/* repaired input is UTF-8: cannot happen */
 	if (r < 0)
 		goto out;
-	r = text_collapse(tc->scratch.data != NULL ? tc->scratch.data : "",
-	    tc->scratch.len, max, trusted, ret);
-	if (r > 0 && fixed == NULL) {
-		/* The input was not UTF-8 (only possible for callers other
-		 * than the parsers): repair it and start over. */
-		r = text_utf8_repair(s, len, &fixed, &fixed_len);
-		if (r < 0)
-			goto out;
-		text_ctx_free(own);
-		r = text_clean_impl(tc == own ? NULL : tc, fixed, fixed_len, kind,
-		    max, 0, ret);
-		free(fixed);
-		return r;
-	}
-	if (r > 0)
-		r = -EINVAL;	/* repaired input is UTF-8: cannot happen */
+	*ret = collapse_finish(&cw, max);
 out:
+	free(cw.out);
 	text_ctx_free(own);
 	free(fixed);
 	return r;

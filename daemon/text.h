@@ -50,6 +50,10 @@ size_t text_utf8_put(char *p, uint32_t cp);
  * bytes there are not valid UTF-8. */
 size_t text_utf8_valid_seq(const unsigned char *s, size_t len);
 
+/* Returns the length of the longest prefix of s[0..len) that is valid
+ * UTF-8 and ends on a character boundary. */
+size_t text_utf8_valid_prefix(const unsigned char *s, size_t len);
+
 /* Returns 1 when s[0..len) is entirely valid UTF-8, else 0. */
 int text_utf8_is_valid(const char *s, size_t len);
 

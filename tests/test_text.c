@@ -194,6 +194,156 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+/* The collapse as the contract states it, a character at a time: white
+ * space and U+00A0 one space between words and none at the ends, control
+ * characters dropped, C1 controls read as windows-1252 (only the two the
+ * random strings below hold). */
+static char *
+collapse_slow(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*out = malloc(len * 2 + 1), *p = out;
+	size_t			 i = 0, n;
+	int			 pending = 0;
+
+	ck_assert_ptr_nonnull(out);
+	while (i < len) {
+		if (u[i] == ' ' || (u[i] >= '\t' && u[i] <= '\r') ||
+		    (u[i] == 0xC2 && u[i + 1] == 0xA0)) {
+			pending = 1;
+			i += u[i] == 0xC2 ? 2 : 1;
+			continue;
+		}
+		if (u[i] < 0x20 || u[i] == 0x7F ||
+		    (u[i] == 0xC2 && u[i + 1] == 0x81)) {
+			i += u[i] == 0xC2 ? 2 : 1;
+			continue;
+		}
+		if (pending && p != out)
+			*p++ = ' ';
+		pending = 0;
+		if (u[i] == 0xC2 && u[i + 1] == 0x93) {
+			memcpy(p, "\xe2\x80\x9c", 3);	/* U+201C */
+			p += 3;
+			i += 2;
+			continue;
+		}
+		n = text_utf8_valid_seq(u + i, len - i);
+		ck_assert_uint_gt(n, 0);
+		memcpy(p, u + i, n);
+		p += n;
+		i += n;
+	}
+	*p = '\0';
+	if (p == out) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The collapse, sixteen bytes at a time, against the same a character
+ * at a time: long random strings, so that runs of spaces, controls and
+ * words fall across every boundary of the sixteen. */
+START_TEST(test_collapse_matches_slow)
+{
+	static const char *const atoms[] = {
+		" ", "  ", "   ", "\n", "\t", "\r\n", "a", "bc", "\xc2\xa0",
+		"\xc2\x93", "\xc2\x81", "\xc2\xa9", "\xed\x95\x9c", "\x7f",
+		"\x01", "abcdefghijklmnopq", "word ", " word",
+		"\xed\x95\x9c\xea\xb8\x80\xeb\xa7\x90 ", "\xe3\x81\x82\xe3\x81\x84",
+		"\xf0\x9f\x98\x80",
+	};
+	uint32_t	 seed = 777;
+	char		 in[400], *a, *b;
+	size_t		 len;
+	int		 n, k, natoms;
+
+	for (n = 0; n < 20000; n++) {
+		len = 0;
+		seed = seed * 1103515245 + 12345;
+		natoms = 1 + (int)((seed >> 16) % 60);
+		for (k = 0; k < natoms; k++) {
+			const char *t;
+
+			seed = seed * 1103515245 + 12345;
+			t = atoms[(seed >> 16) % (sizeof(atoms) / sizeof(atoms[0]))];
+			if (len + strlen(t) >= sizeof(in))
+				break;
+			memcpy(in + len, t, strlen(t));
+			len += strlen(t);
+		}
+		a = collapse_slow(in, len);
+		ck_assert_int_eq(text_clean_valid(NULL, in, len, TEXT_PLAIN, 0,
+		    &b), 0);
+		ck_assert_msg((a == NULL) == (b == NULL), "case %d", n);
+		if (a != NULL)
+			ck_assert_msg(strcmp(a, b) == 0, "case %d: \"%s\" vs \"%s\"",
+			    n, a, b);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
+/* The longest valid prefix, a character at a time: what the eight-bytes-
+ * at-a-time text_utf8_valid_prefix() must agree with. */
+static size_t
+valid_prefix_slow(const unsigned char *s, size_t len)
+{
+	size_t	i = 0, n;
+
+	while (i < len && (n = text_utf8_valid_seq(s + i, len - i)) > 0)
+		i += n;
+	return i;
+}
+
+/* Random strings of characters, spaces and broken sequences, in every
+ * alignment and cut at every length: the boundaries of the eight-byte
+ * words fall inside and between characters. */
+START_TEST(test_valid_prefix_matches_slow)
+{
+	static const char *const atoms[] = {
+		" ", "a", "abcdefghi", "\xc2\xa0", "\xdf\xbf", "\xc0\x80",
+		"\xc1\xbf", "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x95\x9c",
+		"\xed\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xe3\x81\x82",
+		"\xef\xbf\xbf", "\xf0\x9f\x98\x80", "\xf0\x8f\xbf\xbf",
+		"\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+		"\xff", "\x80", "\xbf", "\xe3\x81", "\xed", "\xc2", "\xf0\x9f",
+		"\xed\x95\x9c\xea\xb8\x80 ", "\xea\xb8\x80\xeb\xa7\x90",
+	};
+	uint32_t	 seed = 4242;
+	unsigned char	 in[96];
+	size_t		 len, cut, off;
+	int		 n, k;
+
+	for (n = 0; n < 20000; n++) {
+		off = (size_t)n % 8;
+		memset(in, 'x', off);
+		len = off;
+		for (k = 0; k < 16; k++) {
+			const char *t;
+
+			seed = seed * 1103515245 + 12345;
+			/* Mostly valid text, so the checks run far in. */
+			t = atoms[(seed >> 16) % (sizeof(atoms) / sizeof(atoms[0]))];
+			if ((seed >> 8) % 4 != 0 && (t[0] == '\xc0' ||
+			    t[0] == '\xff' || t[0] == '\x80' || t[0] == '\xbf' ||
+			    strlen(t) < 3))
+				t = "\xed\x95\x9c";
+			if (len + strlen(t) > sizeof(in))
+				break;
+			memcpy(in + len, t, strlen(t));
+			len += strlen(t);
+		}
+		for (cut = off; cut <= len; cut++)
+			ck_assert_msg(text_utf8_valid_prefix(in + off, cut - off) ==
+			    valid_prefix_slow(in + off, cut - off),
+			    "case %d cut %zu", n, cut);
+	}
+}
+END_TEST
+
 /* Numeric references: the digits read by hand and the forms left to
  * strtoul() give what strtoul() alone gave. */
 START_TEST(test_entity_numeric)
@@ -231,12 +381,14 @@ main(void)
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_clean_reuse);
 	tcase_add_test(tc, test_valid_matches_checked);
+	tcase_add_test(tc, test_collapse_matches_slow);
 	tcase_add_loop_test(tc, test_fast_matches_libxml2, 0,
 	    (int)(sizeof(html_inputs) / sizeof(html_inputs[0])));
 	tcase_add_test(tc, test_clean_cap);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8");
 	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_valid_prefix_matches_slow);
 	tcase_add_test(tc, test_entity_numeric);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
